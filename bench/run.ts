@@ -1,0 +1,59 @@
+// Benchmark runner: `npm run bench` runs every bench/*.bench.ts, `npm run bench
+// -- NAME` one. Each prints one JSON line per figure and the run merges them
+// into bench/results/latest.json (figures of benches not run are kept).
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import os from 'node:os';
+import { stopAll } from '../src/testbed/proc.js';
+
+export interface Figure {
+  bench: string;
+  metric: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+export type Report = (metric: string, value: number, unit: string, note?: string) => void;
+export interface BenchModule {
+  run(report: Report): Promise<void>;
+}
+
+const dir = path.dirname(fileURLToPath(import.meta.url));
+const resultsFile = path.join(dir, 'results/latest.json');
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.replace(/\.bench\.ts$/, ''))
+  .sort();
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const unknown = wanted.filter((w) => !all.includes(w));
+if (unknown.length) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; have: ${all.join(', ')}`);
+  process.exit(2);
+}
+
+const previous: { figures?: Figure[] } = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : {};
+const ran = wanted.length ? wanted : all;
+const figures: Figure[] = (previous.figures ?? []).filter((f) => !ran.includes(f.bench));
+let failed = false;
+for (const name of ran) {
+  const mod = (await import(`./${name}.bench.ts`)) as BenchModule;
+  const report: Report = (metric, value, unit, note) => {
+    const f: Figure = { bench: name, metric, value: Math.round(value * 1000) / 1000, unit, ...(note ? { note } : {}) };
+    figures.push(f);
+    console.log(JSON.stringify(f));
+  };
+  try {
+    await mod.run(report);
+  } catch (err) {
+    failed = true;
+    console.error(`bench ${name} failed: ${(err as Error).stack ?? err}`);
+  } finally {
+    await stopAll();
+  }
+}
+writeFileSync(
+  resultsFile,
+  JSON.stringify({ at: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, figures }, null, 2) + '\n',
+);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the system packages the firmware, its demo and its tests need.
+# Idempotent: installs only what is missing, so it is cheap to run every time.
+set -euo pipefail
+
+PKGS=(
+  build-essential python3 libasound2-dev alsa-utils   # native modules (speaker, epoll), ALSA tools
+  sip-tester kamailio kamailio-websocket-modules baresip-core   # real SIP peers for tests and the demo desk
+  sox espeak-ng                                        # audio: generate messages, measure test audio
+  chromium fonts-wqy-zenhei                            # kiosk screen tests (headless) and CJK glyphs
+  iproute2 git ca-certificates
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "system packages: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The test bed starts its own Kamailio on free ports; the packaged service is not needed.
+if command -v systemctl >/dev/null && systemctl is-active --quiet kamailio 2>/dev/null; then $SUDO systemctl disable --now kamailio || true; fi
+echo "system packages: done"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs before the demo or the tests: system
+# packages, npm dependencies (only when package-lock.json changed), the build,
+# and the bundled audio. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node -e 'const [maj]=process.versions.node.split(".").map(Number); if (maj < 20) { console.error("Node 20 or newer is needed, found " + process.version); process.exit(1) }'
+
+bash scripts/install-system.sh
+
+stamp=node_modules/.lock-stamp
+want=$( (cat package-lock.json; node --version) | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "npm: installing dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+else
+  echo "npm: dependencies up to date"
+fi
+
+echo "build: compiling TypeScript"
+npx tsc -p tsconfig.json
+
+if [ -x audio/make-audio.sh ] || [ -f audio/make-audio.sh ]; then
+  bash audio/make-audio.sh
+fi

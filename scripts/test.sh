@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: set-up, then mocha against real
+# peers (sipp, Kamailio, baresip, Chromium) started by the tests themselves.
+# Extra arguments go to mocha (e.g. a single file).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+# Audio: no sound card here. Point ALSA at a file-capture device of the tests'
+# own (see test/helpers/alsa.ts), so loading `speaker` cannot abort a process.
+export HP_TEST_TMP="${HP_TEST_TMP:-$(mktemp -d -t hp-test-XXXXXX)}"
+export XDG_CONFIG_HOME="$HP_TEST_TMP/xdg"
+mkdir -p "$XDG_CONFIG_HOME/alsa" test/artifacts
+cat > "$XDG_CONFIG_HOME/alsa/asoundrc" <<ALSA
+pcm.!default { type file; slave.pcm "null"; file "$HP_TEST_TMP/alsa-capture.raw"; format "raw" }
+ALSA
+
+out="$HP_TEST_TMP/mocha.out"
+set +e
+npx mocha --reporter spec "$@" 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+passed=$(grep -Eo '^ +[0-9]+ passing' "$out" | grep -Eo '[0-9]+' | tail -1); passed=${passed:-0}
+failed=$(grep -Eo '^ +[0-9]+ failing' "$out" | grep -Eo '[0-9]+' | tail -1); failed=${failed:-0}
+skipped=$(grep -Eo '^ +[0-9]+ pending' "$out" | grep -Eo '[0-9]+' | tail -1); skipped=${skipped:-0}
+echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "$rc" -eq 0 ] && [ "$passed" -eq 0 ]; then echo "no test ran" >&2; exit 1; fi
+exit "$rc"

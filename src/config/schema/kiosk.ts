@@ -1,0 +1,40 @@
+// The kiosk configuration schema. Source of both the JSON Schema published in
+// config/schema/kiosk.schema.json (npm run build writes it) and the TS type.
+import { Type, type Static } from '@sinclair/typebox';
+import { Id, LogLevel, Port, Strict } from './common.js';
+import { Site, Location } from './site.js';
+import { Io } from './io.js';
+import { Sip } from './sip.js';
+import { Audio, Pa } from './audio.js';
+import { Display } from './display.js';
+import { HubLink } from './hublink.js';
+
+export const KioskConfigSchema = Strict(
+  {
+    $schema: Type.Optional(Type.String()),
+    id: Id,
+    name: Type.Optional(Type.String()),
+    configVersion: Type.Integer({ minimum: 0, default: 0, description: 'set by the hub; 0 for a local file' }),
+    site: Site,
+    zone: Type.String({ description: 'id of one of site.zones' }),
+    location: Location,
+    log: Strict({ level: LogLevel }),
+    local: Strict(
+      {
+        host: Type.Literal('127.0.0.1', { default: '127.0.0.1', description: 'the local interface is never exposed' }),
+        port: Port,
+      },
+      'local interface: screen, sim controls, health',
+    ),
+    dataDir: Type.String({ default: 'var/kiosks/{id}', description: 'store directory, relative to the working directory; {id} becomes the kiosk id' }),
+    io: Io,
+    sip: Sip,
+    audio: Audio,
+    pa: Pa,
+    display: Display,
+    hub: Type.Optional(HubLink),
+  },
+  'help-point kiosk configuration',
+);
+
+export type KioskConfig = Static<typeof KioskConfigSchema>;

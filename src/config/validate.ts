@@ -1,0 +1,135 @@
+// Config validation: JSON Schema (ajv, with defaults filled in) first, then the
+// few cross-references a schema cannot express (zone ids, pin clashes, board
+// pin ranges). Every problem is reported with its JSON pointer; nothing is
+// returned as valid unless all checks pass.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { Type, type TSchema } from '@sinclair/typebox';
+import { KioskConfigSchema, type KioskConfig } from './schema/kiosk.js';
+import { HubConfigSchema, type HubConfig } from './schema/hub.js';
+import { loadBoardProfile } from './boards.js';
+import { Site } from './schema/site.js';
+
+export interface ConfigError {
+  path: string; // JSON pointer, '' for the whole document
+  message: string;
+}
+
+export type Result<T> = { ok: true; value: T; errors: [] } | { ok: false; errors: ConfigError[] };
+
+// ajv-formats is CommonJS; its default export differs between loaders.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+addFormats(ajv);
+
+export const KioskDefaultsSchema = Type.Partial(KioskConfigSchema, { description: 'kiosk defaults, merged under each kiosk file' });
+export const SiteFileSchema = Type.Object(
+  { $schema: Type.Optional(Type.String()), site: Site },
+  { additionalProperties: false, description: 'a site shared by the hub and kiosk configs' },
+);
+
+const compiled = new Map<TSchema, ValidateFunction>();
+function validator(schema: TSchema): ValidateFunction {
+  let v = compiled.get(schema);
+  if (!v) {
+    v = ajv.compile(schema);
+    compiled.set(schema, v);
+  }
+  return v;
+}
+
+function toErrors(errors: ErrorObject[] | null | undefined): ConfigError[] {
+  const out: ConfigError[] = [];
+  for (const e of errors ?? []) {
+    // Unions report one error per branch; keep the summary, not the noise.
+    if (e.keyword === 'const' && e.schemaPath.includes('anyOf')) continue;
+    let path = e.instancePath;
+    let message = e.message ?? 'invalid';
+    if (e.keyword === 'required') path += '/' + (e.params as { missingProperty: string }).missingProperty, (message = 'is required');
+    if (e.keyword === 'additionalProperties') {
+      path += '/' + (e.params as { additionalProperty: string }).additionalProperty;
+      message = 'is not a known setting';
+    }
+    if (e.keyword === 'anyOf') message = 'must be one of the allowed values';
+    if (!out.some((o) => o.path === path && o.message === message)) out.push({ path, message });
+  }
+  return out;
+}
+
+function schemaCheck<T>(schema: TSchema, doc: unknown): Result<T> {
+  const copy = structuredClone(doc);
+  const v = validator(schema);
+  if (v(copy)) return { ok: true, value: copy as T, errors: [] };
+  return { ok: false, errors: toErrors(v.errors) };
+}
+
+function zoneIds(site: { zones: { id: string }[] }): Set<string> {
+  return new Set(site.zones.map((z) => z.id));
+}
+
+export function checkKiosk(config: KioskConfig): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const zones = zoneIds(config.site);
+  if (!zones.has(config.zone)) errors.push({ path: '/zone', message: `unknown zone "${config.zone}" (site has: ${[...zones].join(', ')})` });
+  config.pa.multicast.forEach((m, i) => {
+    if (m.zone && !zones.has(m.zone)) errors.push({ path: `/pa/multicast/${i}/zone`, message: `unknown zone "${m.zone}"` });
+  });
+  // Pins: no line used twice, and every line must exist on the board profile.
+  const seen = new Map<number, string>();
+  const board = config.io.board ? loadBoardProfile(config.io.board) : undefined;
+  if (config.io.board && !board) errors.push({ path: '/io/board', message: `unknown board profile "${config.io.board}"` });
+  for (const group of ['inputs', 'outputs'] as const) {
+    for (const [name, def] of Object.entries(config.io[group])) {
+      if (!def) continue;
+      const path = `/io/${group}/${name}/pin`;
+      const other = seen.get(def.pin);
+      if (other) errors.push({ path, message: `pin ${def.pin} is already used by ${other}` });
+      else seen.set(def.pin, name);
+      if (board && !board.pins.includes(def.pin)) errors.push({ path, message: `pin ${def.pin} does not exist on board ${board.name}` });
+    }
+  }
+  if (config.io.driver === 'johnny-five' && !config.io.serialPort) {
+    errors.push({ path: '/io/serialPort', message: 'is required for the johnny-five driver' });
+  }
+  return errors;
+}
+
+export function checkHub(config: HubConfig): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const zones = zoneIds(config.site);
+  const ids = new Set<string>();
+  config.kiosks.forEach((k, i) => {
+    if (!zones.has(k.zone)) errors.push({ path: `/kiosks/${i}/zone`, message: `unknown zone "${k.zone}"` });
+    if (ids.has(k.id)) errors.push({ path: `/kiosks/${i}/id`, message: `duplicate kiosk id "${k.id}"` });
+    ids.add(k.id);
+  });
+  const names = new Set<string>();
+  config.users.forEach((u, i) => {
+    if (names.has(u.name)) errors.push({ path: `/users/${i}/name`, message: `duplicate user "${u.name}"` });
+    names.add(u.name);
+  });
+  return errors;
+}
+
+export function validateKioskConfig(doc: unknown): Result<KioskConfig> {
+  const r = schemaCheck<KioskConfig>(KioskConfigSchema, doc);
+  if (!r.ok) return r;
+  const errors = checkKiosk(r.value);
+  return errors.length ? { ok: false, errors } : r;
+}
+
+export function validateHubConfig(doc: unknown): Result<HubConfig> {
+  const r = schemaCheck<HubConfig>(HubConfigSchema, doc);
+  if (!r.ok) return r;
+  const errors = checkHub(r.value);
+  return errors.length ? { ok: false, errors } : r;
+}
+
+export function validateKioskDefaults(doc: unknown): Result<Partial<KioskConfig>> {
+  return schemaCheck<Partial<KioskConfig>>(KioskDefaultsSchema, doc);
+}
+
+export function validateSiteFile(doc: unknown): Result<unknown> {
+  return schemaCheck<unknown>(SiteFileSchema, doc);
+}

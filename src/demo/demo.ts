@@ -1,0 +1,58 @@
+// `helppoint demo`: a whole site on one machine. The hub, every kiosk of the
+// example site on the sim driver, and a desk (baresip answering calls) run as
+// separate processes, exactly as they would on separate boxes.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadHubConfig, loadKioskConfig } from '../config/load.js';
+import { start, stopAll, type Managed } from '../testbed/proc.js';
+import { startBaresip } from '../testbed/baresip.js';
+import { which } from '../testbed/tools.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = [path.resolve(here, '../..'), path.resolve(here, '../../..')].find((p) => p.endsWith(path.sep + 'dist') === false)!;
+
+function cli(name: string, args: string[]): Managed {
+  // Same runtime as this process (node with tsx in development, compiled JS otherwise).
+  return start(name, process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export async function runDemo(opts: { siteDir?: string }): Promise<number> {
+  const siteDir = path.resolve(opts.siteDir ?? path.join(repo, 'config/example-site'));
+  const hubFile = path.join(siteDir, 'hub.json');
+  const { config: hub } = loadHubConfig(hubFile);
+  const kiosks = hub.kiosks.filter((k) => k.config).map((k) => path.resolve(siteDir, k.config!));
+  const say = (s: string) => process.stdout.write(s + '\n');
+  const stop = async () => {
+    say('stopping the demo ...');
+    await stopAll();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+
+  const hubProc = cli('hub', ['hub', '--config', hubFile]);
+  await hubProc.waitFor(/"msg":"ready"/, 15_000);
+  say(`hub console    http://${hub.listen.host}:${hub.listen.port}/   (demo users: admin/admin-demo, dispatcher/dispatcher-demo, facilities/facilities-demo)`);
+
+  // The desk answers the kiosks' calls; its SIP address is the kiosks' first target.
+  const first = loadKioskConfig(kiosks[0]!).config;
+  const deskUri = new URL(first.sip.targets.emergency[0]!.uri.replace(/^sip:/, 'sip://'));
+  if (which('baresip')) {
+    const desk = await startBaresip({ user: deskUri.username, sipPort: Number(deskUri.port || 5060) });
+    say(`desk           ${desk.uri} (baresip, answers automatically)`);
+  } else say('desk           NOT STARTED: baresip is not installed (bash scripts/install-system.sh)');
+
+  for (const file of kiosks) {
+    const { config } = loadKioskConfig(file);
+    const p = cli(config.id, ['kiosk', '--config', file]);
+    p.child.stdout?.on('data', () => {}); // keep draining
+    await p.waitFor(/"msg":"ready"/, 15_000);
+    const base = `http://127.0.0.1:${config.local.port}`;
+    say(`kiosk ${config.id.padEnd(13)} screen ${base}/   sim controls ${base}/sim   (${config.location.text.en})`);
+  }
+  say('\nThe demo runs until Ctrl-C.');
+  await hubProc.exited;
+  say('the hub exited; stopping the demo');
+  await stopAll();
+  return 1;
+}

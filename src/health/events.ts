@@ -1,0 +1,6 @@
+export type FaultCode = 'audio' | 'sip-registration' | 'button-stuck' | 'tamper' | 'power' | 'store' | 'hub-link' | 'config';
+
+export interface HealthEvents {
+  'fault.raised': { code: FaultCode; detail: string };
+  'fault.cleared': { code: FaultCode };
+}

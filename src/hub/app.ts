@@ -1,0 +1,182 @@
+// The hub: console over HTTP(S) for staff (log-in with roles) and a WebSocket
+// endpoint (/kiosk) for kiosks, authenticated by per-kiosk bearer tokens.
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { HubConfig } from '../config/schema/hub.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { FleetRegistry } from './registry.js';
+import { Sessions } from './sessions.js';
+import { tokenMatches, verifyPassword } from './passwords.js';
+import { loginPage, fleetPage } from './console-page.js';
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION, parseFromKiosk, type HubToKiosk } from '../protocol/messages.js';
+import type { DestinationStream } from 'pino';
+
+export interface HubOptions {
+  config: HubConfig;
+  configDir: string;
+  port?: number;
+  logDestination?: DestinationStream;
+}
+
+export class Hub {
+  readonly log: Logger;
+  readonly registry: FleetRegistry;
+  readonly sessions = new Sessions();
+  readonly server: http.Server;
+  readonly wss: WebSocketServer;
+  port = 0;
+  private sweeper?: NodeJS.Timeout;
+  private readonly sockets = new Map<string, WebSocket>();
+
+  constructor(private readonly opts: HubOptions) {
+    const { config } = opts;
+    this.log = createLogger({ name: 'hub', id: config.id, level: config.log.level, destination: opts.logDestination });
+    this.registry = new FleetRegistry(config);
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.http(req, res);
+    this.server = config.tls
+      ? https.createServer(
+          { cert: readFileSync(path.resolve(opts.configDir, config.tls.cert)), key: readFileSync(path.resolve(opts.configDir, config.tls.key)) },
+          handler,
+        )
+      : http.createServer(handler);
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  /** Which kiosk a bearer token belongs to, or undefined (unknown or revoked). */
+  authenticate(authorization: string | undefined): string | undefined {
+    const m = /^Bearer (\S{16,512})$/.exec(authorization ?? '');
+    if (!m) return undefined;
+    const kiosk = this.opts.config.kiosks.find((k) => !k.revoked && k.tokenSha256 && tokenMatches(m[1]!, k.tokenSha256));
+    return kiosk?.id;
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://hub');
+    const kioskId = url.pathname === '/kiosk' ? this.authenticate(req.headers.authorization) : undefined;
+    if (!kioskId) {
+      this.log.warn({ remote: req.socket.remoteAddress, path: url.pathname }, 'kiosk connection refused: unknown or revoked credentials');
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.kioskConnected(kioskId, ws));
+  }
+
+  private kioskConnected(kioskId: string, ws: WebSocket): void {
+    const prev = this.sockets.get(kioskId);
+    if (prev) prev.close(4001, 'replaced by a newer connection');
+    this.sockets.set(kioskId, ws);
+    const send = (m: HubToKiosk) => ws.send(JSON.stringify(m));
+    ws.on('message', (data, isBinary) => {
+      const p = isBinary ? ({ ok: false, error: 'binary frames are not accepted' } as const) : parseFromKiosk(data as Buffer);
+      if (!p.ok) {
+        this.log.warn({ kiosk: kioskId, error: p.error }, 'invalid message from kiosk');
+        send({ type: 'error', code: 'invalid', message: p.error });
+        return;
+      }
+      const msg = p.msg;
+      if (msg.type === 'hello') {
+        if (msg.kiosk !== kioskId) {
+          send({ type: 'error', code: 'identity', message: 'a kiosk can speak only for itself' });
+          ws.close(4003, 'identity mismatch');
+          return;
+        }
+        this.registry.seen(kioskId, { firmware: msg.firmware, configVersion: msg.configVersion });
+        send({ type: 'welcome', protocol: PROTOCOL_VERSION, hub: this.opts.config.id, time: Date.now() });
+        this.log.info({ kiosk: kioskId, firmware: msg.firmware }, 'kiosk online');
+      } else if (msg.type === 'heartbeat') {
+        this.registry.seen(kioskId, { faults: msg.faults, outbox: msg.outbox });
+      }
+    });
+    ws.on('error', (err) => this.log.warn({ kiosk: kioskId, err: err.message }, 'kiosk socket error'));
+    ws.on('close', () => {
+      if (this.sockets.get(kioskId) === ws) {
+        this.sockets.delete(kioskId);
+        this.registry.offline(kioskId);
+        this.log.info({ kiosk: kioskId }, 'kiosk offline (disconnected)');
+      }
+    });
+  }
+
+  private async http(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://hub');
+    const siteName = this.opts.config.site.name.en;
+    const html = (status: number, body: string) => {
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'x-frame-options': 'DENY', 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    const session = this.sessions.get(req);
+    if (req.method === 'GET' && url.pathname === '/') return html(200, session ? fleetPage(siteName, session) : loginPage(siteName));
+    if (req.method === 'GET' && url.pathname === '/healthz') return html(200, 'ok');
+    if (req.method === 'POST' && url.pathname === '/login') {
+      const form = new URLSearchParams(await readBody(req, 8192));
+      const user = this.opts.config.users.find((u) => u.name === form.get('user'));
+      if (!user || !verifyPassword(form.get('password') ?? '', user.passwordHash)) {
+        this.log.warn({ user: form.get('user') }, 'console log-in failed');
+        return html(401, loginPage(siteName, 'Wrong user or password.'));
+      }
+      const id = this.sessions.create(user.name, user.role);
+      this.log.info({ user: user.name, role: user.role }, 'console log-in');
+      res.writeHead(303, { location: '/', 'set-cookie': `hp_session=${id}; HttpOnly; SameSite=Strict; Path=/` });
+      return void res.end();
+    }
+    if (req.method === 'GET' && url.pathname === '/logout') {
+      this.sessions.destroy(req);
+      res.writeHead(303, { location: '/', 'set-cookie': 'hp_session=; Max-Age=0; Path=/' });
+      return void res.end();
+    }
+    if (url.pathname.startsWith('/api/')) {
+      if (!session) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        return void res.end('{"error":"log in first"}');
+      }
+      if (req.method === 'GET' && url.pathname === '/api/fleet') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify(this.registry.list()));
+      }
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found');
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.opts;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port ?? config.listen.port, config.listen.host, () => resolve());
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+    this.sweeper = setInterval(() => {
+      for (const id of this.registry.sweep(config.offlineAfterS * 1000)) this.log.warn({ kiosk: id }, 'kiosk offline (silent)');
+    }, 1000);
+    const scheme = config.tls ? 'https' : 'http';
+    this.log.info({ console: `${scheme}://${config.listen.host}:${this.port}/` }, 'ready');
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweeper);
+    for (const ws of this.wss.clients) ws.terminate();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,86 @@
+// The kiosk's link to the hub: WebSocket with a per-kiosk bearer token,
+// hello then heartbeats, reconnect with jittered exponential backoff (cap 30 s).
+// The kiosk never waits for this link: calls and PA work without it.
+import WebSocket from 'ws';
+import type { Bus } from '../core/bus.js';
+import type { Logger } from '../core/log.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import { PROTOCOL_VERSION, parseFromHub, type KioskToHub } from '../protocol/messages.js';
+import { FIRMWARE_VERSION } from '../version.js';
+
+export class HubLink {
+  private ws?: WebSocket;
+  private attempt = 0;
+  private timer?: NodeJS.Timeout;
+  private beat?: NodeJS.Timeout;
+  private stopped = false;
+  connected = false;
+
+  constructor(
+    private readonly cfg: NonNullable<KioskConfig['hub']>,
+    private readonly kiosk: () => { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number },
+    private readonly bus: Bus,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  private connect(): void {
+    const ws = new WebSocket(this.cfg.url, {
+      headers: { authorization: `Bearer ${this.cfg.token}` },
+      handshakeTimeout: 5000,
+      maxPayload: 1024 * 1024,
+    });
+    this.ws = ws;
+    ws.on('open', () => {
+      this.attempt = 0;
+      const k = this.kiosk();
+      this.send({ type: 'hello', protocol: PROTOCOL_VERSION, kiosk: k.id, firmware: FIRMWARE_VERSION, configVersion: k.configVersion, capabilities: ['io'] });
+    });
+    ws.on('message', (data) => {
+      const p = parseFromHub(data as Buffer);
+      if (!p.ok) {
+        this.log.warn({ error: p.error }, 'invalid message from hub');
+        return;
+      }
+      if (p.msg.type === 'welcome') {
+        this.connected = true;
+        this.bus.emit('hub.link', { connected: true });
+        this.heartbeat();
+        this.beat = setInterval(() => this.heartbeat(), this.cfg.heartbeatS * 1000);
+      } else if (p.msg.type === 'error') this.log.warn({ code: p.msg.code, message: p.msg.message }, 'hub reported an error');
+    });
+    ws.on('error', (err) => this.log.debug({ err: err.message }, 'hub link error'));
+    ws.on('close', (code, reason) => {
+      clearInterval(this.beat);
+      if (this.connected) this.bus.emit('hub.link', { connected: false, reason: `${code} ${reason.toString()}`.trim() });
+      this.connected = false;
+      if (!this.stopped) this.retry();
+    });
+  }
+
+  private retry(): void {
+    const base = Math.min(30_000, 500 * 2 ** this.attempt++);
+    const delay = base / 2 + Math.random() * (base / 2); // jitter: spread reconnect storms
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  private heartbeat(): void {
+    const k = this.kiosk();
+    this.send({ type: 'heartbeat', at: new Date().toISOString(), faults: k.faults, outbox: k.outbox });
+  }
+
+  private send(msg: KioskToHub): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.beat);
+    this.ws?.close(1001, 'kiosk stopping');
+  }
+}

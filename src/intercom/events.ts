@@ -1,0 +1,11 @@
+// Call lifecycle events. Lamps, screen, event log and hub link all follow
+// these; the SIP code never drives them directly.
+export type CallKind = 'emergency' | 'information';
+export type CallState = 'calling' | 'ringing' | 'queued' | 'connected' | 'held' | 'ended' | 'failed';
+
+export interface IntercomEvents {
+  'call.requested': { kind: CallKind; category?: string; source: 'button' | 'screen' | 'hub' | 'tamper'; edgeNs?: bigint };
+  'call.state': { callId: string; kind: CallKind; state: CallState; target?: string; attempt?: number; reason?: string };
+  'call.dtmf': { callId: string; digits: string };
+  'sip.registration': { registrar: string; registered: boolean; reason?: string };
+}

@@ -1,0 +1,16 @@
+import type { InputName, OutputName } from './types.js';
+
+export type ButtonName = 'emergency' | 'information' | 'cancel';
+
+export interface IoEvents {
+  /** A debounced press: the mapped action should start. edgeNs is the raw edge (hrtime). */
+  'button.press': { button: ButtonName; edgeNs: bigint; at: string };
+  'button.release': { button: ButtonName; heldMs: number };
+  'button.stuck': { button: ButtonName; heldMs: number };
+  'button.unstuck': { button: ButtonName };
+  'input.tamper': { active: boolean; at: string };
+  'input.door': { open: boolean; at: string };
+  'input.power': { onBattery: boolean; at: string };
+  'output.changed': { output: OutputName; on: boolean };
+  'input.changed': { input: InputName; active: boolean };
+}

@@ -1,0 +1,88 @@
+// Turns raw driver levels into debounced button presses and state events.
+// Debounce: an edge is accepted after the level has stayed put for debounceMs
+// (default 30 ms), so a bouncing contact yields exactly one press.
+import type { Bus } from '../core/bus.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import type { InputName, IoDriver } from './types.js';
+import type { ButtonName } from './events.js';
+
+const BUTTONS: readonly InputName[] = ['emergency', 'information', 'cancel'];
+
+interface LineState {
+  stable: boolean;
+  pending?: NodeJS.Timeout;
+  firstEdgeNs: bigint;
+  since: number;
+  stuckTimer?: NodeJS.Timeout;
+  stuck: boolean;
+}
+
+export class Inputs {
+  private readonly lines = new Map<InputName, LineState>();
+
+  constructor(
+    private readonly driver: IoDriver,
+    private readonly io: KioskConfig['io'],
+    private readonly bus: Bus,
+  ) {}
+
+  arm(): void {
+    for (const name of Object.keys(this.io.inputs) as InputName[]) {
+      this.lines.set(name, { stable: this.driver.read(name), firstEdgeNs: 0n, since: Date.now(), stuck: false });
+    }
+    this.driver.onInput((name, active, atNs) => this.edge(name, active, atNs));
+  }
+
+  private edge(name: InputName, active: boolean, atNs: bigint): void {
+    const line = this.lines.get(name);
+    const def = this.io.inputs[name];
+    if (!line || !def) return;
+    if (!line.pending) line.firstEdgeNs = atNs;
+    clearTimeout(line.pending);
+    line.pending = undefined;
+    if (active === line.stable) return; // bounced back within the window
+    const settle = () => {
+      line.pending = undefined;
+      if (this.driver.read(name) !== active) return;
+      line.stable = active;
+      this.accept(name, active, line);
+    };
+    if (def.debounceMs === 0) settle();
+    else line.pending = setTimeout(settle, def.debounceMs);
+  }
+
+  private accept(name: InputName, active: boolean, line: LineState): void {
+    const at = new Date().toISOString();
+    this.bus.emit('input.changed', { input: name, active });
+    if (BUTTONS.includes(name)) {
+      const button = name as ButtonName;
+      if (active) {
+        line.since = Date.now();
+        line.stuckTimer = setTimeout(() => {
+          line.stuck = true;
+          this.bus.emit('button.stuck', { button, heldMs: Date.now() - line.since });
+        }, this.io.stuckMs);
+        if (!line.stuck) this.bus.emit('button.press', { button, edgeNs: line.firstEdgeNs, at });
+      } else {
+        clearTimeout(line.stuckTimer);
+        const heldMs = Date.now() - line.since;
+        if (line.stuck) {
+          line.stuck = false;
+          this.bus.emit('button.unstuck', { button });
+        }
+        this.bus.emit('button.release', { button, heldMs });
+      }
+      return;
+    }
+    if (name === 'tamper') this.bus.emit('input.tamper', { active, at });
+    else if (name === 'door') this.bus.emit('input.door', { open: active, at });
+    else if (name === 'powerFail') this.bus.emit('input.power', { onBattery: active, at });
+  }
+
+  disarm(): void {
+    for (const l of this.lines.values()) {
+      clearTimeout(l.pending);
+      clearTimeout(l.stuckTimer);
+    }
+  }
+}

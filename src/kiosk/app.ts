@@ -1,0 +1,115 @@
+// The kiosk controller: builds each capability from the config and wires them
+// to one event bus. Start-up order puts the emergency path first: buttons are
+// armed before anything that could be slow (hub link, screen).
+import path from 'node:path';
+import { Bus } from '../core/bus.js';
+import { createLogger, type Logger } from '../core/log.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import { KioskStore } from '../store/kiosk-store.js';
+import { chooseStartConfig } from './config-source.js';
+import { createDriver } from '../io/drivers.js';
+import { Inputs } from '../io/inputs.js';
+import { wireLamps } from '../io/lamps.js';
+import type { IoDriver } from '../io/types.js';
+import { SimDriver } from '../io/sim-driver.js';
+import { Faults } from '../health/faults.js';
+import { LocalServer, addSimRoutes, sendJson } from './local-server.js';
+import type { DestinationStream } from 'pino';
+import { HubLink } from '../hublink/client.js';
+
+/** Events kept in the event log and sent to the hub. */
+const RECORDED = /^(button\.|call\.|input\.(tamper|door|power)|fault\.|pa\.|config\.applied|sip\.registration|audio\.fault)/;
+
+export interface KioskOptions {
+  config: KioskConfig;
+  /** folder of the config file: relative paths in the config resolve here */
+  configDir: string;
+  /** overrides config.local.port (tests use 0) */
+  localPort?: number;
+  logDestination?: DestinationStream;
+}
+
+export class Kiosk {
+  readonly bus: Bus;
+  readonly log: Logger;
+  readonly store: KioskStore;
+  config: KioskConfig;
+  driver!: IoDriver;
+  inputs!: Inputs;
+  faults!: Faults;
+  readonly local: LocalServer;
+  localPort = 0;
+  hubLink?: HubLink;
+  private readonly started = Date.now();
+
+  constructor(private readonly opts: KioskOptions) {
+    const fileConfig = opts.config;
+    this.log = createLogger({ name: 'kiosk', id: fileConfig.id, level: fileConfig.log.level, destination: opts.logDestination });
+    this.bus = new Bus((event, err) => this.log.error({ err, event }, 'event listener failed'));
+    this.store = new KioskStore(path.resolve(fileConfig.dataDir.replaceAll('{id}', fileConfig.id)), fileConfig.id, this.log).open();
+    const chosen = chooseStartConfig(fileConfig, this.store, this.log);
+    this.config = chosen.config;
+    if (chosen.source !== 'file') this.log.info({ source: chosen.source, version: this.config.configVersion }, 'using stored config');
+    this.local = new LocalServer(this.config.local.host);
+    queueMicrotask(() => this.bus.emit('config.applied', { version: this.config.configVersion, source: chosen.source }));
+  }
+
+  async start(): Promise<void> {
+    const { config, bus } = this;
+    this.faults = new Faults(bus);
+    bus.onAny(({ event, payload }) => {
+      if (RECORDED.test(event)) this.store.record(event, payload);
+    });
+    bus.onAny(({ event, payload }) => this.log.debug({ event, payload: safe(payload) }, 'event'));
+
+    // 1. Emergency path first: driver, inputs, lamps.
+    this.driver = await createDriver(config.io);
+    await this.driver.open();
+    wireLamps(bus, this.driver, this.faults);
+    this.inputs = new Inputs(this.driver, config.io, bus);
+    this.inputs.arm();
+    this.log.info({ driver: this.driver.kind }, 'buttons armed');
+
+    // 2. Local interface: health, sim controls.
+    this.local.route('GET', '/health', (_req, res) => sendJson(res, 200, this.health()));
+    if (this.driver instanceof SimDriver) {
+      const sim = this.driver;
+      addSimRoutes(this.local, sim);
+      sim.onOutput((output, on) => bus.emit('output.changed', { output, on }));
+    }
+    this.localPort = await this.local.listen(this.opts.localPort ?? config.local.port);
+    this.log.info({ local: `http://${config.local.host}:${this.localPort}/`, readyMs: Date.now() - this.started }, 'ready');
+
+    // 3. Hub link last: the kiosk is fully working without it.
+    if (config.hub) {
+      const h = this.health.bind(this);
+      this.hubLink = new HubLink(config.hub, () => ({ id: config.id, configVersion: config.configVersion, faults: h().faults, outbox: h().outbox }), bus, this.log);
+      this.hubLink.start();
+    }
+  }
+
+  health() {
+    return {
+      id: this.config.id,
+      site: this.config.site.id,
+      zone: this.config.zone,
+      configVersion: this.config.configVersion,
+      driver: this.driver?.kind,
+      faults: this.faults?.list() ?? [],
+      outbox: this.store.pending().length,
+      uptimeS: Math.round((Date.now() - this.started) / 1000),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.hubLink?.stop();
+    this.inputs?.disarm();
+    await this.local.close();
+    await this.driver?.close();
+    await Promise.allSettled([this.store.events.write(), this.store.outbox.write()]);
+  }
+}
+
+function safe(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'null');
+}

@@ -1,0 +1,73 @@
+// The kiosk <-> hub protocol: one module of schemas shared by both sides.
+// Every frame is one JSON object with "type"; every frame received is
+// validated against these schemas before anything acts on it.
+import { Type, type Static } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+
+export const PROTOCOL_VERSION = 1;
+export const MAX_FRAME_BYTES = 256 * 1024;
+
+const Base = { id: Type.Optional(Type.String({ maxLength: 128 })) };
+
+export const Hello = Type.Object(
+  {
+    ...Base,
+    type: Type.Literal('hello'),
+    protocol: Type.Integer({ minimum: 1 }),
+    kiosk: Type.String({ maxLength: 64 }),
+    firmware: Type.String({ maxLength: 64 }),
+    configVersion: Type.Integer({ minimum: 0 }),
+    capabilities: Type.Array(Type.String({ maxLength: 32 }), { maxItems: 64 }),
+  },
+  { additionalProperties: false },
+);
+
+export const Heartbeat = Type.Object(
+  {
+    ...Base,
+    type: Type.Literal('heartbeat'),
+    at: Type.String({ maxLength: 40 }),
+    faults: Type.Array(Type.Object({ code: Type.String({ maxLength: 32 }), detail: Type.String({ maxLength: 500 }) }), { maxItems: 32 }),
+    outbox: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ErrorMsg = Type.Object(
+  { ...Base, type: Type.Literal('error'), code: Type.String(), message: Type.String({ maxLength: 2000 }) },
+  { additionalProperties: false },
+);
+
+export const Welcome = Type.Object(
+  { ...Base, type: Type.Literal('welcome'), protocol: Type.Integer(), hub: Type.String(), time: Type.Number() },
+  { additionalProperties: false },
+);
+
+export const KioskToHub = Type.Union([Hello, Heartbeat, ErrorMsg]);
+export const HubToKiosk = Type.Union([Welcome, ErrorMsg]);
+export type KioskToHub = Static<typeof KioskToHub>;
+export type HubToKiosk = Static<typeof HubToKiosk>;
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const checkKioskToHub = ajv.compile<KioskToHub>(KioskToHub);
+const checkHubToKiosk = ajv.compile<HubToKiosk>(HubToKiosk);
+
+export type Parsed<T> = { ok: true; msg: T } | { ok: false; error: string };
+
+function parse<T>(raw: string | Buffer, check: { (d: unknown): boolean; errors?: unknown }): Parsed<T> {
+  if (raw.length > MAX_FRAME_BYTES) return { ok: false, error: 'frame too large' };
+  let data: unknown;
+  try {
+    data = JSON.parse(raw.toString());
+  } catch {
+    return { ok: false, error: 'frame is not JSON' };
+  }
+  if (!check(data)) {
+    const t = (data as { type?: unknown })?.type;
+    return { ok: false, error: `invalid ${typeof t === 'string' ? `"${t.slice(0, 32)}"` : 'untyped'} message: ${ajv.errorsText(check.errors as never)}` };
+  }
+  return { ok: true, msg: data as T };
+}
+
+export const parseFromKiosk = (raw: string | Buffer) => parse<KioskToHub>(raw, checkKioskToHub);
+export const parseFromHub = (raw: string | Buffer) => parse<HubToKiosk>(raw, checkHubToKiosk);

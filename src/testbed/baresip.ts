@@ -1,0 +1,125 @@
+// baresip as a desk: a real softphone with no sound hardware. It plays a WAV
+// file as its microphone (aufile), records what it hears (sndfile writes
+// dump-*-dec.wav into its folder), can auto-answer, and takes commands over
+// ctrl_tcp (netstring JSON) so a test can make it dial, answer or hang up.
+import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { start, type Managed } from './proc.js';
+import { freePort } from './ports.js';
+import { requireTool } from './tools.js';
+
+export interface BaresipOptions {
+  user?: string;
+  /** WAV played as the desk's microphone; silence when omitted */
+  sourceWav?: string;
+  autoAnswer?: boolean;
+  /** register to this registrar (sip:host:port) with user/password; else registrarless */
+  registrar?: { uri: string; domain: string; password: string; transport?: 'udp' | 'tcp' };
+  sipPort?: number;
+}
+
+export interface Baresip {
+  proc: Managed;
+  dir: string;
+  sipPort: number;
+  ctrlPort: number;
+  uri: string;
+  /** Sends a ctrl_tcp command, e.g. ('dial', 'sip:x@host') or ('hangup'). */
+  command(command: string, params?: string): Promise<{ ok: boolean; data: string }>;
+  recordings(): string[];
+  stop(): Promise<void>;
+}
+
+function netstring(s: string): Buffer {
+  const b = Buffer.from(s);
+  return Buffer.concat([Buffer.from(`${b.length}:`), b, Buffer.from(',')]);
+}
+
+export async function startBaresip(opts: BaresipOptions = {}): Promise<Baresip> {
+  const bin = requireTool('baresip', 'baresip-core');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hp-baresip-'));
+  const sipPort = opts.sipPort ?? (await freePort());
+  const ctrlPort = await freePort();
+  const user = opts.user ?? 'desk';
+  const source = opts.sourceWav ?? path.join(dir, 'silence.wav');
+  if (!opts.sourceWav) writeFileSync(source, silenceWav(8000, 60));
+  writeFileSync(
+    path.join(dir, 'config'),
+    [
+      'poll_method epoll',
+      `sip_listen 127.0.0.1:${sipPort}`,
+      'net_interface 127.0.0.1',
+      `audio_source aufile,${source}`,
+      `audio_player aufile,${path.join(dir, 'unused.wav')}`,
+      `audio_alert aufile,${path.join(dir, 'unused.wav')}`,
+      'module_path /usr/lib/baresip/modules',
+      ...['g711', 'g722', 'aufile', 'sndfile', 'account', 'menu', 'ctrl_tcp'].map((m) => `module ${m}.so`),
+      `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+      `snd_path ${dir}`,
+      'sip_trans_def udp',
+      '',
+    ].join('\n'),
+  );
+  const answer = opts.autoAnswer === false ? 'manual' : 'auto';
+  let account: string;
+  if (opts.registrar) {
+    const r = opts.registrar;
+    const t = r.transport ?? 'udp';
+    account = `<sip:${user}@${r.domain};transport=${t}>;auth_pass=${r.password};outbound="${r.uri};transport=${t}";regint=60;answermode=${answer}`;
+  } else account = `<sip:${user}@127.0.0.1>;regint=0;answermode=${answer}`;
+  writeFileSync(path.join(dir, 'accounts'), account + '\n');
+  const proc = start('baresip', bin, ['-f', dir], { cwd: dir });
+  await proc.waitFor(/baresip is ready/, 10_000);
+
+  const command = (cmd: string, params?: string) =>
+    new Promise<{ ok: boolean; data: string }>((resolve, reject) => {
+      const sock = net.connect(ctrlPort, '127.0.0.1');
+      let buf = '';
+      const t = setTimeout(() => (sock.destroy(), reject(new Error(`baresip: no reply to ${cmd}`))), 5000);
+      sock.on('data', (d) => {
+        buf += d.toString();
+        const m = /^(\d+):/.exec(buf);
+        if (m && buf.length >= m[0].length + Number(m[1]) + 1) {
+          const body = JSON.parse(buf.slice(m[0].length, m[0].length + Number(m[1]))) as { response?: boolean; ok: boolean; data: string };
+          if (!body.response) return;
+          clearTimeout(t);
+          sock.end();
+          resolve({ ok: body.ok, data: body.data });
+        }
+      });
+      sock.on('error', (e) => (clearTimeout(t), reject(e)));
+      sock.write(netstring(JSON.stringify({ command: cmd, params: params ?? '', token: 't' + Date.now() })));
+    });
+
+  return {
+    proc,
+    dir,
+    sipPort,
+    ctrlPort,
+    uri: `sip:${user}@127.0.0.1:${sipPort}`,
+    command,
+    recordings: () => readdirSync(dir).filter((f) => f.endsWith('-dec.wav')).map((f) => path.join(dir, f)),
+    stop: () => proc.stop(),
+  };
+}
+
+/** A mono 16-bit PCM WAV of silence. */
+export function silenceWav(rate: number, seconds: number): Buffer {
+  const data = Buffer.alloc(rate * seconds * 2);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVEfmt ', 8);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
+}

@@ -1,0 +1,46 @@
+// sipp as a scripted SIP peer. Built-in scenarios (-sn uas) or the project's
+// own XML scenarios in test/sipp/. Per the field notes: the built-in uas does
+// not echo Record-Route and waits 4 s at the end, so stop it only after it
+// exits, or give it -m to bound the call count.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { start, type Managed } from './proc.js';
+import { freePort } from './ports.js';
+import { requireTool } from './tools.js';
+
+export interface Sipp {
+  proc: Managed;
+  dir: string;
+  port: number;
+  uri: string;
+  stop(): Promise<void>;
+}
+
+export async function startSipp(opts: { scenario?: string; builtin?: string; args?: string[]; port?: number; user?: string } = {}): Promise<Sipp> {
+  const bin = requireTool('sipp', 'sip-tester');
+  const port = opts.port ?? (await freePort());
+  const scenario = opts.scenario ? ['-sf', opts.scenario] : ['-sn', opts.builtin ?? 'uas'];
+  const args = [...scenario, '-i', '127.0.0.1', '-p', String(port), '-nostdin', '-trace_err', '-trace_msg', ...(opts.args ?? [])];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hp-sipp-')); // sipp writes its traces into its working folder
+  const proc = start('sipp', bin, args, { cwd: dir });
+  await boundUdp(port, proc);
+  return { proc, dir, port, uri: `sip:${opts.user ?? 'desk'}@127.0.0.1:${port}`, stop: () => proc.stop() };
+}
+
+/** sipp prints nothing useful at start-up; it is ready once its UDP port is taken. */
+async function boundUdp(port: number, proc: Managed): Promise<void> {
+  const dgram = await import('node:dgram');
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const taken = await new Promise<boolean>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      s.once('error', () => resolve(true));
+      s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
+    });
+    if (taken) return;
+    if (proc.child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sipp did not bind port ${port}\n${proc.output().slice(-3000)}`);
+}

@@ -1,0 +1,54 @@
+// Starts real kiosk and hub processes for tests, on free ports, with config
+// files derived from the example site and written to a temp folder.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { start, type Managed } from '../../src/testbed/proc.js';
+import { readMerged, deepMerge } from '../../src/config/load.js';
+import { tmpDir } from './tmp.js';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(REPO, 'src/cli.ts');
+export const EXAMPLE = path.join(REPO, 'config/example-site');
+
+type Json = Parameters<typeof deepMerge>[0];
+
+/** A complete kiosk config: an example kiosk merged with overrides, written to a temp file. */
+export function kioskConfigFile(overrides: Record<string, unknown> = {}, base = 'conc-north'): { file: string; dir: string; config: Record<string, unknown> } {
+  const merged = readMerged(path.join(EXAMPLE, 'kiosks', `${base}.json`));
+  if (!merged.ok) throw new Error(JSON.stringify(merged.errors));
+  const dir = tmpDir('hp-kiosk-');
+  const config = deepMerge(merged.value, {
+    local: { host: '127.0.0.1', port: 0 },
+    dataDir: path.join(dir, 'data'),
+    log: { level: 'info' },
+    ...(overrides as object),
+  } as Json) as Record<string, unknown>;
+  if (!('hub' in overrides)) delete config.hub;
+  const file = path.join(dir, 'kiosk.json');
+  writeFileSync(file, JSON.stringify({ $schema: 'kiosk.schema.json', ...config }, null, 2));
+  return { file, dir, config };
+}
+
+export interface KioskProc {
+  proc: Managed;
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Runs `helppoint kiosk` as a real process and waits for "ready". */
+export async function startKioskProcess(file: string, env: NodeJS.ProcessEnv = {}): Promise<KioskProc> {
+  const proc = start('kiosk', process.execPath, ['--import', 'tsx', CLI, 'kiosk', '--config', file], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+  });
+  const line = await proc.waitFor(/"msg":"ready"/, 20_000);
+  const url = (JSON.parse(line) as { local: string }).local;
+  return { proc, port: Number(new URL(url).port), url, stop: () => proc.stop() };
+}
+
+export async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}

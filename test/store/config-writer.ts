@@ -1,0 +1,12 @@
+// Child process for the SIGKILL test: rewrites the kiosk config as fast as it
+// can, each version larger than a disk block so a write is never atomic by luck.
+import { KioskStore } from '../../src/store/kiosk-store.js';
+
+const dir = process.argv[2]!;
+const store = new KioskStore(dir, 'conc-north').open();
+let v = (store.config.data.config as unknown as { configVersion?: number } | null)?.configVersion ?? 0;
+process.send?.('started');
+for (;;) {
+  v += 1;
+  await store.saveConfig({ id: 'conc-north', configVersion: v, padding: 'x'.repeat(20_000) } as never);
+}
