@@ -5,5 +5,6 @@ import type { IntercomEvents } from '../intercom/events.js';
 import type { AudioEvents } from '../audio/events.js';
 import type { HubLinkEvents } from '../hublink/events.js';
 import type { HealthEvents } from '../health/events.js';
+import type { DisplayEvents } from '../display/events.js';
 
-export type KioskEvents = IoEvents & IntercomEvents & AudioEvents & HubLinkEvents & HealthEvents;
+export type KioskEvents = IoEvents & IntercomEvents & AudioEvents & HubLinkEvents & HealthEvents & DisplayEvents;

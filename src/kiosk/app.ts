@@ -18,7 +18,7 @@ import type { DestinationStream } from 'pino';
 import { HubLink } from '../hublink/client.js';
 
 /** Events kept in the event log and sent to the hub. */
-const RECORDED = /^(button\.|call\.|input\.(tamper|door|power)|fault\.|pa\.|config\.applied|sip\.registration|audio\.fault)/;
+const RECORDED = /^(button\.|call\.|input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode)/;
 
 export interface KioskOptions {
   config: KioskConfig;
