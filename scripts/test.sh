@@ -17,12 +17,14 @@ ALSA
 
 out="$HP_TEST_TMP/mocha.out"
 set +e
+if [ $# -eq 0 ]; then set -- 'test/**/*.test.ts'; fi
 npx mocha --reporter spec "$@" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 set -e
-passed=$(grep -Eo '^ +[0-9]+ passing' "$out" | grep -Eo '[0-9]+' | tail -1); passed=${passed:-0}
-failed=$(grep -Eo '^ +[0-9]+ failing' "$out" | grep -Eo '[0-9]+' | tail -1); failed=${failed:-0}
-skipped=$(grep -Eo '^ +[0-9]+ pending' "$out" | grep -Eo '[0-9]+' | tail -1); skipped=${skipped:-0}
+count() { grep -Eo "^ +[0-9]+ $1" "$out" | grep -Eo '[0-9]+' | tail -1 || true; }
+passed=$(count passing); passed=${passed:-0}
+failed=$(count failing); failed=${failed:-0}
+skipped=$(count pending); skipped=${skipped:-0}
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "$rc" -eq 0 ] && [ "$passed" -eq 0 ]; then echo "no test ran" >&2; exit 1; fi
 exit "$rc"
