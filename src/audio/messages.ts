@@ -18,7 +18,7 @@ export function findAudioDir(start = path.dirname(fileURLToPath(import.meta.url)
     if (existsSync(path.join(dir, 'audio', 'messages.json'))) return path.join(dir, 'audio');
     dir = path.dirname(dir);
   }
-  throw new Error('bundled audio not found (audio/messages.json): run audio/make-audio.sh');
+  return path.resolve('audio'); // MessageLibrary reports what is missing
 }
 
 export class MessageLibrary {
@@ -29,8 +29,16 @@ export class MessageLibrary {
     readonly dir: string,
     readonly rate: number,
   ) {
-    this.texts = JSON.parse(readFileSync(path.join(dir, 'messages.json'), 'utf8')) as Record<string, LocalText>;
+    try {
+      this.texts = JSON.parse(readFileSync(path.join(dir, 'messages.json'), 'utf8')) as Record<string, LocalText>;
+    } catch (err) {
+      // no bundled messages: clips and live pages still work; preload() reports it
+      this.texts = {};
+      this.loadError = `bundled messages unreadable (${(err as Error).message}): run audio/make-audio.sh`;
+    }
   }
+
+  loadError?: string;
 
   has(id: string): boolean {
     return Object.hasOwn(this.texts, id);
@@ -53,6 +61,7 @@ export class MessageLibrary {
 
   /** Loads everything now, so the first announcement does not pay for it. */
   async preload(langs: readonly Lang[]): Promise<void> {
+    if (this.loadError) throw new Error(this.loadError);
     await Promise.all([this.chime(), ...this.ids().map((id) => this.message(id, langs))]);
   }
 
