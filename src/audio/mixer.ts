@@ -44,6 +44,8 @@ export class MixerStream implements AudioChannel {
   volume: number;
   startAt?: number;
   started = false;
+  /** output-timeline instant just after its last sample, once drained */
+  endedAt?: number;
   /** current gain, undefined until the first sample played */
   gain?: number;
   onStart?: (info: StartInfo) => void;
@@ -312,6 +314,7 @@ export class Mixer implements AudioOutput {
       const g1 = moveToward(g0, target, maxStep);
       const n = s.mixInto(acc, from, N - from, g0, g1);
       s.gain = g1;
+      if (s.drained) s.endedAt = t0 + (from + n) * msPerSample;
       if (!s.started && n > 0) {
         s.started = true;
         startedNow.push({ s, at: t0 + from * msPerSample });

@@ -106,10 +106,10 @@ export class PaService {
     return out;
   }
 
-  private startRound(job: Job): void {
+  private startRound(job: Job, next?: number): void {
     const { play } = job;
     const first = job.round === 0;
-    const startAt = first && play.startAt !== undefined ? this.o.clock.toPerf(play.startAt) : undefined;
+    const startAt = first && play.startAt !== undefined ? this.o.clock.toPerf(play.startAt) : next;
     const s = this.o.mixer.openChannel({ channel: play.channel, rate: this.o.mixer.rate, id: play.id, volume: play.volume, startAt, live: false });
     job.stream = s;
     s.onStart = () => {
@@ -123,7 +123,10 @@ export class PaService {
       job.round++;
       const times = play.repeat?.times ?? 1;
       if (reason === 'done' && job.round < times && !job.done) {
-        job.timer = setTimeout(() => this.startRound(job), (play.repeat?.intervalS ?? 0) * 1000);
+        // the next round is placed on the output timeline: exact interval, and
+        // kiosks that started together repeat together
+        const next = (s.endedAt ?? performance.now()) + (play.repeat?.intervalS ?? 0) * 1000;
+        job.timer = setTimeout(() => this.startRound(job, next), Math.max(0, next - performance.now() - 100));
         return;
       }
       this.end(job, reason, error);
