@@ -10,7 +10,6 @@ import { ClipCache } from '../../src/audio/clips.js';
 import { HubClock } from '../../src/audio/hub-clock.js';
 import { Scheduler } from '../../src/audio/schedule.js';
 import { RtpPager, type PageGroup } from '../../src/audio/rtp-page.js';
-import type { AudioEvents } from '../../src/audio/events.js';
 import { freePort } from '../../src/testbed/ports.js';
 import { MemorySink, silentLog, tone, level, levels } from './helpers.js';
 import { tmpDir, until, sleep } from '../helpers/tmp.js';
