@@ -22,7 +22,31 @@ export class HubClock {
 
   /** performance.now() instant of a hub-clock instant (ms since epoch). */
   toPerf(hubMs: number): number {
-    const localWall = hubMs - this.offsetMs;
-    return performance.now() + (localWall - Date.now());
+    return hubMs - this.offsetMs - wallMinusPerf();
   }
+}
+
+/**
+ * Date.now() - performance.now(), to a few microseconds. Date.now() counts
+ * whole milliseconds, so it is read at the instant it ticks over, bracketed
+ * by performance.now() readings; a reading spoilt by preemption (wide
+ * bracket) is thrown away. Costs a busy wait of a few ms, paid once per
+ * synchronised start: a plain reading would put kiosks up to 1 ms apart.
+ */
+export function wallMinusPerf(): number {
+  const good: number[] = [];
+  const limit = performance.now() + 20; // a stuck wall clock must not hang the process
+  let before = performance.now();
+  let last = Date.now();
+  while (good.length < 3 && performance.now() < limit) {
+    const a = performance.now();
+    const d = Date.now();
+    const b = performance.now();
+    if (d !== last && b - before < 0.02) good.push(d - (before + b) / 2);
+    last = d;
+    before = a;
+  }
+  if (!good.length) return Date.now() - performance.now();
+  good.sort((x, y) => x - y);
+  return good[Math.floor(good.length / 2)]!;
 }

@@ -31,6 +31,8 @@ export interface StartInfo {
   at: number;
   /** performance.now() when the frame holding it was handed to the device */
   writtenAt: number;
+  /** the nominal start of that frame on the mixer's schedule */
+  frameT0: number;
 }
 
 const LIVE_MAX_MS = 400; // a live stream never lags more than this behind real time
@@ -270,8 +272,8 @@ export class Mixer implements AudioOutput {
       this.mixFrame(this.nextT0);
       this.nextT0 += this.frameMs;
     }
+    // kept referenced: a running output keeps the process alive, like a server
     this.timer = setTimeout(() => this.loop(), Math.max(0, this.nextT0 - performance.now()));
-    this.timer.unref();
   }
 
   /** Mixes the frame starting at t0 (performance.now() time) and hands it to the sink. */
@@ -329,7 +331,7 @@ export class Mixer implements AudioOutput {
     const writtenAt = performance.now();
     this.framesMixed++;
     for (const l of this.frameListeners) l(frame, t0, writtenAt);
-    for (const { s, at } of startedNow) s.onStart?.({ at, writtenAt });
+    for (const { s, at } of startedNow) s.onStart?.({ at, writtenAt, frameT0: t0 });
     for (const s of [...this.streams]) if (s.drained) s.finish('done');
     return frame;
   }
