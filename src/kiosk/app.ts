@@ -16,6 +16,9 @@ import { Faults } from '../health/faults.js';
 import { LocalServer, addSimRoutes, sendJson } from './local-server.js';
 import type { DestinationStream } from 'pino';
 import { HubLink } from '../hublink/client.js';
+import { AudioEngine } from '../audio/engine.js';
+import { addPaRoutes } from '../audio/local-routes.js';
+import type { AudioOutput } from '../audio/types.js';
 
 /** Events kept in the event log and sent to the hub. */
 const RECORDED = /^(button\.|call\.|input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode)/;
@@ -40,6 +43,9 @@ export class Kiosk {
   readonly local: LocalServer;
   localPort = 0;
   hubLink?: HubLink;
+  audio?: AudioEngine;
+  /** the shared audio output (mixer) for the intercom and PA */
+  audioOut?: AudioOutput;
   private readonly started = Date.now();
 
   constructor(private readonly opts: KioskOptions) {
@@ -70,8 +76,19 @@ export class Kiosk {
     this.inputs.arm();
     this.log.info({ driver: this.driver.kind }, 'buttons armed');
 
+    // 1b. Audio output: the mixer runs at once; the device is probed off-process
+    // (a missing ALSA device must cost a fault, never the process).
+    try {
+      this.audio = new AudioEngine({ config, configDir: this.opts.configDir, dataDir: this.store.dir, bus, log: this.log });
+      this.audioOut = this.audio.mixer;
+      this.audio.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
+    } catch (err) {
+      bus.emit('audio.fault', { active: true, reason: `audio engine: ${(err as Error).message}` });
+    }
+
     // 2. Local interface: health, sim controls.
     this.local.route('GET', '/health', (_req, res) => sendJson(res, 200, this.health()));
+    if (this.audio) addPaRoutes(this.local, bus, this.audio);
     if (this.driver instanceof SimDriver) {
       const sim = this.driver;
       addSimRoutes(this.local, sim);
@@ -103,6 +120,7 @@ export class Kiosk {
 
   async stop(): Promise<void> {
     this.hubLink?.stop();
+    this.audio?.stop();
     this.inputs?.disarm();
     await this.local.close();
     await this.driver?.close();

@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { Id, Port, Strict } from './common.js';
 
+const ChannelName = Type.Union([Type.Literal('emergency'), Type.Literal('page'), Type.Literal('call'), Type.Literal('announcement'), Type.Literal('music')]);
+const Lang = Type.Union([Type.Literal('zh-CN'), Type.Literal('en')]);
+
 export const Audio = Strict(
   {
     output: Strict({
@@ -8,6 +11,7 @@ export const Audio = Strict(
       device: Type.String({ default: 'default', description: 'ALSA device name' }),
       file: Type.Optional(Type.String({ description: 'file sink: raw PCM or WAV path' })),
       rate: Type.Union([Type.Literal(8000), Type.Literal(16000), Type.Literal(48000)], { default: 16000 }),
+      frameMs: Type.Optional(Type.Union([Type.Literal(10), Type.Literal(20)], { description: 'mixer frame length; default 10 ms' })),
     }),
     input: Strict({
       source: Type.Union([Type.Literal('alsa'), Type.Literal('file'), Type.Literal('silence')], { default: 'alsa' }),
@@ -22,23 +26,77 @@ export const Audio = Strict(
 export const Pa = Strict(
   {
     chime: Type.Boolean({ default: true }),
+    languages: Type.Optional(Type.Array(Lang, { minItems: 1, uniqueItems: true, description: 'languages of the bundled messages, spoken in this order; default zh-CN then en' })),
     multicast: Type.Array(
       Strict({
         group: Type.String({ format: 'ipv4' }),
         port: Port,
         priority: Type.Integer({ minimum: 1, maximum: 255 }),
         zone: Type.Optional(Id),
+        emergency: Type.Optional(Type.Boolean({ description: 'pages on this group use the emergency channel (mute the call, own volume)' })),
+        interface: Type.Optional(Type.String({ format: 'ipv4', description: 'local address to join the group on; default any' })),
+        l16Rate: Type.Optional(Type.Integer({ minimum: 8000, maximum: 48000, description: 'rate of L16 on dynamic payload types; default 16000' })),
       }),
-      { default: [] },
+      { default: [], description: 'RTP paging groups (PCMU, PCMA, G.722, L16)' },
     ),
     schedule: Type.Array(
       Strict({
         cron: Type.String({ description: 'minute hour day-of-month month day-of-week' }),
         message: Type.String(),
-        repeat: Type.Optional(Type.Integer({ minimum: 1 })),
+        repeat: Type.Optional(Type.Integer({ minimum: 1, description: 'times played' })),
+        intervalS: Type.Optional(Type.Number({ minimum: 0, description: 'pause between repeats' })),
+        channel: Type.Optional(ChannelName),
+        chime: Type.Optional(Type.Boolean()),
       }),
       { default: [] },
     ),
+    music: Type.Optional(
+      Strict(
+        {
+          playlist: Type.Array(Type.String({ minLength: 1 }), { description: 'WAV files, relative to the config folder' }),
+          volume: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+          shuffle: Type.Optional(Type.Boolean()),
+        },
+        'background music',
+      ),
+    ),
+    volume: Type.Optional(
+      Strict(
+        {
+          zones: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: 0, maximum: 1 }), { description: 'volume by zone id' })),
+          times: Type.Optional(
+            Type.Array(
+              Strict({
+                from: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
+                to: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
+                volume: Type.Number({ minimum: 0, maximum: 1 }),
+              }),
+              { description: 'volume by time of day (site time zone); later entries win' },
+            ),
+          ),
+          adaptive: Type.Optional(
+            Strict(
+              {
+                min: Type.Number({ minimum: 0, maximum: 1 }),
+                max: Type.Number({ minimum: 0, maximum: 1 }),
+                quietDbfs: Type.Optional(Type.Number({ maximum: 0, description: 'ambient level that gives min; default -60' })),
+                loudDbfs: Type.Optional(Type.Number({ maximum: 0, description: 'ambient level that gives max; default -25' })),
+              },
+              'follow ambient noise measured by the microphone while idle',
+            ),
+          ),
+        },
+        'announcement volume',
+      ),
+    ),
+    rules: Type.Optional(
+      Type.Array(Strict({ over: ChannelName, under: ChannelName, action: Type.Union([Type.Literal('mix'), Type.Literal('duck'), Type.Literal('mute'), Type.Literal('stop')]) }), {
+        description: 'what a higher channel does to a lower one; defaults: emergency mutes call, page mixes into call, else duck',
+      }),
+    ),
+    duckLevel: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of its volume a ducked stream keeps; default 0.2' })),
+    fadeMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 5000, description: 'duck/mute/resume fade; default 250' })),
+    emergencyVolume: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'volume of the emergency channel; default 1' })),
   },
   'public address',
 );

@@ -1,0 +1,177 @@
+// pa: public-address latency, synchronisation and mixer cost.
+//  clip_start_p95_ms      pa.play received -> first clip sample handed to the device (cached clip, no chime)
+//  rtp_page_start_p95_ms  first RTP packet of a page (multicast, loopback) -> its first sample handed to the device
+//  zone_skew_max_ms       50 mixers started at random phases, same hub start time: spread of actual starts
+//  mixer_cpu_pct          three active channels (8 kHz live call, 16 kHz live page, announcement), % of one core
+// The device is the ALSA file-capture device bench.sh sets up (via `speaker`, after the probe);
+// without one the null sink is used and the note says so.
+import dgram from 'node:dgram';
+import { pino } from 'pino';
+import { Bus } from '../src/core/bus.js';
+import { Mixer } from '../src/audio/mixer.js';
+import { PaService } from '../src/audio/pa.js';
+import { MessageLibrary, findAudioDir } from '../src/audio/messages.js';
+import { ClipCache, digest } from '../src/audio/clips.js';
+import { HubClock } from '../src/audio/hub-clock.js';
+import { RtpPager } from '../src/audio/rtp-page.js';
+import { AlsaSink, NullSink, probeSpeaker, type Sink } from '../src/audio/sinks.js';
+import { encodeWav } from '../src/audio/wav.js';
+import { freePort } from '../src/testbed/ports.js';
+import { tmpDir } from '../test/helpers/tmp.js';
+import { percentile, median } from './stats.js';
+import type { Report } from './run.js';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+const RATE = 16000;
+const log = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function device(): Promise<{ sink: () => Sink; note: string }> {
+  const why = await probeSpeaker('default', RATE);
+  if (why) return { sink: () => new NullSink(), note: `null sink (${why.slice(0, 60)})` };
+  return { sink: () => new AlsaSink('default', RATE, RATE / 100), note: 'ALSA default device via speaker' };
+}
+
+async function clipStart(sink: Sink): Promise<number[]> {
+  const bus = new Bus();
+  const mixer = new Mixer({ rate: RATE, sink }).start();
+  const clips = new ClipCache(path.join(tmpDir('hp-bench-clips-'), 'clips'));
+  // a cached clip: on disk under its hash, as after a first fetch
+  const wav = encodeWav({ rate: RATE, samples: Int16Array.from({ length: RATE / 5 }, (_, i) => (i % 50) * 100 + 1) });
+  const sha = digest(wav);
+  mkdirSync(clips.dir, { recursive: true });
+  writeFileSync(path.join(clips.dir, `${sha}.wav`), wav);
+  const pa = new PaService({ mixer, bus, log, library: new MessageLibrary(findAudioDir(), RATE), clips, clock: new HubClock(bus), chime: false, languages: ['en'] });
+  const times: number[] = [];
+  for (let i = 0; i < 60; i++) {
+    const done = new Promise<number>((resolve) => {
+      const off = bus.on('pa.started', () => {
+        off();
+        resolve(performance.now());
+      });
+    });
+    const t0 = performance.now();
+    bus.emit('pa.play', { id: `b${i}`, channel: 'announcement', clip: { sha256: sha, url: `/clips/${sha}` } });
+    times.push((await done) - t0);
+    bus.emit('pa.stop', { id: `b${i}` });
+    await sleep(20 + Math.random() * 30); // random phase against the frame clock
+  }
+  pa.close();
+  mixer.stop();
+  return times.slice(5); // the first plays warm up the JIT and load the clip into memory
+}
+
+async function rtpStart(sink: Sink): Promise<number[]> {
+  const bus = new Bus();
+  const mixer = new Mixer({ rate: RATE, sink }).start();
+  const port = await freePort();
+  const group = `239.78.${1 + Math.floor(Math.random() * 200)}.1`;
+  const pager = new RtpPager([{ group, port, priority: 100, interface: '127.0.0.1' }], mixer, bus, log, 100);
+  await pager.start();
+  const tx = dgram.createSocket('udp4');
+  await new Promise<void>((r) => tx.bind(0, '127.0.0.1', r));
+  tx.setMulticastInterface('127.0.0.1');
+  const times: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const ssrc = 1000 + i;
+    const started = new Promise<number>((resolve) => {
+      const off = bus.on('pa.started', () => {
+        off();
+        resolve(performance.now());
+      });
+    });
+    const ended = new Promise<void>((resolve) => {
+      const off = bus.on('pa.ended', () => {
+        off();
+        resolve();
+      });
+    });
+    let t0 = 0;
+    for (let k = 0; k < 8; k++) {
+      const h = Buffer.alloc(12 + 160, 0x55); // PCMU, 20 ms
+      h[0] = 0x80;
+      h[1] = 0;
+      h.writeUInt16BE(k, 2);
+      h.writeUInt32BE(k * 160, 4);
+      h.writeUInt32BE(ssrc, 8);
+      if (k === 0) t0 = performance.now();
+      tx.send(h, port, group);
+      await sleep(20);
+    }
+    times.push((await started) - t0);
+    await ended;
+    await sleep(Math.random() * 20);
+  }
+  tx.close();
+  pager.stop();
+  mixer.stop();
+  return times.slice(3);
+}
+
+async function zoneSkew(): Promise<{ actual: number; timeline: number }> {
+  // 50 kiosks' mixers, each started at its own moment (their frame clocks out of phase)
+  const mixers: Mixer[] = [];
+  for (let i = 0; i < 50; i++) {
+    mixers.push(new Mixer({ rate: RATE, sink: new NullSink() }).start());
+    await sleep(Math.random() * 10);
+  }
+  const clock = new HubClock();
+  clock.update(-1234, 1); // all kiosks agree on the hub clock; estimating it is the hub link's job
+  const hubStart = Date.now() - 1234 + 300;
+  const starts: { at: number; actual: number }[] = [];
+  await Promise.all(
+    mixers.map(
+      (m) =>
+        new Promise<void>((resolve) => {
+          const s = m.openChannel({ channel: 'emergency', rate: RATE, startAt: clock.toPerf(hubStart) });
+          s.write(new Int16Array(1600).fill(1000));
+          s.end();
+          // actual start: the sample's place in its frame, shifted by how late that frame really went out
+          s.onStart = (i) => {
+            starts.push({ at: i.at, actual: i.at + (i.writtenAt - i.frameT0) });
+            resolve();
+          };
+        }),
+    ),
+  );
+  for (const m of mixers) m.stop();
+  const spread = (v: number[]) => Math.max(...v) - Math.min(...v);
+  return { actual: spread(starts.map((s) => s.actual)), timeline: spread(starts.map((s) => s.at)) };
+}
+
+async function mixerCpu(sink: Sink): Promise<number> {
+  const mixer = new Mixer({ rate: RATE, sink }).start();
+  const call = mixer.openChannel({ channel: 'call', rate: 8000, live: true });
+  const page = mixer.openChannel({ channel: 'page', rate: RATE, live: true });
+  const ann = mixer.openChannel({ channel: 'announcement', rate: RATE });
+  const seconds = 10;
+  ann.write(Int16Array.from({ length: RATE * (seconds + 2) }, (_, i) => Math.round(Math.sin(i / 7) * 8000)));
+  const c20 = Int16Array.from({ length: 160 }, (_, i) => Math.round(Math.sin(i / 3) * 8000));
+  const p20 = Int16Array.from({ length: 320 }, (_, i) => Math.round(Math.sin(i / 5) * 8000));
+  const feeder = setInterval(() => {
+    call.write(c20);
+    page.write(p20);
+  }, 20);
+  await sleep(1000);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const c = process.cpuUsage(c0);
+  const wall = performance.now() - t0;
+  clearInterval(feeder);
+  mixer.stop();
+  return ((c.user + c.system) / 1000 / wall) * 100;
+}
+
+export async function run(report: Report): Promise<void> {
+  const dev = await device();
+  const clip = await clipStart(dev.sink());
+  report('clip_start_p95_ms', percentile(clip, 95), 'ms', `${dev.note}; median ${median(clip).toFixed(1)} ms over ${clip.length}`);
+  const rtp = await rtpStart(dev.sink());
+  report('rtp_page_start_p95_ms', percentile(rtp, 95), 'ms', `PCMU 8 kHz resampled to 16 kHz; median ${median(rtp).toFixed(1)} ms over ${rtp.length}`);
+  const skew = await zoneSkew();
+  report('zone_skew_max_ms', skew.actual, 'ms', `50 mixers in one process, write lateness included; on the output timeline ${skew.timeline.toFixed(3)} ms; hub-clock estimation error excluded`);
+  const cpu = await mixerCpu(dev.sink());
+  report('mixer_cpu_pct', cpu, '%', `${dev.note}, 16 kHz output, 10 ms frames, whole bench process`);
+}

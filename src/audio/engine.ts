@@ -1,0 +1,189 @@
+// The audio capability of a kiosk: one mixer (the AudioOutput every other
+// capability writes to), its sink, the PA service, scheduled announcements,
+// paging groups and background music. The mixer exists at once and runs on a
+// null sink until the real device has been probed, so construction never
+// blocks or endangers the emergency path; an unusable device raises an audio
+// fault and the kiosk carries on silent.
+import path from 'node:path';
+import type { Bus } from '../core/bus.js';
+import type { Logger } from '../core/log.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import { Mixer } from './mixer.js';
+import { AlsaSink, FileSink, NullSink, probeSpeaker, type Sink } from './sinks.js';
+import { MessageLibrary, findAudioDir, type Lang } from './messages.js';
+import { ClipCache, hubHttpBase } from './clips.js';
+import { HubClock } from './hub-clock.js';
+import { PaService } from './pa.js';
+import { Scheduler } from './schedule.js';
+import { RtpPager } from './rtp-page.js';
+import { MusicPlayer } from './music.js';
+import { VolumeControl } from './volume.js';
+import type { AudioInput, ChannelName } from './types.js';
+
+export interface AudioEngineOptions {
+  config: KioskConfig;
+  /** relative file names in the config resolve here */
+  configDir: string;
+  /** the kiosk's store folder (clip cache lives under it) */
+  dataDir: string;
+  bus: Bus;
+  log: Logger;
+  audioDir?: string;
+  /** for tests: the schedule's clock */
+  now?: () => number;
+}
+
+export class AudioEngine {
+  readonly mixer: Mixer;
+  readonly pa: PaService;
+  readonly clock: HubClock;
+  readonly clips: ClipCache;
+  readonly library: MessageLibrary;
+  readonly volume: VolumeControl;
+  readonly pager: RtpPager;
+  private readonly scheduler: Scheduler;
+  private readonly music?: MusicPlayer;
+  private volumeTimer?: NodeJS.Timeout;
+  private micOff?: () => void;
+  fault?: string;
+  /** the last PA events, newest last (local status page, tests) */
+  readonly recent: { event: string; at: string; [k: string]: unknown }[] = [];
+  /** settles when the real device is in use or the fallback chosen */
+  ready: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: AudioEngineOptions) {
+    const { config, bus, log } = o;
+    const pa = config.pa;
+    this.volume = new VolumeControl({
+      base: config.audio.volume,
+      zone: config.zone,
+      zones: pa.volume?.zones,
+      times: pa.volume?.times,
+      adaptive: pa.volume?.adaptive,
+      timezone: config.site.timezone,
+    });
+    this.mixer = new Mixer({
+      rate: config.audio.output.rate,
+      frameMs: config.audio.output.frameMs,
+      rules: pa.rules?.map((r) => ({ over: r.over as ChannelName, under: r.under as ChannelName, action: r.action })),
+      duckLevel: pa.duckLevel,
+      fadeMs: pa.fadeMs,
+      emergencyVolume: pa.emergencyVolume,
+      volume: this.volume.current(),
+    }).start();
+    this.clock = new HubClock(bus);
+    for (const ev of ['pa.started', 'pa.ended'] as const) {
+      bus.on(ev, (p) => {
+        this.recent.push({ event: ev, at: new Date().toISOString(), ...p });
+        if (this.recent.length > 50) this.recent.shift();
+      });
+    }
+    this.library = new MessageLibrary(o.audioDir ?? findAudioDir(), this.mixer.rate);
+    this.clips = new ClipCache(path.join(o.dataDir, 'clips'), { baseUrl: hubHttpBase(config.hub?.url), token: config.hub?.token });
+    const languages = (pa.languages ?? ['zh-CN', 'en']) as Lang[];
+    this.pa = new PaService({ mixer: this.mixer, bus, log, library: this.library, clips: this.clips, clock: this.clock, chime: pa.chime, languages });
+    this.scheduler = new Scheduler(
+      pa.schedule.map((s) => ({ ...s, channel: s.channel as ChannelName | undefined })),
+      (p) => bus.emit('pa.play', p),
+      log,
+      { timezone: config.site.timezone, now: o.now },
+    );
+    this.pager = new RtpPager(pa.multicast, this.mixer, bus, log);
+    if (pa.music?.playlist.length) {
+      this.music = new MusicPlayer(
+        pa.music.playlist.map((f) => path.resolve(o.configDir, f)),
+        this.mixer,
+        log,
+        { volume: pa.music.volume, shuffle: pa.music.shuffle },
+      );
+    }
+  }
+
+  /** Chooses the sink (probing ALSA off-process), then starts the PA sources. */
+  start(): Promise<void> {
+    const { config, log } = this.o;
+    const out = config.audio.output;
+    this.ready = this.chooseSink(out).then((sink) => {
+      sink.onError = (err) => {
+        this.raise(`audio output failed: ${err.message}`);
+        this.mixer.setSink(new NullSink());
+      };
+      this.mixer.setSink(sink);
+      log.info({ sink: sink.kind, rate: this.mixer.rate }, 'audio output open');
+    });
+    void this.library.preload((config.pa.languages ?? ['zh-CN', 'en']) as Lang[]).catch((err: Error) => {
+      log.error({ err: err.message }, 'bundled messages unavailable');
+      this.raise(err.message);
+    });
+    this.scheduler.start();
+    this.music?.start();
+    // volume follows the time of day and the surroundings; a minute is fine-grained enough for both
+    this.volumeTimer = setInterval(() => (this.mixer.volume = this.volume.current()), 1000);
+    this.volumeTimer.unref();
+    return this.pager.start();
+  }
+
+  private async chooseSink(out: KioskConfig['audio']['output']): Promise<Sink> {
+    if (out.sink === 'null') return new NullSink();
+    if (out.sink === 'file') {
+      if (!out.file) {
+        this.raise('audio.output.file is not set for the file sink');
+        return new NullSink();
+      }
+      try {
+        return new FileSink(path.resolve(this.o.configDir, out.file), this.mixer.rate);
+      } catch (err) {
+        this.raise(`cannot open audio file ${out.file}: ${(err as Error).message}`);
+        return new NullSink();
+      }
+    }
+    const why = await probeSpeaker(out.device, this.mixer.rate);
+    if (why) {
+      this.raise(why);
+      return new NullSink();
+    }
+    try {
+      return new AlsaSink(out.device, this.mixer.rate, this.mixer.frameSamples);
+    } catch (err) {
+      this.raise(`ALSA output: ${(err as Error).message}`);
+      return new NullSink();
+    }
+  }
+
+  /** Ambient noise from the microphone, measured only while the kiosk is silent. */
+  attachMicrophone(input: AudioInput): void {
+    this.micOff?.();
+    this.micOff = input.onFrame((samples) => {
+      if (this.mixer.active().length === 0) this.volume.feed(samples);
+    });
+  }
+
+  private raise(reason: string): void {
+    this.fault = reason;
+    this.o.log.error({ reason }, 'audio fault');
+    this.o.bus.emit('audio.fault', { active: true, reason });
+  }
+
+  status() {
+    return {
+      sink: this.mixer.sinkKind,
+      rate: this.mixer.rate,
+      volume: Math.round(this.mixer.volume * 1000) / 1000,
+      ambientDbfs: this.volume.ambientDbfs,
+      fault: this.fault,
+      streams: this.mixer.active().map((s) => ({ id: s.id, channel: s.channel, started: s.started })),
+      announcements: this.pa.list(),
+      recent: this.recent,
+    };
+  }
+
+  stop(): void {
+    clearInterval(this.volumeTimer);
+    this.micOff?.();
+    this.scheduler.stop();
+    this.music?.stop();
+    this.pager.stop();
+    this.pa.close();
+    this.mixer.stop();
+  }
+}

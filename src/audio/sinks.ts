@@ -1,0 +1,136 @@
+// Where the mixer's frames go. The ALSA sink loads the native `speaker`
+// module only after a throw-away child process has shown that loading and
+// opening it works for the configured device: on a machine without a usable
+// ALSA device, loading `speaker` aborts the whole process (SIGABRT), which no
+// try/catch can stop, and the emergency path must survive that.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { wavHeader } from './wav.js';
+
+export interface Sink {
+  readonly kind: 'alsa' | 'file' | 'null';
+  write(frame: Buffer): void;
+  close(): void;
+  /** called once if the sink fails while in use */
+  onError?: (err: Error) => void;
+}
+
+export class NullSink implements Sink {
+  readonly kind = 'null' as const;
+  write(): void {}
+  close(): void {}
+}
+
+/** Raw PCM (or a WAV with open sizes when the name ends in .wav), written as played. */
+export class FileSink implements Sink {
+  readonly kind = 'file' as const;
+  private fd: number;
+  onError?: (err: Error) => void;
+  constructor(file: string, rate: number) {
+    this.fd = openSync(file, 'w');
+    if (file.toLowerCase().endsWith('.wav')) writeSync(this.fd, wavHeader(rate, 0xffffffff));
+  }
+  write(frame: Buffer): void {
+    if (this.fd < 0) return;
+    try {
+      writeSync(this.fd, frame);
+    } catch (err) {
+      this.close();
+      this.onError?.(err as Error);
+    }
+  }
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+const require = createRequire(import.meta.url);
+
+function speakerPath(): string | undefined {
+  try {
+    return require.resolve('speaker');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Tries `speaker` in a child process: load, open the device, play one silent
+ * frame. Resolves with null when it works, else the reason.
+ */
+export function probeSpeaker(device: string, rate: number, timeoutMs = 5000): Promise<string | null> {
+  const mod = speakerPath();
+  if (!mod) return Promise.resolve('the speaker module is not installed');
+  const script = `
+    const Speaker = require(${JSON.stringify(mod)});
+    const s = new Speaker({ channels: 1, bitDepth: 16, sampleRate: ${rate}, device: ${JSON.stringify(device)}, samplesPerFrame: ${rate / 100} });
+    s.on('error', (e) => { console.error(e && e.message); process.exit(2); });
+    s.write(Buffer.alloc(${(rate / 100) * 2}), () => process.exit(0));`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(`opening ALSA device "${device}" did not finish within ${timeoutMs} ms`);
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve(`cannot start the audio probe: ${e.message}`);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve(null);
+      const detail = err.trim().split('\n').slice(-3).join(' ').slice(0, 300);
+      resolve(`ALSA device "${device}" unusable (${signal ? `probe killed by ${signal}` : `probe exit ${code}`})${detail ? `: ${detail}` : ''}`);
+    });
+  });
+}
+
+interface SpeakerLike {
+  write(b: Buffer): boolean;
+  on(ev: 'error', cb: (e: Error) => void): void;
+  close(flush: boolean): void;
+  writableLength: number;
+}
+
+/** Plays through ALSA. Only construct after probeSpeaker() said yes. */
+export class AlsaSink implements Sink {
+  readonly kind = 'alsa' as const;
+  private speaker?: SpeakerLike;
+  private readonly maxQueued: number;
+  dropped = 0;
+  onError?: (err: Error) => void;
+
+  constructor(device: string, rate: number, frameSamples: number) {
+    const Speaker = require('speaker') as new (o: object) => SpeakerLike;
+    this.speaker = new Speaker({ channels: 1, bitDepth: 16, sampleRate: rate, device, samplesPerFrame: frameSamples });
+    this.maxQueued = rate; // one second of audio: beyond that the device is stuck or slower than our clock
+    this.speaker.on('error', (e) => {
+      this.speaker = undefined;
+      this.onError?.(e);
+    });
+  }
+
+  write(frame: Buffer): void {
+    const s = this.speaker;
+    if (!s) return;
+    if (s.writableLength > this.maxQueued * 2) {
+      this.dropped++; // keep latency bounded rather than queue without end
+      return;
+    }
+    s.write(frame);
+  }
+
+  close(): void {
+    const s = this.speaker;
+    this.speaker = undefined;
+    try {
+      s?.close(false);
+    } catch {
+      /* already closed */
+    }
+  }
+}

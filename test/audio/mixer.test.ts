@@ -1,0 +1,160 @@
+// The mixer and arbiter, driven frame by frame (no real time needed): what
+// each rule does to the output samples.
+import { strict as assert } from 'node:assert';
+import { Mixer } from '../../src/audio/mixer.js';
+import { MemorySink, tone, level, levels } from './helpers.js';
+import { sleep } from '../helpers/tmp.js';
+
+const RATE = 16000;
+
+function mixer(opts: Partial<ConstructorParameters<typeof Mixer>[0]> = {}) {
+  const sink = new MemorySink();
+  const m = new Mixer({ rate: RATE, frameMs: 10, fadeMs: 100, sink, ...opts });
+  let t = 0;
+  const run = (ms: number) => {
+    for (let i = 0; i < ms / 10; i++) m.mixFrame((t += 10));
+  };
+  return { m, sink, run };
+}
+
+describe('audio mixer and arbiter', () => {
+  it('plays a stream alone bit-exact at volume 1', () => {
+    const { m, sink, run } = mixer();
+    const x = tone(440, 200, RATE);
+    const s = m.openChannel({ channel: 'announcement', rate: RATE });
+    s.write(x);
+    s.end();
+    let ended = '';
+    s.onEnd = (r) => (ended = r);
+    run(300);
+    assert.deepEqual(sink.all().subarray(0, x.length), x);
+    assert.equal(ended, 'done');
+    assert.equal(m.active().length, 0);
+  });
+
+  it('emergency mutes a running call, which stays up and returns afterwards', () => {
+    const { m, sink, run } = mixer();
+    const call = m.openChannel({ channel: 'call', rate: RATE, id: 'call' });
+    const feedCall = (ms: number) => {
+      // the call is live: 10 ms in, 10 ms out, as an RTP stream would
+      for (let i = 0; i < ms / 10; i++) {
+        call.write(tone(440, 10, RATE).map((v, j) => Math.round(Math.sin((2 * Math.PI * 440 * (i * 160 + j)) / RATE) * 0.4 * 32767)));
+        run(10);
+      }
+    };
+    feedCall(500);
+    const em = m.openChannel({ channel: 'emergency', rate: RATE });
+    em.write(tone(1000, 1000, RATE, 0.5));
+    em.end();
+    feedCall(1000);
+    feedCall(600);
+    const out = sink.all();
+    const call440 = levels(out, 440, RATE, 50);
+    const em1k = levels(out, 1000, RATE, 50);
+    // before: call only; during (after the fade): no call at all; after: the call is back
+    assert.ok(call440.slice(0, 10).every((l) => l > 0.35), `call before: ${call440.slice(0, 10)}`);
+    assert.ok(call440.slice(14, 30).every((l) => l < 0.001), `call during emergency: ${call440.slice(14, 30)}`);
+    assert.ok(em1k.slice(11, 29).every((l) => l > 0.45), `emergency heard: ${em1k.slice(11, 29)}`);
+    assert.ok(call440.slice(34, 42).every((l) => l > 0.35), `call after: ${call440.slice(34, 42)}`);
+    assert.ok(m.active().includes(call), 'the call stream stays open');
+  });
+
+  it('ducks a lower announcement with a fade under a page and resumes it', () => {
+    const { m, sink, run } = mixer({ duckLevel: 0.2, fadeMs: 100 });
+    const ann = m.openChannel({ channel: 'announcement', rate: RATE });
+    ann.write(tone(440, 2000, RATE, 0.5));
+    ann.end();
+    run(400);
+    const page = m.openChannel({ channel: 'page', rate: RATE, live: false });
+    page.write(tone(1000, 600, RATE, 0.5));
+    page.end();
+    run(1000);
+    const out = sink.all();
+    const a = levels(out, 440, RATE, 20);
+    // 0-400 ms full, fade over 100 ms (not a cut), ducked to 20 %, page ends at 1000 ms, fades back up
+    assert.ok(a.slice(0, 20).every((l) => Math.abs(l - 0.5) < 0.02), `before: ${a.slice(0, 20)}`);
+    const fade = a.slice(20, 25);
+    assert.ok(fade.some((l) => l > 0.15 && l < 0.45), `a fade, not a cut: ${fade}`);
+    assert.ok(a.slice(26, 49).every((l) => Math.abs(l - 0.1) < 0.02), `ducked to 20 %: ${a.slice(26, 49)}`);
+    assert.ok(a.slice(56, 70).every((l) => Math.abs(l - 0.5) < 0.02), `resumed: ${a.slice(56, 70)}`);
+    // nothing of the announcement was skipped: it is still playing after 1.4 s of a 2 s clip
+    assert.ok(m.active().includes(ann));
+  });
+
+  it('mixes a page into a call (both heard)', () => {
+    const { m, sink, run } = mixer();
+    const call = m.openChannel({ channel: 'call', rate: RATE, live: false });
+    call.write(tone(440, 500, RATE, 0.3));
+    const page = m.openChannel({ channel: 'page', rate: RATE, live: false });
+    page.write(tone(1000, 500, RATE, 0.3));
+    run(400);
+    const out = sink.all().subarray(1600, 6400);
+    assert.ok(level(out, 440, RATE) > 0.28 && level(out, 1000, RATE) > 0.28);
+  });
+
+  it('queues equal priorities in order', () => {
+    const { m, sink, run } = mixer();
+    const a = m.openChannel({ channel: 'announcement', rate: RATE, id: 'a' });
+    const b = m.openChannel({ channel: 'announcement', rate: RATE, id: 'b' });
+    a.write(tone(440, 300, RATE));
+    a.end();
+    b.write(tone(1000, 300, RATE));
+    b.end();
+    run(700);
+    const out = sink.all();
+    const first = out.subarray(0, 4800);
+    const second = out.subarray(4800, 9600);
+    assert.ok(level(first, 440, RATE) > 0.45 && level(first, 1000, RATE) < 0.01);
+    assert.ok(level(second, 1000, RATE) > 0.45 && level(second, 440, RATE) < 0.01);
+  });
+
+  it('a higher-priority page in the same channel is heard, a lower one waits', () => {
+    const { m, sink, run } = mixer();
+    const low = m.openChannel({ channel: 'page', rate: RATE, priority: 10, live: true });
+    const high = m.openChannel({ channel: 'page', rate: RATE, priority: 200, live: true });
+    for (let i = 0; i < 30; i++) {
+      low.write(tone(440, 10, RATE));
+      high.write(tone(1000, 10, RATE));
+      run(10);
+    }
+    const out = sink.all();
+    assert.ok(level(out, 1000, RATE) > 0.45 && level(out, 440, RATE) < 0.01);
+  });
+
+  it('starts a stream on the exact sample of its start time', () => {
+    const { m, sink } = mixer();
+    const s = m.openChannel({ channel: 'announcement', rate: RATE, startAt: 53.3 });
+    s.write(Int16Array.from({ length: 320 }, () => 1000));
+    let at = 0;
+    s.onStart = (i) => (at = i.at);
+    for (let t = 0; t < 100; t += 10) m.mixFrame(t);
+    const out = sink.all();
+    const first = out.findIndex((v) => v !== 0);
+    assert.equal(first, Math.round(53.3 * 16));
+    assert.ok(Math.abs(at - 53.3) < 0.1, `start reported at ${at}`);
+  });
+
+  it('resamples other rates (8 kHz call into a 16 kHz output)', async () => {
+    const { m, sink, run } = mixer();
+    const s = m.openChannel({ channel: 'call', rate: 8000, live: false });
+    s.write(tone(1000, 500, 8000, 0.5));
+    s.end();
+    await sleep(100); // the converter is created asynchronously
+    run(600);
+    const out = sink.all();
+    assert.ok(level(out.subarray(1600, 6400), 1000, RATE) > 0.45, 'the tone keeps its frequency and level');
+    assert.ok(out.length >= 8000);
+  });
+
+  it('runs on its own real-time clock, not the device pace', async () => {
+    const sink = new MemorySink();
+    const m = new Mixer({ rate: RATE, frameMs: 10, sink }).start();
+    const t0 = performance.now();
+    await sleep(500);
+    const frames = sink.frames.length;
+    const elapsed = performance.now() - t0;
+    m.stop();
+    // the null-like sink takes anything at once; the clock alone sets the pace
+    assert.ok(Math.abs(frames - elapsed / 10) <= 3, `${frames} frames in ${elapsed.toFixed(0)} ms`);
+  });
+});
