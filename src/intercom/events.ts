@@ -5,6 +5,10 @@ export type CallState = 'calling' | 'ringing' | 'queued' | 'connected' | 'held' 
 
 export interface IntercomEvents {
   'call.requested': { kind: CallKind; category?: string; source: 'button' | 'screen' | 'hub' | 'tamper'; edgeNs?: bigint };
+  /** Ask to end the current call (cancel button, screen); emergency calls refuse unless allowed by config. */
+  'call.cancel': { source: string };
+  /** Turn the active information call into an emergency call (emergency held during it). */
+  'call.upgrade': { callId: string };
   'call.state': { callId: string; kind: CallKind; state: CallState; target?: string; attempt?: number; reason?: string };
   'call.dtmf': { callId: string; digits: string };
   'sip.registration': { registrar: string; registered: boolean; reason?: string };

@@ -1,15 +1,20 @@
-// Picks the IO driver named in the config. Real-hardware drivers are loaded
-// lazily so a laptop or CI never needs their native modules.
+// Picks the IO driver named in the config. Real-hardware drivers load their
+// native modules lazily, so a laptop or CI never needs them.
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { IoDriver } from './types.js';
 import { SimDriver } from './sim-driver.js';
 
-export async function createDriver(io: KioskConfig['io']): Promise<IoDriver> {
+export async function createDriver(io: KioskConfig['io'], warn: (msg: string) => void = () => {}): Promise<IoDriver> {
   switch (io.driver) {
     case 'sim':
       return new SimDriver(io);
-    case 'onoff':
-    case 'johnny-five':
-      throw new Error(`io driver "${io.driver}" is not available in this build yet; use "sim"`);
+    case 'onoff': {
+      const { OnoffDriver } = await import('./onoff-driver.js');
+      return new OnoffDriver(io, undefined, undefined, warn);
+    }
+    case 'johnny-five': {
+      const { JohnnyFiveDriver } = await import('./johnny-five-driver.js');
+      return new JohnnyFiveDriver(io);
+    }
   }
 }

@@ -13,4 +13,8 @@ export interface IoEvents {
   'input.power': { onBattery: boolean; at: string };
   'output.changed': { output: OutputName; on: boolean };
   'input.changed': { input: InputName; active: boolean };
+  /** A press that started nothing (a call is already active, or the button is stuck). */
+  'button.ignored': { button: ButtonName; reason: string };
+  /** Pulse a relay output (door or gate): from desk DTMF, a hub command or a test. */
+  'relay.pulse': { output: 'doorRelay'; ms?: number; source: string };
 }

@@ -7,9 +7,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { KioskStore } from '../store/kiosk-store.js';
 import { chooseStartConfig } from './config-source.js';
-import { createDriver } from '../io/drivers.js';
-import { Inputs } from '../io/inputs.js';
-import { wireLamps } from '../io/lamps.js';
+import { startIo, type Io } from '../io/index.js';
 import type { IoDriver } from '../io/types.js';
 import { SimDriver } from '../io/sim-driver.js';
 import { Faults } from '../health/faults.js';
@@ -38,7 +36,7 @@ export class Kiosk {
   readonly store: KioskStore;
   config: KioskConfig;
   driver!: IoDriver;
-  inputs!: Inputs;
+  io!: Io;
   faults!: Faults;
   readonly local: LocalServer;
   localPort = 0;
@@ -69,11 +67,8 @@ export class Kiosk {
     bus.onAny(({ event, payload }) => this.log.debug({ event, payload: safe(payload) }, 'event'));
 
     // 1. Emergency path first: driver, inputs, lamps.
-    this.driver = await createDriver(config.io);
-    await this.driver.open();
-    wireLamps(bus, this.driver, this.faults);
-    this.inputs = new Inputs(this.driver, config.io, bus);
-    this.inputs.arm();
+    this.io = await startIo({ bus, config: () => this.config, faults: this.faults, warn: (msg) => this.log.warn(msg) });
+    this.driver = this.io.driver;
     this.log.info({ driver: this.driver.kind }, 'buttons armed');
 
     // 1b. Audio output: the mixer runs at once; the device is probed off-process
@@ -121,9 +116,8 @@ export class Kiosk {
   async stop(): Promise<void> {
     this.hubLink?.stop();
     this.audio?.stop();
-    this.inputs?.disarm();
     await this.local.close();
-    await this.driver?.close();
+    await this.io?.stop();
     await Promise.allSettled([this.store.events.write(), this.store.outbox.write()]);
   }
 }

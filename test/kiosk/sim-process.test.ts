@@ -22,13 +22,23 @@ describe('kiosk process on the sim driver', function () {
     assert.deepEqual(h.faults, []);
   });
 
+  it('an emergency press over HTTP requests an emergency call and lights nothing until the call exists', async () => {
+    const r = await postJson(kiosk.url + 'sim/press', { input: 'emergency', ms: 60 });
+    assert.equal(r.status, 200);
+    const events = () => JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) as { events: { type: string; data: any }[] };
+    const req = await until(() => events().events.find((e) => e.type === 'call.requested'), 5000, 'call.requested on disk');
+    assert.equal(req.data.kind, 'emergency');
+    assert.equal(req.data.source, 'button');
+    await until(() => events().events.some((e) => e.type === 'button.release'), 5000, 'release event');
+  });
+
   it('takes a button press from outside the process and logs it as an event', async () => {
     const r = await postJson(kiosk.url + 'sim/press', { input: 'information', ms: 80 });
     assert.equal(r.status, 200);
     const events = () => JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) as { events: { type: string; data: any }[] };
-    const press = await until(() => events().events.find((e) => e.type === 'button.press'), 5000, 'press event on disk');
+    const press = await until(() => events().events.find((e) => e.type === 'button.press' && e.data.button === 'information'), 5000, 'press event on disk');
     assert.equal(press.data.button, 'information');
-    await until(() => events().events.some((e) => e.type === 'button.release'), 5000, 'release event');
+    await until(() => events().events.filter((e) => e.type === 'button.release').length === 2, 5000, 'second release event');
   });
 
   it('refuses sim input that is not in the pin map, and changes nothing', async () => {
