@@ -10,6 +10,8 @@ export interface IntercomEvents {
   /** Turn the active information call into an emergency call (emergency held during it). */
   'call.upgrade': { callId: string };
   'call.state': { callId: string; kind: CallKind; state: CallState; target?: string; attempt?: number; reason?: string };
+  /** Answer a ringing incoming call (the screen's answer button). */
+  'call.answer': { callId: string };
   'call.dtmf': { callId: string; digits: string };
   'sip.registration': { registrar: string; registered: boolean; reason?: string };
 }

@@ -14,6 +14,7 @@ import { Faults } from '../health/faults.js';
 import { LocalServer, addSimRoutes, sendJson } from './local-server.js';
 import type { DestinationStream } from 'pino';
 import { HubLink } from '../hublink/client.js';
+import type { Intercom } from '../intercom/intercom.js';
 import { AudioEngine } from '../audio/engine.js';
 import { addPaRoutes } from '../audio/local-routes.js';
 import type { AudioOutput } from '../audio/types.js';
@@ -41,6 +42,7 @@ export class Kiosk {
   readonly local: LocalServer;
   localPort = 0;
   hubLink?: HubLink;
+  intercom?: Intercom;
   audio?: AudioEngine;
   /** the shared audio output (mixer) for the intercom and PA */
   audioOut?: AudioOutput;
@@ -81,6 +83,18 @@ export class Kiosk {
       bus.emit('audio.fault', { active: true, reason: `audio engine: ${(err as Error).message}` });
     }
 
+    // 1c. Intercom: SIP and RTP. A failure here is a fault to report, never a reason to stop the kiosk.
+    try {
+      const { Intercom } = await import('../intercom/intercom.js');
+      const { createInput } = await import('../audio/input/index.js');
+      const input = createInput(config.audio.input, 8000, (reason) => bus.emit('audio.fault', { active: true, reason }));
+      this.intercom = new Intercom({ bus, log: this.log, config: () => this.config, input, output: this.audioOut });
+      await this.intercom.start();
+    } catch (err) {
+      this.log.error({ err }, 'intercom could not start');
+      this.faults.raise('sip-registration', `intercom: ${(err as Error).message}`);
+    }
+
     // 2. Local interface: health, sim controls.
     this.local.route('GET', '/health', (_req, res) => sendJson(res, 200, this.health()));
     if (this.audio) addPaRoutes(this.local, bus, this.audio);
@@ -109,12 +123,15 @@ export class Kiosk {
       driver: this.driver?.kind,
       faults: this.faults?.list() ?? [],
       outbox: this.store.pending().length,
+      sipPort: this.intercom?.localPort,
+      call: this.intercom?.activeCall(),
       uptimeS: Math.round((Date.now() - this.started) / 1000),
     };
   }
 
   async stop(): Promise<void> {
     this.hubLink?.stop();
+    await this.intercom?.stop();
     this.audio?.stop();
     await this.local.close();
     await this.io?.stop();

@@ -18,12 +18,8 @@ export function kioskConfigFile(overrides: Record<string, unknown> = {}, base = 
   const merged = readMerged(path.join(EXAMPLE, 'kiosks', `${base}.json`));
   if (!merged.ok) throw new Error(JSON.stringify(merged.errors));
   const dir = tmpDir('hp-kiosk-');
-  const config = deepMerge(merged.value, {
-    local: { host: '127.0.0.1', port: 0 },
-    dataDir: path.join(dir, 'data'),
-    log: { level: 'info' },
-    ...(overrides as object),
-  } as Json) as Record<string, unknown>;
+  const testDefaults = { local: { host: '127.0.0.1', port: 0 }, sip: { localPort: 0 }, dataDir: path.join(dir, 'data'), log: { level: 'info' } };
+  const config = deepMerge(deepMerge(merged.value, testDefaults as Json), overrides as Json) as Record<string, unknown>;
   if (!('hub' in overrides)) delete config.hub;
   const file = path.join(dir, 'kiosk.json');
   writeFileSync(file, JSON.stringify({ $schema: 'kiosk.schema.json', ...config }, null, 2));

@@ -39,6 +39,10 @@ export const Sip = Strict(
   {
     localPort: Type.Optional(Port),
     localHost: Type.String({ default: '127.0.0.1', description: 'address SIP and RTP bind to' }),
+    transport: Type.Union([Type.Literal('udp'), Type.Literal('tcp'), Type.Literal('tls')], {
+      default: 'udp',
+      description: 'transport for registrarless calls (with registrars, the primary registrar\'s transport is used)',
+    }),
     account: Account,
     targets: Strict({
       emergency: Type.Array(Target, { minItems: 1, description: 'desks tried in order, then again from the first' }),

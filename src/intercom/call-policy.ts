@@ -1,0 +1,168 @@
+// The call policy: an emergency call goes to the first desk; busy (486),
+// unavailable (480, 503), timeout (408) or no answer within the ring timeout
+// move it to the next desk; 182 Queued keeps it waiting; after the last desk
+// it starts again from the first, until a person answers (EN 81-28). An
+// information call tries its own desks once each and can be cancelled.
+// Every attempt and outcome is a 'call.state' event.
+import { randomUUID } from 'node:crypto';
+import { Inviter, SessionState, UserAgent, type Session } from 'sip.js';
+import type { Bus } from '../core/bus.js';
+import type { Logger } from '../core/log.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import type { CallKind, CallState } from './events.js';
+import { callHeaders } from './headers.js';
+
+const ROUND_PAUSE_MS = 1000; // between rounds, so a dead network does not spin
+
+export interface CallContext {
+  ua: UserAgent;
+  bus: Bus;
+  log: Logger;
+  config: () => KioskConfig;
+  /** wires media events, DTMF and INFO of a session */
+  attach: (call: OutgoingCall, session: Session) => void;
+}
+
+export class OutgoingCall {
+  readonly id = randomUUID();
+  readonly ref: string;
+  attempt = 0;
+  state: CallState = 'calling';
+  session?: Session;
+  target?: string;
+  connectedAt?: number;
+  private cancelled = false;
+  private ringTimer?: NodeJS.Timeout;
+  private done!: () => void;
+  readonly finished = new Promise<void>((r) => (this.done = r));
+
+  constructor(
+    private readonly ctx: CallContext,
+    readonly kind: CallKind,
+    readonly category: string | undefined,
+    readonly source: string,
+  ) {
+    this.ref = `${ctx.config().id}-${Date.now().toString(36)}-${this.id.slice(0, 4)}`;
+  }
+
+  private emit(state: CallState, reason?: string): void {
+    this.state = state;
+    this.ctx.bus.emit('call.state', { callId: this.id, kind: this.kind, state, target: this.target, attempt: this.attempt, reason });
+  }
+
+  /** Runs the policy until answered and hung up, cancelled, or (information) out of desks. */
+  async run(): Promise<void> {
+    try {
+      for (let round = 0; !this.cancelled; round++) {
+        const targets = this.ctx.config().sip.targets[this.kind]; // read now: the config may have changed live
+        for (const t of targets) {
+          if (this.cancelled) break;
+          const outcome = await this.tryTarget(t.uri, t.ringTimeoutS * 1000);
+          if (outcome === 'answered') {
+            this.emit('ended', 'hung up');
+            return;
+          }
+        }
+        if (this.kind === 'information' || this.cancelled) break;
+        this.ctx.log.warn({ callId: this.id, round }, 'no desk answered; trying again from the first');
+        await new Promise((r) => setTimeout(r, ROUND_PAUSE_MS));
+      }
+      this.emit(this.cancelled ? 'ended' : 'failed', this.cancelled ? 'cancelled' : 'no desk answered');
+    } finally {
+      this.done();
+    }
+  }
+
+  private tryTarget(uri: string, ringTimeoutMs: number): Promise<'answered' | 'next'> {
+    this.attempt++;
+    this.target = uri;
+    const target = UserAgent.makeURI(uri);
+    if (!target) {
+      this.ctx.log.error({ uri }, 'invalid target URI');
+      return Promise.resolve('next');
+    }
+    const config = this.ctx.config();
+    const inviter = new Inviter(this.ctx.ua, target, {
+      extraHeaders: callHeaders(config, { kind: this.kind, category: this.category, ref: this.ref, attempt: this.attempt }),
+    });
+    this.session = inviter;
+    this.ctx.attach(this, inviter);
+    this.emit('calling');
+    return new Promise((resolve) => {
+      let answered = false;
+      let queued = false;
+      const armRing = () => {
+        clearTimeout(this.ringTimer);
+        this.ringTimer = setTimeout(() => {
+          if (queued) return; // a queue keeps us waiting
+          this.ctx.log.info({ callId: this.id, target: uri }, 'ring timeout; next desk');
+          this.emitAttempt('no answer');
+          inviter.cancel().catch(() => {});
+          // A desk that never answered at all gets no CANCEL transaction to finish: move on anyway.
+          this.ringTimer = setTimeout(() => {
+            if (inviter.state !== SessionState.Terminated && !answered) {
+              void inviter.dispose().catch(() => {});
+              resolve('next');
+            }
+          }, 2000);
+        }, ringTimeoutMs);
+      };
+      armRing();
+      inviter.stateChange.addListener((s) => {
+        if (s === SessionState.Established) {
+          answered = true;
+          clearTimeout(this.ringTimer);
+          this.connectedAt = Date.now();
+          this.emit('connected');
+        } else if (s === SessionState.Terminated) {
+          clearTimeout(this.ringTimer);
+          resolve(answered ? 'answered' : 'next');
+        }
+      });
+      inviter
+        .invite({
+          requestDelegate: {
+            onProgress: (res) => {
+              const code = res.message.statusCode ?? 0;
+              if (code === 182) {
+                queued = true;
+                if (this.state !== 'queued') this.emit('queued');
+              } else if (code === 180 || code === 183) {
+                if (queued) {
+                  queued = false;
+                  armRing();
+                }
+                if (this.state !== 'ringing') this.emit('ringing');
+              }
+            },
+            onReject: (res) => {
+              const code = res.message.statusCode ?? 0;
+              this.emitAttempt(`${code} ${res.message.reasonPhrase ?? ''}`.trim());
+            },
+          },
+        })
+        .catch((err: Error) => {
+          this.ctx.log.warn({ callId: this.id, target: uri, err: err.message }, 'INVITE could not be sent');
+          this.emitAttempt(`not sent: ${err.message}`);
+          clearTimeout(this.ringTimer);
+          resolve('next');
+        });
+    });
+  }
+
+  private emitAttempt(reason: string): void {
+    // An attempt's outcome: the call itself goes on (next desk), so the state stays "calling".
+    this.ctx.bus.emit('call.state', { callId: this.id, kind: this.kind, state: 'calling', target: this.target, attempt: this.attempt, reason });
+  }
+
+  /** Ends the call from the kiosk side. Emergency calls refuse unless allowed. */
+  cancel(force = false): boolean {
+    if (this.kind === 'emergency' && !force && !this.ctx.config().sip.emergencyCancellable) return false;
+    this.cancelled = true;
+    clearTimeout(this.ringTimer);
+    const s = this.session;
+    if (s?.state === SessionState.Established) void s.bye().catch(() => {});
+    else if (s instanceof Inviter && (s.state === SessionState.Initial || s.state === SessionState.Establishing)) void s.cancel().catch(() => {});
+    return true;
+  }
+}

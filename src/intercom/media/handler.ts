@@ -1,0 +1,93 @@
+// A sip.js SessionDescriptionHandler for Node: SDP offer/answer (sdp.ts) in
+// front of one RtpStream. sip.js calls getDescription for our offer or answer
+// and setDescription with the peer's; re-INVITEs (hold/unhold) go through the
+// same two calls.
+import type { BodyAndContentType, SessionDescriptionHandler } from 'sip.js';
+import type { Codec } from '../../audio/codecs/g711.js';
+import type { AudioInput, AudioOutput } from '../../audio/types.js';
+import { RtpStream, type MediaEvent, type RtpStats } from './rtp-stream.js';
+import { answerDirection, buildSdp, negotiate, type Direction, type Negotiated } from './sdp.js';
+
+export interface HandlerOptions {
+  localHost: string;
+  rtpPortRange?: { min: number; max: number };
+  codecs: Codec[];
+  input: AudioInput;
+  output?: AudioOutput;
+  onEvent: (e: MediaEvent) => void;
+}
+
+const DTMF_PT = 101;
+
+export class RtpSessionDescriptionHandler implements SessionDescriptionHandler {
+  readonly stream: RtpStream;
+  private bound?: Promise<number>;
+  private remote?: Negotiated;
+  /** the remote offer awaiting our answer */
+  private pendingOffer = false;
+  private version = 0;
+  private readonly sessionId = Math.floor(Math.random() * 1e9);
+  private localDirection: Direction = 'sendrecv';
+
+  constructor(private readonly opts: HandlerOptions) {
+    this.stream = new RtpStream(opts.input, opts.output, opts.onEvent);
+  }
+
+  private port(): Promise<number> {
+    this.bound ??= this.stream.bind(this.opts.localHost, this.opts.rtpPortRange);
+    return this.bound;
+  }
+
+  async getDescription(): Promise<BodyAndContentType> {
+    const port = await this.port();
+    const local = { address: this.opts.localHost, port, codecs: this.opts.codecs, dtmfPt: DTMF_PT, sessionId: this.sessionId, version: this.version++ };
+    if (this.pendingOffer && this.remote) {
+      this.pendingOffer = false;
+      this.localDirection = answerDirection(this.remote.remoteDirection);
+      this.apply();
+      const body = buildSdp({ ...local, direction: this.localDirection }, { codec: this.remote.codec, payloadType: this.remote.payloadType, dtmfPt: this.remote.dtmfPt });
+      return { body, contentType: 'application/sdp' };
+    }
+    return { body: buildSdp({ ...local, direction: this.localDirection }), contentType: 'application/sdp' };
+  }
+
+  async setDescription(sdp: string): Promise<void> {
+    await this.port();
+    // An offer arrives when we have not offered (incoming call, re-INVITE); otherwise it answers ours.
+    const isAnswer = !this.pendingOffer && this.remote === undefined && this.version > 0;
+    const isReofferAfterAnswer = this.remote !== undefined;
+    const n = negotiate(sdp, this.opts.codecs, !isAnswer);
+    this.remote = n;
+    if (isAnswer) {
+      this.apply();
+    } else {
+      this.pendingOffer = true;
+      if (isReofferAfterAnswer) this.apply(answerDirection(n.remoteDirection));
+    }
+  }
+
+  private apply(direction = this.localDirection): void {
+    if (!this.remote) return;
+    this.stream.configure({ codec: this.remote.codec, payloadType: this.remote.payloadType, dtmfPt: this.remote.dtmfPt, remote: this.remote.remote, direction });
+  }
+
+  hasDescription(contentType: string): boolean {
+    return contentType === 'application/sdp';
+  }
+
+  async rollbackDescription(): Promise<void> {
+    this.pendingOffer = false;
+  }
+
+  sendDtmf(tones: string): boolean {
+    return this.stream.sendDtmf(tones);
+  }
+
+  stats(): RtpStats {
+    return this.stream.stats();
+  }
+
+  close(): void {
+    this.stream.close();
+  }
+}

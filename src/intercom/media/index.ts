@@ -1,0 +1,45 @@
+// The media entry point for the intercom: a sip.js SessionDescriptionHandler
+// factory that gives each call real RTP audio in Node.
+import type { Session, SessionDescriptionHandlerFactory } from 'sip.js';
+import { CODECS, type Codec } from '../../audio/codecs/g711.js';
+import type { AudioInput, AudioOutput } from '../../audio/types.js';
+import { RtpSessionDescriptionHandler } from './handler.js';
+import type { MediaEvent } from './rtp-stream.js';
+
+export type { MediaEvent, RtpStats } from './rtp-stream.js';
+export { RtpSessionDescriptionHandler } from './handler.js';
+
+export interface MediaOptions {
+  localHost: string;
+  rtpPortRange?: { min: number; max: number };
+  codecs: string[];
+  input: AudioInput;
+  output?: AudioOutput;
+  onEvent?: (sessionId: string, e: MediaEvent) => void;
+  warn?: (msg: string) => void;
+}
+
+/** Our codecs in the configured preference order; unknown or unavailable ones are named once and dropped. */
+export function codecList(names: string[], warn: (msg: string) => void = () => {}): Codec[] {
+  const out: Codec[] = [];
+  for (const n of names) {
+    const c = CODECS[n as keyof typeof CODECS];
+    if (c) out.push(c);
+    else warn(`codec ${n} is not available in this build; offering ${Object.keys(CODECS).join(', ')}`);
+  }
+  if (out.length === 0) out.push(CODECS.PCMU, CODECS.PCMA);
+  return out;
+}
+
+export function createMediaFactory(opts: MediaOptions): SessionDescriptionHandlerFactory {
+  const codecs = codecList(opts.codecs, opts.warn);
+  return (session: Session) =>
+    new RtpSessionDescriptionHandler({
+      localHost: opts.localHost,
+      rtpPortRange: opts.rtpPortRange,
+      codecs,
+      input: opts.input,
+      output: opts.output,
+      onEvent: (e) => opts.onEvent?.(session.id, e),
+    });
+}

@@ -1,0 +1,66 @@
+// Shared parts of our sip.js transports: the state machine sip.js expects
+// (Connecting/Connected/Disconnecting/Disconnected) and the guard that keeps
+// garbage from the network out of the SIP stack.
+import { EmitterImpl, TransportState, type Transport } from 'sip.js';
+import type { Address } from './routing.js';
+
+export interface TransportOptions {
+  /** local address and port to bind (0 picks a free port) */
+  host: string;
+  port: number;
+  /** all requests go here when set (the registrar / proxy) */
+  outbound?: Address;
+  /** called with each datagram/message that is not SIP at all */
+  onGarbage?: (reason: string, from: Address) => void;
+  /** TLS only */
+  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean; cert?: string | Buffer; key?: string | Buffer };
+}
+
+export const MAX_SIP_MESSAGE = 64 * 1024;
+
+/** A cheap first check before sip.js parses: a request line or a status line. */
+export function looksLikeSip(text: string): boolean {
+  return /^(SIP\/2\.0 \d{3} |[A-Z]+ \S+ SIP\/2\.0\r?\n)/.test(text);
+}
+
+export abstract class BaseTransport implements Transport {
+  abstract readonly protocol: string;
+  readonly stateChange = new EmitterImpl<TransportState>();
+  private _state: TransportState = TransportState.Disconnected;
+  onConnect: (() => void) | undefined;
+  onDisconnect: ((error?: Error) => void) | undefined;
+  onMessage: ((message: string) => void) | undefined;
+  /** the port actually bound, once connected */
+  localPort = 0;
+
+  get state(): TransportState {
+    return this._state;
+  }
+
+  protected transition(state: TransportState, error?: Error): void {
+    if (state === this._state) return;
+    this._state = state;
+    this.stateChange.emit(state);
+    if (state === TransportState.Connected) this.onConnect?.();
+    if (state === TransportState.Disconnected) this.onDisconnect?.(error);
+  }
+
+  isConnected(): boolean {
+    return this._state === TransportState.Connected;
+  }
+
+  protected deliver(text: string): void {
+    try {
+      this.onMessage?.(text);
+    } catch {
+      /* sip.js logs parse problems itself; a bad message must never reach our caller */
+    }
+  }
+
+  abstract connect(): Promise<void>;
+  abstract disconnect(): Promise<void>;
+  abstract send(message: string): Promise<void>;
+  async dispose(): Promise<void> {
+    await this.disconnect();
+  }
+}

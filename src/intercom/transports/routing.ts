@@ -1,0 +1,72 @@
+// Where a SIP message goes, for transports without a connection of their own
+// to the peer (UDP; TCP/TLS when opening one): responses go back to where the
+// request came from (RFC 3261 18.2.2 with rport, RFC 3581); requests go to the
+// outbound proxy when there is one, else to the first Route (loose routing),
+// else to the Request-URI.
+export interface Address {
+  host: string;
+  port: number;
+}
+
+const FIRST_LINE = /^([^\r\n]*)\r?\n/;
+
+export function isResponse(message: string): boolean {
+  return message.startsWith('SIP/2.0 ');
+}
+
+function header(message: string, names: string[]): string | undefined {
+  const head = message.split(/\r?\n\r?\n/, 1)[0]!;
+  for (const line of head.split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i < 0) continue;
+    const name = line.slice(0, i).trim().toLowerCase();
+    if (names.includes(name)) return line.slice(i + 1).trim();
+  }
+  return undefined;
+}
+
+/** The branch of the top Via: the key that ties a response to its request. */
+export function topViaBranch(message: string): string | undefined {
+  const via = header(message, ['via', 'v']);
+  return via ? /;\s*branch=([^;,\s]+)/i.exec(via)?.[1] : undefined;
+}
+
+export function parseSipUriAddress(uri: string, defaultPort: number): Address | undefined {
+  const m = /^<?sips?:(?:[^@>]*@)?(\[[^\]]+\]|[^:;>?]+)(?::(\d+))?/i.exec(uri.trim());
+  if (!m) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : defaultPort };
+}
+
+/** The next hop of a request. */
+export function requestTarget(message: string, outbound: Address | undefined, defaultPort: number): Address | undefined {
+  if (outbound) return outbound;
+  const route = header(message, ['route']);
+  if (route) {
+    const first = route.split(',')[0]!;
+    const a = parseSipUriAddress(first.replace(/^[^<]*</, '<'), defaultPort);
+    if (a) return a;
+  }
+  const line = FIRST_LINE.exec(message)?.[1] ?? '';
+  const ruri = line.split(' ')[1];
+  return ruri ? parseSipUriAddress(ruri, defaultPort) : undefined;
+}
+
+/** Remembers the source of received requests so their responses go back there. */
+export class ResponseRoutes {
+  private readonly byBranch = new Map<string, { addr: Address; at: number }>();
+  remember(message: string, from: Address): void {
+    if (isResponse(message)) return;
+    const b = topViaBranch(message);
+    if (!b) return;
+    this.byBranch.set(b, { addr: from, at: Date.now() });
+    if (this.byBranch.size > 2000) this.prune();
+  }
+  lookup(message: string): Address | undefined {
+    const b = topViaBranch(message);
+    return b ? this.byBranch.get(b)?.addr : undefined;
+  }
+  private prune(): void {
+    const old = Date.now() - 64_000; // transaction lifetime (64*T1)
+    for (const [k, v] of this.byBranch) if (v.at < old) this.byBranch.delete(k);
+  }
+}

@@ -1,0 +1,142 @@
+// SIP over TCP and TLS for sip.js in Node. Messages are framed by
+// Content-Length (RFC 3261 18.3). We keep one connection per peer, reuse it
+// for responses and for requests the peer sends us, and also listen on our own
+// port for peers (a desk's BYE) that open a connection to our Contact.
+import net from 'node:net';
+import tls from 'node:tls';
+import { TransportState } from 'sip.js';
+import type { Logger } from 'sip.js/lib/core/log/logger.js';
+import { BaseTransport, looksLikeSip, MAX_SIP_MESSAGE, type TransportOptions } from './base.js';
+import { isResponse, requestTarget, ResponseRoutes, type Address } from './routing.js';
+import { resolve } from './udp.js';
+
+type Sock = net.Socket | tls.TLSSocket;
+
+/** Splits a byte stream into SIP messages. Returns false when the stream is garbage. */
+export class SipFramer {
+  private buf = Buffer.alloc(0);
+  constructor(private readonly onMessage: (text: string) => void) {}
+  push(chunk: Buffer): boolean {
+    this.buf = Buffer.concat([this.buf, chunk]);
+    for (;;) {
+      while (this.buf.length >= 2 && this.buf[0] === 13 && this.buf[1] === 10) this.buf = this.buf.subarray(2); // keep-alives
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) return this.buf.length <= MAX_SIP_MESSAGE;
+      const head = this.buf.subarray(0, end).toString('utf8');
+      if (!looksLikeSip(head + '\r\n')) return false;
+      const m = /^(?:content-length|l)\s*:\s*(\d+)\s*$/im.exec(head);
+      const len = m ? Number(m[1]) : 0;
+      if (len > MAX_SIP_MESSAGE) return false;
+      if (this.buf.length < end + 4 + len) return true;
+      this.onMessage(this.buf.subarray(0, end + 4 + len).toString('utf8'));
+      this.buf = this.buf.subarray(end + 4 + len);
+    }
+  }
+}
+
+export class StreamTransport extends BaseTransport {
+  readonly protocol: 'TCP' | 'TLS';
+  private server?: net.Server;
+  private readonly conns = new Map<string, Sock>();
+  private readonly routes = new ResponseRoutes();
+  /** which connection each request arrived on, by Via branch */
+  private readonly arrivedOn = new Map<string, Sock>();
+
+  constructor(
+    _logger: Logger,
+    private readonly options: TransportOptions & { secure?: boolean },
+  ) {
+    super();
+    this.protocol = options.secure ? 'TLS' : 'TCP';
+  }
+
+  private key(a: Address): string {
+    return `${a.host}:${a.port}`;
+  }
+
+  private adopt(sock: Sock, peer: Address): void {
+    const key = this.key(peer);
+    this.conns.set(key, sock);
+    sock.setNoDelay(true);
+    sock.setKeepAlive(true, 15_000);
+    const framer = new SipFramer((text) => {
+      this.routes.remember(text, peer);
+      if (!isResponse(text)) {
+        const b = /;\s*branch=([^;,\s]+)/i.exec(text)?.[1];
+        if (b) this.arrivedOn.set(b, sock);
+        if (this.arrivedOn.size > 2000) this.arrivedOn.clear();
+      }
+      this.deliver(text);
+    });
+    sock.on('data', (d: Buffer) => {
+      if (!framer.push(d)) {
+        this.options.onGarbage?.('not a SIP stream', peer);
+        sock.destroy();
+      }
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      if (this.conns.get(key) === sock) this.conns.delete(key);
+    });
+  }
+
+  async connect(): Promise<void> {
+    if (this.server) return;
+    this.transition(TransportState.Connecting);
+    const onConn = (sock: Sock) => this.adopt(sock, { host: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 });
+    const server = this.options.secure ? tls.createServer({ cert: this.options.tls?.cert, key: this.options.tls?.key }, onConn) : net.createServer(onConn);
+    // A TLS kiosk without a certificate of its own cannot accept connections; it still dials out.
+    if (!this.options.secure || (this.options.tls?.cert && this.options.tls.key)) {
+      await new Promise<void>((res, rej) => {
+        server.once('error', rej);
+        server.listen(this.options.port, this.options.host, () => res());
+      });
+      this.localPort = (server.address() as net.AddressInfo).port;
+    } else this.localPort = this.options.port;
+    this.server = server;
+    this.transition(TransportState.Connected);
+  }
+
+  private async dial(dest: Address): Promise<Sock> {
+    const existing = this.conns.get(this.key(dest));
+    if (existing && !existing.destroyed) return existing;
+    const host = await resolve(dest);
+    const sock: Sock = await new Promise((res, rej) => {
+      const s = this.options.secure
+        ? tls.connect({ host, port: dest.port, servername: /^[\d.]+$/.test(dest.host) ? undefined : dest.host, ca: this.options.tls?.ca, rejectUnauthorized: this.options.tls?.rejectUnauthorized ?? true }, () => res(s))
+        : net.connect({ host, port: dest.port }, () => res(s));
+      s.once('error', rej);
+      s.setTimeout(5000, () => s.destroy(new Error(`connect to ${dest.host}:${dest.port} timed out`)));
+    });
+    sock.setTimeout(0);
+    this.adopt(sock, dest);
+    return sock;
+  }
+
+  async send(message: string): Promise<void> {
+    if (!this.server) throw new Error(`${this.protocol} transport is not connected`);
+    let sock: Sock | undefined;
+    if (isResponse(message)) {
+      const b = /;\s*branch=([^;,\s]+)/i.exec(message)?.[1];
+      sock = b ? this.arrivedOn.get(b) : undefined;
+      if (!sock || sock.destroyed) {
+        const back = this.routes.lookup(message);
+        if (back) sock = await this.dial(back);
+      }
+    } else {
+      const dest = requestTarget(message, this.options.outbound, this.options.secure ? 5061 : 5060);
+      if (dest) sock = await this.dial(dest);
+    }
+    if (!sock) throw new Error('no destination for SIP message');
+    await new Promise<void>((res, rej) => sock!.write(message, (err) => (err ? rej(err) : res())));
+  }
+
+  async disconnect(): Promise<void> {
+    for (const s of this.conns.values()) s.destroy();
+    this.conns.clear();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+    this.transition(TransportState.Disconnected);
+  }
+}

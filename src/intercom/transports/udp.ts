@@ -1,0 +1,69 @@
+// SIP over UDP for sip.js in Node (sip.js ships only WebSocket). One socket
+// bound to the kiosk's SIP port sends and receives (symmetric, so NATs and
+// rport work); responses go back to the request's source.
+import dgram from 'node:dgram';
+import { promises as dns } from 'node:dns';
+import { TransportState } from 'sip.js';
+import type { Logger } from 'sip.js/lib/core/log/logger.js';
+import { BaseTransport, looksLikeSip, MAX_SIP_MESSAGE, type TransportOptions } from './base.js';
+import { isResponse, requestTarget, ResponseRoutes, type Address } from './routing.js';
+
+export class UdpTransport extends BaseTransport {
+  readonly protocol = 'UDP';
+  private socket?: dgram.Socket;
+  private readonly routes = new ResponseRoutes();
+
+  constructor(
+    _logger: Logger,
+    private readonly options: TransportOptions,
+  ) {
+    super();
+  }
+
+  async connect(): Promise<void> {
+    if (this.socket) return;
+    this.transition(TransportState.Connecting);
+    const socket = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(this.options.port, this.options.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    socket.on('error', () => {}); // ICMP errors from unreachable peers: the transaction layer retries
+    socket.on('message', (buf, rinfo) => {
+      const from = { host: rinfo.address, port: rinfo.port };
+      if (buf.length > MAX_SIP_MESSAGE) return this.options.onGarbage?.('oversized datagram', from);
+      const text = buf.toString('utf8');
+      if (text.trim() === '') return; // keep-alive CRLF
+      if (!looksLikeSip(text)) return this.options.onGarbage?.('not a SIP message', from);
+      this.routes.remember(text, from);
+      this.deliver(text);
+    });
+    this.socket = socket;
+    this.localPort = socket.address().port;
+    this.transition(TransportState.Connected);
+  }
+
+  async send(message: string): Promise<void> {
+    const socket = this.socket;
+    if (!socket) throw new Error('UDP transport is not connected');
+    const dest = isResponse(message) ? this.routes.lookup(message) : requestTarget(message, this.options.outbound, 5060);
+    if (!dest) throw new Error('no destination for SIP message');
+    const host = await resolve(dest);
+    await new Promise<void>((res, rej) => socket.send(message, dest.port, host, (err) => (err ? rej(err) : res())));
+  }
+
+  async disconnect(): Promise<void> {
+    const s = this.socket;
+    this.socket = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+    this.transition(TransportState.Disconnected);
+  }
+}
+
+export async function resolve(a: Address): Promise<string> {
+  if (/^[\d.]+$/.test(a.host) || a.host.includes(':')) return a.host;
+  return (await dns.lookup(a.host, { family: 4 })).address;
+}
