@@ -1,0 +1,60 @@
+// Shared set-up for intercom tests: a kiosk process whose desks are sipp
+// scenarios (or any SIP URIs), and a reader for its event log.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { kioskConfigFile, startKioskProcess, postJson, REPO, type KioskProc } from '../helpers/processes.js';
+import { startSipp, type Sipp } from '../../src/testbed/sipp.js';
+import { until } from '../helpers/tmp.js';
+
+export interface LoggedEvent {
+  type: string;
+  data: any;
+}
+
+export interface CallRig {
+  kiosk: KioskProc;
+  dir: string;
+  events(): LoggedEvent[];
+  states(): string[];
+  press(input: string, ms?: number): Promise<void>;
+  waitState(state: string, timeoutMs?: number, nth?: number): Promise<void>;
+  sipPort(): Promise<number>;
+}
+
+export function scenario(name: string): string {
+  return path.join(REPO, 'test/sipp', name);
+}
+
+export async function desk(name: string, extra: string[] = []): Promise<Sipp> {
+  return startSipp({ scenario: scenario(name), args: ['-m', '1', '-rtp_echo', ...extra] });
+}
+
+export async function callRig(overrides: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<CallRig> {
+  const { file, dir } = kioskConfigFile(overrides);
+  const kiosk = await startKioskProcess(file, env);
+  const events = () => {
+    try {
+      return (JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) as { events: LoggedEvent[] }).events;
+    } catch {
+      return [];
+    }
+  };
+  const states = () => events().filter((e) => e.type === 'call.state').map((e) => e.data.state + (e.data.reason ? `(${e.data.reason})` : ''));
+  return {
+    kiosk,
+    dir,
+    events,
+    states,
+    press: async (input, ms = 60) => {
+      await postJson(kiosk.url + 'sim/press', { input, ms });
+    },
+    waitState: async (state, timeoutMs = 10_000, nth = 1) => {
+      await until(() => events().filter((e) => e.type === 'call.state' && e.data.state === state).length >= nth, timeoutMs, `call state ${state} (seen: ${states().join(', ')})`);
+    },
+    sipPort: async () => ((await (await fetch(kiosk.url + 'health')).json()) as { sipPort: number }).sipPort,
+  };
+}
+
+export function targets(emergency: { uri: string; ringTimeoutS?: number }[], information = emergency) {
+  return { sip: { targets: { emergency, information } } };
+}
