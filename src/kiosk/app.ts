@@ -20,7 +20,7 @@ import { addPaRoutes } from '../audio/local-routes.js';
 import type { AudioOutput } from '../audio/types.js';
 
 /** Events kept in the event log and sent to the hub. */
-const RECORDED = /^(button\.|call\.|relay\.pulse||input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode)/;
+const RECORDED = /^(button\.|call\.|relay\.pulse|input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode)/;
 
 export interface KioskOptions {
   config: KioskConfig;
