@@ -80,13 +80,17 @@ export async function startBaresip(opts: BaresipOptions = {}): Promise<Baresip> 
       const t = setTimeout(() => (sock.destroy(), reject(new Error(`baresip: no reply to ${cmd}`))), 5000);
       sock.on('data', (d) => {
         buf += d.toString();
-        const m = /^(\d+):/.exec(buf);
-        if (m && buf.length >= m[0].length + Number(m[1]) + 1) {
+        // The stream carries events as well as the reply: read netstring after netstring.
+        for (;;) {
+          const m = /^(\d+):/.exec(buf);
+          if (!m || buf.length < m[0].length + Number(m[1]) + 1) return;
           const body = JSON.parse(buf.slice(m[0].length, m[0].length + Number(m[1]))) as { response?: boolean; ok: boolean; data: string };
-          if (!body.response) return;
+          buf = buf.slice(m[0].length + Number(m[1]) + 1);
+          if (!body.response) continue;
           clearTimeout(t);
           sock.end();
           resolve({ ok: body.ok, data: body.data });
+          return;
         }
       });
       sock.on('error', (e) => (clearTimeout(t), reject(e)));

@@ -63,6 +63,7 @@ modparam("nathelper", "received_avp", "$avp(RECEIVED)")
 modparam("rr", "enable_double_rr", 1)
 
 request_route {
+  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU\n");
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
   if (!sanity_check("1511", "7")) { xlog("L_WARN", "malformed request from $si:$sp\\n"); exit; }
   if (nat_uac_test("64")) {
@@ -88,10 +89,15 @@ request_route {
     consume_credentials();
   }
   if (is_method("INVITE")) record_route();
-  if (uri == myself) {
+  # "sip:user@127.0.0.1" (no port) names our own domain: look the user up.
+  if (uri == myself || ($rd == "127.0.0.1" && $(ru{uri.port}) == "")) {
     if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
   }
   route(RELAY);
+}
+
+onreply_route {
+  xlog("L_INFO", "REPLY $rs $rr for $rm from $si:$sp\n");
 }
 
 route[RELAY] {

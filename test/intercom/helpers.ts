@@ -49,7 +49,9 @@ export async function callRig(overrides: Record<string, unknown>, env: NodeJS.Pr
       await postJson(kiosk.url + 'sim/press', { input, ms });
     },
     waitState: async (state, timeoutMs = 10_000, nth = 1) => {
-      await until(() => events().filter((e) => e.type === 'call.state' && e.data.state === state).length >= nth, timeoutMs, `call state ${state} (seen: ${states().join(', ')})`);
+      await until(() => events().filter((e) => e.type === 'call.state' && e.data.state === state).length >= nth, timeoutMs, `call state ${state}`).catch((err: Error) => {
+        throw new Error(`${err.message} (seen: ${states().join(', ')})`);
+      });
     },
     sipPort: async () => ((await (await fetch(kiosk.url + 'health')).json()) as { sipPort: number }).sipPort,
   };
