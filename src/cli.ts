@@ -84,6 +84,8 @@ async function runKiosk(args: string[]): Promise<number> {
     const { Kiosk } = await import('./kiosk/app.js');
     const kiosk = new Kiosk({ config, configDir: dir, localPort: values['local-port'] ? Number(values['local-port']) : undefined });
     onSignals(() => kiosk.stop());
+    // A stray rejection deep in a library must not take the help point down; it is logged.
+    process.on('unhandledRejection', (err) => kiosk.log.error({ err }, 'unhandled rejection'));
     await kiosk.start();
     return -1; // keep running
   } catch (err) {

@@ -9,7 +9,7 @@ export interface IntercomEvents {
   'call.cancel': { source: string };
   /** Turn the active information call into an emergency call (emergency held during it). */
   'call.upgrade': { callId: string };
-  'call.state': { callId: string; kind: CallKind; state: CallState; target?: string; attempt?: number; reason?: string };
+  'call.state': { callId: string; kind: CallKind; state: CallState; target?: string; attempt?: number; reason?: string; incoming?: boolean };
   /** Answer a ringing incoming call (the screen's answer button). */
   'call.answer': { callId: string };
   'call.dtmf': { callId: string; digits: string };

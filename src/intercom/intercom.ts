@@ -143,6 +143,10 @@ export class Intercom {
       this.opts.log.info({ kind, source }, 'call requested during a call; ignored');
       return undefined;
     }
+    for (const [id, inv] of this.ringing) {
+      this.ringing.delete(id);
+      void inv.reject({ statusCode: 486 }).catch(() => {});
+    }
     const ctx: CallContext = {
       ua: this.ua,
       bus: this.opts.bus,
@@ -230,7 +234,7 @@ export class Intercom {
   private incoming(inv: Invitation): void {
     const { log, bus } = this.opts;
     const from = `${inv.request.from.uri.user ?? ''}@${inv.request.from.uri.host}`;
-    if (this.call) {
+    if (this.call || this.ringing.size > 0) {
       log.info({ from }, 'incoming call while busy: 486');
       void inv.reject({ statusCode: 486 }).catch(() => {});
       return;
@@ -240,24 +244,28 @@ export class Intercom {
     const active: ActiveCall = { id, kind: 'information', session: inv, digits: '', digitsAt: 0, timers: [] };
     this.attach(id, inv);
     inv.stateChange.addListener((s) => {
-      if (s === SessionState.Established) bus.emit('call.state', { callId: id, kind: 'information', state: 'connected', target: from, reason: 'incoming' });
+      if (s === SessionState.Established) {
+        this.call = active;
+        bus.emit('call.state', { callId: id, kind: 'information', state: 'connected', target: from, incoming: true });
+      }
       if (s === SessionState.Terminated) {
-        this.ringing.delete(id);
+        const wasRinging = this.ringing.delete(id);
         active.timers.forEach(clearTimeout);
         if (this.call === active) this.call = undefined;
-        bus.emit('call.state', { callId: id, kind: 'information', state: 'ended', target: from, reason: 'incoming' });
+        bus.emit('call.state', { callId: id, kind: 'information', state: wasRinging ? 'failed' : 'ended', target: from, incoming: true, reason: wasRinging ? 'not answered' : undefined });
       }
     });
-    this.call = active;
     if (allowed && asksForAutoAnswer(inv.request)) {
+      this.call = active;
       log.info({ from }, 'auto-answering a call from the desk');
       void inv.accept().catch((err: Error) => log.warn({ err: err.message }, 'auto-answer failed'));
       return;
     }
     log.info({ from, allowed }, 'incoming call rings on the screen');
+    // A ringing call does not occupy the kiosk: an emergency press still calls out (and ends the ringing).
     this.ringing.set(id, inv);
     void inv.progress().catch(() => {});
-    bus.emit('call.state', { callId: id, kind: 'information', state: 'ringing', target: from, reason: 'incoming' });
+    bus.emit('call.state', { callId: id, kind: 'information', state: 'ringing', target: from, incoming: true });
   }
 
   /** Answers a ringing incoming call (from the screen). */
@@ -265,6 +273,7 @@ export class Intercom {
     const inv = this.ringing.get(callId);
     if (!inv) return;
     this.ringing.delete(callId);
+    if (this.call) return void inv.reject({ statusCode: 486 }).catch(() => {});
     void inv.accept().catch(() => {});
   }
 

@@ -21,6 +21,7 @@ export class ButtonActions {
     private readonly config: () => KioskConfig,
   ) {
     bus.on('call.state', (e) => {
+      if (e.incoming && e.state === 'ringing') return; // a call ringing at the kiosk does not block its buttons
       if (ACTIVE.includes(e.state)) this.call = { callId: e.callId, kind: e.kind };
       else if (this.call?.callId === e.callId) this.call = null;
       this.requestedAt = 0;

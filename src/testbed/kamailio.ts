@@ -73,6 +73,8 @@ request_route {
   if (has_totag()) {
     if (loose_route()) { handle_ruri_alias(); route(RELAY); }
     if (is_method("ACK")) { if (t_check_trans()) route(RELAY); exit; }
+    # Peers that ignore Record-Route (sipp) send in-dialog requests here without Route: relay them to the Request-URI.
+    if (uri != myself) route(RELAY);
     sl_send_reply("404", "Not here");
     exit;
   }
@@ -118,12 +120,12 @@ ${users}
 `;
 }
 
-export async function startKamailio(opts: { users: Record<string, string> }): Promise<Kamailio> {
+export async function startKamailio(opts: { users: Record<string, string>; port?: number }): Promise<Kamailio> {
   const bin = requireTool('kamailio', 'kamailio');
   const mpath = MODULE_DIRS.find((d) => existsSync(path.join(d, 'websocket.so')));
   if (!mpath) throw new Error('kamailio websocket module missing (Debian package kamailio-websocket-modules); run: bash scripts/install-system.sh');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hp-kamailio-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const wsPort = await freePort();
   const cfg = path.join(dir, 'kamailio.cfg');
   writeFileSync(cfg, kamailioConfig({ port, wsPort, users: opts.users, mpath }));
