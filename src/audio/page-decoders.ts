@@ -44,7 +44,10 @@ export function l16(rate: number): DecoderFactory {
   });
 }
 
+import { G722Decoder } from './codecs/g722.js';
+
 const registry = new Map<number, DecoderFactory>([
+  [9, () => { const d = new G722Decoder(); return { rate: 16000, decode: (p: Buffer) => d.decode(p) }; }], // G.722: 16 kHz audio
   [0, table(ULAW)], // PCMU
   [8, table(ALAW)], // PCMA
   [11, l16(44100)], // L16 mono, static payload type

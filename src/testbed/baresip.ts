@@ -2,7 +2,7 @@
 // file as its microphone (aufile), records what it hears (sndfile writes
 // dump-*-dec.wav into its folder), can auto-answer, and takes commands over
 // ctrl_tcp (netstring JSON) so a test can make it dial, answer or hang up.
-import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,6 +52,9 @@ export async function startBaresip(opts: BaresipOptions = {}): Promise<Baresip> 
       `sip_listen 127.0.0.1:${sipPort}`,
       'net_interface 127.0.0.1',
       `audio_source aufile,${source}`,
+      // aufile insists on the codec's rate unless told the file's rate; baresip then resamples
+      `ausrc_srate ${readFileSync(source).readUInt32LE(24)}`,
+      'ausrc_channels 1',
       `audio_player aufile,${path.join(dir, 'unused.wav')}`,
       `audio_alert aufile,${path.join(dir, 'unused.wav')}`,
       'module_path /usr/lib/baresip/modules',

@@ -17,9 +17,11 @@ function alawDecode(a: number): number {
 export const ULAW_TABLE = Int16Array.from({ length: 256 }, (_, i) => ulawDecode(i));
 export const ALAW_TABLE = Int16Array.from({ length: 256 }, (_, i) => alawDecode(i));
 
-const SEG_END = [0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff, 0x3fff, 0x7fff];
-function segment(v: number): number {
-  for (let i = 0; i < 8; i++) if (v <= SEG_END[i]!) return i;
+// Segment end points: mu-law works on 14-bit magnitudes, A-law on 13-bit.
+const SEG_UEND = [0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff];
+const SEG_AEND = [0x1f, 0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff];
+function segment(v: number, ends: number[]): number {
+  for (let i = 0; i < 8; i++) if (v <= ends[i]!) return i;
   return 8;
 }
 
@@ -33,7 +35,7 @@ export function ulawEncode(pcm: number): number {
   } else mask = 0xff;
   if (pcm > 8159) pcm = 8159;
   pcm += BIAS >> 2;
-  const seg = segment(pcm);
+  const seg = segment(pcm, SEG_UEND);
   if (seg >= 8) return 0x7f ^ mask;
   return ((seg << 4) | ((pcm >> (seg + 1)) & 0xf)) ^ mask;
 }
@@ -46,7 +48,7 @@ export function alawEncode(pcm: number): number {
     mask = 0x55;
     pcm = -pcm - 1;
   }
-  const seg = segment(pcm);
+  const seg = segment(pcm, SEG_AEND);
   if (seg >= 8) return 0x7f ^ mask;
   let aval = seg << 4;
   aval |= seg < 2 ? (pcm >> 1) & 0xf : (pcm >> seg) & 0xf;
@@ -54,9 +56,9 @@ export function alawEncode(pcm: number): number {
 }
 
 export interface Codec {
-  readonly name: 'PCMU' | 'PCMA';
+  readonly name: 'PCMU' | 'PCMA' | 'G722';
   readonly payloadType: number;
-  /** audio sample rate (also the RTP clock for G.711) */
+  /** audio sample rate */
   readonly rate: number;
   encode(pcm: Int16Array): Buffer;
   decode(payload: Buffer): Int16Array;
@@ -78,4 +80,3 @@ export const PCMA: Codec = {
   decode: (p) => Int16Array.from(p, (b) => ALAW_TABLE[b]!),
 };
 
-export const CODECS: Record<'PCMU' | 'PCMA', Codec> = { PCMU, PCMA };

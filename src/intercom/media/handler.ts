@@ -3,7 +3,7 @@
 // and setDescription with the peer's; re-INVITEs (hold/unhold) go through the
 // same two calls.
 import type { BodyAndContentType, SessionDescriptionHandler } from 'sip.js';
-import type { Codec } from '../../audio/codecs/g711.js';
+import type { Codec } from '../../audio/codecs/index.js';
 import type { AudioInput, AudioOutput } from '../../audio/types.js';
 import { RtpStream, type MediaEvent, type RtpStats } from './rtp-stream.js';
 import { answerDirection, buildSdp, negotiate, type Direction, type Negotiated } from './sdp.js';

@@ -1,7 +1,7 @@
 // The media entry point for the intercom: a sip.js SessionDescriptionHandler
 // factory that gives each call real RTP audio in Node.
 import type { Session, SessionDescriptionHandlerFactory } from 'sip.js';
-import { CODECS, type Codec } from '../../audio/codecs/g711.js';
+import { CODECS, type Codec, type CodecName } from '../../audio/codecs/index.js';
 import type { AudioInput, AudioOutput } from '../../audio/types.js';
 import { RtpSessionDescriptionHandler } from './handler.js';
 import type { MediaEvent } from './rtp-stream.js';
@@ -23,11 +23,11 @@ export interface MediaOptions {
 export function codecList(names: string[], warn: (msg: string) => void = () => {}): Codec[] {
   const out: Codec[] = [];
   for (const n of names) {
-    const c = CODECS[n as keyof typeof CODECS];
-    if (c) out.push(c);
+    const make = CODECS[n as CodecName];
+    if (make) out.push(make());
     else warn(`codec ${n} is not available in this build; offering ${Object.keys(CODECS).join(', ')}`);
   }
-  if (out.length === 0) out.push(CODECS.PCMU, CODECS.PCMA);
+  if (out.length === 0) out.push(CODECS.PCMU(), CODECS.PCMA());
   return out;
 }
 

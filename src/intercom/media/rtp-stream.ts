@@ -4,7 +4,7 @@
 // RFC 4733 DTMF both ways, and RFC 3550 statistics.
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import type { Codec } from '../../audio/codecs/g711.js';
+import { CODECS, type Codec } from '../../audio/codecs/index.js';
 import type { AudioChannel, AudioInput, AudioOutput } from '../../audio/types.js';
 import { createResampler, type Resampler } from '../../audio/resample.js';
 import { buildDtmf, buildRtp, DTMF_CHARS, parseDtmf, parseRtp } from './rtp-packet.js';
@@ -104,7 +104,8 @@ export class RtpStream {
   /** Sets or changes the negotiated parameters (initial answer, re-INVITE). */
   configure(p: { codec: Codec; payloadType: number; dtmfPt?: number; remote: { host: string; port: number }; direction: Direction }): void {
     const codecChanged = this.codec?.name !== p.codec.name;
-    this.codec = p.codec;
+    // A fresh codec instance per stream: G.722 carries ADPCM state from packet to packet.
+    if (codecChanged) this.codec = CODECS[p.codec.name]();
     this.payloadType = p.payloadType;
     this.dtmfPt = p.dtmfPt;
     this.direction = p.direction;

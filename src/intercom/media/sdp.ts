@@ -2,7 +2,7 @@
 // codecs in preference order plus telephone-event; we answer with the first
 // of our codecs that the offer contains. Hold is a direction change.
 import sdpTransform from 'sdp-transform';
-import type { Codec } from '../../audio/codecs/g711.js';
+import { RTP_CLOCK, type Codec } from '../../audio/codecs/index.js';
 
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
@@ -28,7 +28,7 @@ export interface Negotiated {
 export function buildSdp(m: LocalMedia, only?: { codec: Codec; payloadType: number; dtmfPt?: number }): string {
   const codecs = only ? [{ codec: only.codec, pt: only.payloadType }] : m.codecs.map((c) => ({ codec: c, pt: c.payloadType }));
   const dtmfPt = only ? only.dtmfPt : m.dtmfPt;
-  const rtp: { payload: number; codec: string; rate: number }[] = codecs.map(({ codec, pt }) => ({ payload: pt, codec: codec.name, rate: codec.rate }));
+  const rtp: { payload: number; codec: string; rate: number }[] = codecs.map(({ codec, pt }) => ({ payload: pt, codec: codec.name, rate: RTP_CLOCK }));
   const fmtp: { payload: number; config: string }[] = [];
   if (dtmfPt !== undefined) {
     rtp.push({ payload: dtmfPt, codec: 'telephone-event', rate: 8000 });
