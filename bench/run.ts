@@ -32,6 +32,9 @@ if (unknown.length) {
   process.exit(2);
 }
 
+// Interrupted (Ctrl-C, a time limit): stop the peers we started before leaving.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void stopAll().finally(() => process.exit(130)));
+
 const previous: { figures?: Figure[] } = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : {};
 const ran = wanted.length ? wanted : all;
 const figures: Figure[] = (previous.figures ?? []).filter((f) => !ran.includes(f.bench));
