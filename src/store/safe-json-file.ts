@@ -64,6 +64,15 @@ export class SafeJsonFile<T> implements Adapter<T> {
       const r = tryParse<T>(file);
       if (r.ok) {
         report.usedCopy = copy;
+        // The recovered copy becomes the file again, so a later crash while
+        // rewriting the temp copy cannot take us back to an older version.
+        if (copy === 'tmp') {
+          try {
+            renameSync(this.tmp, this.file);
+          } catch {
+            /* read-only disk: still use it */
+          }
+        }
         this.lastRecovery = report;
         this.onRecovery(report);
         return r.data;
