@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { kioskConfigFile, startKioskProcess, postJson, type KioskProc } from '../helpers/processes.js';
 import { until } from '../helpers/tmp.js';
@@ -25,7 +25,8 @@ describe('kiosk process on the sim driver', function () {
   it('takes a button press from outside the process and logs it as an event', async () => {
     const r = await postJson(kiosk.url + 'sim/press', { input: 'information', ms: 80 });
     assert.equal(r.status, 200);
-    const events = () => JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) as { events: { type: string; data: any }[] };
+    // the store writes events.json shortly after start: until then there are no events on disk
+    const events = () => (existsSync(path.join(dir, 'data/events.json')) ? JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) : { events: [] }) as { events: { type: string; data: any }[] };
     const press = await until(() => events().events.find((e) => e.type === 'button.press'), 5000, 'press event on disk');
     assert.equal(press.data.button, 'information');
     await until(() => events().events.some((e) => e.type === 'button.release'), 5000, 'release event');
