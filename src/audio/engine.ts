@@ -111,10 +111,14 @@ export class AudioEngine {
       this.mixer.setSink(sink);
       log.info({ sink: sink.kind, rate: this.mixer.rate }, 'audio output open');
     });
-    void this.library.preload((config.pa.languages ?? ['zh-CN', 'en']) as Lang[]).catch((err: Error) => {
-      log.error({ err: err.message }, 'bundled messages unavailable');
-      this.raise(err.message);
-    });
+    // bundled messages are loaded into memory shortly after start-up, off the start-up path
+    const preload = setTimeout(() => {
+      void this.library.preload((config.pa.languages ?? ['zh-CN', 'en']) as Lang[]).catch((err: Error) => {
+        log.error({ err: err.message }, 'bundled messages unavailable');
+        this.raise(err.message);
+      });
+    }, 1000);
+    preload.unref();
     this.scheduler.start();
     this.music?.start();
     // volume follows the time of day and the surroundings; a minute is fine-grained enough for both

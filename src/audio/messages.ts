@@ -62,7 +62,12 @@ export class MessageLibrary {
   /** Loads everything now, so the first announcement does not pay for it. */
   async preload(langs: readonly Lang[]): Promise<void> {
     if (this.loadError) throw new Error(this.loadError);
-    await Promise.all([this.chime(), ...this.ids().map((id) => this.message(id, langs))]);
+    // one at a time, yielding between files: start-up (button presses) comes first
+    await this.chime();
+    for (const id of this.ids()) {
+      await new Promise((r) => setImmediate(r));
+      await this.message(id, langs);
+    }
   }
 
   private wav(rel: string): Promise<Int16Array> {

@@ -273,7 +273,9 @@ export class Mixer implements AudioOutput {
       this.nextT0 += this.frameMs;
     }
     // kept referenced: a running output keeps the process alive, like a server
-    this.timer = setTimeout(() => this.loop(), Math.max(0, this.nextT0 - performance.now()));
+    // whole milliseconds, at least 1: a zero-delay timer re-armed from a timer
+    // callback could hold the timers phase and starve the process's other timers
+    this.timer = setTimeout(() => this.loop(), Math.max(1, Math.ceil(this.nextT0 - performance.now())));
   }
 
   /** Mixes the frame starting at t0 (performance.now() time) and hands it to the sink. */

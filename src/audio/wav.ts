@@ -2,6 +2,8 @@
 // 16-bit PCM only (what espeak-ng/sox produce and the mixer plays). Anything
 // else is rejected with a reason rather than played as noise.
 
+import os from 'node:os';
+
 export interface Pcm {
   rate: number;
   samples: Int16Array;
@@ -29,6 +31,12 @@ export function parseWav(buf: Buffer): Pcm {
       if (fmt.rate < 4000 || fmt.rate > 192000) throw new Error(`unsupported WAV sample rate ${fmt.rate}`);
       if (size === 0xffffffff || body + size > buf.length) size = buf.length - body; // streamed WAVs leave the size open
       const frames = Math.floor(size / (2 * fmt.channels));
+      if (fmt.channels === 1 && os.endianness() === 'LE') {
+        // mono: one copy, no per-sample work (bundled messages are loaded at start-up)
+        const samples = new Int16Array(frames);
+        Buffer.from(samples.buffer).set(buf.subarray(body, body + frames * 2));
+        return { rate: fmt.rate, samples };
+      }
       const samples = new Int16Array(frames);
       for (let i = 0; i < frames; i++) {
         let acc = 0;
