@@ -88,6 +88,11 @@ export class Kiosk {
       const { Intercom } = await import('../intercom/intercom.js');
       const { createInput } = await import('../audio/input/index.js');
       const input = createInput(config.audio.input, 8000, (reason) => bus.emit('audio.fault', { active: true, reason }));
+      if (config.pa.volume?.adaptive) {
+        // Ambient noise for adaptive PA volume, measured while idle: the microphone runs all the time.
+        this.audio?.attachMicrophone(input);
+        void input.start();
+      }
       this.intercom = new Intercom({ bus, log: this.log, config: () => this.config, input, output: this.audioOut });
       await this.intercom.start();
     } catch (err) {
