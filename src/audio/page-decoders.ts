@@ -1,7 +1,6 @@
-// Payload decoders for live RTP pages. L16 and G.711 are a few lines each and
-// live here; G.722 comes from the codec module (src/audio/codecs) through
-// registerPageDecoder(), and a page in a codec we cannot decode is refused
-// loudly rather than played as noise.
+// Payload decoders for live RTP pages: G.711 and G.722 from src/audio/codecs,
+// L16 here. A page in a codec we cannot decode is refused loudly rather than
+// played as noise.
 
 export interface PageDecoder {
   /** sample rate of the decoded PCM */
@@ -9,23 +8,6 @@ export interface PageDecoder {
   decode(payload: Buffer): Int16Array;
 }
 export type DecoderFactory = () => PageDecoder;
-
-function ulaw(u: number): number {
-  u = ~u & 0xff;
-  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
-  return u & 0x80 ? 0x84 - t : t - 0x84;
-}
-function alaw(a: number): number {
-  a ^= 0x55;
-  let t = (a & 0x0f) << 4;
-  const seg = (a & 0x70) >> 4;
-  if (seg === 0) t += 8;
-  else if (seg === 1) t += 0x108;
-  else t = (t + 0x108) << (seg - 1);
-  return a & 0x80 ? t : -t;
-}
-const ULAW = Int16Array.from({ length: 256 }, (_, i) => ulaw(i));
-const ALAW = Int16Array.from({ length: 256 }, (_, i) => alaw(i));
 
 function table(t: Int16Array): DecoderFactory {
   return () => ({ rate: 8000, decode: (p) => Int16Array.from(p, (b) => t[b]!) });
@@ -45,6 +27,7 @@ export function l16(rate: number): DecoderFactory {
 }
 
 import { G722Decoder } from './codecs/g722.js';
+import { ALAW_TABLE as ALAW, ULAW_TABLE as ULAW } from './codecs/g711.js';
 
 const registry = new Map<number, DecoderFactory>([
   [9, () => { const d = new G722Decoder(); return { rate: 16000, decode: (p: Buffer) => d.decode(p) }; }], // G.722: 16 kHz audio

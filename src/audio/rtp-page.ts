@@ -3,6 +3,7 @@
 // of a page opens a live stream on the mixer ("page", or "emergency" for an
 // emergency group) with the group's priority, so the arbiter decides what is
 // heard; the page ends after a short silence.
+import { parseRtp as parseRtpPacket } from '../intercom/media/rtp-packet.js';
 import dgram from 'node:dgram';
 import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
@@ -19,6 +20,7 @@ export interface PageGroup {
   l16Rate?: number;
 }
 
+/** RTP as the pager sees it (parsed by the intercom's RTP parser). */
 export interface RtpPacket {
   pt: number;
   seq: number;
@@ -28,17 +30,8 @@ export interface RtpPacket {
 }
 
 export function parseRtp(b: Buffer): RtpPacket | undefined {
-  if (b.length < 12 || b[0]! >> 6 !== 2) return undefined;
-  const cc = b[0]! & 0x0f;
-  let off = 12 + cc * 4;
-  if (b[0]! & 0x10) {
-    if (b.length < off + 4) return undefined;
-    off += 4 + b.readUInt16BE(off + 2) * 4;
-  }
-  let end = b.length;
-  if (b[0]! & 0x20) end -= b[b.length - 1]!;
-  if (off > end) return undefined;
-  return { pt: b[1]! & 0x7f, seq: b.readUInt16BE(2), timestamp: b.readUInt32BE(4), ssrc: b.readUInt32BE(8), payload: b.subarray(off, end) };
+  const p = parseRtpPacket(b);
+  return p && { pt: p.payloadType, seq: p.seq, timestamp: p.timestamp, ssrc: p.ssrc, payload: p.payload };
 }
 
 interface Session {

@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { start, type Managed } from './proc.js';
+import { encodeWav } from '../audio/wav.js';
 import { freePort } from './ports.js';
 import { requireTool } from './tools.js';
 
@@ -114,19 +115,5 @@ export async function startBaresip(opts: BaresipOptions = {}): Promise<Baresip> 
 
 /** A mono 16-bit PCM WAV of silence. */
 export function silenceWav(rate: number, seconds: number): Buffer {
-  const data = Buffer.alloc(rate * seconds * 2);
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0);
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write('WAVEfmt ', 8);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36);
-  h.writeUInt32LE(data.length, 40);
-  return Buffer.concat([h, data]);
+  return encodeWav({ rate, samples: new Int16Array(rate * seconds) });
 }
