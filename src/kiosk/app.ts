@@ -16,6 +16,7 @@ import { Faults } from '../health/faults.js';
 import { LocalServer, addSimRoutes, sendJson } from './local-server.js';
 import type { DestinationStream } from 'pino';
 import { HubLink } from '../hublink/client.js';
+import { attachScreen, type Screen } from '../display/screen.js';
 
 /** Events kept in the event log and sent to the hub. */
 const RECORDED = /^(button\.|call\.|input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode)/;
@@ -40,6 +41,7 @@ export class Kiosk {
   readonly local: LocalServer;
   localPort = 0;
   hubLink?: HubLink;
+  screen?: Screen;
   private readonly started = Date.now();
 
   constructor(private readonly opts: KioskOptions) {
@@ -77,6 +79,8 @@ export class Kiosk {
       addSimRoutes(this.local, sim);
       sim.onOutput((output, on) => bus.emit('output.changed', { output, on }));
     }
+    // The screen only listens and emits intents; the call path never awaits it.
+    if (config.display.enabled) this.screen = attachScreen({ bus, log: this.log, config, configDir: this.opts.configDir, local: this.local });
     this.localPort = await this.local.listen(this.opts.localPort ?? config.local.port);
     this.log.info({ local: `http://${config.local.host}:${this.localPort}/`, readyMs: Date.now() - this.started }, 'ready');
 
@@ -104,6 +108,7 @@ export class Kiosk {
   async stop(): Promise<void> {
     this.hubLink?.stop();
     this.inputs?.disarm();
+    this.screen?.close();
     await this.local.close();
     await this.driver?.close();
     await Promise.allSettled([this.store.events.write(), this.store.outbox.write()]);

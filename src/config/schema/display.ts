@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Strict } from './common.js';
+import { Strict, Text } from './common.js';
 
 export const Language = Type.Union([Type.Literal('zh-CN'), Type.Literal('en')]);
 
@@ -9,6 +9,7 @@ export const Display = Strict(
     languages: Type.Array(Language, { minItems: 1, default: ['zh-CN', 'en'] }),
     defaultLanguage: Type.Union([Type.Literal('zh-CN'), Type.Literal('en')], { default: 'zh-CN' }),
     wayfinding: Type.Optional(Type.String({ description: 'wayfinding graph file, relative to the config file' })),
+    degradedText: Type.Optional({ ...Text, description: 'approved wording shown when hub or SIP is unreachable (default from the translation files)' }),
   },
   'touch screen',
 );
