@@ -13,6 +13,7 @@ import type { LocalServer } from '../kiosk/local-server.js';
 import { sendJson } from '../kiosk/local-server.js';
 import { WayMap, type Route } from './wayfinding/graph.js';
 import { ScreenState } from './state.js';
+import type { Faults } from '../health/faults.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const STATIC: Record<string, [string, string]> = {
@@ -27,7 +28,7 @@ const MAX_CHAT = 500;
 
 export interface Screen { state: ScreenState; map?: WayMap; clients(): number; close(): void }
 
-export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig; configDir: string; local: LocalServer }): Screen {
+export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig; configDir: string; local: LocalServer; faults?: Faults }): Screen {
   const { bus, log, config, configDir, local } = opts;
   const wf = config.display.wayfinding;
   const map = wf ? WayMap.load(path.resolve(configDir, wf)) : undefined;
@@ -37,6 +38,10 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
 
   const evacRoute = (blocked: string[]): Route | null => (map && here ? map.nearestExit(here, blocked) : null);
   const state = new ScreenState(bus, config, evacRoute);
+  // Any active fault shows the approved degraded wording (never the fault text).
+  const faultsNow = () => state.setFaults(opts.faults?.list().length ?? 0);
+  bus.on('fault.raised', faultsNow);
+  bus.on('fault.cleared', faultsNow);
 
   for (const [url, [file, type]] of Object.entries(STATIC)) {
     const body = readFileSync(path.join(HERE, file));

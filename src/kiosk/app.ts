@@ -80,7 +80,15 @@ export class Kiosk {
       sim.onOutput((output, on) => bus.emit('output.changed', { output, on }));
     }
     // The screen only listens and emits intents; the call path never awaits it.
-    if (config.display.enabled) this.screen = attachScreen({ bus, log: this.log, config, configDir: this.opts.configDir, local: this.local });
+    // A broken screen config must not stop the kiosk: it is logged and raised as a fault.
+    if (config.display.enabled) {
+      try {
+        this.screen = attachScreen({ bus, log: this.log, config, configDir: this.opts.configDir, local: this.local, faults: this.faults });
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'screen not started');
+        this.faults.raise('config', `screen: ${(err as Error).message}`);
+      }
+    }
     this.localPort = await this.local.listen(this.opts.localPort ?? config.local.port);
     this.log.info({ local: `http://${config.local.host}:${this.localPort}/`, readyMs: Date.now() - this.started }, 'ready');
 

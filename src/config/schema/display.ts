@@ -21,6 +21,7 @@ export const WayCategory = Type.Union(
 );
 export const Wayfinding = Type.Object(
   {
+    $schema: Type.Optional(Type.String()),
     nodes: Type.Array(Type.Object({ id: Type.String({ minLength: 1 }), x: Type.Number(), y: Type.Number() }, { additionalProperties: false }), { minItems: 1 }),
     edges: Type.Array(
       Type.Object(

@@ -34,7 +34,11 @@ export class WayMap {
   }
 
   static load(file: string): WayMap {
-    const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return WayMap.check(JSON.parse(readFileSync(file, 'utf8')));
+  }
+
+  /** Schema check, then cross-references (edges, destinations and kiosks name real nodes). */
+  static check(raw: unknown): WayMap {
     if (!Value.Check(Wayfinding, raw)) {
       const first = [...Value.Errors(Wayfinding, raw)][0];
       throw new Error(`wayfinding file invalid at ${first?.path || '/'}: ${first?.message}`);
