@@ -183,7 +183,7 @@ function drawMap(box, route) {
   const svg = document.createElementNS(NS, 'svg');
   svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
   svg.setAttribute('aria-hidden', 'true');
-  if (m.floorplan) { const g = document.createElementNS(NS, 'g'); g.innerHTML = m.floorplan.replace(/<\?xml[^>]*>/, ''); svg.append(g); }
+  if (m.floorplan) { const g = document.createElementNS(NS, 'g'); g.setAttribute('class', 'floorplan'); g.innerHTML = m.floorplan.replace(/<\?xml[^>]*>/, ''); svg.append(g); }
   const pos = Object.fromEntries((m.data?.nodes || []).map((n) => [n.id, n]));
   for (const e of m.data?.edges || []) {
     const l = document.createElementNS(NS, 'line');
