@@ -5,9 +5,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { validateKioskConfig, validateHubConfig, validateKioskDefaults, validateSiteFile, type ConfigError, type Result } from './validate.js';
 import type { KioskConfig } from './schema/kiosk.js';
+import { WayMap } from '../display/wayfinding/graph.js';
 import type { HubConfig } from './schema/hub.js';
 
-export type ConfigKind = 'kiosk' | 'hub' | 'kiosk-defaults' | 'site' | 'schema';
+export type ConfigKind = 'kiosk' | 'hub' | 'kiosk-defaults' | 'site' | 'schema' | 'wayfinding';
 
 export class ConfigFileError extends Error {
   constructor(
@@ -74,6 +75,7 @@ export function detectKind(doc: Json): ConfigKind | undefined {
   if (s.endsWith('kiosk.schema.json')) return 'kiosk';
   if (s.endsWith('site.schema.json')) return 'site';
   if (s.endsWith('hub.schema.json')) return 'hub';
+  if (s.endsWith('wayfinding.schema.json')) return 'wayfinding';
   if (s.startsWith('http://json-schema.org/') || s.startsWith('https://json-schema.org/')) return 'schema';
   if ('users' in doc || 'kiosks' in doc) return 'hub';
   if ('sip' in doc || 'io' in doc || 'extends' in doc) return 'kiosk';
@@ -109,6 +111,14 @@ export function validateFile(file: string): { kind?: ConfigKind; errors: ConfigE
   const kind = detectKind(raw.value);
   if (!kind) return { errors: [{ path: '/$schema', message: 'cannot tell which kind of config this is: set "$schema"' }] };
   if (kind === 'schema') return { kind, errors: [] };
+  if (kind === 'wayfinding') {
+    try {
+      WayMap.check(raw.value);
+      return { kind, errors: [] };
+    } catch (err) {
+      return { kind, errors: [{ path: '/', message: (err as Error).message }] };
+    }
+  }
   const m = readMerged(file);
   if (!m.ok) return { kind, errors: m.errors };
   const r =

@@ -3,6 +3,7 @@
 import { KioskConfigSchema } from './schema/kiosk.js';
 import { HubConfigSchema } from './schema/hub.js';
 import { KioskDefaultsSchema, SiteFileSchema } from './validate.js';
+import { Wayfinding } from './schema/display.js';
 
 export function schemaFiles(): Record<string, string> {
   const out: Record<string, string> = {};
@@ -11,6 +12,7 @@ export function schemaFiles(): Record<string, string> {
     'kiosk-defaults.schema.json': KioskDefaultsSchema,
     'hub.schema.json': HubConfigSchema,
     'site.schema.json': SiteFileSchema,
+    'wayfinding.schema.json': Wayfinding,
   };
   for (const [name, schema] of Object.entries(entries)) {
     const doc = { $schema: 'http://json-schema.org/draft-07/schema#', $id: name, ...JSON.parse(JSON.stringify(schema)) };

@@ -18,6 +18,7 @@ import type { Intercom } from '../intercom/intercom.js';
 import { AudioEngine } from '../audio/engine.js';
 import { addPaRoutes } from '../audio/local-routes.js';
 import type { AudioOutput } from '../audio/types.js';
+import { attachScreen, type Screen } from '../display/screen.js';
 
 /** Events kept in the event log and sent to the hub. */
 const RECORDED = /^(button\.|call\.|relay\.pulse|input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode)/;
@@ -46,6 +47,7 @@ export class Kiosk {
   audio?: AudioEngine;
   /** the shared audio output (mixer) for the intercom and PA */
   audioOut?: AudioOutput;
+  screen?: Screen;
   private readonly started = Date.now();
 
   constructor(private readonly opts: KioskOptions) {
@@ -108,6 +110,16 @@ export class Kiosk {
       addSimRoutes(this.local, sim);
       sim.onOutput((output, on) => bus.emit('output.changed', { output, on }));
     }
+    // The screen only listens and emits intents; the call path never awaits it.
+    // A broken screen config must not stop the kiosk: it is logged and raised as a fault.
+    if (config.display.enabled) {
+      try {
+        this.screen = attachScreen({ bus, log: this.log, config, configDir: this.opts.configDir, local: this.local, faults: this.faults });
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'screen not started');
+        this.faults.raise('config', `screen: ${(err as Error).message}`);
+      }
+    }
     this.localPort = await this.local.listen(this.opts.localPort ?? config.local.port);
     this.log.info({ local: `http://${config.local.host}:${this.localPort}/`, readyMs: Date.now() - this.started }, 'ready');
 
@@ -138,6 +150,7 @@ export class Kiosk {
     this.hubLink?.stop();
     await this.intercom?.stop();
     this.audio?.stop();
+    this.screen?.close();
     await this.local.close();
     await this.io?.stop();
     await Promise.allSettled([this.store.events.write(), this.store.outbox.write()]);

@@ -21,6 +21,11 @@ export function kioskConfigFile(overrides: Record<string, unknown> = {}, base = 
   const testDefaults = { local: { host: '127.0.0.1', port: 0 }, sip: { localPort: 0 }, dataDir: path.join(dir, 'data'), log: { level: 'info' } };
   const config = deepMerge(deepMerge(merged.value, testDefaults as Json), overrides as Json) as Record<string, unknown>;
   if (!('hub' in overrides)) delete config.hub;
+  // The file is written elsewhere: keep the example site's relative map paths pointing at it.
+  const display = config.display as { wayfinding?: string } | undefined;
+  if (display?.wayfinding) display.wayfinding = path.resolve(EXAMPLE, 'kiosks', display.wayfinding);
+  const map = (config.site as { map?: { floorplan?: string } } | undefined)?.map;
+  if (map?.floorplan) map.floorplan = path.resolve(EXAMPLE, map.floorplan);
   const file = path.join(dir, 'kiosk.json');
   writeFileSync(file, JSON.stringify({ $schema: 'kiosk.schema.json', ...config }, null, 2));
   return { file, dir, config };

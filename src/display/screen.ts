@@ -1,0 +1,124 @@
+// The touch screen's server side. It only subscribes to bus events and emits
+// intents (call.requested, chat.toDesk, call.rating); nothing on the call path
+// awaits it, so a crashed or hung browser cannot delay a call or a PA message.
+// The page is static (web/) and talks over one local WebSocket, /screen/ws.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Bus } from '../core/bus.js';
+import type { Logger } from '../core/log.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import type { LocalServer } from '../kiosk/local-server.js';
+import { sendJson } from '../kiosk/local-server.js';
+import { WayMap, type Route } from './wayfinding/graph.js';
+import { ScreenState } from './state.js';
+import type { Faults } from '../health/faults.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const STATIC: Record<string, [string, string]> = {
+  '/': ['web/index.html', 'text/html; charset=utf-8'],
+  '/screen/app.js': ['web/app.js', 'text/javascript; charset=utf-8'],
+  '/screen/style.css': ['web/style.css', 'text/css; charset=utf-8'],
+  '/screen/i18n/en.json': ['i18n/en.json', 'application/json; charset=utf-8'],
+  '/screen/i18n/zh-CN.json': ['i18n/zh-CN.json', 'application/json; charset=utf-8'],
+};
+export const CATEGORIES = ['medical', 'security', 'lost-property', 'enquiry', 'accessibility'] as const;
+const MAX_CHAT = 500;
+
+export interface Screen { state: ScreenState; map?: WayMap; clients(): number; close(): void }
+
+export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig; configDir: string; local: LocalServer; faults?: Faults }): Screen {
+  const { bus, log, config, configDir, local } = opts;
+  const wf = config.display.wayfinding;
+  const map = wf ? WayMap.load(path.resolve(configDir, wf)) : undefined;
+  const here = map?.data.kiosks[config.id];
+  if (map && !here) throw new Error(`wayfinding: no graph node for kiosk "${config.id}"`);
+  const floorplan = readFloorplan(config, configDir, log);
+
+  const evacRoute = (blocked: string[]): Route | null => (map && here ? map.nearestExit(here, blocked) : null);
+  const state = new ScreenState(bus, config, evacRoute);
+  // Any active fault shows the approved degraded wording (never the fault text).
+  const faultsNow = () => state.setFaults(opts.faults?.list().length ?? 0);
+  bus.on('fault.raised', faultsNow);
+  bus.on('fault.cleared', faultsNow);
+
+  for (const [url, [file, type]] of Object.entries(STATIC)) {
+    const body = readFileSync(path.join(HERE, file));
+    local.route('GET', url, (_req, res) => { res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }); res.end(body); });
+  }
+  local.route('GET', '/screen/map', (_req, res) =>
+    sendJson(res, 200, { floorplan: floorplan ?? null, here: here ?? null, data: map?.data ?? null, size: config.site.map ?? null }));
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 });
+  local.server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://local').pathname !== '/screen/ws') return socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
+  });
+  const send = (ws: WebSocket, msg: unknown) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg)); };
+  state.onChange((snap) => { for (const ws of wss.clients) send(ws, { type: 'state', state: snap }); });
+
+  wss.on('connection', (ws) => {
+    send(ws, { type: 'state', state: state.snapshot() });
+    ws.on('message', (data) => {
+      let msg: Record<string, unknown>;
+      try { msg = JSON.parse(String(data)) as Record<string, unknown>; } catch { return send(ws, { type: 'error', error: 'bad-message' }); }
+      try {
+        handle(ws, msg);
+      } catch (err) {
+        log.warn({ err: (err as Error).message, type: msg.type }, 'screen message refused');
+        send(ws, { type: 'error', error: 'refused' }); // never raw errors on the screen
+      }
+    });
+  });
+
+  function handle(ws: WebSocket, msg: Record<string, unknown>): void {
+    switch (msg.type) {
+      case 'call': {
+        const kind = msg.kind;
+        if (kind !== 'emergency' && kind !== 'information') throw new Error('kind must be emergency or information');
+        const category = msg.category;
+        if (category !== undefined && !(CATEGORIES as readonly unknown[]).includes(category)) throw new Error('unknown category');
+        bus.emit('call.requested', { kind, ...(category ? { category: category as string } : {}), source: 'screen' });
+        return;
+      }
+      case 'chat': {
+        const text = typeof msg.text === 'string' ? msg.text.trim() : '';
+        if (!text || text.length > MAX_CHAT) throw new Error('chat text must be 1..500 characters');
+        const m = { callId: state.callId(), text, at: new Date().toISOString() };
+        bus.emit('chat.toDesk', m);
+        return;
+      }
+      case 'rating': {
+        const r = msg.rating, callId = state.lastCallId();
+        if (typeof r !== 'number' || ![1, 2, 3, 4, 5].includes(r) || !callId) throw new Error('rating must be 1..5 after a call');
+        bus.emit('call.rating', { callId, rating: r as 1 | 2 | 3 | 4 | 5 });
+        state.rated();
+        return;
+      }
+      case 'route': {
+        if (!map || !here) throw new Error('no wayfinding map');
+        const route = map.route(here, String(msg.to), { stepFree: msg.stepFree === true });
+        send(ws, { type: 'route', to: msg.to, stepFree: msg.stepFree === true, route });
+        return;
+      }
+      default:
+        throw new Error('unknown message type');
+    }
+  }
+
+  return { state, map, clients: () => wss.clients.size, close: () => { for (const c of wss.clients) c.terminate(); wss.close(); state.close(); } };
+}
+
+// The floor plan is decoration under the route: without it the screen still
+// draws the walkable graph, so a missing file is logged, not fatal.
+function readFloorplan(config: KioskConfig, configDir: string, log: Logger): string | undefined {
+  const f = config.site.map?.floorplan;
+  if (!f) return undefined;
+  try {
+    return readFileSync(path.resolve(configDir, f), 'utf8');
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'floor plan unreadable; map shown without it');
+    return undefined;
+  }
+}

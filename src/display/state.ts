@@ -1,0 +1,76 @@
+// What the screen shows, folded from bus events into one snapshot that is
+// pushed to the page on every change (the page holds no truth of its own, so
+// a restarted browser shows the current call at once).
+import type { Bus } from '../core/bus.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import type { CallKind, CallState } from '../intercom/events.js';
+import type { CrowdLevel, LocalText } from './events.js';
+import type { Route } from './wayfinding/graph.js';
+
+export interface Snapshot {
+  site: LocalText; zone: LocalText; location?: LocalText;
+  languages: string[]; defaultLanguage: string; degradedText?: LocalText;
+  call: { callId: string; kind: CallKind; state: CallState; since: number; startedAt: number; target?: string } | null;
+  callHistory: CallState[];
+  rateCallId: string | null;
+  desk: { etaMin?: number; responder?: string } | null;
+  chat: Array<{ from: 'desk' | 'me'; text: string; at: string }>;
+  crowd: CrowdLevel;
+  incident: { kind: 'incident' | 'evacuation'; text?: LocalText; blockedExits: string[]; route: Route | null } | null;
+  drill: boolean;
+  degraded: { hub: boolean; sip: boolean; faults: number };
+  now: number;
+}
+
+export class ScreenState {
+  private s: Snapshot;
+  private readonly listeners: Array<(s: Snapshot) => void> = [];
+  private readonly offs: Array<() => void> = [];
+  private lastEnded: string | null = null;
+
+  constructor(bus: Bus, config: KioskConfig, evacRoute: (blocked: string[]) => Route | null) {
+    const zone = config.site.zones.find((z) => z.id === config.zone);
+    this.s = {
+      site: config.site.name, zone: zone?.name ?? { en: config.zone }, location: config.location?.text,
+      languages: config.display.languages, defaultLanguage: config.display.defaultLanguage,
+      degradedText: config.display.degradedText,
+      call: null, callHistory: [], rateCallId: null, desk: null, chat: [], crowd: 'none', incident: null, drill: false,
+      degraded: { hub: false, sip: false, faults: 0 }, now: Date.now(),
+    };
+    const on = this.offs.push.bind(this.offs);
+    on(bus.on('call.state', (e) => {
+      const prev = this.s.call;
+      const fresh = !prev || prev.callId !== e.callId;
+      if (fresh) { this.s.chat = []; this.s.desk = null; this.s.callHistory = []; }
+      this.s.callHistory = [...this.s.callHistory, e.state];
+      const startedAt = fresh ? Date.now() : prev.startedAt;
+      const since = e.state === 'connected' && prev?.state !== 'connected' ? Date.now() : (prev && !fresh ? prev.since : Date.now());
+      this.s.call = { callId: e.callId, kind: e.kind, state: e.state, since, startedAt, target: e.target };
+      if (e.state === 'ended' || e.state === 'failed') { this.lastEnded = e.callId; this.s.rateCallId = e.state === 'ended' ? e.callId : null; }
+      this.changed();
+    }));
+    on(bus.on('desk.info', (e) => { this.s.desk = { etaMin: e.etaMin, responder: e.responder }; this.changed(); }));
+    on(bus.on('chat.fromDesk', (e) => { this.s.chat = [...this.s.chat, { from: 'desk' as const, text: e.text, at: e.at }].slice(-50); this.changed(); }));
+    on(bus.on('chat.toDesk', (e) => { this.s.chat = [...this.s.chat, { from: 'me' as const, text: e.text, at: e.at }].slice(-50); this.changed(); }));
+    on(bus.on('crowd.level', (e) => { this.s.crowd = e.level; this.changed(); }));
+    on(bus.on('drill.mode', (e) => { this.s.drill = e.active; this.changed(); }));
+    on(bus.on('incident.mode', (e) => {
+      const blocked = e.blockedExits ?? [];
+      this.s.incident = e.active ? { kind: e.kind, text: e.text ?? this.s.incident?.text, blockedExits: blocked, route: evacRoute(blocked) } : null;
+      this.changed();
+    }));
+    on(bus.on('pa.started', (e) => { if (this.s.incident && e.text) { this.s.incident = { ...this.s.incident, text: e.text }; this.changed(); } }));
+    on(bus.on('hub.link', (e) => { this.s.degraded = { ...this.s.degraded, hub: !e.connected }; this.changed(); }));
+    on(bus.on('sip.registration', (e) => { this.s.degraded = { ...this.s.degraded, sip: !e.registered }; this.changed(); }));
+  }
+
+  /** faults count comes from the kiosk's fault list (called on fault events). */
+  setFaults(n: number): void { if (n !== this.s.degraded.faults) { this.s.degraded = { ...this.s.degraded, faults: n }; this.changed(); } }
+  callId(): string | undefined { const c = this.s.call; return c && c.state !== 'ended' && c.state !== 'failed' ? c.callId : undefined; }
+  lastCallId(): string | null { return this.s.rateCallId ?? this.lastEnded; }
+  rated(): void { this.s.rateCallId = null; this.s.call = null; this.changed(); }
+  snapshot(): Snapshot { return { ...this.s, now: Date.now() }; }
+  onChange(fn: (s: Snapshot) => void): void { this.listeners.push(fn); }
+  close(): void { for (const off of this.offs) off(); }
+  private changed(): void { const snap = this.snapshot(); for (const l of this.listeners) l(snap); }
+}
