@@ -12,6 +12,8 @@ export interface IntercomEvents {
   'call.state': { callId: string; kind: CallKind; state: CallState; target?: string; attempt?: number; reason?: string; incoming?: boolean };
   /** Answer a ringing incoming call (the screen's answer button). */
   'call.answer': { callId: string };
+  /** RTP statistics of a call's media, when its stream closes (kept in the call's event record). */
+  'call.media': { callId: string; codec: string; packetsSent: number; packetsReceived: number; packetsLost: number; lossPct: number; jitterMs: number; concealedFrames: number };
   'call.dtmf': { callId: string; digits: string };
   'sip.registration': { registrar: string; registered: boolean; reason?: string };
 }

@@ -45,6 +45,8 @@ export class Intercom {
   private outbound?: Address;
   private call?: ActiveCall;
   private readonly ringing = new Map<string, Invitation>();
+  /** which call each SIP session belongs to (media events arrive by session) */
+  private readonly sessionCalls = new Map<string, string>();
   /** media timing of the current call, for the benchmark */
   readonly marks = new Map<string, number>();
 
@@ -167,6 +169,8 @@ export class Intercom {
 
   private attach(callId: string, session: Session): void {
     if (this.call?.id === callId) this.call.session = session;
+    this.sessionCalls.set(session.id, callId);
+    if (this.sessionCalls.size > 200) this.sessionCalls.delete(this.sessionCalls.keys().next().value!);
     session.delegate = {
       onInfo: (info) => {
         const body = info.request.body ?? '';
@@ -212,7 +216,12 @@ export class Intercom {
   private media(sessionId: string, e: MediaEvent): void {
     if (e.type === 'dtmf') return this.digit(sessionId, e.digit);
     if (e.type === 'first-rtp-in' || e.type === 'first-rtp-out') this.marks.set(`${sessionId}:${e.type}`, performance.now());
-    if (e.type === 'stats') this.opts.log.info({ session: sessionId, rtp: e.stats }, 'call media statistics');
+    if (e.type === 'stats') {
+      this.opts.log.info({ session: sessionId, rtp: e.stats }, 'call media statistics');
+      const callId = this.sessionCalls.get(sessionId) ?? sessionId;
+      const { remote: _remote, ...stats } = e.stats;
+      this.opts.bus.emit('call.media', { callId, ...stats });
+    }
   }
 
   private digit(sessionId: string, digit: string): void {

@@ -18,7 +18,14 @@ export function kioskConfigFile(overrides: Record<string, unknown> = {}, base = 
   const merged = readMerged(path.join(EXAMPLE, 'kiosks', `${base}.json`));
   if (!merged.ok) throw new Error(JSON.stringify(merged.errors));
   const dir = tmpDir('hp-kiosk-');
-  const testDefaults = { local: { host: '127.0.0.1', port: 0 }, sip: { localPort: 0 }, dataDir: path.join(dir, 'data'), log: { level: 'info' } };
+  // Desks default to a port nothing listens on (discard), so a test never calls a demo's desk by accident.
+  const nowhere = [{ uri: 'sip:desk@127.0.0.1:9', ringTimeoutS: 15 }];
+  const testDefaults = {
+    local: { host: '127.0.0.1', port: 0 },
+    sip: { localPort: 0, targets: { emergency: nowhere, information: nowhere } },
+    dataDir: path.join(dir, 'data'),
+    log: { level: 'info' },
+  };
   const config = deepMerge(deepMerge(merged.value, testDefaults as Json), overrides as Json) as Record<string, unknown>;
   if (!('hub' in overrides)) delete config.hub;
   // The file is written elsewhere: keep the example site's relative map paths pointing at it.

@@ -22,6 +22,11 @@ describe('intercom against sipp desks', function () {
     assert.ok(rtp.packetsSent > 20, `sent ${rtp.packetsSent}`);
     assert.ok(rtp.packetsReceived > 20, `received ${rtp.packetsReceived}`);
     assert.equal(rtp.codec, 'PCMU');
+    // ...and they are part of the call's event record.
+    const media = await until(() => rig.events().find((e) => e.type === 'call.media'), 5000, 'call.media event');
+    assert.equal(media.data.codec, 'PCMU');
+    assert.ok(media.data.packetsReceived > 20);
+    assert.equal(typeof media.data.jitterMs, 'number');
   });
 
   it('moves on to the second desk when the first is busy (486)', async () => {
