@@ -57,6 +57,9 @@ export class WayMap {
     for (let i = 1; i < nodes.length; i++) {
       const a = g.edge(nodes[i - 1], nodes[i])!;
       const attr = g.getEdgeAttributes(a) as { weight: number; stairs: boolean; via?: LText };
+      const prev = steps[steps.length - 1];
+      // Consecutive edges along the same way read as one instruction.
+      if (prev && prev.stairs === attr.stairs && prev.via?.en === attr.via?.en) { prev.to = nodes[i]; prev.metres += Math.round(attr.weight); continue; }
       steps.push({ from: nodes[i - 1], to: nodes[i], stairs: attr.stairs, via: attr.via, metres: Math.round(attr.weight) });
     }
     const points = nodes.map((n) => { const a = g.getNodeAttributes(n); return [a.x, a.y] as [number, number]; });

@@ -207,7 +207,8 @@ function drawMap(box, route) {
     Object.entries({ cx: here.x, cy: here.y, r: 4.5, fill: '#c8102e', stroke: '#fff', 'stroke-width': 1.5 }).forEach(([k, v]) => c.setAttribute(k, v));
     svg.append(c);
     const tx = document.createElementNS(NS, 'text');
-    Object.entries({ x: here.x + 6, y: here.y + 3, 'font-size': 7, 'font-weight': 700, fill: '#c8102e' }).forEach(([k, v]) => tx.setAttribute(k, v));
+    // Label drawn with a white halo so it stays readable over floor-plan art.
+    Object.entries({ x: here.x + 6, y: here.y + 12, 'font-size': 7, 'font-weight': 700, fill: '#c8102e', stroke: '#fff', 'stroke-width': 2, 'paint-order': 'stroke' }).forEach(([k, v]) => tx.setAttribute(k, v));
     tx.textContent = t('home.here');
     svg.append(tx);
   }
