@@ -32,7 +32,7 @@ export function kioskConfigFile(overrides: Record<string, unknown> = {}, base = 
   const display = config.display as { wayfinding?: string } | undefined;
   if (display?.wayfinding) display.wayfinding = path.resolve(EXAMPLE, 'kiosks', display.wayfinding);
   const map = (config.site as { map?: { floorplan?: string } } | undefined)?.map;
-  if (map?.floorplan) map.floorplan = path.resolve(EXAMPLE, map.floorplan);
+  if (map?.floorplan) map.floorplan = path.resolve(EXAMPLE, 'kiosks', map.floorplan);
   const file = path.join(dir, 'kiosk.json');
   writeFileSync(file, JSON.stringify({ $schema: 'kiosk.schema.json', ...config }, null, 2));
   return { file, dir, config };

@@ -20,7 +20,7 @@ export const Site = Strict(
       Strict({
         width: Type.Number({ exclusiveMinimum: 0, description: 'map units, e.g. metres' }),
         height: Type.Number({ exclusiveMinimum: 0 }),
-        floorplan: Type.Optional(Type.String({ description: 'SVG file, relative to the config file' })),
+        floorplan: Type.Optional(Type.String({ description: 'SVG file, relative to the kiosk config file that uses the site' })),
       }),
     ),
   },
