@@ -2,7 +2,7 @@
 // intents (call.requested, chat.toDesk, call.rating); nothing on the call path
 // awaits it, so a crashed or hung browser cannot delay a call or a PA message.
 // The page is static (web/) and talks over one local WebSocket, /screen/ws.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -15,7 +15,10 @@ import { WayMap, type Route } from './wayfinding/graph.js';
 import { ScreenState } from './state.js';
 import type { Faults } from '../health/faults.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
+// The page's files are not compiled: from dist/ they are read in the source tree.
+const HERE = ((here: string) => (existsSync(path.join(here, 'web/index.html')) ? here : path.resolve(here, '../../../src/display')))(
+  path.dirname(fileURLToPath(import.meta.url)),
+);
 const STATIC: Record<string, [string, string]> = {
   '/': ['web/index.html', 'text/html; charset=utf-8'],
   '/screen/app.js': ['web/app.js', 'text/javascript; charset=utf-8'],
