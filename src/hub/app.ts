@@ -9,6 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { HubConfig } from '../config/schema/hub.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { FleetRegistry } from './registry.js';
+import { HubEventStore } from './event-store.js';
 import { Sessions } from './sessions.js';
 import { tokenMatches, verifyPassword } from './passwords.js';
 import { loginPage, fleetPage } from './console-page.js';
@@ -25,6 +26,7 @@ export interface HubOptions {
 export class Hub {
   readonly log: Logger;
   readonly registry: FleetRegistry;
+  readonly events: HubEventStore;
   readonly sessions = new Sessions();
   readonly server: http.Server;
   readonly wss: WebSocketServer;
@@ -36,6 +38,7 @@ export class Hub {
     const { config } = opts;
     this.log = createLogger({ name: 'hub', id: config.id, level: config.log.level, destination: opts.logDestination });
     this.registry = new FleetRegistry(config);
+    this.events = new HubEventStore(path.resolve(config.dataDir));
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.http(req, res);
     this.server = config.tls
       ? https.createServer(
@@ -76,6 +79,8 @@ export class Hub {
       if (!p.ok) {
         this.log.warn({ kiosk: kioskId, error: p.error }, 'invalid message from kiosk');
         send({ type: 'error', code: 'invalid', message: p.error });
+        // A frame that is not even JSON means a broken or hostile peer: drop the connection.
+        if (isBinary || p.error === 'frame is not JSON' || p.error === 'frame too large') ws.close(4002, 'garbage frame');
         return;
       }
       const msg = p.msg;
@@ -90,6 +95,23 @@ export class Hub {
         this.log.info({ kiosk: kioskId, firmware: msg.firmware }, 'kiosk online');
       } else if (msg.type === 'heartbeat') {
         this.registry.seen(kioskId, { faults: msg.faults, outbox: msg.outbox });
+      } else if (msg.type === 'events') {
+        // A kiosk speaks only for itself: every id must carry its own kiosk id.
+        const foreign = msg.batch.find((e) => !e.id.startsWith(`${kioskId}:`));
+        if (foreign) {
+          this.log.warn({ kiosk: kioskId, id: foreign.id }, 'kiosk sent events for another kiosk');
+          send({ type: 'error', code: 'identity', message: 'events must carry the sending kiosk id' });
+          ws.close(4003, 'identity mismatch');
+          return;
+        }
+        this.registry.seen(kioskId);
+        this.events.add(kioskId, msg.batch).then(
+          (added) => {
+            if (added) this.log.info({ kiosk: kioskId, added, duplicates: msg.batch.length - added }, 'events stored');
+            send({ type: 'events-ack', ids: msg.batch.map((e) => e.id) });
+          },
+          (err: Error) => this.log.error({ kiosk: kioskId, err: err.message }, 'events not stored; no ack, the kiosk will resend'),
+        );
       }
     });
     ws.on('error', (err) => this.log.warn({ kiosk: kioskId, err: err.message }, 'kiosk socket error'));
@@ -133,6 +155,10 @@ export class Hub {
       if (!session) {
         res.writeHead(401, { 'content-type': 'application/json' });
         return void res.end('{"error":"log in first"}');
+      }
+      if (req.method === 'GET' && url.pathname === '/api/events') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify(this.events.list(url.searchParams.get('kiosk') ?? undefined)));
       }
       if (req.method === 'GET' && url.pathname === '/api/fleet') {
         res.writeHead(200, { 'content-type': 'application/json' });

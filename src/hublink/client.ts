@@ -5,7 +5,14 @@ import WebSocket from 'ws';
 import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
-import { PROTOCOL_VERSION, parseFromHub, type KioskToHub } from '../protocol/messages.js';
+import { MAX_EVENTS_PER_BATCH, PROTOCOL_VERSION, parseFromHub, type KioskToHub } from '../protocol/messages.js';
+import type { StoredEvent } from '../store/kiosk-store.js';
+
+/** The kiosk's persistent outbox, as the link sees it. */
+export interface Outbox {
+  pending(): readonly StoredEvent[];
+  acknowledge(ids: Iterable<string>): Promise<boolean>;
+}
 import { FIRMWARE_VERSION } from '../version.js';
 
 export class HubLink {
@@ -15,13 +22,25 @@ export class HubLink {
   private beat?: NodeJS.Timeout;
   private stopped = false;
   connected = false;
+  /** ids of the batch sent and not yet acknowledged: one batch in flight keeps the order */
+  private inFlight: Set<string> | null = null;
 
   constructor(
     private readonly cfg: NonNullable<KioskConfig['hub']>,
     private readonly kiosk: () => { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number },
     private readonly bus: Bus,
     private readonly log: Logger,
+    private readonly outbox?: Outbox,
   ) {}
+
+  /** Sends the oldest pending events (at least once, in order); called when events are recorded and on connect. */
+  flush(): void {
+    if (!this.connected || this.inFlight || !this.outbox) return;
+    const batch = this.outbox.pending().slice(0, MAX_EVENTS_PER_BATCH);
+    if (batch.length === 0) return;
+    this.inFlight = new Set(batch.map((e) => e.id));
+    this.send({ type: 'events', batch: batch.map((e) => ({ id: e.id, seq: e.seq, at: e.at, type: e.type, data: e.data })) });
+  }
 
   start(): void {
     this.stopped = false;
@@ -51,11 +70,19 @@ export class HubLink {
         this.bus.emit('hub.link', { connected: true });
         this.heartbeat();
         this.beat = setInterval(() => this.heartbeat(), this.cfg.heartbeatS * 1000);
+        this.flush();
+      } else if (p.msg.type === 'events-ack') {
+        const acked = p.msg.ids;
+        void this.outbox?.acknowledge(acked).then(() => {
+          this.inFlight = null;
+          this.flush();
+        });
       } else if (p.msg.type === 'error') this.log.warn({ code: p.msg.code, message: p.msg.message }, 'hub reported an error');
     });
     ws.on('error', (err) => this.log.debug({ err: err.message }, 'hub link error'));
     ws.on('close', (code, reason) => {
       clearInterval(this.beat);
+      this.inFlight = null; // unacknowledged events stay in the outbox and go again after reconnect
       if (this.connected) this.bus.emit('hub.link', { connected: false, reason: `${code} ${reason.toString()}`.trim() });
       this.connected = false;
       if (!this.stopped) this.retry();

@@ -66,7 +66,9 @@ export class Kiosk {
     const { config, bus } = this;
     this.faults = new Faults(bus);
     bus.onAny(({ event, payload }) => {
-      if (RECORDED.test(event)) this.store.record(event, payload);
+      if (!RECORDED.test(event)) return;
+      this.store.record(event, payload);
+      this.hubLink?.flush();
     });
     bus.onAny(({ event, payload }) => this.log.debug({ event, payload: safe(payload) }, 'event'));
 
@@ -126,7 +128,7 @@ export class Kiosk {
     // 3. Hub link last: the kiosk is fully working without it.
     if (config.hub) {
       const h = this.health.bind(this);
-      this.hubLink = new HubLink(config.hub, () => ({ id: config.id, configVersion: config.configVersion, faults: h().faults, outbox: h().outbox }), bus, this.log);
+      this.hubLink = new HubLink(config.hub, () => ({ id: config.id, configVersion: config.configVersion, faults: h().faults, outbox: h().outbox }), bus, this.log, this.store);
       this.hubLink.start();
     }
   }

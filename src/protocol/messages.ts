@@ -43,8 +43,34 @@ export const Welcome = Type.Object(
   { additionalProperties: false },
 );
 
-export const KioskToHub = Type.Union([Hello, Heartbeat, ErrorMsg]);
-export const HubToKiosk = Type.Union([Welcome, ErrorMsg]);
+/** Recorded kiosk events, oldest first, delivered at least once; ids are `<kiosk>:<boot>:<seq>`. */
+export const MAX_EVENTS_PER_BATCH = 200;
+export const Events = Type.Object(
+  {
+    ...Base,
+    type: Type.Literal('events'),
+    batch: Type.Array(
+      Type.Object(
+        {
+          id: Type.String({ maxLength: 200 }),
+          seq: Type.Integer({ minimum: 0 }),
+          at: Type.String({ maxLength: 40 }),
+          type: Type.String({ maxLength: 64 }),
+          data: Type.Unknown(),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: MAX_EVENTS_PER_BATCH },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The hub has stored these events (or had them already): the kiosk may drop them from its outbox. */
+export const EventsAck = Type.Object({ ...Base, type: Type.Literal('events-ack'), ids: Type.Array(Type.String({ maxLength: 200 }), { maxItems: MAX_EVENTS_PER_BATCH }) }, { additionalProperties: false });
+
+export const KioskToHub = Type.Union([Hello, Heartbeat, Events, ErrorMsg]);
+export const HubToKiosk = Type.Union([Welcome, EventsAck, ErrorMsg]);
 export type KioskToHub = Static<typeof KioskToHub>;
 export type HubToKiosk = Static<typeof HubToKiosk>;
 

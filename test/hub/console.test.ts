@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { loadHubConfig } from '../../src/config/load.js';
 import { Hub } from '../../src/hub/app.js';
 import { EXAMPLE } from '../helpers/processes.js';
+import { tmpDir } from '../helpers/tmp.js';
 import pino from 'pino';
 
 describe('hub: console log-in and kiosk authentication', () => {
@@ -11,6 +12,7 @@ describe('hub: console log-in and kiosk authentication', () => {
   let base: string;
   before(async () => {
     const { config, dir } = loadHubConfig(path.join(EXAMPLE, 'hub.json'));
+    config.dataDir = tmpDir('hp-hub-'); // the hub's event store, fresh for each run
     hub = new Hub({ config, configDir: dir, port: 0, logDestination: pino.destination('/dev/null') });
     await hub.start();
     base = `http://127.0.0.1:${hub.port}`;
@@ -54,5 +56,50 @@ describe('hub: console log-in and kiosk authentication', () => {
     ws.send(JSON.stringify({ type: 'hello', protocol: 1, kiosk: 'plat-3', firmware: 't', configVersion: 0, capabilities: [] }));
     assert.equal(await closed, 4003);
     assert.equal(hub.registry.kiosks.get('plat-3')!.online, false);
+  });
+
+  const connect = async (kiosk: string) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${hub.port}/kiosk`, { headers: { authorization: `Bearer demo-token-${kiosk}-change-me` } });
+    await new Promise((r) => ws.once('open', r));
+    const welcome = new Promise((r) => ws.once('message', r));
+    ws.send(JSON.stringify({ type: 'hello', protocol: 1, kiosk, firmware: 't', configVersion: 0, capabilities: [] }));
+    await welcome;
+    return ws;
+  };
+
+  it('refuses events that claim another kiosk, and stores none of them', async () => {
+    const ws = await connect('conc-south');
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.send(JSON.stringify({ type: 'events', batch: [{ id: 'plat-3:1:1', seq: 1, at: new Date().toISOString(), type: 'button.press', data: {} }] }));
+    assert.equal(await closed, 4003);
+    assert.equal(hub.events.list('plat-3').length, 0);
+    assert.equal(hub.events.list('conc-south').length, 0);
+  });
+
+  it('closes a connection that sends garbage or oversized frames, and keeps serving the others', async () => {
+    const good = await connect('conc-tickets');
+    for (const frame of ['not json at all', Buffer.alloc(300 * 1024, 120).toString()]) {
+      const bad = await connect('plat-1');
+      const closed = new Promise<number>((r) => bad.once('close', (code) => r(code)));
+      bad.send(frame);
+      assert.ok([4002, 1009].includes(await closed), 'the bad connection is closed');
+    }
+    // The other kiosk still gets its events stored and acknowledged.
+    const ack = new Promise<string>((r) => good.once('message', (d) => r(d.toString())));
+    good.send(JSON.stringify({ type: 'events', batch: [{ id: 'conc-tickets:1:1', seq: 1, at: new Date().toISOString(), type: 'button.press', data: {} }] }));
+    assert.deepEqual(JSON.parse(await ack), { type: 'events-ack', ids: ['conc-tickets:1:1'] });
+    assert.equal(hub.events.list('conc-tickets').length, 1);
+    good.close();
+  });
+
+  it('answers an invalid message with an error and a log line, without closing', async () => {
+    const ws = await connect('conc-north');
+    const reply = new Promise<string>((r) => ws.once('message', (d) => r(d.toString())));
+    ws.send(JSON.stringify({ type: 'launch-missiles' }));
+    const msg = JSON.parse(await reply) as { type: string; code: string };
+    assert.equal(msg.type, 'error');
+    assert.equal(msg.code, 'invalid');
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    ws.close();
   });
 });

@@ -1,0 +1,92 @@
+// Nothing recorded is lost: events go to a persistent outbox and reach the hub
+// exactly once, after a 30 s hub outage and after the kiosk is SIGKILLed.
+// Real hub and kiosk processes, real WebSockets, real lowdb files.
+import { strict as assert } from 'node:assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { start, stopAll, type Managed } from '../../src/testbed/proc.js';
+import { freePort } from '../../src/testbed/ports.js';
+import { readMerged } from '../../src/config/load.js';
+import { CLI, EXAMPLE, REPO, kioskConfigFile, startKioskProcess, postJson, type KioskProc } from '../helpers/processes.js';
+import { sleep, tmpDir, until } from '../helpers/tmp.js';
+
+async function hubProcess(file: string): Promise<Managed> {
+  const p = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
+  await p.waitFor(/"msg":"ready"/, 20_000);
+  return p;
+}
+
+async function hubEvents(base: string): Promise<{ id: string }[]> {
+  const login = await fetch(base + '/login', { method: 'POST', body: 'user=admin&password=admin-demo', redirect: 'manual' });
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  return (await (await fetch(base + '/api/events?kiosk=conc-north', { headers: { cookie } })).json()) as { id: string }[];
+}
+
+const kioskEventIds = (dir: string) => (JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) as { events: { id: string }[] }).events.map((e) => e.id);
+const outboxOf = async (k: KioskProc) => ((await (await fetch(k.url + 'health')).json()) as { outbox: number }).outbox;
+
+describe('hub link: the outbox delivers every event exactly once', function () {
+  this.timeout(150_000);
+  let hubFile: string;
+  let base: string;
+  let port: number;
+
+  beforeEach(async () => {
+    const m = readMerged(path.join(EXAMPLE, 'hub.json'));
+    assert.ok(m.ok);
+    port = await freePort();
+    const dir = tmpDir('hp-hub-');
+    hubFile = path.join(dir, 'hub.json');
+    writeFileSync(hubFile, JSON.stringify({ ...(m.value as object), listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), $schema: 'hub.schema.json' }));
+    base = `http://127.0.0.1:${port}`;
+  });
+  afterEach(() => stopAll());
+
+  const hubCfg = () => ({ hub: { url: `ws://127.0.0.1:${port}/kiosk`, token: 'demo-token-conc-north-change-me', heartbeatS: 1 } });
+
+  it('records 100+ events while the hub is down for 30 s; all arrive exactly once after it returns', async () => {
+    let hub = await hubProcess(hubFile);
+    const { file, dir } = kioskConfigFile(hubCfg());
+    const kiosk = await startKioskProcess(file);
+    await hub.waitFor(/kiosk online/, 10_000);
+    await until(async () => (await outboxOf(kiosk)) === 0, 10_000, 'start-up events delivered');
+    await hub.stop();
+    const downAt = Date.now();
+    // Each idle cancel press records button.press, button.release and button.ignored.
+    for (let i = 0; i < 35; i++) {
+      await postJson(kiosk.url + 'sim/press', { input: 'cancel', ms: 40 });
+      await sleep(150);
+    }
+    await until(async () => (await outboxOf(kiosk)) >= 100, 5000, '100 events waiting in the outbox');
+    await sleep(Math.max(0, 30_000 - (Date.now() - downAt)));
+    hub = await hubProcess(hubFile);
+    await until(async () => (await outboxOf(kiosk)) === 0, 60_000, 'outbox drained after the hub came back');
+    const atHub = (await hubEvents(base)).map((e) => e.id);
+    const recorded = kioskEventIds(dir);
+    assert.ok(recorded.length >= 105, `recorded ${recorded.length}`);
+    assert.deepEqual([...atHub].sort(), [...recorded].sort(), 'every recorded event at the hub');
+    assert.equal(new Set(atHub).size, atHub.length, 'no duplicates');
+  });
+
+  it('a kiosk killed with SIGKILL with events in its outbox delivers them after restart', async () => {
+    let hub = await hubProcess(hubFile);
+    const { file, dir } = kioskConfigFile(hubCfg());
+    let kiosk = await startKioskProcess(file);
+    await hub.waitFor(/kiosk online/, 10_000);
+    await hub.stop();
+    for (let i = 0; i < 10; i++) {
+      await postJson(kiosk.url + 'sim/press', { input: 'cancel', ms: 30 });
+      await sleep(100);
+    }
+    await until(async () => (await outboxOf(kiosk)) >= 30, 5000, 'events in the outbox');
+    await sleep(300); // let the background write land, as it would in normal running
+    kiosk.proc.child.kill('SIGKILL');
+    await kiosk.proc.exited;
+    const recorded = kioskEventIds(dir);
+    hub = await hubProcess(hubFile);
+    kiosk = await startKioskProcess(file);
+    await until(async () => (await outboxOf(kiosk)) === 0, 30_000, 'outbox drained after restart');
+    const atHub = (await hubEvents(base)).map((e) => e.id);
+    for (const id of recorded) assert.equal(atHub.filter((x) => x === id).length, 1, `event ${id} at the hub exactly once`);
+  });
+});
