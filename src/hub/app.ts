@@ -33,6 +33,8 @@ export class Hub {
   port = 0;
   private sweeper?: NodeJS.Timeout;
   private readonly sockets = new Map<string, WebSocket>();
+  /** the newest config per kiosk, sent on change and again at every hello until acknowledged */
+  private readonly configs = new Map<string, { version: number; document: Record<string, unknown>; acked?: boolean; errors?: unknown[] }>();
 
   constructor(private readonly opts: HubOptions) {
     const { config } = opts;
@@ -93,8 +95,18 @@ export class Hub {
         this.registry.seen(kioskId, { firmware: msg.firmware, configVersion: msg.configVersion });
         send({ type: 'welcome', protocol: PROTOCOL_VERSION, hub: this.opts.config.id, time: Date.now() });
         this.log.info({ kiosk: kioskId, firmware: msg.firmware }, 'kiosk online');
+        const pending = this.configs.get(kioskId);
+        if (pending && !pending.acked && pending.version > msg.configVersion) send({ type: 'config', version: pending.version, document: pending.document });
       } else if (msg.type === 'heartbeat') {
         this.registry.seen(kioskId, { faults: msg.faults, outbox: msg.outbox });
+      } else if (msg.type === 'config-ack' || msg.type === 'config-nack') {
+        const c = this.configs.get(kioskId);
+        if (c && c.version === msg.version) {
+          c.acked = msg.type === 'config-ack';
+          c.errors = msg.type === 'config-nack' ? msg.errors : undefined;
+        }
+        if (msg.type === 'config-ack') this.registry.seen(kioskId, { configVersion: msg.version });
+        else this.log.warn({ kiosk: kioskId, version: msg.version, errors: msg.errors }, 'kiosk refused a config');
       } else if (msg.type === 'events') {
         // A kiosk speaks only for itself: every id must carry its own kiosk id.
         const foreign = msg.batch.find((e) => !e.id.startsWith(`${kioskId}:`));
@@ -156,6 +168,12 @@ export class Hub {
         res.writeHead(401, { 'content-type': 'application/json' });
         return void res.end('{"error":"log in first"}');
       }
+      const cfg = /^\/api\/kiosks\/([a-z0-9_-]+)\/config$/.exec(url.pathname);
+      if (cfg && req.method === 'POST') return this.pushConfig(cfg[1]!, session.role, req, res);
+      if (cfg && req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify(this.configs.get(cfg[1]!) ?? null));
+      }
       if (req.method === 'GET' && url.pathname === '/api/events') {
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end(JSON.stringify(this.events.list(url.searchParams.get('kiosk') ?? undefined)));
@@ -167,6 +185,40 @@ export class Hub {
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found');
+  }
+
+  /**
+   * Facilities and admins change a kiosk's settings: the body is an override
+   * merged over the kiosk's base config file; the result gets the next version
+   * and goes to the kiosk now if it is online, else at its next hello.
+   */
+  private async pushConfig(kioskId: string, role: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (role !== 'facilities' && role !== 'admin') return json(403, { error: 'facilities or admin role needed' });
+    const kiosk = this.opts.config.kiosks.find((k) => k.id === kioskId);
+    if (!kiosk?.config) return json(404, { error: 'unknown kiosk, or no base config file for it' });
+    let override: unknown;
+    try {
+      override = JSON.parse(await readBody(req, 256 * 1024));
+    } catch {
+      return json(400, { error: 'body must be a JSON object' });
+    }
+    if (!override || typeof override !== 'object' || Array.isArray(override)) return json(400, { error: 'body must be a JSON object' });
+    const { readMerged, deepMerge } = await import('../config/load.js');
+    const base = readMerged(path.resolve(this.opts.configDir, kiosk.config));
+    if (!base.ok) return json(500, { error: 'base config unreadable', errors: base.errors });
+    const previous = this.configs.get(kioskId)?.version ?? this.registry.kiosks.get(kioskId)?.configVersion ?? 0;
+    const version = Math.max(previous, this.registry.kiosks.get(kioskId)?.configVersion ?? 0) + 1;
+    const document = deepMerge(base.value, override as never) as Record<string, unknown>;
+    delete document.$schema;
+    this.configs.set(kioskId, { version, document });
+    const ws = this.sockets.get(kioskId);
+    ws?.send(JSON.stringify({ type: 'config', version, document }));
+    this.log.info({ kiosk: kioskId, version, online: !!ws }, 'config pushed');
+    return json(202, { kiosk: kioskId, version, sent: !!ws });
   }
 
   async start(): Promise<void> {

@@ -31,6 +31,8 @@ export class HubLink {
     private readonly bus: Bus,
     private readonly log: Logger,
     private readonly outbox?: Outbox,
+    /** validates, persists and applies a pushed config; returns the errors when refused */
+    private readonly applyConfig?: (version: number, doc: unknown) => Promise<{ path: string; message: string }[]>,
   ) {}
 
   /** Sends the oldest pending events (at least once, in order); called when events are recorded and on connect. */
@@ -71,6 +73,11 @@ export class HubLink {
         this.heartbeat();
         this.beat = setInterval(() => this.heartbeat(), this.cfg.heartbeatS * 1000);
         this.flush();
+      } else if (p.msg.type === 'config') {
+        const { version, document } = p.msg;
+        void (this.applyConfig?.(version, document) ?? Promise.resolve([{ path: '', message: 'this kiosk takes no config from the hub' }])).then((errors) =>
+          this.send(errors.length ? { type: 'config-nack', version, errors: errors.slice(0, 100) } : { type: 'config-ack', version }),
+        );
       } else if (p.msg.type === 'events-ack') {
         const acked = p.msg.ids;
         void this.outbox?.acknowledge(acked).then(() => {

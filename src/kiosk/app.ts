@@ -128,9 +128,39 @@ export class Kiosk {
     // 3. Hub link last: the kiosk is fully working without it.
     if (config.hub) {
       const h = this.health.bind(this);
-      this.hubLink = new HubLink(config.hub, () => ({ id: config.id, configVersion: config.configVersion, faults: h().faults, outbox: h().outbox }), bus, this.log, this.store);
+      this.hubLink = new HubLink(
+        config.hub,
+        () => ({ id: config.id, configVersion: this.config.configVersion, faults: h().faults, outbox: h().outbox }),
+        bus,
+        this.log,
+        this.store,
+        (version, doc) => this.reconfigure(version, doc),
+      );
       this.hubLink.start();
     }
+  }
+
+  /**
+   * A config from the hub: validated like a config file, persisted atomically,
+   * then applied live (capabilities read `kiosk.config` when they act, so the
+   * next call uses the new desks). Invalid: refused with every error; nothing changes.
+   */
+  async reconfigure(version: number, doc: unknown): Promise<{ path: string; message: string }[]> {
+    const { validateKioskConfig } = await import('../config/validate.js');
+    const v = validateKioskConfig({ ...(doc as object), configVersion: version });
+    if (!v.ok) {
+      this.log.warn({ version, errors: v.errors }, 'config from the hub refused');
+      return v.errors;
+    }
+    if (v.value.id !== this.config.id) return [{ path: '/id', message: `config is for kiosk "${v.value.id}", this is "${this.config.id}"` }];
+    if (v.value.configVersion <= this.config.configVersion) return []; // already applied: acknowledge again
+    const previous = this.config;
+    await this.store.saveConfig(v.value);
+    this.config = v.value;
+    this.log.info({ version, previous: previous.configVersion }, 'config applied from the hub');
+    this.bus.emit('config.applied', { version, source: 'hub' });
+    void this.store.markLastKnownGood(v.value);
+    return [];
   }
 
   health() {
@@ -139,6 +169,7 @@ export class Kiosk {
       site: this.config.site.id,
       zone: this.config.zone,
       configVersion: this.config.configVersion,
+      targets: this.config.sip.targets.emergency.map((t) => t.uri),
       driver: this.driver?.kind,
       faults: this.faults?.list() ?? [],
       outbox: this.store.pending().length,

@@ -69,8 +69,24 @@ export const Events = Type.Object(
 /** The hub has stored these events (or had them already): the kiosk may drop them from its outbox. */
 export const EventsAck = Type.Object({ ...Base, type: Type.Literal('events-ack'), ids: Type.Array(Type.String({ maxLength: 200 }), { maxItems: MAX_EVENTS_PER_BATCH }) }, { additionalProperties: false });
 
-export const KioskToHub = Type.Union([Hello, Heartbeat, Events, ErrorMsg]);
-export const HubToKiosk = Type.Union([Welcome, EventsAck, ErrorMsg]);
+/** A full kiosk configuration from the hub; the kiosk validates it with the same schema as the CLI. */
+export const ConfigPush = Type.Object(
+  { ...Base, type: Type.Literal('config'), version: Type.Integer({ minimum: 1 }), document: Type.Record(Type.String(), Type.Unknown()) },
+  { additionalProperties: false },
+);
+export const ConfigAck = Type.Object({ ...Base, type: Type.Literal('config-ack'), version: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
+export const ConfigNack = Type.Object(
+  {
+    ...Base,
+    type: Type.Literal('config-nack'),
+    version: Type.Integer({ minimum: 0 }),
+    errors: Type.Array(Type.Object({ path: Type.String({ maxLength: 300 }), message: Type.String({ maxLength: 500 }) }), { maxItems: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+export const KioskToHub = Type.Union([Hello, Heartbeat, Events, ConfigAck, ConfigNack, ErrorMsg]);
+export const HubToKiosk = Type.Union([Welcome, EventsAck, ConfigPush, ErrorMsg]);
 export type KioskToHub = Static<typeof KioskToHub>;
 export type HubToKiosk = Static<typeof HubToKiosk>;
 
