@@ -33,6 +33,8 @@ export class Hub {
   port = 0;
   private sweeper?: NodeJS.Timeout;
   private readonly sockets = new Map<string, WebSocket>();
+  /** results of commands, by command id and kiosk */
+  private readonly commands = new Map<string, { command: string; at: number; results: Record<string, { ok: boolean; error?: string } | null> }>();
   /** the newest config per kiosk, sent on change and again at every hello until acknowledged */
   private readonly configs = new Map<string, { version: number; document: Record<string, unknown>; acked?: boolean; errors?: unknown[] }>();
 
@@ -99,6 +101,10 @@ export class Hub {
         if (pending && !pending.acked && pending.version > msg.configVersion) send({ type: 'config', version: pending.version, document: pending.document });
       } else if (msg.type === 'heartbeat') {
         this.registry.seen(kioskId, { faults: msg.faults, outbox: msg.outbox });
+      } else if (msg.type === 'command-result') {
+        const c = this.commands.get(msg.id);
+        if (c && kioskId in c.results) c.results[kioskId] = { ok: msg.ok, ...(msg.error ? { error: msg.error } : {}) };
+        if (!msg.ok) this.log.warn({ kiosk: kioskId, command: msg.id, error: msg.error }, 'kiosk refused a command');
       } else if (msg.type === 'config-ack' || msg.type === 'config-nack') {
         const c = this.configs.get(kioskId);
         if (c && c.version === msg.version) {
@@ -168,6 +174,12 @@ export class Hub {
         res.writeHead(401, { 'content-type': 'application/json' });
         return void res.end('{"error":"log in first"}');
       }
+      if (req.method === 'POST' && url.pathname === '/api/commands') return this.sendCommand(session.role, req, res);
+      const cmdStatus = /^\/api\/commands\/([A-Za-z0-9_.:-]+)$/.exec(url.pathname);
+      if (cmdStatus && req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify(this.commands.get(cmdStatus[1]!) ?? null));
+      }
       const cfg = /^\/api\/kiosks\/([a-z0-9_-]+)\/config$/.exec(url.pathname);
       if (cfg && req.method === 'POST') return this.pushConfig(cfg[1]!, session.role, req, res);
       if (cfg && req.method === 'GET') {
@@ -185,6 +197,46 @@ export class Hub {
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found');
+  }
+
+  /**
+   * Dispatchers and admins send a command to kiosks (by id) or a whole zone:
+   * {"kiosks":["a"],"zone":"z","command":"pa.play","args":{...}}. Online
+   * kiosks get it at once; each answers with a result (GET /api/commands/<id>).
+   */
+  private async sendCommand(role: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (role !== 'dispatcher' && role !== 'admin') return json(403, { error: 'dispatcher or admin role needed' });
+    let body: { kiosks?: unknown; zone?: unknown; command?: unknown; args?: unknown };
+    try {
+      body = JSON.parse(await readBody(req, 64 * 1024)) as typeof body;
+    } catch {
+      return json(400, { error: 'body must be JSON' });
+    }
+    if (typeof body.command !== 'string') return json(400, { error: '"command" is required' });
+    const ids = new Set<string>(Array.isArray(body.kiosks) ? body.kiosks.filter((k): k is string => typeof k === 'string') : []);
+    if (typeof body.zone === 'string') for (const k of this.opts.config.kiosks) if (k.zone === body.zone) ids.add(k.id);
+    if (ids.size === 0) return json(400, { error: 'name "kiosks" or a "zone"' });
+    const id = `cmd-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const frame = JSON.stringify({ type: 'command', id, command: body.command, args: body.args ?? {} });
+    const entry = { command: body.command, at: Date.now(), results: {} as Record<string, { ok: boolean; error?: string } | null> };
+    const offline: string[] = [];
+    for (const k of ids) {
+      const ws = this.sockets.get(k);
+      if (!ws) {
+        offline.push(k);
+        continue;
+      }
+      entry.results[k] = null;
+      ws.send(frame);
+    }
+    this.commands.set(id, entry);
+    if (this.commands.size > 1000) this.commands.delete(this.commands.keys().next().value!);
+    this.log.info({ command: body.command, id, sent: Object.keys(entry.results).length, offline }, 'command sent');
+    return json(202, { id, sent: Object.keys(entry.results), offline });
   }
 
   /**

@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { MAX_EVENTS_PER_BATCH, PROTOCOL_VERSION, parseFromHub, type KioskToHub } from '../protocol/messages.js';
 import type { StoredEvent } from '../store/kiosk-store.js';
+import { dispatchCommand } from './commands.js';
 
 /** The kiosk's persistent outbox, as the link sees it. */
 export interface Outbox {
@@ -65,6 +66,9 @@ export class HubLink {
       const p = parseFromHub(data as Buffer);
       if (!p.ok) {
         this.log.warn({ error: p.error }, 'invalid message from hub');
+        // A command we cannot accept still gets an answer, so the dispatcher sees why.
+        const raw = safeParse(data as Buffer) as { type?: unknown; id?: unknown } | undefined;
+        if (raw?.type === 'command' && typeof raw.id === 'string') this.send({ type: 'command-result', id: raw.id.slice(0, 128), ok: false, error: p.error.slice(0, 2000) });
         return;
       }
       if (p.msg.type === 'welcome') {
@@ -78,6 +82,14 @@ export class HubLink {
         void (this.applyConfig?.(version, document) ?? Promise.resolve([{ path: '', message: 'this kiosk takes no config from the hub' }])).then((errors) =>
           this.send(errors.length ? { type: 'config-nack', version, errors: errors.slice(0, 100) } : { type: 'config-ack', version }),
         );
+      } else if (p.msg.type === 'command') {
+        const cmd = p.msg;
+        try {
+          dispatchCommand(this.bus, cmd);
+          this.send({ type: 'command-result', id: cmd.id, ok: true });
+        } catch (err) {
+          this.send({ type: 'command-result', id: cmd.id, ok: false, error: (err as Error).message });
+        }
       } else if (p.msg.type === 'events-ack') {
         const acked = p.msg.ids;
         void this.outbox?.acknowledge(acked).then(() => {
@@ -116,5 +128,13 @@ export class HubLink {
     clearTimeout(this.timer);
     clearInterval(this.beat);
     this.ws?.close(1001, 'kiosk stopping');
+  }
+}
+
+function safeParse(b: Buffer): unknown {
+  try {
+    return JSON.parse(b.toString());
+  } catch {
+    return undefined;
   }
 }

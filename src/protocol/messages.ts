@@ -85,8 +85,44 @@ export const ConfigNack = Type.Object(
   { additionalProperties: false },
 );
 
-export const KioskToHub = Type.Union([Hello, Heartbeat, Events, ConfigAck, ConfigNack, ErrorMsg]);
-export const HubToKiosk = Type.Union([Welcome, EventsAck, ConfigPush, ErrorMsg]);
+const LocalText = Type.Object({ en: Type.String({ minLength: 1, maxLength: 2000 }), 'zh-CN': Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false });
+const Cmd = <N extends string, A extends import('@sinclair/typebox').TSchema>(name: N, args: A) =>
+  Type.Object({ ...Base, type: Type.Literal('command'), id: Type.String({ minLength: 1, maxLength: 128 }), command: Type.Literal(name), args }, { additionalProperties: false });
+
+/** Commands from the hub; each becomes one bus event on the kiosk (see src/hublink/commands.ts). */
+export const Command = Type.Union([
+  // PA: the audio engine checks the announcement itself (channel, clip, message...)
+  Cmd('pa.play', Type.Record(Type.String(), Type.Unknown())),
+  Cmd('pa.stop', Type.Object({ id: Type.String({ maxLength: 128 }) }, { additionalProperties: false })),
+  Cmd('screen.message', Type.Object({ id: Type.String({ maxLength: 128 }), text: LocalText, until: Type.Optional(Type.String({ maxLength: 40 })) }, { additionalProperties: false })),
+  Cmd(
+    'incident.mode',
+    Type.Object(
+      {
+        active: Type.Boolean(),
+        kind: Type.Union([Type.Literal('incident'), Type.Literal('evacuation')]),
+        text: Type.Optional(LocalText),
+        blockedExits: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 })),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  Cmd('drill.mode', Type.Object({ active: Type.Boolean() }, { additionalProperties: false })),
+  Cmd('crowd.level', Type.Object({ level: Type.Union(['none', 'blue', 'yellow', 'orange', 'red'].map((l) => Type.Literal(l))) }, { additionalProperties: false })),
+  Cmd('relay.pulse', Type.Object({ ms: Type.Optional(Type.Integer({ minimum: 10, maximum: 60000 })) }, { additionalProperties: false })),
+  Cmd('call.back', Type.Object({ kind: Type.Optional(Type.Union([Type.Literal('emergency'), Type.Literal('information')])) }, { additionalProperties: false })),
+  Cmd('desk.info', Type.Object({ callId: Type.Optional(Type.String({ maxLength: 128 })), etaMin: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })), responder: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false })),
+  Cmd('chat', Type.Object({ callId: Type.Optional(Type.String({ maxLength: 128 })), text: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false })),
+]);
+export type Command = Static<typeof Command>;
+
+export const CommandResult = Type.Object(
+  { ...Base, type: Type.Literal('command-result'), id: Type.String({ maxLength: 128 }), ok: Type.Boolean(), error: Type.Optional(Type.String({ maxLength: 2000 })) },
+  { additionalProperties: false },
+);
+
+export const KioskToHub = Type.Union([Hello, Heartbeat, Events, ConfigAck, ConfigNack, CommandResult, ErrorMsg]);
+export const HubToKiosk = Type.Union([Welcome, EventsAck, ConfigPush, Command, ErrorMsg]);
 export type KioskToHub = Static<typeof KioskToHub>;
 export type HubToKiosk = Static<typeof HubToKiosk>;
 

@@ -1,0 +1,32 @@
+// Hub commands become bus events; the capability that owns each event acts on
+// it (audio plays, the screen shows, the relay pulses, the intercom calls back).
+import type { Bus } from '../core/bus.js';
+import type { Command } from '../protocol/messages.js';
+import type { PaPlay } from '../audio/events.js';
+import type { CrowdLevel } from '../display/events.js';
+
+export function dispatchCommand(bus: Bus, cmd: Command): void {
+  const a = cmd.args as Record<string, never>;
+  switch (cmd.command) {
+    case 'pa.play':
+      return bus.emit('pa.play', { id: cmd.id, ...(cmd.args as object) } as PaPlay);
+    case 'pa.stop':
+      return bus.emit('pa.stop', { id: a.id });
+    case 'screen.message':
+      return bus.emit('screen.message', cmd.args as never);
+    case 'incident.mode':
+      return bus.emit('incident.mode', cmd.args as never);
+    case 'drill.mode':
+      return bus.emit('drill.mode', cmd.args as never);
+    case 'crowd.level':
+      return bus.emit('crowd.level', { level: (cmd.args as { level: CrowdLevel }).level });
+    case 'relay.pulse':
+      return bus.emit('relay.pulse', { output: 'doorRelay', ms: (cmd.args as { ms?: number }).ms, source: 'hub' });
+    case 'call.back':
+      return bus.emit('call.requested', { kind: (cmd.args as { kind?: 'emergency' | 'information' }).kind ?? 'information', category: 'call-back', source: 'hub' });
+    case 'desk.info':
+      return bus.emit('desk.info', cmd.args as never);
+    case 'chat':
+      return bus.emit('chat.fromDesk', { ...(cmd.args as { text: string; callId?: string }), at: new Date().toISOString() });
+  }
+}

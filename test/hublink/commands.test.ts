@@ -1,0 +1,69 @@
+// Commands from the hub: a dispatcher plays a PA message and opens the door
+// relay on a kiosk; the kiosk answers each command, and its receipts (the
+// pa.started and relay.pulse events) come back through the outbox.
+import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { start, stopAll } from '../../src/testbed/proc.js';
+import { freePort } from '../../src/testbed/ports.js';
+import { readMerged } from '../../src/config/load.js';
+import { CLI, EXAMPLE, REPO, kioskConfigFile, startKioskProcess } from '../helpers/processes.js';
+import { tmpDir, until } from '../helpers/tmp.js';
+
+async function login(base: string, user: string, password: string): Promise<string> {
+  const r = await fetch(base + '/login', { method: 'POST', body: `user=${user}&password=${password}`, redirect: 'manual' });
+  return r.headers.get('set-cookie')!.split(';')[0]!;
+}
+
+describe('hub link: commands', function () {
+  this.timeout(60_000);
+  after(() => stopAll());
+
+  it('delivers PA and relay commands by kiosk or zone, reports results, and refuses bad ones', async () => {
+    const m = readMerged(path.join(EXAMPLE, 'hub.json'));
+    assert.ok(m.ok);
+    const port = await freePort();
+    const hdir = tmpDir('hp-hub-');
+    const hubFile = path.join(hdir, 'hub.json');
+    writeFileSync(hubFile, JSON.stringify({ ...(m.value as object), listen: { host: '127.0.0.1', port }, dataDir: path.join(hdir, 'data'), $schema: 'hub.schema.json' }));
+    const hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', hubFile], { cwd: REPO });
+    await hub.waitFor(/"msg":"ready"/, 20_000);
+    const base = `http://127.0.0.1:${port}`;
+    const { file } = kioskConfigFile({ hub: { url: `ws://127.0.0.1:${port}/kiosk`, token: 'demo-token-conc-north-change-me', heartbeatS: 1 } });
+    await startKioskProcess(file);
+    await hub.waitFor(/kiosk online/, 10_000);
+
+    const dispatcher = await login(base, 'dispatcher', 'dispatcher-demo');
+    const send = async (body: unknown, cookie = dispatcher) => {
+      const r = await fetch(base + '/api/commands', { method: 'POST', headers: { cookie }, body: JSON.stringify(body) });
+      return { status: r.status, body: (await r.json()) as { id: string; sent: string[]; offline: string[] } };
+    };
+    const result = (id: string) =>
+      until(async () => {
+        const c = (await (await fetch(`${base}/api/commands/${id}`, { headers: { cookie: dispatcher } })).json()) as { results: Record<string, { ok: boolean; error?: string } | null> };
+        return c.results['conc-north'];
+      }, 5000, `result of ${id}`);
+    const hubEvents = async () => (await (await fetch(`${base}/api/events?kiosk=conc-north`, { headers: { cookie: dispatcher } })).json()) as { type: string; data: any }[];
+
+    // PA to the whole zone: the online kiosk gets it, the others are reported offline.
+    const pa = await send({ zone: 'concourse', command: 'pa.play', args: { channel: 'announcement', message: 'drill', chime: false } });
+    assert.equal(pa.status, 202);
+    assert.deepEqual(pa.body.sent, ['conc-north']);
+    assert.deepEqual(pa.body.offline.sort(), ['conc-south', 'conc-tickets']);
+    assert.deepEqual(await result(pa.body.id), { ok: true });
+    const started = await until(async () => (await hubEvents()).find((e) => e.type === 'pa.started' && e.data.id === pa.body.id), 10_000, 'PA receipt at the hub');
+    assert.equal(started.data.channel, 'announcement');
+
+    const door = await send({ kiosks: ['conc-north'], command: 'relay.pulse', args: { ms: 200 } });
+    assert.deepEqual(await result(door.body.id), { ok: true });
+    await until(async () => (await hubEvents()).find((e) => e.type === 'relay.pulse' && e.data.source === 'hub'), 10_000, 'relay pulse receipt');
+
+    const bad = await send({ kiosks: ['conc-north'], command: 'pa.stop', args: {} });
+    const r = await result(bad.body.id);
+    assert.equal(r.ok, false);
+    assert.match(r.error!, /invalid "command" message/);
+
+    const facilities = await login(base, 'facilities', 'facilities-demo');
+    assert.equal((await send({ kiosks: ['conc-north'], command: 'relay.pulse', args: {} }, facilities)).status, 403);
+  });
+});
