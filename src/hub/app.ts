@@ -10,6 +10,7 @@ import type { HubConfig } from '../config/schema/hub.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { FleetRegistry } from './registry.js';
 import { HubEventStore } from './event-store.js';
+import { ClipStore } from './clip-store.js';
 import { Sessions } from './sessions.js';
 import { tokenMatches, verifyPassword } from './passwords.js';
 import { loginPage, fleetPage } from './console-page.js';
@@ -27,6 +28,7 @@ export class Hub {
   readonly log: Logger;
   readonly registry: FleetRegistry;
   readonly events: HubEventStore;
+  readonly clips: ClipStore;
   readonly sessions = new Sessions();
   readonly server: http.Server;
   readonly wss: WebSocketServer;
@@ -43,6 +45,7 @@ export class Hub {
     this.log = createLogger({ name: 'hub', id: config.id, level: config.log.level, destination: opts.logDestination });
     this.registry = new FleetRegistry(config);
     this.events = new HubEventStore(path.resolve(config.dataDir));
+    this.clips = new ClipStore(path.resolve(config.dataDir, 'clips'));
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.http(req, res);
     this.server = config.tls
       ? https.createServer(
@@ -152,6 +155,21 @@ export class Hub {
     const session = this.sessions.get(req);
     if (req.method === 'GET' && url.pathname === '/') return html(200, session ? fleetPage(siteName, session) : loginPage(siteName));
     if (req.method === 'GET' && url.pathname === '/healthz') return html(200, 'ok');
+    // Stored PA clips for kiosks, by content hash, with the kiosk's own token.
+    const clip = /^\/clips\/([0-9a-f]{64})$/.exec(url.pathname);
+    if (req.method === 'GET' && clip) {
+      if (!this.authenticate(req.headers.authorization)) {
+        res.writeHead(401);
+        return void res.end();
+      }
+      const data = this.clips.get(clip[1]!);
+      if (!data) {
+        res.writeHead(404);
+        return void res.end();
+      }
+      res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': data.length });
+      return void res.end(data);
+    }
     if (req.method === 'POST' && url.pathname === '/login') {
       const form = new URLSearchParams(await readBody(req, 8192));
       const user = this.opts.config.users.find((u) => u.name === form.get('user'));
@@ -175,6 +193,15 @@ export class Hub {
         return void res.end('{"error":"log in first"}');
       }
       if (req.method === 'POST' && url.pathname === '/api/commands') return this.sendCommand(session.role, req, res);
+      if (req.method === 'POST' && url.pathname === '/api/clips') {
+        if (session.role === 'facilities') {
+          res.writeHead(403, { 'content-type': 'application/json' });
+          return void res.end('{"error":"dispatcher or admin role needed"}');
+        }
+        const result = await this.clips.add(await readRaw(req, 20 * 1024 * 1024)).catch((err: Error) => ({ error: err.message }));
+        res.writeHead('error' in result ? 400 : 201, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify('error' in result ? result : { ...result, url: `/clips/${result.sha256}` }));
+      }
       const cmdStatus = /^\/api\/commands\/([A-Za-z0-9_.:-]+)$/.exec(url.pathname);
       if (cmdStatus && req.method === 'GET') {
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -307,6 +334,22 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
       } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function readRaw(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error('clip too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

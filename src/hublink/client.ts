@@ -25,6 +25,7 @@ export class HubLink {
   connected = false;
   /** ids of the batch sent and not yet acknowledged: one batch in flight keeps the order */
   private inFlight: Set<string> | null = null;
+  private helloSentAt = 0;
 
   constructor(
     private readonly cfg: NonNullable<KioskConfig['hub']>,
@@ -60,6 +61,7 @@ export class HubLink {
     ws.on('open', () => {
       this.attempt = 0;
       const k = this.kiosk();
+      this.helloSentAt = Date.now();
       this.send({ type: 'hello', protocol: PROTOCOL_VERSION, kiosk: k.id, firmware: FIRMWARE_VERSION, configVersion: k.configVersion, capabilities: ['io'] });
     });
     ws.on('message', (data) => {
@@ -72,6 +74,11 @@ export class HubLink {
         return;
       }
       if (p.msg.type === 'welcome') {
+        // Clock offset from the hello/welcome round trip (NTP-style midpoint):
+        // PA start times come on the hub's clock.
+        const now = Date.now();
+        const rttMs = now - this.helloSentAt;
+        this.bus.emit('hub.clock', { offsetMs: p.msg.time - (this.helloSentAt + now) / 2, rttMs });
         this.connected = true;
         this.bus.emit('hub.link', { connected: true });
         this.heartbeat();

@@ -9,6 +9,7 @@ import { freePort } from '../../src/testbed/ports.js';
 import { readMerged } from '../../src/config/load.js';
 import { CLI, EXAMPLE, REPO, kioskConfigFile, startKioskProcess } from '../helpers/processes.js';
 import { tmpDir, until } from '../helpers/tmp.js';
+import { encodeWav } from '../../src/audio/wav.js';
 
 async function login(base: string, user: string, password: string): Promise<string> {
   const r = await fetch(base + '/login', { method: 'POST', body: `user=${user}&password=${password}`, redirect: 'manual' });
@@ -62,6 +63,17 @@ describe('hub link: commands', function () {
     const r = await result(bad.body.id);
     assert.equal(r.ok, false);
     assert.match(r.error!, /invalid "command" message/);
+
+    // A clip uploaded in the console is fetched by the kiosk with its token, verified and played.
+    const wav = encodeWav({ rate: 16000, samples: Int16Array.from({ length: 8000 }, (_, i) => Math.round(6000 * Math.sin(i / 5))) });
+    const up = await fetch(base + '/api/clips', { method: 'POST', headers: { cookie: dispatcher }, body: new Uint8Array(wav) });
+    assert.equal(up.status, 201);
+    const { sha256, url } = (await up.json()) as { sha256: string; url: string };
+    assert.equal((await fetch(base + url)).status, 401, 'clips need a kiosk token');
+    assert.equal((await fetch(base + '/api/clips', { method: 'POST', headers: { cookie: dispatcher }, body: 'not a wav' })).status, 400);
+    const clipCmd = await send({ kiosks: ['conc-north'], command: 'pa.play', args: { channel: 'announcement', clip: { sha256, url: base + url }, chime: false } });
+    assert.deepEqual(await result(clipCmd.body.id), { ok: true });
+    await until(async () => (await hubEvents()).find((e) => e.type === 'pa.started' && e.data.id === clipCmd.body.id), 10_000, 'clip played');
 
     const facilities = await login(base, 'facilities', 'facilities-demo');
     assert.equal((await send({ kiosks: ['conc-north'], command: 'relay.pulse', args: {} }, facilities)).status, 403);
