@@ -209,6 +209,13 @@ export class Hub {
       }
       const cfg = /^\/api\/kiosks\/([a-z0-9_-]+)\/config$/.exec(url.pathname);
       if (cfg && req.method === 'POST') return this.pushConfig(cfg[1]!, session.role, req, res);
+      if (req.method === 'POST' && url.pathname === '/api/config') return this.pushConfig(undefined, session.role, req, res);
+      if (req.method === 'GET' && url.pathname === '/api/config/status') {
+        const zone = url.searchParams.get('zone');
+        const ids = this.opts.config.kiosks.filter((k) => !zone || k.zone === zone).map((k) => k.id);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify(this.configStatus(ids)));
+      }
       if (cfg && req.method === 'GET') {
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end(JSON.stringify(this.configs.get(cfg[1]!) ?? null));
@@ -271,33 +278,74 @@ export class Hub {
    * merged over the kiosk's base config file; the result gets the next version
    * and goes to the kiosk now if it is online, else at its next hello.
    */
-  private async pushConfig(kioskId: string, role: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async pushConfig(kioskId: string | undefined, role: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
     if (role !== 'facilities' && role !== 'admin') return json(403, { error: 'facilities or admin role needed' });
-    const kiosk = this.opts.config.kiosks.find((k) => k.id === kioskId);
-    if (!kiosk?.config) return json(404, { error: 'unknown kiosk, or no base config file for it' });
-    let override: unknown;
+    let body: unknown;
     try {
-      override = JSON.parse(await readBody(req, 256 * 1024));
+      body = JSON.parse(await readBody(req, 256 * 1024));
     } catch {
       return json(400, { error: 'body must be a JSON object' });
     }
-    if (!override || typeof override !== 'object' || Array.isArray(override)) return json(400, { error: 'body must be a JSON object' });
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return json(400, { error: 'body must be a JSON object' });
+    // One kiosk: the body is the override. Many: {"zone": "..."} or {"kiosks": [..]} with {"override": {..}}.
+    let ids: string[];
+    let override: object;
+    if (kioskId) {
+      ids = [kioskId];
+      override = body;
+    } else {
+      const b = body as { zone?: unknown; kiosks?: unknown; override?: unknown };
+      if (!b.override || typeof b.override !== 'object') return json(400, { error: '"override" object required' });
+      override = b.override;
+      ids = this.opts.config.kiosks.filter((k) => k.zone === b.zone || (Array.isArray(b.kiosks) && b.kiosks.includes(k.id))).map((k) => k.id);
+      if (ids.length === 0) return json(400, { error: 'no kiosk matches "zone" or "kiosks"' });
+    }
     const { readMerged, deepMerge } = await import('../config/load.js');
-    const base = readMerged(path.resolve(this.opts.configDir, kiosk.config));
-    if (!base.ok) return json(500, { error: 'base config unreadable', errors: base.errors });
-    const previous = this.configs.get(kioskId)?.version ?? this.registry.kiosks.get(kioskId)?.configVersion ?? 0;
-    const version = Math.max(previous, this.registry.kiosks.get(kioskId)?.configVersion ?? 0) + 1;
-    const document = deepMerge(base.value, override as never) as Record<string, unknown>;
-    delete document.$schema;
-    this.configs.set(kioskId, { version, document });
-    const ws = this.sockets.get(kioskId);
-    ws?.send(JSON.stringify({ type: 'config', version, document }));
-    this.log.info({ kiosk: kioskId, version, online: !!ws }, 'config pushed');
-    return json(202, { kiosk: kioskId, version, sent: !!ws });
+    const bases = new Map<string, ReturnType<typeof readMerged>>();
+    const results: { kiosk: string; version?: number; sent?: boolean; error?: string }[] = [];
+    for (const id of ids) {
+      const kiosk = this.opts.config.kiosks.find((k) => k.id === id);
+      if (!kiosk?.config) {
+        results.push({ kiosk: id, error: 'unknown kiosk, or no base config file for it' });
+        continue;
+      }
+      const file = path.resolve(this.opts.configDir, kiosk.config);
+      if (!bases.has(file)) bases.set(file, readMerged(file));
+      const base = bases.get(file)!;
+      if (!base.ok) {
+        results.push({ kiosk: id, error: 'base config unreadable' });
+        continue;
+      }
+      const version = Math.max(this.configs.get(id)?.version ?? 0, this.registry.kiosks.get(id)?.configVersion ?? 0) + 1;
+      const document = deepMerge(base.value, override as never) as Record<string, unknown>;
+      delete document.$schema;
+      this.configs.set(id, { version, document });
+      const ws = this.sockets.get(id);
+      ws?.send(JSON.stringify({ type: 'config', version, document }));
+      results.push({ kiosk: id, version, sent: !!ws });
+    }
+    this.log.info({ kiosks: ids.length, sent: results.filter((r) => r.sent).length }, 'config pushed');
+    if (kioskId) {
+      const r = results[0]!;
+      return r.error ? json(404, { error: r.error }) : json(202, r);
+    }
+    return json(202, { results });
+  }
+
+  /** Acknowledged config versions, for the console and the benchmark. */
+  configStatus(ids: string[]): { acked: number; pending: number; refused: number } {
+    let acked = 0;
+    let refused = 0;
+    for (const id of ids) {
+      const c = this.configs.get(id);
+      if (c?.acked) acked++;
+      else if (c?.errors) refused++;
+    }
+    return { acked, refused, pending: ids.length - acked - refused };
   }
 
   async start(): Promise<void> {
