@@ -12,7 +12,7 @@ import { FleetRegistry } from './registry.js';
 import { HubEventStore } from './event-store.js';
 import { ClipStore } from './clip-store.js';
 import { Sessions } from './sessions.js';
-import { tokenMatches, verifyPassword } from './passwords.js';
+import { sha256Hex, verifyPassword } from './passwords.js';
 import { loginPage, fleetPage } from './console-page.js';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, parseFromKiosk, type HubToKiosk } from '../protocol/messages.js';
 import type { DestinationStream } from 'pino';
@@ -35,6 +35,8 @@ export class Hub {
   port = 0;
   private sweeper?: NodeJS.Timeout;
   private readonly sockets = new Map<string, WebSocket>();
+  /** token SHA-256 -> kiosk id */
+  private readonly tokens = new Map<string, string>();
   /** results of commands, by command id and kiosk */
   private readonly commands = new Map<string, { command: string; at: number; results: Record<string, { ok: boolean; error?: string } | null> }>();
   /** the newest config per kiosk, sent on change and again at every hello until acknowledged */
@@ -44,6 +46,7 @@ export class Hub {
     const { config } = opts;
     this.log = createLogger({ name: 'hub', id: config.id, level: config.log.level, destination: opts.logDestination });
     this.registry = new FleetRegistry(config);
+    for (const k of config.kiosks) if (k.tokenSha256 && !k.revoked) this.tokens.set(k.tokenSha256, k.id); // revoked: refused
     this.events = new HubEventStore(path.resolve(config.dataDir));
     this.clips = new ClipStore(path.resolve(config.dataDir, 'clips'));
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.http(req, res);
@@ -57,12 +60,11 @@ export class Hub {
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
   }
 
-  /** Which kiosk a bearer token belongs to, or undefined (unknown or revoked). */
+  /** Which kiosk a bearer token belongs to, or undefined (unknown or revoked). One hash, one lookup. */
   authenticate(authorization: string | undefined): string | undefined {
     const m = /^Bearer (\S{16,512})$/.exec(authorization ?? '');
     if (!m) return undefined;
-    const kiosk = this.opts.config.kiosks.find((k) => !k.revoked && k.tokenSha256 && tokenMatches(m[1]!, k.tokenSha256));
-    return kiosk?.id;
+    return this.tokens.get(sha256Hex(m[1]!));
   }
 
   private upgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
@@ -356,7 +358,8 @@ export class Hub {
     });
     this.port = (this.server.address() as AddressInfo).port;
     this.sweeper = setInterval(() => {
-      for (const id of this.registry.sweep(config.offlineAfterS * 1000)) this.log.warn({ kiosk: id }, 'kiosk offline (silent)');
+      // Sweep every second with a limit one sweep shorter, so silence is noticed within offlineAfterS.
+      for (const id of this.registry.sweep(config.offlineAfterS * 1000 - 1000)) this.log.warn({ kiosk: id }, 'kiosk offline (silent)');
     }, 1000);
     const scheme = config.tls ? 'https' : 'http';
     this.log.info({ console: `${scheme}://${config.listen.host}:${this.port}/` }, 'ready');

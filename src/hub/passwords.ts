@@ -17,9 +17,3 @@ export function verifyPassword(password: string, stored: string): boolean {
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
-
-export function tokenMatches(token: string, storedSha256: string): boolean {
-  const a = Buffer.from(sha256Hex(token), 'hex');
-  const b = Buffer.from(storedSha256, 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
-}
