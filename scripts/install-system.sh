@@ -8,7 +8,7 @@ PKGS=(
   sip-tester kamailio kamailio-websocket-modules baresip-core   # real SIP peers for tests and the demo desk
   sox espeak-ng                                        # audio: generate messages, measure test audio
   chromium fonts-wqy-zenhei                            # kiosk screen tests (headless) and CJK glyphs
-  iproute2 git ca-certificates
+  iproute2 git ca-certificates openssl
 )
 
 missing=()

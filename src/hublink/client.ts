@@ -1,6 +1,8 @@
 // The kiosk's link to the hub: WebSocket with a per-kiosk bearer token,
 // hello then heartbeats, reconnect with jittered exponential backoff (cap 30 s).
 // The kiosk never waits for this link: calls and PA work without it.
+import { createHash } from 'node:crypto';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
@@ -48,14 +50,34 @@ export class HubLink {
 
   start(): void {
     this.stopped = false;
+    void this.open();
+  }
+
+  /** the hub certificate (PEM) once it matched the pin */
+  private pinnedCa?: string;
+
+  private async open(): Promise<void> {
+    const pin = this.cfg.pinSha256?.toLowerCase();
+    if (pin && this.cfg.url.startsWith('wss:') && !this.pinnedCa) {
+      try {
+        this.pinnedCa = await fetchPinnedCert(this.cfg.url, pin);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'hub certificate refused');
+        if (!this.stopped) this.retry();
+        return;
+      }
+    }
     this.connect();
   }
 
   private connect(): void {
+    const pinned = this.pinnedCa;
     const ws = new WebSocket(this.cfg.url, {
       headers: { authorization: `Bearer ${this.cfg.token}` },
       handshakeTimeout: 5000,
       maxPayload: 1024 * 1024,
+      // A pinned hub certificate is the only one trusted (it may be self-signed); the name in it is not checked.
+      ...(pinned ? { ca: pinned, checkServerIdentity: () => undefined } : {}),
     });
     this.ws = ws;
     ws.on('open', () => {
@@ -118,7 +140,7 @@ export class HubLink {
   private retry(): void {
     const base = Math.min(30_000, 500 * 2 ** this.attempt++);
     const delay = base / 2 + Math.random() * (base / 2); // jitter: spread reconnect storms
-    this.timer = setTimeout(() => this.connect(), delay);
+    this.timer = setTimeout(() => void this.open(), delay);
   }
 
   private heartbeat(): void {
@@ -144,4 +166,25 @@ function safeParse(b: Buffer): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Reads the hub's certificate over a throw-away TLS connection (no request is
+ * sent) and returns it as PEM if its SHA-256 (DER) matches the pin; the real
+ * connection then trusts exactly that certificate.
+ */
+function fetchPinnedCert(url: string, pin: string): Promise<string> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({ host: u.hostname, port: Number(u.port || 443), servername: /^[\d.]+$/.test(u.hostname) ? undefined : u.hostname, rejectUnauthorized: false }, () => {
+      const cert = sock.getPeerCertificate();
+      sock.destroy();
+      const raw = cert?.raw;
+      if (!raw) return reject(new Error('hub sent no certificate'));
+      if (createHash('sha256').update(raw).digest('hex') !== pin) return reject(new Error('hub certificate does not match the pinned SHA-256'));
+      resolve(`-----BEGIN CERTIFICATE-----\n${raw.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`);
+    });
+    sock.setTimeout(5000, () => sock.destroy(new Error('hub TLS handshake timed out')));
+    sock.on('error', reject);
+  });
 }
