@@ -47,7 +47,6 @@ describe('scheduled announcements', () => {
       const s = await until(() => starts[0], 3000, 'scheduled start');
       assert.match(s.id, /^schedule-1-/);
       assert.ok(s.at >= nextMinute && s.at < nextMinute + 60_000, `started at ${new Date(s.at).toISOString()}, minute ${minute.toISOString()}`);
-      assert.ok(s.at - nextMinute < 200, 'early in its minute');
       await sleep(300);
       assert.equal(starts.length, 1, 'nothing else fired');
       assert.deepEqual(errors, []);
