@@ -6,7 +6,13 @@ import type { IoDriver } from './types.js';
 import type { Faults } from '../health/faults.js';
 
 export function wireLamps(bus: Bus, driver: IoDriver, faults: Faults): void {
+  let current: string | undefined;
   bus.on('call.state', (e) => {
+    if (e.incoming && e.state === 'ringing') return; // an unanswered incoming call lights nothing
+    // A late event of an earlier call must not change the lamps of the call in progress.
+    const active = e.state !== 'ended' && e.state !== 'failed';
+    if (current && e.callId !== current && !active) return;
+    current = active ? e.callId : undefined;
     const sending = e.state === 'calling' || e.state === 'ringing' || e.state === 'queued';
     const connected = e.state === 'connected' || e.state === 'held';
     driver.write('lampYellow', sending);

@@ -91,6 +91,15 @@ for (const kind of DRIVERS) {
       assert.deepEqual(lamps(), [false, false, false]);
     });
 
+    it('keeps the lamps of the call in progress when a late event of an earlier call arrives', async () => {
+      rig.bus.emit('call.state', { callId: 'old', kind: 'information', state: 'connected' });
+      rig.bus.emit('call.state', { callId: 'new', kind: 'emergency', state: 'calling' });
+      rig.bus.emit('call.state', { callId: 'old', kind: 'information', state: 'ended' });
+      assert.deepEqual([rig.output('lampYellow'), rig.output('beacon')], [true, true]);
+      rig.bus.emit('call.state', { callId: 'new', kind: 'emergency', state: 'ended' });
+      assert.deepEqual([rig.output('lampYellow'), rig.output('lampGreen'), rig.output('beacon')], [false, false, false]);
+    });
+
     it('pulses the door relay for its configured length (within 10 ms)', async () => {
       // Best of three pulses per length: a scheduler stall on a loaded test machine
       // delays one timer, it does not make the pulse mechanism inaccurate.
