@@ -5,8 +5,10 @@ import { KioskStore } from '../../src/store/kiosk-store.js';
 const dir = process.argv[2]!;
 const store = new KioskStore(dir, 'conc-north').open();
 let v = (store.config.data.config as unknown as { configVersion?: number } | null)?.configVersion ?? 0;
-process.send?.('started');
+let told = false;
 for (;;) {
   v += 1;
   await store.saveConfig({ id: 'conc-north', configVersion: v, padding: 'x'.repeat(20_000) } as never);
+  // From the first complete write on, a config exists that no crash may lose.
+  if (!told) process.send?.('written'), (told = true);
 }

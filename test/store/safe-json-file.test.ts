@@ -52,7 +52,7 @@ describe('store: safe JSON files', () => {
     let lastSeen = -1;
     for (let i = 0; i < 50; i++) {
       const child = fork(writer, [dir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-      await new Promise<void>((resolve) => child.once('message', () => resolve())); // writing has begun
+      await new Promise<void>((resolve) => child.once('message', () => resolve())); // one config written, more being written
       await sleep(Math.random() * 60);
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
