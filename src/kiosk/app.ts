@@ -69,6 +69,8 @@ export class Kiosk {
     if (chosen.source !== 'file') this.log.info({ source: chosen.source, version: this.config.configVersion }, 'using stored config');
     this.local = new LocalServer(this.config.local.host);
     this.faults = new Faults(this.bus);
+    // A disk that refuses writes, or a full outbox, is a fault (never a stop).
+    this.store.onFault((detail) => (detail ? this.faults.raise('store', detail) : this.faults.clear('store')));
     this.ioCap = new IoCapability(opts.driver);
     this.capabilities = [this.ioCap, this.audioCap, this.intercomCap, this.displayCap, this.hubCap];
     this.ctx = {
@@ -179,7 +181,7 @@ export class Kiosk {
       targets: this.config.sip.targets.emergency.map((t) => t.uri),
       driver: this.driver?.kind,
       faults: this.faults.list(),
-      outbox: this.store.pending().length,
+      outbox: this.store.pendingCount(),
       sipPort: this.intercom?.localPort,
       call: this.intercom?.activeCall(),
       capabilities,
@@ -197,7 +199,7 @@ export class Kiosk {
         this.log.warn({ err, capability: cap.name }, 'capability did not stop cleanly');
       }
     }
-    await Promise.allSettled([this.store.events.write(), this.store.outbox.write()]);
+    await this.store.close();
   }
 }
 
