@@ -36,7 +36,7 @@ export class AudioCapability implements KioskCapability {
     if (mic && config.pa.volume?.adaptive) {
       // Ambient noise for adaptive PA volume, measured while idle: the microphone runs all the time.
       this.engine.attachMicrophone(mic);
-      void mic.start();
+      mic.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: `microphone: ${err.message}` }));
     }
     this.engine.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
     addPaRoutes(ctx.local, bus, this.engine);
