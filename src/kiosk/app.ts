@@ -152,7 +152,9 @@ export class Kiosk {
    */
   async reconfigure(version: number, doc: unknown): Promise<ConfigError[]> {
     const { validateKioskConfig } = await import('../config/validate.js');
-    const v = validateKioskConfig({ ...(doc as object), configVersion: version });
+    // The hub never sends secrets (hub token, SIP passwords): the kiosk keeps its own.
+    const { keepSecrets } = await import('../config/secrets.js');
+    const v = validateKioskConfig({ ...keepSecrets(doc as object, this.config), configVersion: version });
     if (!v.ok) {
       this.log.warn({ version, errors: v.errors }, 'config from the hub refused');
       return v.errors;
