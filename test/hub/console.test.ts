@@ -8,7 +8,8 @@ import { tmpDir } from '../helpers/tmp.js';
 import pino from 'pino';
 import { consoleLogin } from '../helpers/console.js';
 
-describe('hub: console log-in and kiosk authentication', () => {
+describe('hub: console log-in and kiosk authentication', function () {
+  this.timeout(60_000); // the hub's first start makes its database
   let hub: Hub;
   let base: string;
   before(async () => {

@@ -25,7 +25,7 @@ describe('hub link: commands', function () {
     const hubFile = path.join(hdir, 'hub.json');
     writeFileSync(hubFile, JSON.stringify({ ...(m.value as object), listen: { host: '127.0.0.1', port }, dataDir: path.join(hdir, 'data'), $schema: 'hub.schema.json' }));
     const hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', hubFile], { cwd: REPO });
-    await hub.waitFor(/"msg":"ready"/, 20_000);
+    await hub.waitFor(/"msg":"ready"/, 60_000);
     const base = `http://127.0.0.1:${port}`;
     const { file } = kioskConfigFile({ hub: { url: `ws://127.0.0.1:${port}/kiosk`, token: 'demo-token-conc-north-change-me', heartbeatS: 1 } });
     await startKioskProcess(file);

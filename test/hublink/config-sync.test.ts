@@ -27,7 +27,7 @@ describe('hub link: configuration from the hub', function () {
     const kiosks = (m.value as { kiosks: { config?: string }[] }).kiosks.map((k) => ({ ...k, config: k.config && path.join(EXAMPLE, k.config) }));
     writeFileSync(hubFile, JSON.stringify({ ...(m.value as object), kiosks, listen: { host: '127.0.0.1', port }, dataDir: path.join(hdir, 'data'), $schema: 'hub.schema.json' }));
     const hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', hubFile], { cwd: REPO });
-    await hub.waitFor(/"msg":"ready"/, 20_000);
+    await hub.waitFor(/"msg":"ready"/, 60_000);
     const base = `http://127.0.0.1:${port}`;
     const hubLink = { url: `ws://127.0.0.1:${port}/kiosk`, token: 'demo-token-conc-north-change-me', heartbeatS: 1 };
     const { file, dir } = kioskConfigFile({ hub: hubLink });
