@@ -8,7 +8,8 @@ PKGS=(
   sip-tester kamailio kamailio-websocket-modules baresip-core   # real SIP peers for tests and the demo desk
   sox espeak-ng                                        # audio: generate messages, measure test audio
   chromium fonts-wqy-zenhei                            # kiosk screen tests (headless) and CJK glyphs
-  iproute2 git ca-certificates openssl
+  postgresql                                           # hub storage: tests start their own server (several hub instances)
+  iproute2 git ca-certificates openssl util-linux
 )
 
 missing=()
@@ -31,4 +32,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The test bed starts its own Kamailio on free ports; the packaged service is not needed.
 if command -v systemctl >/dev/null && systemctl is-active --quiet kamailio 2>/dev/null; then $SUDO systemctl disable --now kamailio || true; fi
+# Likewise PostgreSQL: the tests run their own server (initdb in a temp folder); the packaged cluster stays off.
+if command -v systemctl >/dev/null && systemctl is-active --quiet postgresql 2>/dev/null; then $SUDO systemctl disable --now postgresql || true; fi
 echo "system packages: done"

@@ -7,6 +7,7 @@ import type { HubConfig } from '../../src/config/schema/hub.js';
 import { Hub } from '../../src/hub/app.js';
 import { EXAMPLE } from '../helpers/processes.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { postgresBinDir, startPostgres, type Postgres } from '../../src/testbed/postgres.js';
 
 export interface TestHub {
   hub: Hub;
@@ -26,4 +27,32 @@ export async function startHub(opts: { dataDir?: string; databaseUrl?: string; p
   const hub = new Hub({ config, configDir: dir, port: 0, databaseUrl: opts.databaseUrl, logDestination: opts.log ? undefined : pino.destination('/dev/null') });
   await hub.start();
   return { hub, base: `http://127.0.0.1:${hub.port}`, wsUrl: `ws://127.0.0.1:${hub.port}/kiosk`, dataDir: config.dataDir, config, stop: () => hub.stop() };
+}
+
+// ---- engines: every hub suite runs on PGlite and, where the server is installed (CI), on PostgreSQL.
+
+let server: Promise<Postgres> | undefined;
+let dbCount = 0;
+
+/** The test bed's PostgreSQL, started once for the whole run (stopped when mocha ends). */
+export function sharedPostgres(): Promise<Postgres> {
+  server ??= startPostgres();
+  return server;
+}
+
+after(async () => {
+  if (server) await (await server).stop();
+});
+
+export interface Engine {
+  name: 'pglite' | 'postgres';
+  /** a fresh database URL (postgres), or undefined (PGlite in the data folder) */
+  fresh(): Promise<string | undefined>;
+}
+
+export function engines(): Engine[] {
+  const list: Engine[] = [{ name: 'pglite', fresh: async () => undefined }];
+  if (postgresBinDir() && process.env.HP_TEST_NO_POSTGRES !== '1') list.push({ name: 'postgres', fresh: async () => (await sharedPostgres()).database(`hub_${process.pid}_${++dbCount}`) });
+  else if (process.env.CI) throw new Error('PostgreSQL is not installed: CI runs the hub tests on it too (bash scripts/install-system.sh)');
+  return list;
 }
