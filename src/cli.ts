@@ -13,6 +13,7 @@ const USAGE = `helppoint: open help-point firmware
   helppoint config validate FILE...                check config files
   helppoint hash-password PASSWORD                 hash for a console user
   helppoint hash-token TOKEN                       hash for a kiosk token
+  helppoint spki-pin CERT.pem                      public-key pin of a hub certificate (kiosk hub.pins)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -35,6 +36,14 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'hash-token':
       if (rest[0]) return console.log(sha256Hex(rest[0])), 0;
+      break;
+    case 'spki-pin':
+      if (rest[0]) {
+        const { X509Certificate } = await import('node:crypto');
+        const { readFileSync } = await import('node:fs');
+        const { spkiPin } = await import('./hublink/pinning.js');
+        return console.log(spkiPin(new X509Certificate(readFileSync(rest[0])))), 0;
+      }
       break;
     case undefined:
     case '--help':

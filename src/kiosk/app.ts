@@ -164,6 +164,11 @@ export class Kiosk {
     const previous = this.config;
     await this.store.saveConfig(v.value);
     this.config = v.value;
+    if (v.value.hub) {
+      this.hubLink?.updateConfig(v.value.hub);
+      const { hubHttpBase } = await import('../audio/clips.js');
+      this.audio?.clips.updateSource({ baseUrl: hubHttpBase(v.value.hub.url), token: v.value.hub.token, pins: v.value.hub.pins });
+    }
     this.log.info({ version, previous: previous.configVersion }, 'config applied from the hub');
     this.bus.emit('config.applied', { version, source: 'hub' });
     void this.store.markLastKnownGood(v.value);

@@ -13,7 +13,7 @@ import { consoleLogin } from '../helpers/console.js';
 
 async function hubProcess(file: string): Promise<Managed> {
   const p = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
-  await p.waitFor(/"msg":"ready"/, 20_000);
+  await p.waitFor(/"msg":"ready"/, 60_000);
   return p;
 }
 
