@@ -15,6 +15,8 @@ export interface GuardOptions {
   log: Logger;
   /** synchronous, durable record of the failure (the kiosk's journal); must not throw */
   record?: (type: 'process.crash', data: { kind: string; message: string; stack?: string }) => void;
+  /** an asynchronous last record (the hub's audit row in its database), given at most 2 s */
+  finish?: (data: { kind: string; message: string; stack?: string }) => Promise<void>;
   /** tests replace the exit */
   exit?: (code: number) => void;
 }
@@ -58,7 +60,9 @@ export function installProcessGuard(opts: GuardOptions): ProcessGuard {
         /* each last action is best effort */
       }
     }
-    exit(GUARD_EXIT_CODE);
+    if (!opts.finish) return exit(GUARD_EXIT_CODE);
+    const cap = new Promise((r) => setTimeout(r, 2000).unref());
+    void Promise.race([opts.finish(data).catch(() => undefined), cap]).finally(() => exit(GUARD_EXIT_CODE));
   };
   const onException = (err: unknown) => die('uncaughtException', err);
   const onRejection = (err: unknown) => die('unhandledRejection', err);

@@ -10,6 +10,7 @@ import type { KioskConfig } from '../config/schema/kiosk.js';
 import { MAX_EVENTS_PER_BATCH, PROTOCOL_VERSION, parseFromHub, type KioskToHub } from '../protocol/messages.js';
 import type { StoredEvent } from '../store/kiosk-store.js';
 import { dispatchCommand } from './commands.js';
+import { pinnedConnect } from './pinning.js';
 
 /** The kiosk's persistent outbox, as the link sees it. */
 export interface Outbox {
@@ -31,7 +32,7 @@ export class HubLink {
   private helloSentAt = 0;
 
   constructor(
-    private readonly cfg: NonNullable<KioskConfig['hub']>,
+    private cfg: NonNullable<KioskConfig['hub']>,
     private readonly kiosk: () => { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number },
     private readonly bus: Bus,
     private readonly log: Logger,
@@ -49,6 +50,12 @@ export class HubLink {
     this.send({ type: 'events', batch: batch.map((e) => ({ id: e.id, seq: e.seq, at: e.at, type: e.type, data: e.data })) });
   }
 
+  /** A new hub section from an applied config: pins and heartbeat now, a new URL at the next connection. */
+  updateConfig(cfg: NonNullable<KioskConfig['hub']>): void {
+    if (cfg.pinSha256 !== this.cfg.pinSha256) this.pinnedCa = undefined;
+    this.cfg = cfg;
+  }
+
   start(): void {
     this.stopped = false;
     void this.open();
@@ -59,7 +66,7 @@ export class HubLink {
 
   private async open(): Promise<void> {
     const pin = this.cfg.pinSha256?.toLowerCase();
-    if (pin && this.cfg.url.startsWith('wss:') && !this.pinnedCa) {
+    if (pin && !this.cfg.pins?.length && this.cfg.url.startsWith('wss:') && !this.pinnedCa) {
       try {
         this.pinnedCa = await fetchPinnedCert(this.cfg.url, pin);
       } catch (err) {
@@ -73,12 +80,15 @@ export class HubLink {
 
   private connect(): void {
     const pinned = this.pinnedCa;
+    const spki = this.cfg.url.startsWith('wss:') && this.cfg.pins?.length ? this.cfg.pins : undefined;
     const ws = new WebSocket(this.cfg.url, {
       headers: { authorization: `Bearer ${this.cfg.token}` },
       handshakeTimeout: 5000,
       maxPayload: 1024 * 1024,
+      // Public-key pins: the socket reaches the request (and its token) only once the hub's key matched one.
+      ...(spki ? { createConnection: pinnedConnect(spki) as never } : {}),
       // A pinned hub certificate is the only one trusted (it may be self-signed); the name in it is not checked.
-      ...(pinned ? { ca: pinned, checkServerIdentity: () => undefined } : {}),
+      ...(pinned && !spki ? { ca: pinned, checkServerIdentity: () => undefined } : {}),
     });
     this.ws = ws;
     ws.on('open', () => {
@@ -129,7 +139,10 @@ export class HubLink {
         });
       } else if (p.msg.type === 'error') this.log.warn({ code: p.msg.code, message: p.msg.message }, 'hub reported an error');
     });
-    ws.on('error', (err) => this.log.debug({ err: err.message }, 'hub link error'));
+    ws.on('error', (err) => {
+      if (err.name === 'PinError' || err.constructor.name === 'PinError') this.log.error({ err: err.message }, 'hub certificate refused');
+      else this.log.debug({ err: err.message }, 'hub link error');
+    });
     ws.on('close', (code, reason) => {
       clearInterval(this.beat);
       this.inFlight = null; // unacknowledged events stay in the outbox and go again after reconnect

@@ -159,7 +159,9 @@ export class Kiosk {
    */
   async reconfigure(version: number, doc: unknown): Promise<ConfigError[]> {
     const { validateKioskConfig } = await import('../config/validate.js');
-    const v = validateKioskConfig({ ...(doc as object), configVersion: version });
+    // The hub never sends secrets (hub token, SIP passwords): the kiosk keeps its own.
+    const { keepSecrets } = await import('../config/secrets.js');
+    const v = validateKioskConfig({ ...keepSecrets(doc as object, this.config), configVersion: version });
     if (!v.ok) {
       this.log.warn({ version, errors: v.errors }, 'config from the hub refused');
       return v.errors;
@@ -169,6 +171,11 @@ export class Kiosk {
     const previous = this.config;
     await this.store.saveConfig(v.value);
     this.config = v.value;
+    if (v.value.hub) {
+      this.hubLink?.updateConfig(v.value.hub);
+      const { hubHttpBase } = await import('../audio/clips.js');
+      this.audio?.clips.updateSource({ baseUrl: hubHttpBase(v.value.hub.url), token: v.value.hub.token, pins: v.value.hub.pins });
+    }
     this.log.info({ version, previous: previous.configVersion }, 'config applied from the hub');
     this.bus.emit('config.applied', { version, source: 'hub' });
     void this.store.markLastKnownGood(v.value);
