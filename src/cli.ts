@@ -6,7 +6,9 @@ import { hashPassword, sha256Hex } from './hub/passwords.js';
 const USAGE = `helppoint: open help-point firmware
 
   helppoint kiosk --config FILE [--local-port N]   run one help point
-  helppoint hub --config FILE [--port N]           run the control centre
+  helppoint hub --config FILE [--port N] [--database postgres://...]
+                                                   run the control centre (PGlite in dataDir,
+                                                   or a PostgreSQL shared by several hubs)
   helppoint demo [--site DIR]                      a whole site on this machine
   helppoint config validate FILE...                check config files
   helppoint hash-password PASSWORD                 hash for a console user
@@ -29,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] === 'validate' && rest.length > 1) return validate(rest.slice(1));
       break;
     case 'hash-password':
-      if (rest[0]) return console.log(hashPassword(rest[0])), 0;
+      if (rest[0]) return console.log(await hashPassword(rest[0])), 0;
       break;
     case 'hash-token':
       if (rest[0]) return console.log(sha256Hex(rest[0])), 0;
@@ -94,14 +96,25 @@ async function runKiosk(args: string[]): Promise<number> {
 }
 
 async function runHub(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, port: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, port: { type: 'string' }, database: { type: 'string' } } });
   if (!values.config) return fail(new Error('--config FILE is required'));
+  if (values.database && !/^postgres(ql)?:\/\//.test(values.database)) return fail(new Error('--database takes a postgres:// URL'));
   try {
     const { config, dir } = loadHubConfig(values.config);
     const { Hub } = await import('./hub/app.js');
-    const hub = new Hub({ config, configDir: dir, port: values.port ? Number(values.port) : undefined });
-    onSignals(() => hub.stop());
+    const { guardProcess } = await import('./core/process-guard.js');
+    const { notifySystemd } = await import('./core/sd-notify.js');
+    const hub = new Hub({ config, configDir: dir, port: values.port ? Number(values.port) : undefined, databaseUrl: values.database });
+    // An uncaught error is logged and recorded, then the process exits non-zero (systemd restarts it).
+    guardProcess(hub.log, async (what, err) => {
+      await hub.ctx?.storage.audit({ user: '-', role: 'system', action: 'process.crash', target: hub.instanceId, result: what, detail: { error: String((err as Error)?.stack ?? err).slice(0, 4000) } });
+    });
+    onSignals(async () => {
+      notifySystemd('STOPPING=1');
+      await hub.stop();
+    });
     await hub.start();
+    notifySystemd('READY=1', { watchdog: true });
     return -1;
   } catch (err) {
     return fail(err);

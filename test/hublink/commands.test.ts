@@ -10,11 +10,8 @@ import { readMerged } from '../../src/config/load.js';
 import { CLI, EXAMPLE, REPO, kioskConfigFile, startKioskProcess } from '../helpers/processes.js';
 import { tmpDir, until } from '../helpers/tmp.js';
 import { encodeWav } from '../../src/audio/wav.js';
+import { consoleLogin, type ConsoleSession } from '../helpers/console.js';
 
-async function login(base: string, user: string, password: string): Promise<string> {
-  const r = await fetch(base + '/login', { method: 'POST', body: `user=${user}&password=${password}`, redirect: 'manual' });
-  return r.headers.get('set-cookie')!.split(';')[0]!;
-}
 
 describe('hub link: commands', function () {
   this.timeout(60_000);
@@ -34,17 +31,17 @@ describe('hub link: commands', function () {
     await startKioskProcess(file);
     await hub.waitFor(/kiosk online/, 10_000);
 
-    const dispatcher = await login(base, 'dispatcher', 'dispatcher-demo');
-    const send = async (body: unknown, cookie = dispatcher) => {
-      const r = await fetch(base + '/api/commands', { method: 'POST', headers: { cookie }, body: JSON.stringify(body) });
+    const dispatcher = await consoleLogin(base, 'dispatcher', 'dispatcher-demo');
+    const send = async (body: unknown, who: ConsoleSession = dispatcher) => {
+      const r = await who.post('/api/commands', body);
       return { status: r.status, body: (await r.json()) as { id: string; sent: string[]; offline: string[] } };
     };
     const result = (id: string) =>
       until(async () => {
-        const c = (await (await fetch(`${base}/api/commands/${id}`, { headers: { cookie: dispatcher } })).json()) as { results: Record<string, { ok: boolean; error?: string } | null> };
+        const c = await dispatcher.json<{ results: Record<string, { ok: boolean; error?: string } | null> }>(`/api/commands/${id}`);
         return c.results['conc-north'];
       }, 5000, `result of ${id}`);
-    const hubEvents = async () => (await (await fetch(`${base}/api/events?kiosk=conc-north`, { headers: { cookie: dispatcher } })).json()) as { type: string; data: any }[];
+    const hubEvents = () => dispatcher.json<{ type: string; data: any }[]>('/api/events?kiosk=conc-north');
 
     // PA to the whole zone: the online kiosk gets it, the others are reported offline.
     const pa = await send({ zone: 'concourse', command: 'pa.play', args: { channel: 'announcement', message: 'drill', chime: false } });
@@ -66,16 +63,16 @@ describe('hub link: commands', function () {
 
     // A clip uploaded in the console is fetched by the kiosk with its token, verified and played.
     const wav = encodeWav({ rate: 16000, samples: Int16Array.from({ length: 8000 }, (_, i) => Math.round(6000 * Math.sin(i / 5))) });
-    const up = await fetch(base + '/api/clips', { method: 'POST', headers: { cookie: dispatcher }, body: new Uint8Array(wav) });
+    const up = await dispatcher.post('/api/clips', new Uint8Array(wav));
     assert.equal(up.status, 201);
     const { sha256, url } = (await up.json()) as { sha256: string; url: string };
     assert.equal((await fetch(base + url)).status, 401, 'clips need a kiosk token');
-    assert.equal((await fetch(base + '/api/clips', { method: 'POST', headers: { cookie: dispatcher }, body: 'not a wav' })).status, 400);
+    assert.equal((await dispatcher.post('/api/clips', 'not a wav')).status, 400);
     const clipCmd = await send({ kiosks: ['conc-north'], command: 'pa.play', args: { channel: 'announcement', clip: { sha256, url: base + url }, chime: false } });
     assert.deepEqual(await result(clipCmd.body.id), { ok: true });
     await until(async () => (await hubEvents()).find((e) => e.type === 'pa.started' && e.data.id === clipCmd.body.id), 10_000, 'clip played');
 
-    const facilities = await login(base, 'facilities', 'facilities-demo');
+    const facilities = await consoleLogin(base, 'facilities', 'facilities-demo');
     assert.equal((await send({ kiosks: ['conc-north'], command: 'relay.pulse', args: {} }, facilities)).status, 403);
   });
 });

@@ -10,11 +10,8 @@ import { readMerged } from '../../src/config/load.js';
 import { CLI, EXAMPLE, REPO, kioskConfigFile, startKioskProcess, postJson } from '../helpers/processes.js';
 import { tmpDir, until } from '../helpers/tmp.js';
 import { desk } from '../intercom/helpers.js';
+import { consoleLogin } from '../helpers/console.js';
 
-async function login(base: string, user: string, password: string): Promise<string> {
-  const r = await fetch(base + '/login', { method: 'POST', body: `user=${user}&password=${password}`, redirect: 'manual' });
-  return r.headers.get('set-cookie')!.split(';')[0]!;
-}
 
 describe('hub link: configuration from the hub', function () {
   this.timeout(60_000);
@@ -40,29 +37,29 @@ describe('hub link: configuration from the hub', function () {
 
     const d = await desk('desk-answer-bye.xml');
     const keep = { local: { port: 0 }, dataDir: path.join(dir, 'data'), hub: hubLink };
-    const dispatcher = await login(base, 'dispatcher', 'dispatcher-demo');
-    const refused = await fetch(base + '/api/kiosks/conc-north/config', { method: 'POST', headers: { cookie: dispatcher }, body: '{}' });
+    const dispatcher = await consoleLogin(base, 'dispatcher', 'dispatcher-demo');
+    const refused = await dispatcher.post('/api/kiosks/conc-north/config', {});
     assert.equal(refused.status, 403, 'a dispatcher may not change configuration');
 
-    const facilities = await login(base, 'facilities', 'facilities-demo');
+    const facilities = await consoleLogin(base, 'facilities', 'facilities-demo');
     const change = { ...keep, sip: { localPort: 0, targets: { emergency: [{ uri: d.uri, ringTimeoutS: 10 }], information: [{ uri: d.uri }] } } };
-    const r = await fetch(base + '/api/kiosks/conc-north/config', { method: 'POST', headers: { cookie: facilities }, body: JSON.stringify(change) });
+    const r = await facilities.post('/api/kiosks/conc-north/config', change);
     assert.equal(r.status, 202);
     const { version } = (await r.json()) as { version: number };
     await until(async () => (await health()).configVersion === version, 10_000, 'config applied on the kiosk');
     assert.deepEqual((await health()).targets, [d.uri]);
-    await until(async () => ((await (await fetch(base + '/api/kiosks/conc-north/config', { headers: { cookie: facilities } })).json()) as { acked?: boolean }).acked, 5000, 'ack at the hub');
+    await until(async () => (await facilities.json<{ acked?: boolean }>('/api/kiosks/conc-north/config')).acked, 5000, 'ack at the hub');
 
     // The next call uses the new desk.
     await postJson(kiosk.url + 'sim/press', { input: 'emergency', ms: 60 });
     assert.equal(await d.proc.exited, 0, 'the new desk answered the call');
 
     // An invalid config is refused with its errors; the kiosk keeps the old one.
-    const bad = await fetch(base + '/api/kiosks/conc-north/config', { method: 'POST', headers: { cookie: facilities }, body: JSON.stringify({ ...change, zone: 'atlantis' }) });
+    const bad = await facilities.post('/api/kiosks/conc-north/config', { ...change, zone: 'atlantis' });
     assert.equal(bad.status, 202);
     const status = await until(
       async () => {
-        const c = (await (await fetch(base + '/api/kiosks/conc-north/config', { headers: { cookie: facilities } })).json()) as { errors?: { path: string }[] };
+        const c = await facilities.json<{ errors?: { path: string }[] }>('/api/kiosks/conc-north/config');
         return c.errors;
       },
       5000,

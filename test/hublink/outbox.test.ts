@@ -9,6 +9,7 @@ import { freePort } from '../../src/testbed/ports.js';
 import { readMerged } from '../../src/config/load.js';
 import { CLI, EXAMPLE, REPO, kioskConfigFile, startKioskProcess, postJson, type KioskProc } from '../helpers/processes.js';
 import { sleep, tmpDir, until } from '../helpers/tmp.js';
+import { consoleLogin } from '../helpers/console.js';
 
 async function hubProcess(file: string): Promise<Managed> {
   const p = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
@@ -17,9 +18,8 @@ async function hubProcess(file: string): Promise<Managed> {
 }
 
 async function hubEvents(base: string): Promise<{ id: string }[]> {
-  const login = await fetch(base + '/login', { method: 'POST', body: 'user=admin&password=admin-demo', redirect: 'manual' });
-  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-  return (await (await fetch(base + '/api/events?kiosk=conc-north', { headers: { cookie } })).json()) as { id: string }[];
+  const admin = await consoleLogin(base, 'admin', 'admin-demo');
+  return admin.json<{ id: string }[]>('/api/events?kiosk=conc-north&limit=10000');
 }
 
 const kioskEventIds = (dir: string) => (JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) as { events: { id: string }[] }).events.map((e) => e.id);
