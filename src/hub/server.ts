@@ -21,6 +21,19 @@ import events from './plugins/events.js';
 import clips from './plugins/clips.js';
 import audit from './plugins/audit.js';
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+  config: { roles?: string[]; public?: boolean; loginCsrf?: boolean };
+  websocket: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteEntry[];
+  }
+}
+
 /** Default body limit; routes that take more (config documents, clips) say so. */
 export const BODY_LIMIT = 64 * 1024;
 
@@ -47,6 +60,14 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }) as unknown as FastifyInstance;
   app.decorate('hub', hub);
+  // Every route with its method and config, for the route x role tests and the API walk.
+  const routeTable: RouteEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (r) => {
+    // config is read when asked: plugins' own onRoute hooks may still add to it
+    for (const method of [r.method].flat())
+      routeTable.push({ method, url: r.url, get config() { return (r.config ?? {}) as RouteEntry['config']; }, websocket: !!(r as { websocket?: boolean }).websocket });
+  });
 
   await app.register(errors);
   await app.register(cookie);
