@@ -5,6 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential python3 libasound2-dev alsa-utils   # native modules (speaker, epoll), ALSA tools
+  libspeexdsp-dev                                      # helppoint-dsp: echo canceller, noise suppression, resampler (native/dsp)
   sip-tester kamailio kamailio-websocket-modules baresip-core   # real SIP peers for tests and the demo desk
   sox espeak-ng                                        # audio: generate messages, measure test audio
   chromium fonts-wqy-zenhei                            # kiosk screen tests (headless) and CJK glyphs
