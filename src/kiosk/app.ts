@@ -90,8 +90,18 @@ export class Kiosk {
     // 1c. Intercom: SIP and RTP. A failure here is a fault to report, never a reason to stop the kiosk.
     try {
       const { Intercom } = await import('../intercom/intercom.js');
-      const { createInput } = await import('../audio/input/index.js');
-      const input = createInput(config.audio.input, 8000, (reason) => bus.emit('audio.fault', { active: true, reason }));
+      const { createMicrophone } = await import('../dsp/microphone.js');
+      const input = createMicrophone({
+        config,
+        speaker: this.audio?.mixer,
+        onError: (reason) => bus.emit('audio.fault', { active: true, reason }),
+        onStatus: (status) => {
+          this.log[status.problem ? 'error' : 'info']({ handsFree: status }, 'hands-free audio');
+          bus.emit('audio.handsFree', status);
+        },
+      });
+      // A missing echo canceller is a fault from start-up on, not a surprise in the first call.
+      setImmediate(() => input.check());
       if (config.pa.volume?.adaptive) {
         // Ambient noise for adaptive PA volume, measured while idle: the microphone runs all the time.
         this.audio?.attachMicrophone(input);

@@ -122,7 +122,7 @@ export class RtpStream {
     if (this.input.rate !== rate) void createResampler(this.input.rate, rate).then((r) => (this.closed ? r.destroy() : (this.micResampler = r)));
     this.unsubscribeMic?.();
     this.unsubscribeMic = this.input.onFrame((f) => {
-      const s = this.input.rate === rate ? f : this.micResampler?.process(f);
+      const s = this.input.rate === rate ? f.slice() : this.micResampler?.process(f);
       if (!s || s.length === 0) return;
       this.micQueue.push(s);
       this.micQueued += s.length;
