@@ -1,6 +1,7 @@
 // npm install hook: node-pre-gyp fetches the prebuilt binary for this
-// platform from the binary host (package.json binary.host, or the mirror set
-// with npm_config_helppoint_dsp_binary_host_mirror, e.g. the site's hub) and
+// platform from the binary host (package.json binary.host, or the one set in
+// HELPPOINT_DSP_BINARY_HOST or npm_config_helppoint_dsp_binary_host_mirror,
+// e.g. the site's hub) and
 // falls back to compiling from source (a C++ compiler, make, python3 and
 // libspeexdsp-dev needed). When both fail the install still succeeds, but
 // lib/install-status.json records why: the kiosk then runs without echo
@@ -13,6 +14,9 @@ const path = require('node:path');
 const here = __dirname;
 const args = ['install', '--fallback-to-build'];
 const env = { ...process.env };
+// The binary host: HELPPOINT_DSP_BINARY_HOST (e.g. the site's hub, http://hub:8080/native/)
+// overrides package.json binary.host; node-pre-gyp reads it as its mirror setting.
+if (env.HELPPOINT_DSP_BINARY_HOST) env.npm_config_helppoint_dsp_binary_host_mirror = env.HELPPOINT_DSP_BINARY_HOST;
 // Node's headers: use the ones installed beside this node binary when npm has no
 // nodedir set (node-gyp would otherwise download them, and kiosks have no internet).
 if (!env.npm_config_nodedir) {
