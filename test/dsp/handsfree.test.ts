@@ -26,7 +26,7 @@ class Tap {
     return () => this.ls.delete(l);
   }
   play(frame: Int16Array, t0: number) {
-    for (const l of this.ls) l(frame, t0, t0);
+    for (const l of this.ls) l(frame, t0);
   }
 }
 
