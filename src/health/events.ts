@@ -1,6 +1,8 @@
-export type FaultCode = 'audio' | 'sip-registration' | 'button-stuck' | 'tamper' | 'power' | 'store' | 'hub-link' | 'config' | 'echo-canceller';
+export type FaultCode = 'audio' | 'sip-registration' | 'button-stuck' | 'tamper' | 'power' | 'store' | 'hub-link' | 'config' | 'gpio' | 'screen' | 'echo-canceller';
 
 export interface HealthEvents {
   'fault.raised': { code: FaultCode; detail: string };
   'fault.cleared': { code: FaultCode };
+  /** A capability could not start; the kiosk runs on without it (and raises its fault). */
+  'capability.failed': { name: string; reason: string };
 }

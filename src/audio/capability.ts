@@ -1,0 +1,65 @@
+// Audio as a kiosk capability: the mixer exists at once (other capabilities
+// write to it); the device is probed off-process, and a missing ALSA device
+// costs a fault, never the process. The microphone belongs here too: the
+// intercom sends it, adaptive PA volume listens to it.
+import type { KioskCapability, KioskContext } from '../core/context.js';
+import { healthOf } from '../core/capability.js';
+import { AudioEngine } from './engine.js';
+import { addPaRoutes } from './local-routes.js';
+import { createMicrophone } from '../dsp/microphone.js';
+
+/** the microphone runs at the call's narrowband rate; wideband codecs resample */
+const MIC_RATE = 8000;
+
+export class AudioCapability implements KioskCapability {
+  readonly name = 'audio';
+  readonly fault = 'audio' as const;
+  readonly config = ['audio', 'pa'] as const;
+  readonly raises = ['pa.started', 'pa.ended', 'audio.fault', 'audio.handsFree'] as const;
+  readonly handles = ['pa.play', 'pa.stop', 'hub.clock', 'call.state'] as const;
+  engine?: AudioEngine;
+  private failure?: string;
+
+  async start(ctx: KioskContext): Promise<void> {
+    const { bus, log } = ctx;
+    const config = ctx.config();
+    bus.on('audio.fault', (e) => (this.failure = e.active ? e.reason : undefined));
+    this.engine = new AudioEngine({ config, configDir: ctx.configDir, dataDir: ctx.store.dir, bus, log });
+    ctx.services.audioOut = this.engine.mixer;
+    // The microphone behind the hands-free path (echo cancelling against this mixer's output, src/dsp).
+    // A broken microphone setting costs the microphone (the intercom sends silence), not the speaker.
+    try {
+      const mic = createMicrophone({
+        config,
+        speaker: this.engine.mixer,
+        rate: MIC_RATE,
+        onError: (reason) => bus.emit('audio.fault', { active: true, reason }),
+        onStatus: (status) => {
+          log[status.problem ? 'error' : 'info']({ handsFree: status }, 'hands-free audio');
+          bus.emit('audio.handsFree', status);
+        },
+      });
+      ctx.services.microphone = mic;
+      // A missing echo canceller is a fault from start-up on, not a surprise in the first call.
+      setImmediate(() => mic.check());
+    } catch (err) {
+      bus.emit('audio.fault', { active: true, reason: `microphone: ${(err as Error).message}` });
+    }
+    const mic = ctx.services.microphone;
+    if (mic && config.pa.volume?.adaptive) {
+      // Ambient noise for adaptive PA volume, measured while idle: the microphone runs all the time.
+      this.engine.attachMicrophone(mic);
+      void mic.start();
+    }
+    this.engine.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
+    addPaRoutes(ctx.local, bus, this.engine);
+  }
+
+  async stop(): Promise<void> {
+    this.engine?.stop();
+  }
+
+  health() {
+    return healthOf(!!this.engine, this.failure);
+  }
+}
