@@ -5,6 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential python3 libasound2-dev alsa-utils   # native modules (speaker, epoll), ALSA tools
+  libspeexdsp-dev                                      # helppoint-dsp: echo canceller, noise suppression, resampler (native/dsp)
   sip-tester kamailio kamailio-websocket-modules baresip-core   # real SIP peers for tests and the demo desk
   rtpengine-daemon                                     # media relay browser (WebRTC) <-> kiosk (RTP), userspace;
                                                        # not the "rtpengine" metapackage: it pulls the kernel module (DKMS)
