@@ -10,6 +10,7 @@ import type { ConfigComposer } from './config-compose.js';
 import type { InstanceBus } from './instance-bus.js';
 import type { HubStorage, IncomingEvent, LayerRef, PresenceUpdate } from './storage/storage.js';
 import { sha256Hex } from './passwords.js';
+import { storable } from './storable.js';
 
 export interface LocalKiosk {
   id: string;
@@ -43,13 +44,13 @@ export class KioskLink {
 
   constructor(private readonly o: KioskLinkOptions) {
     const { storage } = o;
-    this.presenceWriter = new Batcher((lists) => storage.updatePresence(o.instanceId, lists.flat()));
+    this.presenceWriter = new Batcher((lists) => storage.updatePresence(o.instanceId, lists.flat()), { split: true });
     this.events = new Batcher(async (batches) => {
       const added = await storage.insertEvents(batches);
       batches.forEach((b, i) => (b.added = added[i]));
-    });
-    this.results = new Batcher((rs) => storage.commandResults(rs));
-    this.configResults = new Batcher((rs) => storage.configResults(rs));
+    }, { split: true });
+    this.results = new Batcher((rs) => storage.commandResults(rs), { split: true });
+    this.configResults = new Batcher((rs) => storage.configResults(rs), { split: true });
     o.bus.on((m) => {
       if (m.t === 'command') void this.deliverCommand(m.id).catch((err: Error) => o.log.error({ err: err.message, command: m.id }, 'command not delivered'));
       else if (m.t === 'config') void this.deliverConfig(m.push).catch((err: Error) => o.log.error({ err: err.message, push: m.push }, 'config push not delivered'));
@@ -167,6 +168,7 @@ export class KioskLink {
     const { log } = this.o;
     const kioskId = k.id;
     const p = isBinary ? ({ ok: false, error: 'binary frames are not accepted' } as const) : parseFromKiosk(data);
+    if (p.ok) p.msg = storable(p.msg);
     if (!p.ok) {
       log.warn({ kiosk: kioskId, error: p.error }, 'invalid message from kiosk');
       send({ type: 'error', code: 'invalid', message: p.error });

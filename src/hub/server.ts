@@ -9,6 +9,7 @@ import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import { MAX_FRAME_BYTES } from '../protocol/messages.js';
 import type { HubContext } from './context.js';
+import { storable } from './storable.js';
 import errors from './plugins/errors.js';
 import openapi, { openapiRoute } from './plugins/openapi.js';
 import auth from './plugins/auth.js';
@@ -70,6 +71,12 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   });
 
   await app.register(errors);
+  // Hostile text (NUL, lone surrogates) never reaches the database as a 500: cleaned before validation.
+  app.addHook('preValidation', async (req) => {
+    if (req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body)) req.body = storable(req.body);
+    if (req.query && typeof req.query === 'object') req.query = storable(req.query);
+    if (req.params && typeof req.params === 'object') req.params = storable(req.params);
+  });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 8192 });
   await app.register(rateLimit, { global: false });

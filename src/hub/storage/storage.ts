@@ -563,15 +563,20 @@ async function upsertAlarms(tx: Sql, events: (IncomingEvent & { kiosk: string })
   // Within a group, the latest transition per alarm goes in (rank, then time); the row takes it only if it is not older.
   const best = new Map<string, { e: IncomingEvent & { kiosk: string }; rank: number }>();
   for (const e of events) {
-    const d = e.data as { alarmId: string; state?: string; at?: string };
-    const rank = ALARM_RANK[d.state ?? ''] ?? -1;
+    const d = e.data as { alarmId: string; state?: unknown; at?: unknown };
+    const rank = typeof d.state === 'string' && Object.hasOwn(ALARM_RANK, d.state) ? ALARM_RANK[d.state]! : -1;
     if (rank < 0) continue;
     const prev = best.get(d.alarmId);
     if (!prev || rank > prev.rank || (rank === prev.rank && String(d.at ?? e.at) >= String((prev.e.data as { at?: string }).at ?? prev.e.at))) best.set(d.alarmId, { e, rank });
   }
   if (best.size === 0) return;
   const list = [...best.values()];
-  const d = (x: { e: IncomingEvent }) => x.e.data as { alarmId: string; state: string; kind?: string; category?: string; source?: string; raisedAt?: string; at?: string };
+  // Kiosk data is untrusted: only strings go into the text columns.
+  const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 500) : undefined);
+  const d = (x: { e: IncomingEvent }) => {
+    const r = x.e.data as Record<string, unknown>;
+    return { alarmId: r.alarmId as string, state: r.state as string, kind: str(r.kind), category: str(r.category), source: str(r.source), raisedAt: str(r.raisedAt), at: str(r.at) };
+  };
   await tx.query(
     `insert into alarms (alarm_id, kiosk_id, state, rank, kind, category, source, raised_at, at, data)
      select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])
