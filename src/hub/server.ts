@@ -54,8 +54,9 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
     // A socket error (reset, garbage before the request line) is answered and logged, never thrown.
     clientErrorHandler: (err: Error & { code?: string }, socket) => {
       hub.log.debug({ err: err.message, code: err.code }, 'bad HTTP request');
-      const body = JSON.stringify({ error: 'bad request', statusCode: 400 });
-      if (socket.writable && err.code !== 'ECONNRESET') socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      const [status, text] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+      const body = JSON.stringify({ error: text.toLowerCase(), statusCode: status });
+      if (socket.writable && err.code !== 'ECONNRESET') socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
       else socket.destroy();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
