@@ -14,7 +14,8 @@ import { pinnedConnect } from './pinning.js';
 
 /** The kiosk's persistent outbox, as the link sees it. */
 export interface Outbox {
-  pending(): readonly StoredEvent[];
+  /** the oldest events waiting for the hub, in order, at most `limit` */
+  pending(limit?: number): readonly StoredEvent[];
   acknowledge(ids: Iterable<string>): Promise<boolean>;
 }
 import { FIRMWARE_VERSION } from '../version.js';
@@ -43,7 +44,7 @@ export class HubLink {
   /** Sends the oldest pending events (at least once, in order); called when events are recorded and on connect. */
   flush(): void {
     if (!this.connected || this.inFlight || !this.outbox) return;
-    const batch = this.outbox.pending().slice(0, MAX_EVENTS_PER_BATCH);
+    const batch = this.outbox.pending(MAX_EVENTS_PER_BATCH);
     if (batch.length === 0) return;
     this.inFlight = new Set(batch.map((e) => e.id));
     this.send({ type: 'events', batch: batch.map((e) => ({ id: e.id, seq: e.seq, at: e.at, type: e.type, data: e.data })) });
