@@ -77,7 +77,8 @@ export class Hub {
         },
       };
       this.app = await buildServer(this.ctx);
-      await this.app.listen({ port: this.opts.port ?? config.listen.port, host: config.listen.host });
+      // A deep backlog: a fleet reconnecting at once (after a hub restart) must not be reset by the kernel.
+      await this.app.listen({ port: this.opts.port ?? config.listen.port, host: config.listen.host, backlog: 4096 });
       this.port = (this.app.server.address() as import('node:net').AddressInfo).port;
     } catch (err) {
       await this.ctx?.link.stop().catch(() => undefined);
