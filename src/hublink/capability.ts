@@ -15,7 +15,7 @@ export class HubLinkCapability implements KioskCapability {
   async start(ctx: KioskContext): Promise<void> {
     const hub = ctx.config().hub;
     if (!hub) return;
-    this.link = new HubLink(hub, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc));
+    this.link = new HubLink(hub, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc), () => ctx.services.alarm);
     this.link.start();
   }
 

@@ -31,6 +31,8 @@ export class OutgoingCall {
   session?: Session;
   target?: string;
   connectedAt?: number;
+  /** why the call ended, when the kiosk ended it (media timeout, preempted by an alarm) */
+  endReason?: string;
   private cancelled = false;
   private ringTimer?: NodeJS.Timeout;
   private done!: () => void;
@@ -59,7 +61,7 @@ export class OutgoingCall {
           if (this.cancelled) break;
           const outcome = await this.tryTarget(t.uri, t.ringTimeoutS * 1000);
           if (outcome === 'answered') {
-            this.emit('ended', 'hung up');
+            this.emit('ended', this.endReason ?? 'hung up');
             return;
           }
         }
@@ -67,7 +69,7 @@ export class OutgoingCall {
         this.ctx.log.warn({ callId: this.id, round }, 'no desk answered; trying again from the first');
         await new Promise((r) => setTimeout(r, ROUND_PAUSE_MS));
       }
-      this.emit(this.cancelled ? 'ended' : 'failed', this.cancelled ? 'cancelled' : 'no desk answered');
+      this.emit(this.cancelled ? 'ended' : 'failed', this.cancelled ? (this.endReason ?? 'cancelled') : 'no desk answered');
     } finally {
       this.done();
     }

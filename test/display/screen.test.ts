@@ -91,6 +91,10 @@ describe('touch screen (headless Chromium, in-process kiosk)', function () {
     await page.click('#btn-emergency');
     await until(() => requested.length === 1, 3000, 'call.requested');
     assert.deepEqual(requested[0], { kind: 'emergency', source: 'screen' });
+    // It raised an alarm: the screen follows it until it is reset (staff on site here).
+    await page.waitForFunction(() => !!document.getElementById('call-state')?.dataset.alarm);
+    await kiosk.alarm!.reset(undefined, 'local', 'test over');
+    await page.locator('#home').waitFor();
   });
 
   it('bad messages on the WebSocket are refused and emit nothing', async () => {

@@ -15,6 +15,8 @@ export interface HandlerOptions {
   input: AudioInput;
   output?: AudioOutput;
   onEvent: (e: MediaEvent) => void;
+  /** no RTP from the far end for this long is reported (0: never); read when the media starts */
+  silenceTimeoutMs?: () => number;
 }
 
 const DTMF_PT = 101;
@@ -69,6 +71,7 @@ export class RtpSessionDescriptionHandler implements SessionDescriptionHandler {
   private apply(direction = this.localDirection): void {
     if (!this.remote) return;
     this.stream.configure({ codec: this.remote.codec, payloadType: this.remote.payloadType, dtmfPt: this.remote.dtmfPt, remote: this.remote.remote, direction });
+    this.stream.watchSilence(this.opts.silenceTimeoutMs?.() ?? 0);
   }
 
   hasDescription(contentType: string): boolean {

@@ -11,7 +11,7 @@ import { isResponse, requestTarget, ResponseRoutes, type Address } from './routi
 export class UdpTransport extends BaseTransport {
   readonly protocol = 'UDP';
   private socket?: dgram.Socket;
-  private readonly routes = new ResponseRoutes();
+  protected readonly routes = new ResponseRoutes();
 
   constructor(
     _logger: Logger,
