@@ -438,7 +438,9 @@ export class AlarmController implements AlarmHooks, AlarmService {
     const att = this.attempt;
     if (att && !att.over) return; // its call goes on; its reports drive the alarm
     if (att) this.drop(att);
-    await this.callNext(Math.max(0, a.targetIndex ?? 0), `retry after an error in ${where}`);
+    // A call that was placed and is over: the next desk; an attempt that never left: the same desk again.
+    const index = att ? (att.incoming ? (a.targetIndex ?? -1) : att.targetIndex) + 1 : Math.max(0, a.targetIndex ?? 0);
+    await this.callNext(index, `retry after an error in ${where}`);
   }
 
   private inject(where: string): void {

@@ -68,6 +68,8 @@ export class ScreenState {
       if (this.alarmCalls.size > 100) this.alarmCalls.delete(this.alarmCalls.values().next().value!);
       const prev = this.s.call;
       const fresh = !prev || prev.callId !== e.callId;
+      // A late end of an earlier call (ended for an alarm, a slow CANCEL) must not take over the screen.
+      if (fresh && (e.state === 'ended' || e.state === 'failed') && !e.incoming) return;
       // The calls of one alarm (re-sends, a desk calling back) share its chat and desk information.
       if (fresh && !(this.s.alarm && e.kind === 'emergency')) { this.s.chat = []; this.s.desk = null; this.s.callHistory = []; }
       this.s.callHistory = [...this.s.callHistory, e.state];

@@ -164,7 +164,13 @@ export class OutgoingCall {
     clearTimeout(this.ringTimer);
     const s = this.session;
     if (s?.state === SessionState.Established) void s.bye().catch(() => {});
-    else if (s instanceof Inviter && (s.state === SessionState.Initial || s.state === SessionState.Establishing)) void s.cancel().catch(() => {});
+    else if (s instanceof Inviter && (s.state === SessionState.Initial || s.state === SessionState.Establishing)) {
+      void s.cancel().catch(() => {});
+      // A desk that has not answered anything yet gets no CANCEL transaction to finish: end the call here anyway.
+      setTimeout(() => {
+        if (s.state !== SessionState.Terminated) void s.dispose().catch(() => {});
+      }, 2000);
+    }
     return true;
   }
 }
