@@ -167,8 +167,7 @@ export class AlarmController implements AlarmHooks, AlarmService {
     const raised: AlarmRecord = { alarmId, state: 'raised', kind: 'emergency', ...(category ? { category } : {}), source, raisedAt: at, at, seq: 1, ...(reason ? { reason } : {}) };
     const t = this.target(0);
     const calling = next(raised, 'calling', { attempt: 1, target: t.uri, targetIndex: t.index, callId: randomUUID() });
-    await this.commit([raised, calling]);
-    this.place();
+    await this.call([raised, calling]);
   }
 
   /** After a restart: an acknowledged alarm stays so; any other calls again at once, the same desk first. */
@@ -182,13 +181,25 @@ export class AlarmController implements AlarmHooks, AlarmService {
         return;
       }
       const t = this.target(Math.max(0, a.targetIndex ?? 0));
-      await this.commit([next(a, 'calling', { attempt: (a.attempt ?? 0) + 1, target: t.uri, targetIndex: t.index, callId: randomUUID(), reason: `resumed after a restart (was ${a.state})` })]);
-      this.place();
+      await this.call([next(a, 'calling', { attempt: (a.attempt ?? 0) + 1, target: t.uri, targetIndex: t.index, callId: randomUUID(), reason: `resumed after a restart (was ${a.state})` })]);
     }).catch(() => {});
   }
 
-  /** Places the persisted 'calling' attempt of the alarm. */
-  private place(): void {
+  /**
+   * A new attempt: its 'calling' transition is written while the intercom
+   * prepares the INVITE (RTP port, SDP); the INVITE leaves, and the
+   * transition is announced, only once the write is on disk.
+   */
+  private async call(recs: AlarmRecord[]): Promise<void> {
+    const persisted = this.persist(recs);
+    this.alarm = recs.at(-1)!;
+    this.place(persisted);
+    await persisted;
+    this.announce(recs);
+  }
+
+  /** Places the 'calling' attempt of the alarm; the INVITE waits for `gate` (its transition on disk). */
+  private place(gate?: Promise<void>): void {
     const a = this.alarm;
     if (!a || a.state !== 'calling' || this.attempt) return;
     const calls = this.d.calls();
@@ -202,7 +213,7 @@ export class AlarmController implements AlarmHooks, AlarmService {
     this.inject('place');
     const att: Attempt = { callId: a.callId!, target: a.target!, targetIndex: a.targetIndex ?? 0, incoming: false, phase: 'calling', answered: false, over: false, timers: [] };
     this.attempt = att;
-    att.handle = calls.placeAlarmCall({ callId: att.callId, alarmId: a.alarmId, attempt: a.attempt ?? 1, target: att.target, category: a.category }, this.listener(att));
+    att.handle = calls.placeAlarmCall({ callId: att.callId, alarmId: a.alarmId, attempt: a.attempt ?? 1, target: att.target, category: a.category, gate }, this.listener(att));
     this.armRing(att);
   }
 
@@ -297,8 +308,7 @@ export class AlarmController implements AlarmHooks, AlarmService {
     const a = this.alarm;
     if (!a || a.state === 'acknowledged' || this.attempt) return;
     const t = this.target(index);
-    await this.commit([next(a, 'calling', { attempt: (a.attempt ?? 0) + 1, target: t.uri, targetIndex: t.index, callId: randomUUID(), reason })]);
-    this.place();
+    await this.call([next(a, 'calling', { attempt: (a.attempt ?? 0) + 1, target: t.uri, targetIndex: t.index, callId: randomUUID(), reason })]);
   }
 
   /** Ring timeout or queue wait over: end our attempt and move on. */
@@ -374,6 +384,10 @@ export class AlarmController implements AlarmHooks, AlarmService {
     await this.persist(recs);
     const last = recs.at(-1)!;
     this.alarm = last.state === 'reset' ? undefined : last;
+    this.announce(recs);
+  }
+
+  private announce(recs: AlarmRecord[]): void {
     for (const r of recs) {
       const pub = publicState(r);
       this.d.log.info({ alarm: pub }, `alarm ${r.state}`);

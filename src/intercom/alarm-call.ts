@@ -33,6 +33,8 @@ export interface AlarmCallRequest {
   attempt: number;
   target: string;
   category?: string;
+  /** the INVITE is prepared at once but leaves only when this settles (the controller's write of the attempt) */
+  gate?: Promise<unknown>;
 }
 
 export interface AlarmCallHandle {
@@ -135,7 +137,8 @@ export function placeAlarmCall(ctx: AlarmCallContext, req: AlarmCallRequest, lis
   });
   session = inviter;
   ctx.activate(callId, inviter, report);
-  emit('calling');
+  const gate = req.gate ?? Promise.resolve();
+  void gate.then(() => !over && emit('calling'));
   inviter.stateChange.addListener((s) => {
     if (s === SessionState.Established && !answered) {
       answered = true;
@@ -149,6 +152,8 @@ export function placeAlarmCall(ctx: AlarmCallContext, req: AlarmCallRequest, lis
   });
   inviter
     .invite({
+      // Our media handler builds the offer, then waits for the gate before sip.js sends the INVITE.
+      sessionDescriptionHandlerOptions: { gate } as object,
       requestDelegate: {
         onProgress: (res) => {
           const code = res.message.statusCode ?? 0;

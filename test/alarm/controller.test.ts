@@ -15,11 +15,16 @@ import type { AlarmState } from '../../src/alarm/events.js';
 import { testConfig } from '../io/harness.js';
 import { tmpDir, until, sleep } from '../helpers/tmp.js';
 
+/** Records what it is told; like the intercom, it "sends" the INVITE when the request's gate settles. */
 class FakeCalls implements CallService {
-  placed: { req: AlarmCallRequest; listener: AlarmCallListener; ended?: string; journalAtPlace: string }[] = [];
+  placed: { req: AlarmCallRequest; listener: AlarmCallListener; ended?: string; sentAt?: number; journalAtSend?: string }[] = [];
   constructor(private readonly journalFile: () => string) {}
   placeAlarmCall(req: AlarmCallRequest, listener: AlarmCallListener) {
-    const entry: FakeCalls['placed'][number] = { req, listener, journalAtPlace: this.journalFile() };
+    const entry: FakeCalls['placed'][number] = { req, listener };
+    void (req.gate ?? Promise.resolve()).then(() => {
+      entry.sentAt = Date.now();
+      entry.journalAtSend = this.journalFile();
+    });
     this.placed.push(entry);
     return { callId: req.callId, end: (reason: string) => void (entry.ended = reason) };
   }
@@ -48,14 +53,14 @@ function setup(opts: { journal?: Partial<AlarmJournal> } = {}) {
 }
 
 describe('alarm controller (in process, real journal)', () => {
-  it('persists every transition before its event and before the INVITE is asked for', async () => {
+  it('persists every transition before its event and before the INVITE may leave', async () => {
     const t = setup();
     t.controller.start();
     t.bus.emit('call.requested', { kind: 'emergency', source: 'button' });
-    await until(() => t.calls.placed.length === 1, 2000, 'a call placed');
+    await until(() => t.calls.placed[0]?.sentAt, 2000, 'a call sent');
     for (const { state, journal } of t.states) assert.match(journal, new RegExp(`"alarmId":"${state.alarmId}"[^\\n]*"seq":${state.seq}[,}]`), `${state.state} emitted before it was on disk`);
     const callId = t.calls.placed[0]!.req.callId;
-    assert.ok(t.calls.placed[0]!.journalAtPlace.includes(callId), 'the calling transition (with its call id) was on disk before the call was placed');
+    assert.ok(t.calls.placed[0]!.journalAtSend!.includes(callId), 'the calling transition (with its call id) was on disk before the INVITE could leave');
     t.calls.placed[0]!.listener({ type: 'connected' });
     await until(() => t.states.some((s) => s.state.state === 'talking'), 2000, 'talking');
     t.calls.placed[0]!.listener({ type: 'dtmf', digits: '*5' });
@@ -64,11 +69,27 @@ describe('alarm controller (in process, real journal)', () => {
     t.controller.stop();
   });
 
+  it('the media handler builds the offer at once and hands it to sip.js only when the gate settles', async () => {
+    const { RtpSessionDescriptionHandler } = await import('../../src/intercom/media/handler.js');
+    const { createInput } = await import('../../src/audio/input/index.js');
+    const { codecList } = await import('../../src/intercom/media/index.js');
+    const sdh = new RtpSessionDescriptionHandler({ localHost: '127.0.0.1', codecs: codecList(['PCMU']), input: createInput({ source: 'silence', device: 'default' }, 8000), onEvent: () => {} });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let done = false;
+    const offer = sdh.getDescription({ gate } as never).then((d) => ((done = true), d));
+    await sleep(100);
+    assert.equal(done, false, 'held by the gate');
+    open();
+    assert.match((await offer).body, /m=audio \d+ RTP\/AVP 0/);
+    sdh.close();
+  });
+
   it('a disk that refuses writes raises the store fault; the alarm goes on in memory', async () => {
     const t = setup({ journal: { append: () => Promise.reject(new Error('EROFS: read-only file system')) } });
     t.controller.start();
     t.bus.emit('call.requested', { kind: 'emergency', source: 'button' });
-    await until(() => t.calls.placed.length === 1, 2000, 'a call placed despite the disk');
+    await until(() => t.calls.placed[0]?.sentAt, 2000, 'a call sent despite the disk');
     assert.deepEqual(t.faults.list().map((f) => f.code), ['store']);
     assert.match(t.faults.list()[0]!.detail, /EROFS/);
     assert.deepEqual(t.states.map((s) => s.state.state), ['raised', 'calling']);
@@ -81,8 +102,8 @@ describe('alarm controller (in process, real journal)', () => {
     t.controller.start();
     const t0 = Date.now();
     t.bus.emit('call.requested', { kind: 'emergency', source: 'button' });
-    await until(() => t.calls.placed.length === 1, 5000, 'a call placed despite the hung disk');
-    assert.ok(Date.now() - t0 >= 1900, 'waited for the disk first');
+    const sentAt = await until(() => t.calls.placed[0]?.sentAt, 5000, 'a call sent despite the hung disk');
+    assert.ok(sentAt - t0 >= 1900, 'waited for the disk first');
     assert.deepEqual(t.faults.list().map((f) => f.code), ['store']);
     t.controller.stop();
   });
