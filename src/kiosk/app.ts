@@ -28,6 +28,7 @@ import { DisplayCapability } from '../display/capability.js';
 import { HubLinkCapability } from '../hublink/capability.js';
 import { AlarmCapability } from '../alarm/capability.js';
 import type { AlarmController } from '../alarm/controller.js';
+import { addTestSeams } from './test-seams.js';
 
 /** Events kept in the event log and sent to the hub. */
 const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode|capability\.)/;
@@ -41,6 +42,8 @@ export interface KioskOptions {
   logDestination?: DestinationStream;
   /** tests inject a driver built on a fake GPIO class or mock Firmata */
   driver?: IoDriver;
+  /** the buttons are armed (the io capability started, or failed and its fault is raised): systemd READY=1 */
+  onArmed?: () => void;
 }
 
 export class Kiosk {
@@ -72,6 +75,8 @@ export class Kiosk {
     if (chosen.source !== 'file') this.log.info({ source: chosen.source, version: this.config.configVersion }, 'using stored config');
     this.local = new LocalServer(this.config.local.host);
     this.faults = new Faults(this.bus);
+    // A disk that refuses writes, or a full outbox, is a fault (never a stop).
+    this.store.onFault((detail) => (detail ? this.faults.raise('store', detail) : this.faults.clear('store')));
     this.ioCap = new IoCapability(opts.driver);
     this.capabilities = [this.ioCap, this.alarmCap, this.audioCap, this.intercomCap, this.displayCap, this.hubCap];
     this.ctx = {
@@ -126,11 +131,13 @@ export class Kiosk {
     });
     bus.onAny(({ event, payload }) => this.log.debug({ event, payload: safe(payload) }, 'event'));
     this.local.route('GET', '/health', (_req, res) => sendJson(res, 200, this.health()));
+    if (addTestSeams(this.local)) this.log.warn('test seams enabled (HELPPOINT_TEST_SEAMS=1): not for a real site');
 
     for (const cap of this.capabilities) {
       // The local interface listens once every capability before the hub link has added its routes.
       if (cap === this.hubCap) await this.listen();
       await this.startOne(cap);
+      if (cap === this.ioCap) this.opts.onArmed?.();
     }
   }
 
@@ -158,7 +165,9 @@ export class Kiosk {
    */
   async reconfigure(version: number, doc: unknown): Promise<ConfigError[]> {
     const { validateKioskConfig } = await import('../config/validate.js');
-    const v = validateKioskConfig({ ...(doc as object), configVersion: version });
+    // The hub never sends secrets (hub token, SIP passwords): the kiosk keeps its own.
+    const { keepSecrets } = await import('../config/secrets.js');
+    const v = validateKioskConfig({ ...keepSecrets(doc as object, this.config), configVersion: version });
     if (!v.ok) {
       this.log.warn({ version, errors: v.errors }, 'config from the hub refused');
       return v.errors;
@@ -168,6 +177,11 @@ export class Kiosk {
     const previous = this.config;
     await this.store.saveConfig(v.value);
     this.config = v.value;
+    if (v.value.hub) {
+      this.hubLink?.updateConfig(v.value.hub);
+      const { hubHttpBase } = await import('../audio/clips.js');
+      this.audio?.clips.updateSource({ baseUrl: hubHttpBase(v.value.hub.url), token: v.value.hub.token, pins: v.value.hub.pins });
+    }
     this.log.info({ version, previous: previous.configVersion }, 'config applied from the hub');
     this.bus.emit('config.applied', { version, source: 'hub' });
     void this.store.markLastKnownGood(v.value);
@@ -185,7 +199,7 @@ export class Kiosk {
       targets: this.config.sip.targets.emergency.map((t) => t.uri),
       driver: this.driver?.kind,
       faults: this.faults.list(),
-      outbox: this.store.pending().length,
+      outbox: this.store.pendingCount(),
       sipPort: this.intercom?.localPort,
       call: this.intercom?.activeCall(),
       alarm: this.alarmCap.controller?.current() ?? null,
@@ -204,7 +218,7 @@ export class Kiosk {
         this.log.warn({ err, capability: cap.name }, 'capability did not stop cleanly');
       }
     }
-    await Promise.allSettled([this.store.events.write(), this.store.outbox.write()]);
+    await this.store.close();
   }
 }
 
