@@ -25,10 +25,11 @@ export class AlarmCapability implements KioskCapability {
     let loaded: Loaded = { closed: [], dropped: 0 };
     let journal: AlarmJournal | undefined = new AlarmJournal(ctx.store.dir);
     // The alarm never depends on the disk: whatever fails here, it runs (in memory if need be) and says so.
+    const storeProblem = (detail: string | undefined) => ctx.store.problem('alarm', detail);
     const unusable = (err: unknown) => {
-      this.failure = `alarm journal: ${(err as Error).message}`;
+      this.failure = `alarm journal unusable (${(err as Error).message}); alarms are kept in memory`;
       log.error({ err, file: journal?.file }, 'alarm journal unusable; alarms are kept in memory');
-      faults.raise('store', this.failure);
+      storeProblem(this.failure);
     };
     try {
       loaded = journal.load();
@@ -52,7 +53,7 @@ export class AlarmCapability implements KioskCapability {
     this.journal = journal;
     const throwOnce = (process.env[THROW_ONCE_ENV] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     if (throwOnce.length) log.warn({ throwOnce }, `test seam ${THROW_ONCE_ENV} is set: the alarm policy will throw once at these steps`);
-    const controller = new AlarmController({ bus: ctx.bus, log, config: ctx.config, faults, journal, calls: () => ctx.services.calls, throwOnce });
+    const controller = new AlarmController({ bus: ctx.bus, log, config: ctx.config, faults, journal, storeProblem, calls: () => ctx.services.calls, throwOnce });
     this.controller = controller;
     ctx.services.alarm = controller;
     controller.start(loaded.open);

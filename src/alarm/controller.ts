@@ -58,6 +58,8 @@ export interface AlarmControllerDeps {
   faults: Faults;
   /** undefined: the journal could not be opened; the alarm works in memory */
   journal?: AlarmJournal;
+  /** reports the journal's trouble (undefined: written again) into the store fault */
+  storeProblem: (detail: string | undefined) => void;
   /** the intercom, once SIP is up */
   calls: () => CallService | undefined;
   /** test seam: names of policy steps that throw once (HELPPOINT_ALARM_THROW_ONCE) */
@@ -406,12 +408,12 @@ export class AlarmController implements AlarmHooks, AlarmService {
       ]);
       if (this.storeFailing) {
         this.storeFailing = false;
-        if (this.d.faults.list().some((f) => f.code === 'store' && f.detail.startsWith('alarm journal'))) this.d.faults.clear('store');
+        this.d.storeProblem(undefined);
       }
     } catch (err) {
       this.d.log.error({ err, file: j.file }, 'alarm journal write failed; the alarm goes on in memory');
       this.storeFailing = true;
-      this.d.faults.raise('store', `alarm journal: ${(err as Error).message}`);
+      this.d.storeProblem(`alarm journal not written (${(err as Error).message}); the alarm goes on in memory`);
     } finally {
       clearTimeout(timer);
     }

@@ -346,7 +346,11 @@ export class Intercom implements CallService {
   private incoming(inv: Invitation): void {
     const { log, bus } = this.opts;
     const from = `${inv.request.from.uri.user ?? ''}@${inv.request.from.uri.host}`;
-    if (this.alarmCallback(inv, from)) return;
+    try {
+      if (this.alarmCallback(inv, from)) return;
+    } catch (err) {
+      log.error({ err, from }, 'taking a call-back for the alarm failed; handled as an ordinary incoming call');
+    }
     if (this.call || this.ringing.size > 0) {
       log.info({ from }, 'incoming call while busy: 486');
       void inv.reject({ statusCode: 486 }).catch(() => {});

@@ -48,7 +48,8 @@ function setup(opts: { journal?: Partial<AlarmJournal> } = {}) {
   const calls = new FakeCalls(read);
   const states: { state: AlarmState; journal: string }[] = [];
   bus.on('alarm.state', (s) => states.push({ state: s, journal: read() }));
-  const controller = new AlarmController({ bus, log: pino({ level: 'silent' }), config: () => config, faults, journal, calls: () => calls });
+  const storeProblem = (detail: string | undefined) => (detail ? faults.raise('store', detail) : faults.clear('store'));
+  const controller = new AlarmController({ bus, log: pino({ level: 'silent' }), config: () => config, faults, journal, storeProblem, calls: () => calls });
   return { dir, bus, faults, config, journal: real, calls, states, controller, read };
 }
 

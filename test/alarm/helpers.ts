@@ -7,6 +7,7 @@ import path from 'node:path';
 import { kioskConfigFile, startKioskProcess, postJson, type KioskProc } from '../helpers/processes.js';
 import { until } from '../helpers/tmp.js';
 import type { AlarmState } from '../../src/alarm/events.js';
+import { readJournal } from '../../src/store/event-journal.js';
 
 export interface LoggedEvent {
   type: string;
@@ -60,7 +61,7 @@ export async function alarmRig(overrides: Record<string, unknown>, env: NodeJS.P
     },
     events() {
       try {
-        return (JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) as { events: LoggedEvent[] }).events;
+        return readJournal(path.join(dir, 'data')).events as LoggedEvent[];
       } catch {
         return [];
       }
