@@ -195,9 +195,13 @@ export class AlarmController implements AlarmHooks, AlarmService {
   private async call(recs: AlarmRecord[]): Promise<void> {
     const persisted = this.persist(recs);
     this.alarm = recs.at(-1)!;
-    this.place(persisted);
-    await persisted;
-    this.announce(recs);
+    try {
+      this.place(persisted);
+    } finally {
+      // Announced even when placing threw: the transition is on disk and the world must hear of it.
+      await persisted;
+      this.announce(recs);
+    }
   }
 
   /** Places the 'calling' attempt of the alarm; the INVITE waits for `gate` (its transition on disk). */

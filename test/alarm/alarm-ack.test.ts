@@ -14,11 +14,8 @@ import { CLI, EXAMPLE, REPO } from '../helpers/processes.js';
 import { desk, scenario } from '../intercom/helpers.js';
 import { tmpDir, until, sleep } from '../helpers/tmp.js';
 import { alarmRig } from './helpers.js';
+import { consoleLogin } from '../helpers/console.js';
 
-async function login(base: string, user: string, password: string): Promise<string> {
-  const r = await fetch(base + '/login', { method: 'POST', body: `user=${user}&password=${password}`, redirect: 'manual' });
-  return r.headers.get('set-cookie')!.split(';')[0]!;
-}
 
 describe('alarm: acknowledgement, reset and call-back', function () {
   this.timeout(60_000);
@@ -40,7 +37,7 @@ describe('alarm: acknowledgement, reset and call-back', function () {
     assert.equal((await rig.lamps()).yellow, true);
   });
 
-  it('a dispatcher acknowledges and resets through the hub; a command for another alarm is refused with its reason', async () => {
+  it('a dispatcher acknowledges and resets through the hub (who: from the session); a command for another alarm is refused with its reason; the hub keeps one row', async () => {
     const m = readMerged(path.join(EXAMPLE, 'hub.json'));
     assert.ok(m.ok);
     const port = await freePort();
@@ -48,7 +45,7 @@ describe('alarm: acknowledgement, reset and call-back', function () {
     const hubFile = path.join(hdir, 'hub.json');
     writeFileSync(hubFile, JSON.stringify({ ...(m.value as object), listen: { host: '127.0.0.1', port }, dataDir: path.join(hdir, 'data'), $schema: 'hub.schema.json' }));
     const hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', hubFile], { cwd: REPO });
-    await hub.waitFor(/"msg":"ready"/, 20_000);
+    await hub.waitFor(/"msg":"ready"/, 60_000);
     const base = `http://127.0.0.1:${port}`;
     // No desk answers: the alarm keeps calling until the dispatcher acts.
     const nowhere = { uri: 'sip:desk@127.0.0.1:9', ringTimeoutS: 30 };
@@ -57,31 +54,34 @@ describe('alarm: acknowledgement, reset and call-back', function () {
       sip: { targets: { emergency: [nowhere], information: [nowhere] } },
     });
     await hub.waitFor(/kiosk online/, 10_000);
-    const cookie = await login(base, 'dispatcher', 'dispatcher-demo');
+    const dispatcher = await consoleLogin(base, 'dispatcher', 'dispatcher-demo');
     const command = async (name: string, args: unknown) => {
-      const r = await fetch(base + '/api/commands', { method: 'POST', headers: { cookie }, body: JSON.stringify({ kiosks: ['conc-north'], command: name, args }) });
-      assert.equal(r.status, 202);
+      const r = await dispatcher.post('/api/commands', { kiosks: ['conc-north'], command: name, args });
+      assert.equal(r.status, 202, await r.clone().text());
       const { id } = (await r.json()) as { id: string };
-      return until(async () => ((await (await fetch(`${base}/api/commands/${id}`, { headers: { cookie } })).json()) as { results: Record<string, { ok: boolean; error?: string } | null> }).results['conc-north'], 10_000, `result of ${name}`);
+      return until(async () => (await dispatcher.json<{ results: Record<string, { ok: boolean; error?: string } | null> }>(`/api/commands/${id}`)).results['conc-north'], 10_000, `result of ${name}`);
     };
+    const row = async (alarmId: string) => (await dispatcher.json<{ alarmId: string; state: string }[]>('/api/alarms?kiosk=conc-north')).find((a) => a.alarmId === alarmId);
     await rig.press('emergency');
     const raised = await rig.waitAlarm((a) => a.state === 'calling', 'calling');
     // The hub hears of the alarm like of every recorded event.
-    await until(async () => ((await (await fetch(`${base}/api/events?kiosk=conc-north`, { headers: { cookie } })).json()) as { type: string; data: any }[]).find((e) => e.type === 'alarm.state' && e.data.alarmId === raised.alarmId), 10_000, 'alarm.state at the hub');
+    await until(async () => (await row(raised.alarmId))?.state === 'calling', 10_000, 'alarm row at the hub');
 
-    const wrong = await command('alarm.ack', { alarmId: 'conc-north-nope-0000', by: 'hub:dispatcher' });
+    const wrong = await command('alarm.ack', { alarmId: 'conc-north-nope-0000', by: 'hub:someone-else' });
     assert.equal(wrong.ok, false);
     assert.match(wrong.error ?? '', /not the open alarm/);
     await until(() => rig.events().find((e) => e.type === 'alarm.refused'), 5000, 'alarm.refused recorded');
 
-    assert.deepEqual(await command('alarm.ack', { alarmId: raised.alarmId, by: 'hub:dispatcher' }), { ok: true });
+    // `by` in the body is ignored: the hub names the dispatcher from the session.
+    assert.deepEqual(await command('alarm.ack', { alarmId: raised.alarmId, by: 'hub:someone-else' }), { ok: true });
     const ack = await rig.waitAlarm((a) => a.state === 'acknowledged', 'acknowledged');
     assert.equal(ack.by, 'hub:dispatcher');
-    assert.deepEqual(await command('alarm.reset', { alarmId: raised.alarmId, by: 'hub:dispatcher' }), { ok: true });
+    assert.deepEqual(await command('alarm.reset', { alarmId: raised.alarmId }), { ok: true });
     const reset = await rig.waitAlarm((a) => a.state === 'reset', 'reset');
     assert.equal(reset.by, 'hub:dispatcher');
     await until(async () => !(await rig.lamps()).yellow, 3000, 'yellow off');
-    const again = await command('alarm.reset', { alarmId: raised.alarmId, by: 'hub:dispatcher' });
+    await until(async () => (await row(raised.alarmId))?.state === 'reset', 10_000, 'the row at the hub closed');
+    const again = await command('alarm.reset', { alarmId: raised.alarmId });
     assert.equal(again.ok, false, 'a closed alarm cannot be reset again');
   });
 
