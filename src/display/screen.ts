@@ -1,5 +1,5 @@
 // The touch screen's server side. It only subscribes to bus events and emits
-// intents (call.requested, chat.toDesk, call.rating); nothing on the call path
+// intents (call.requested, call.answer, chat.toDesk, call.rating); nothing on the call path
 // awaits it, so a crashed or hung browser cannot delay a call or a PA message.
 // The page is static (web/) and talks over one local WebSocket, /screen/ws.
 import { existsSync, readFileSync } from 'node:fs';
@@ -90,6 +90,13 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
         if (!text || text.length > MAX_CHAT) throw new Error('chat text must be 1..500 characters');
         const m = { callId: state.callId(), text, at: new Date().toISOString() };
         bus.emit('chat.toDesk', m);
+        return;
+      }
+      case 'answer': {
+        // A person at the kiosk answers the call that rings (any call, trusted or not: they chose to).
+        const callId = state.ringingCallId();
+        if (!callId) throw new Error('no incoming call is ringing');
+        bus.emit('call.answer', { callId });
         return;
       }
       case 'rating': {

@@ -66,6 +66,7 @@ function wire() {
   $('lang').onclick = () => { S.lang = S.lang === 'en' ? 'zh-CN' : 'en'; render(); };
   $('a11y-contrast').onclick = () => toggle('contrast', $('a11y-contrast'));
   $('a11y-large').onclick = () => toggle('large', $('a11y-large'));
+  $('call-answer').onclick = () => send({ type: 'answer' });
   $('chat-form').onsubmit = (e) => { e.preventDefault(); const v = $('chat-input').value.trim(); if (v) send({ type: 'chat', text: v }); $('chat-input').value = ''; };
   $('way-search').oninput = () => { S.filterCat = null; renderWay(); };
   $('way-stepfree').onchange = () => { if (S.routeTo) send({ type: 'route', to: S.routeTo, stepFree: $('way-stepfree').checked }); };
@@ -123,6 +124,7 @@ function renderCall() {
   $('call-title').textContent = t('call.title.' + c.kind);
   $('call-state').textContent = t('call.state.' + c.state);
   $('call-state').dataset.state = c.state;
+  $('call-answer').hidden = !(c.incoming && c.state === 'ringing');
   const live = c.state !== 'ended' && c.state !== 'failed';
   $('picto-yellow').classList.toggle('on', live);
   $('picto-green').classList.toggle('on', c.state === 'connected');
