@@ -54,10 +54,8 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
     sendJson(res, 200, { floorplan: floorplan ?? null, here: here ?? null, data: map?.data ?? null, size: config.site.map ?? null }));
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 });
-  local.server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://local').pathname !== '/screen/ws') return socket.destroy();
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
-  });
+  // The local server checks Host and Origin before it hands the upgrade over (local-server.ts).
+  local.upgrade('/screen/ws', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws)));
   const send = (ws: WebSocket, msg: unknown) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg)); };
   state.onChange((snap) => { for (const ws of wss.clients) send(ws, { type: 'state', state: snap }); });
 

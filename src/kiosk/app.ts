@@ -11,7 +11,7 @@ import { startIo, type Io } from '../io/index.js';
 import type { IoDriver } from '../io/types.js';
 import { SimDriver } from '../io/sim-driver.js';
 import { Faults } from '../health/faults.js';
-import { LocalServer, addSimRoutes, sendJson } from './local-server.js';
+import { LocalServer, addSimRoutes, localToken, sendJson } from './local-server.js';
 import type { DestinationStream } from 'pino';
 import { HubLink } from '../hublink/client.js';
 import type { Intercom } from '../intercom/intercom.js';
@@ -104,7 +104,9 @@ export class Kiosk {
       this.faults.raise('sip-registration', `intercom: ${(err as Error).message}`);
     }
 
-    // 2. Local interface: health, sim controls.
+    // 2. Local interface: health, sim controls. Routes that act are open to
+    // local callers with the sim driver, else only with the local token.
+    this.local.setAccess({ sim: this.driver instanceof SimDriver, token: this.readLocalToken() });
     this.local.route('GET', '/health', (_req, res) => sendJson(res, 200, this.health()));
     if (this.audio) addPaRoutes(this.local, bus, this.audio);
     if (this.driver instanceof SimDriver) {
@@ -137,6 +139,17 @@ export class Kiosk {
         (version, doc) => this.reconfigure(version, doc),
       );
       this.hubLink.start();
+    }
+  }
+
+  /** The local token (data folder, mode 0600); without it the routes that act stay closed (a fault says why). */
+  private readLocalToken(): string | undefined {
+    try {
+      return localToken(this.store.dir);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'local token unavailable: routes that act are closed');
+      this.faults.raise('config', `local token: ${(err as Error).message}`);
+      return undefined;
     }
   }
 
