@@ -13,6 +13,11 @@ import { resolve } from './udp.js';
 
 type Sock = net.Socket | tls.TLSSocket;
 
+/** Connections peers may hold open to us at once; more are closed at once. */
+const MAX_INBOUND = 256;
+/** An inbound connection with no traffic at all for this long is closed (peers keep theirs alive with CRLF). */
+const INBOUND_IDLE_MS = 10 * 60_000;
+
 /** Splits a byte stream into SIP messages. Returns false when the stream is garbage. */
 export class SipFramer {
   private buf = Buffer.alloc(0);
@@ -85,11 +90,16 @@ export class StreamTransport extends BaseTransport {
   async connect(): Promise<void> {
     if (this.server) return;
     this.transition(TransportState.Connecting);
-    const onConn = (sock: Sock) => this.adopt(sock, { host: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 }, false);
+    const onConn = (sock: Sock) => {
+      // A peer that only opens connections (or trickles a message that never ends) must not hold them for ever.
+      sock.setTimeout(INBOUND_IDLE_MS, () => sock.destroy());
+      this.adopt(sock, { host: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 }, false);
+    };
     // A peer may present a certificate of its own: it is not required, but a pinned one makes its calls trusted (trust.ts).
     const server = this.options.secure
       ? tls.createServer({ cert: this.options.tls?.cert, key: this.options.tls?.key, requestCert: true, rejectUnauthorized: false }, onConn)
       : net.createServer(onConn);
+    server.maxConnections = MAX_INBOUND;
     // A TLS kiosk without a certificate of its own cannot accept connections; it still dials out.
     if (!this.options.secure || (this.options.tls?.cert && this.options.tls.key)) {
       await new Promise<void>((res, rej) => {
