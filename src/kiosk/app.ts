@@ -1,27 +1,35 @@
-// The kiosk controller: builds each capability from the config and wires them
-// to one event bus. Start-up order puts the emergency path first: buttons are
-// armed before anything that could be slow (hub link, screen).
+// The kiosk controller: builds the capabilities, hands each one typed context
+// and starts them in order, each in its own try/catch: a capability that
+// cannot start (GPIO, audio, SIP, screen) becomes a fault and the rest, the
+// hub link included, still starts, so the hub can hear about it. The order
+// puts the emergency path first: buttons are armed before anything slow.
 import path from 'node:path';
 import { Bus } from '../core/bus.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
+import type { ConfigError, KioskCapability, KioskContext } from '../core/context.js';
+import type { CapabilityHealth } from '../core/capability.js';
 import { KioskStore } from '../store/kiosk-store.js';
 import { chooseStartConfig } from './config-source.js';
-import { startIo, type Io } from '../io/index.js';
 import type { IoDriver } from '../io/types.js';
-import { SimDriver } from '../io/sim-driver.js';
+import type { Io } from '../io/index.js';
 import { Faults } from '../health/faults.js';
-import { LocalServer, addSimRoutes, localToken, sendJson } from './local-server.js';
+import { LocalServer, localToken, sendJson } from './local-server.js';
 import type { DestinationStream } from 'pino';
-import { HubLink } from '../hublink/client.js';
+import type { HubLink } from '../hublink/client.js';
 import type { Intercom } from '../intercom/intercom.js';
-import { AudioEngine } from '../audio/engine.js';
-import { addPaRoutes } from '../audio/local-routes.js';
+import type { AudioEngine } from '../audio/engine.js';
 import type { AudioOutput } from '../audio/types.js';
-import { attachScreen, type Screen } from '../display/screen.js';
+import type { Screen } from '../display/screen.js';
+import { IoCapability } from '../io/capability.js';
+import { AudioCapability } from '../audio/capability.js';
+import { IntercomCapability } from '../intercom/capability.js';
+import { DisplayCapability } from '../display/capability.js';
+import { HubLinkCapability } from '../hublink/capability.js';
+import { addTestSeams } from './test-seams.js';
 
 /** Events kept in the event log and sent to the hub. */
-const RECORDED = /^(button\.|call\.|relay\.pulse|input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode)/;
+const RECORDED = /^(button\.|call\.|relay\.pulse|input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode|capability\.)/;
 
 export interface KioskOptions {
   config: KioskConfig;
@@ -30,6 +38,10 @@ export interface KioskOptions {
   /** overrides config.local.port (tests use 0) */
   localPort?: number;
   logDestination?: DestinationStream;
+  /** tests inject a driver built on a fake GPIO class or mock Firmata */
+  driver?: IoDriver;
+  /** the buttons are armed (the io capability started, or failed and its fault is raised): systemd READY=1 */
+  onArmed?: () => void;
 }
 
 export class Kiosk {
@@ -37,17 +49,17 @@ export class Kiosk {
   readonly log: Logger;
   readonly store: KioskStore;
   config: KioskConfig;
-  driver!: IoDriver;
-  io!: Io;
   faults!: Faults;
   readonly local: LocalServer;
   localPort = 0;
-  hubLink?: HubLink;
-  intercom?: Intercom;
-  audio?: AudioEngine;
-  /** the shared audio output (mixer) for the intercom and PA */
-  audioOut?: AudioOutput;
-  screen?: Screen;
+  readonly ctx: KioskContext;
+  private readonly ioCap: IoCapability;
+  private readonly audioCap = new AudioCapability();
+  private readonly intercomCap = new IntercomCapability();
+  private readonly displayCap = new DisplayCapability();
+  private readonly hubCap = new HubLinkCapability();
+  /** start order: the emergency path first, the hub link last */
+  readonly capabilities: KioskCapability[];
   private readonly started = Date.now();
 
   constructor(private readonly opts: KioskOptions) {
@@ -59,86 +71,69 @@ export class Kiosk {
     this.config = chosen.config;
     if (chosen.source !== 'file') this.log.info({ source: chosen.source, version: this.config.configVersion }, 'using stored config');
     this.local = new LocalServer(this.config.local.host);
+    this.faults = new Faults(this.bus);
+    // A disk that refuses writes, or a full outbox, is a fault (never a stop).
+    this.store.onFault((detail) => (detail ? this.faults.raise('store', detail) : this.faults.clear('store')));
+    this.ioCap = new IoCapability(opts.driver);
+    this.capabilities = [this.ioCap, this.audioCap, this.intercomCap, this.displayCap, this.hubCap];
+    this.ctx = {
+      bus: this.bus,
+      log: this.log,
+      config: () => this.config,
+      configDir: opts.configDir,
+      store: this.store,
+      faults: this.faults,
+      local: this.local,
+      services: {},
+      applyConfig: (version, doc) => this.reconfigure(version, doc),
+      status: () => {
+        const h = this.health();
+        return { id: this.config.id, configVersion: this.config.configVersion, faults: h.faults, outbox: h.outbox };
+      },
+    };
     queueMicrotask(() => this.bus.emit('config.applied', { version: this.config.configVersion, source: chosen.source }));
   }
 
+  get io(): Io | undefined {
+    return this.ioCap.io;
+  }
+  get driver(): IoDriver | undefined {
+    return this.ioCap.io?.driver;
+  }
+  get audio(): AudioEngine | undefined {
+    return this.audioCap.engine;
+  }
+  get audioOut(): AudioOutput | undefined {
+    return this.ctx.services.audioOut;
+  }
+  get intercom(): Intercom | undefined {
+    return this.intercomCap.intercom;
+  }
+  get screen(): Screen | undefined {
+    return this.displayCap.screen;
+  }
+  get hubLink(): HubLink | undefined {
+    return this.hubCap.link;
+  }
+
   async start(): Promise<void> {
-    const { config, bus } = this;
-    this.faults = new Faults(bus);
+    const { bus } = this;
     bus.onAny(({ event, payload }) => {
       if (!RECORDED.test(event)) return;
       this.store.record(event, payload);
-      this.hubLink?.flush();
+      this.hubCap.flush();
     });
     bus.onAny(({ event, payload }) => this.log.debug({ event, payload: safe(payload) }, 'event'));
-
-    // 1. Emergency path first: driver, inputs, lamps.
-    this.io = await startIo({ bus, config: () => this.config, faults: this.faults, warn: (msg) => this.log.warn(msg) });
-    this.driver = this.io.driver;
-    this.log.info({ driver: this.driver.kind }, 'buttons armed');
-
-    // 1b. Audio output: the mixer runs at once; the device is probed off-process
-    // (a missing ALSA device must cost a fault, never the process).
-    try {
-      this.audio = new AudioEngine({ config, configDir: this.opts.configDir, dataDir: this.store.dir, bus, log: this.log });
-      this.audioOut = this.audio.mixer;
-      this.audio.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
-    } catch (err) {
-      bus.emit('audio.fault', { active: true, reason: `audio engine: ${(err as Error).message}` });
-    }
-
-    // 1c. Intercom: SIP and RTP. A failure here is a fault to report, never a reason to stop the kiosk.
-    try {
-      const { Intercom } = await import('../intercom/intercom.js');
-      const { createInput } = await import('../audio/input/index.js');
-      const input = createInput(config.audio.input, 8000, (reason) => bus.emit('audio.fault', { active: true, reason }));
-      if (config.pa.volume?.adaptive) {
-        // Ambient noise for adaptive PA volume, measured while idle: the microphone runs all the time.
-        this.audio?.attachMicrophone(input);
-        void input.start();
-      }
-      this.intercom = new Intercom({ bus, log: this.log, config: () => this.config, input, output: this.audioOut });
-      await this.intercom.start();
-    } catch (err) {
-      this.log.error({ err }, 'intercom could not start');
-      this.faults.raise('sip-registration', `intercom: ${(err as Error).message}`);
-    }
-
-    // 2. Local interface: health, sim controls. Routes that act are open to
-    // local callers with the sim driver, else only with the local token.
-    this.local.setAccess({ sim: this.driver instanceof SimDriver, token: this.readLocalToken() });
+    // Routes that act are open to local callers with the sim driver (addSimRoutes), else only with the local token.
+    this.local.setToken(this.readLocalToken());
     this.local.route('GET', '/health', (_req, res) => sendJson(res, 200, this.health()));
-    if (this.audio) addPaRoutes(this.local, bus, this.audio);
-    if (this.driver instanceof SimDriver) {
-      const sim = this.driver;
-      addSimRoutes(this.local, sim);
-      sim.onOutput((output, on) => bus.emit('output.changed', { output, on }));
-    }
-    // The screen only listens and emits intents; the call path never awaits it.
-    // A broken screen config must not stop the kiosk: it is logged and raised as a fault.
-    if (config.display.enabled) {
-      try {
-        this.screen = attachScreen({ bus, log: this.log, config, configDir: this.opts.configDir, local: this.local, faults: this.faults });
-      } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'screen not started');
-        this.faults.raise('config', `screen: ${(err as Error).message}`);
-      }
-    }
-    this.localPort = await this.local.listen(this.opts.localPort ?? config.local.port);
-    this.log.info({ local: `http://${config.local.host}:${this.localPort}/`, readyMs: Date.now() - this.started }, 'ready');
+    if (addTestSeams(this.local)) this.log.warn('test seams enabled (HELPPOINT_TEST_SEAMS=1): not for a real site');
 
-    // 3. Hub link last: the kiosk is fully working without it.
-    if (config.hub) {
-      const h = this.health.bind(this);
-      this.hubLink = new HubLink(
-        config.hub,
-        () => ({ id: config.id, configVersion: this.config.configVersion, faults: h().faults, outbox: h().outbox }),
-        bus,
-        this.log,
-        this.store,
-        (version, doc) => this.reconfigure(version, doc),
-      );
-      this.hubLink.start();
+    for (const cap of this.capabilities) {
+      // The local interface listens once every capability before the hub link has added its routes.
+      if (cap === this.hubCap) await this.listen();
+      await this.startOne(cap);
+      if (cap === this.ioCap) this.opts.onArmed?.();
     }
   }
 
@@ -153,14 +148,33 @@ export class Kiosk {
     }
   }
 
+  /** Starts one capability; a failure is a log line, an event and a fault, never a stop. */
+  private async startOne(cap: KioskCapability): Promise<void> {
+    try {
+      await cap.start(this.ctx);
+    } catch (err) {
+      const reason = (err as Error).message;
+      this.log.error({ err, capability: cap.name }, 'capability could not start');
+      this.bus.emit('capability.failed', { name: cap.name, reason });
+      this.faults.raise(cap.fault, reason);
+    }
+  }
+
+  private async listen(): Promise<void> {
+    this.localPort = await this.local.listen(this.opts.localPort ?? this.config.local.port);
+    this.log.info({ local: `http://${this.config.local.host}:${this.localPort}/`, readyMs: Date.now() - this.started }, 'ready');
+  }
+
   /**
    * A config from the hub: validated like a config file, persisted atomically,
    * then applied live (capabilities read `kiosk.config` when they act, so the
    * next call uses the new desks). Invalid: refused with every error; nothing changes.
    */
-  async reconfigure(version: number, doc: unknown): Promise<{ path: string; message: string }[]> {
+  async reconfigure(version: number, doc: unknown): Promise<ConfigError[]> {
     const { validateKioskConfig } = await import('../config/validate.js');
-    const v = validateKioskConfig({ ...(doc as object), configVersion: version });
+    // The hub never sends secrets (hub token, SIP passwords): the kiosk keeps its own.
+    const { keepSecrets } = await import('../config/secrets.js');
+    const v = validateKioskConfig({ ...keepSecrets(doc as object, this.config), configVersion: version });
     if (!v.ok) {
       this.log.warn({ version, errors: v.errors }, 'config from the hub refused');
       return v.errors;
@@ -170,6 +184,11 @@ export class Kiosk {
     const previous = this.config;
     await this.store.saveConfig(v.value);
     this.config = v.value;
+    if (v.value.hub) {
+      this.hubLink?.updateConfig(v.value.hub);
+      const { hubHttpBase } = await import('../audio/clips.js');
+      this.audio?.clips.updateSource({ baseUrl: hubHttpBase(v.value.hub.url), token: v.value.hub.token, pins: v.value.hub.pins });
+    }
     this.log.info({ version, previous: previous.configVersion }, 'config applied from the hub');
     this.bus.emit('config.applied', { version, source: 'hub' });
     void this.store.markLastKnownGood(v.value);
@@ -177,6 +196,8 @@ export class Kiosk {
   }
 
   health() {
+    const capabilities: Record<string, CapabilityHealth> = {};
+    for (const cap of this.capabilities) capabilities[cap.name] = cap.health();
     return {
       id: this.config.id,
       site: this.config.site.id,
@@ -184,22 +205,26 @@ export class Kiosk {
       configVersion: this.config.configVersion,
       targets: this.config.sip.targets.emergency.map((t) => t.uri),
       driver: this.driver?.kind,
-      faults: this.faults?.list() ?? [],
-      outbox: this.store.pending().length,
+      faults: this.faults.list(),
+      outbox: this.store.pendingCount(),
       sipPort: this.intercom?.localPort,
       call: this.intercom?.activeCall(),
+      capabilities,
       uptimeS: Math.round((Date.now() - this.started) / 1000),
     };
   }
 
   async stop(): Promise<void> {
-    this.hubLink?.stop();
-    await this.intercom?.stop();
-    this.audio?.stop();
-    this.screen?.close();
-    await this.local.close();
-    await this.io?.stop();
-    await Promise.allSettled([this.store.events.write(), this.store.outbox.write()]);
+    // Reverse order: the hub link first, the buttons last.
+    for (const cap of [...this.capabilities].reverse()) {
+      if (cap === this.ioCap) await this.local.close();
+      try {
+        await cap.stop();
+      } catch (err) {
+        this.log.warn({ err, capability: cap.name }, 'capability did not stop cleanly');
+      }
+    }
+    await this.store.close();
   }
 }
 

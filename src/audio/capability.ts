@@ -1,0 +1,52 @@
+// Audio as a kiosk capability: the mixer exists at once (other capabilities
+// write to it); the device is probed off-process, and a missing ALSA device
+// costs a fault, never the process. The microphone belongs here too: the
+// intercom sends it, adaptive PA volume listens to it.
+import type { KioskCapability, KioskContext } from '../core/context.js';
+import { healthOf } from '../core/capability.js';
+import { AudioEngine } from './engine.js';
+import { addPaRoutes } from './local-routes.js';
+import { createInput } from './input/index.js';
+
+/** the microphone runs at the call's narrowband rate; wideband codecs resample */
+const MIC_RATE = 8000;
+
+export class AudioCapability implements KioskCapability {
+  readonly name = 'audio';
+  readonly fault = 'audio' as const;
+  readonly config = ['audio', 'pa'] as const;
+  readonly raises = ['pa.started', 'pa.ended', 'audio.fault'] as const;
+  readonly handles = ['pa.play', 'pa.stop', 'hub.clock', 'call.state'] as const;
+  engine?: AudioEngine;
+  private failure?: string;
+
+  async start(ctx: KioskContext): Promise<void> {
+    const { bus, log } = ctx;
+    const config = ctx.config();
+    bus.on('audio.fault', (e) => (this.failure = e.active ? e.reason : undefined));
+    // A broken microphone setting costs the microphone (the intercom sends silence), not the speaker.
+    try {
+      ctx.services.microphone = createInput(config.audio.input, MIC_RATE, (reason) => bus.emit('audio.fault', { active: true, reason }));
+    } catch (err) {
+      bus.emit('audio.fault', { active: true, reason: `microphone: ${(err as Error).message}` });
+    }
+    this.engine = new AudioEngine({ config, configDir: ctx.configDir, dataDir: ctx.store.dir, bus, log });
+    ctx.services.audioOut = this.engine.mixer;
+    const mic = ctx.services.microphone;
+    if (mic && config.pa.volume?.adaptive) {
+      // Ambient noise for adaptive PA volume, measured while idle: the microphone runs all the time.
+      this.engine.attachMicrophone(mic);
+      void mic.start();
+    }
+    this.engine.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
+    addPaRoutes(ctx.local, bus, this.engine);
+  }
+
+  async stop(): Promise<void> {
+    this.engine?.stop();
+  }
+
+  health() {
+    return healthOf(!!this.engine, this.failure);
+  }
+}

@@ -1,0 +1,50 @@
+// The one typed context every kiosk capability receives at start. It carries
+// what the kiosk provides to all of them (bus, log, live config, store, faults,
+// the local interface) and the shared services capabilities offer each other
+// (the mixer, the microphone, the intercom), filled in start order. Types only:
+// a capability depends on this contract, never on the program that assembles it.
+import type { Bus } from './bus.js';
+import type { Logger } from './log.js';
+import type { Capability } from './capability.js';
+import type { KioskEvents } from './events.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import type { KioskStore } from '../store/kiosk-store.js';
+import type { Faults } from '../health/faults.js';
+import type { FaultCode } from '../health/events.js';
+import type { LocalServer } from '../kiosk/local-server.js';
+import type { AudioInput, AudioOutput } from '../audio/types.js';
+
+export interface ConfigError {
+  path: string;
+  message: string;
+}
+
+export interface KioskServices {
+  /** the shared audio output (mixer): the intercom and PA write to it */
+  audioOut?: AudioOutput;
+  /** the microphone (or its file/silence stand-in) */
+  microphone?: AudioInput;
+}
+
+export interface KioskContext {
+  bus: Bus;
+  log: Logger;
+  /** the config now; read it when acting, it changes live */
+  config: () => KioskConfig;
+  /** folder of the config file: relative paths in the config resolve here */
+  configDir: string;
+  store: KioskStore;
+  faults: Faults;
+  /** the 127.0.0.1 interface: capabilities add their routes before it listens */
+  local: LocalServer;
+  services: KioskServices;
+  /** validates, persists and applies a config from the hub; the errors when refused */
+  applyConfig(version: number, doc: unknown): Promise<ConfigError[]>;
+  /** what the kiosk tells the hub about itself */
+  status(): { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number };
+}
+
+export interface KioskCapability extends Capability<KioskContext, keyof KioskEvents & string, keyof KioskConfig & string> {
+  /** the fault raised when the capability cannot start */
+  readonly fault: FaultCode;
+}
