@@ -71,10 +71,14 @@ export class LocalServer {
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
   }
 
-  /** Who may use the routes that act: everyone local with the sim driver, else holders of the token. */
-  setAccess(a: { sim: boolean; token?: string }): void {
-    this.sim = a.sim;
-    this.token = a.token ? Buffer.from(a.token) : undefined;
+  /** The local token: the routes that act are open to its holders. */
+  setToken(token: string | undefined): void {
+    this.token = token ? Buffer.from(token) : undefined;
+  }
+
+  /** With the sim driver (a demo, a test) the routes that act are open to every local caller that passes the Host and Origin checks. */
+  openForSim(): void {
+    this.sim = true;
   }
 
   route(method: 'GET' | 'POST', path: string, handler: Handler, opts: RouteOptions = {}): void {
@@ -166,6 +170,7 @@ export class LocalServer {
 }
 
 export function addSimRoutes(server: LocalServer, sim: SimDriver): void {
+  server.openForSim();
   server.route('GET', '/sim', (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(SIM_PAGE);

@@ -153,7 +153,7 @@ describe('local interface without the sim driver: the local token', () => {
   before(async () => {
     dir = mkdtempSync(path.join(process.env.HP_TEST_TMP ?? os.tmpdir(), 'hp-token-'));
     server = new LocalServer('127.0.0.1');
-    server.setAccess({ sim: false, token: localToken(dir) });
+    server.setToken(localToken(dir));
     server.route('GET', '/health', (_req, res) => sendJson(res, 200, { ok: true }));
     server.route('POST', '/pa/play', (_req, res) => (acted++, sendJson(res, 202, {})));
     server.upgrade('/screen/ws', (_req, socket) => socket.end('HTTP/1.1 101 Switching Protocols\r\n\r\n'));
