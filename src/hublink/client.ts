@@ -119,9 +119,10 @@ export class HubLink {
         this.flush();
       } else if (p.msg.type === 'config') {
         const { version, document } = p.msg;
-        void (this.applyConfig?.(version, document) ?? Promise.resolve([{ path: '', message: 'this kiosk takes no config from the hub' }])).then((errors) =>
-          this.send(errors.length ? { type: 'config-nack', version, errors: errors.slice(0, 100) } : { type: 'config-ack', version }),
-        );
+        void (this.applyConfig?.(version, document) ?? Promise.resolve([{ path: '', message: 'this kiosk takes no config from the hub' }]))
+          // A failure while applying is an answer too (and never an unhandled rejection, which ends the process).
+          .catch((err: Error) => [{ path: '', message: `could not apply: ${err.message}` }])
+          .then((errors) => this.send(errors.length ? { type: 'config-nack', version, errors: errors.slice(0, 100) } : { type: 'config-ack', version }));
       } else if (p.msg.type === 'command') {
         const cmd = p.msg;
         try {

@@ -4,6 +4,7 @@
 import type { KioskCapability, KioskContext } from '../core/context.js';
 import { healthOf } from '../core/capability.js';
 import type { Intercom } from './intercom.js';
+import { watchRegistration } from './registration-fault.js';
 
 export class IntercomCapability implements KioskCapability {
   readonly name = 'intercom';
@@ -14,6 +15,7 @@ export class IntercomCapability implements KioskCapability {
   intercom?: Intercom;
   private failure?: string;
   private registered = new Map<string, boolean>();
+  private unwatch?: () => void;
 
   async start(ctx: KioskContext): Promise<void> {
     const { bus, log } = ctx;
@@ -28,6 +30,8 @@ export class IntercomCapability implements KioskCapability {
       }
       this.intercom = new Intercom({ bus, log, config: ctx.config, input, output: ctx.services.audioOut });
       await this.intercom.start();
+      // Registration lost (or never made) for longer than a short grace: the sip-registration fault.
+      this.unwatch = watchRegistration({ bus, faults: ctx.faults, registrars: () => ctx.config().sip.account.registrars.length });
     } catch (err) {
       this.failure = `intercom: ${(err as Error).message}`;
       throw new Error(this.failure);
@@ -35,6 +39,7 @@ export class IntercomCapability implements KioskCapability {
   }
 
   async stop(): Promise<void> {
+    this.unwatch?.();
     await this.intercom?.stop();
   }
 

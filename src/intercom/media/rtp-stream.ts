@@ -6,13 +6,18 @@
 // SSRC; packets from anyone else (another address, port or SSRC) are counted
 // (`packetsRejected`) and dropped, so a stranger cannot talk into the call or
 // send the door code by RFC 4733. A re-INVITE that moves the peer's media
-// latches again.
+// latches again. The audio path allocates nothing per packet: the microphone
+// queue is a sample ring, packets are encoded into reused buffers, received
+// payloads are copied into the jitter buffer's slots and decoded into reused
+// frames.
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { CODECS, type Codec } from '../../audio/codecs/index.js';
 import type { AudioChannel, AudioInput, AudioOutput } from '../../audio/types.js';
 import { createResampler, type Resampler } from '../../audio/resample.js';
-import { buildDtmf, buildRtp, DTMF_CHARS, parseDtmf, parseRtp } from './rtp-packet.js';
+import { SampleRing } from '../../audio/sample-ring.js';
+import { buildDtmf, buildRtp, DTMF_CHARS, newRtpHeader, parseDtmf, readRtp, writeRtpHeader } from './rtp-packet.js';
+import { JitterBuffer } from './jitter-buffer.js';
 import type { Direction } from './sdp.js';
 
 const PTIME_MS = 20;
@@ -55,14 +60,22 @@ export class RtpStream {
   private playTimer?: NodeJS.Timeout;
   private nextSend = 0;
   private nextPlay = 0;
-  private micQueue: Int16Array[] = [];
-  private micQueued = 0;
+  private micRing = new SampleRing(1600);
+  private micScratch = new Int16Array(0);
   private unsubscribeMic?: () => void;
   private micResampler?: Resampler;
   private channel?: AudioChannel;
-  private readonly jitterBuf = new Map<number, Buffer>();
+  private readonly jitterBuf = new JitterBuffer();
+  private readonly hdr = newRtpHeader();
   private expectSeq?: number;
-  private lastFrame?: Int16Array;
+  /** one 20 ms frame at the codec's rate: to send, as decoded, the last good one, a concealed one */
+  private sendPcm = new Int16Array(0);
+  private playPcm = new Int16Array(0);
+  private lastPcm = new Int16Array(0);
+  private concealPcm = new Int16Array(0);
+  private hasLast = false;
+  /** reused packet buffers; one is busy while the socket still holds it */
+  private readonly packets: { buf: Buffer; busy: boolean; done: () => void }[] = [];
   private concealRun = 0;
   private dtmfQueue: string[] = [];
   private dtmfActive?: { event: number; start: number; sent: number; endsSent: number };
@@ -75,7 +88,7 @@ export class RtpStream {
   private maxSeq = 0;
   private cycles = 0;
   private jitter = 0;
-  private lastTransit?: number;
+  private lastTransit = NaN;
   private concealed = 0;
   private rejected = 0;
   /** packet send instants (performance.now), for the benchmark */
@@ -139,13 +152,22 @@ export class RtpStream {
     this.micResampler?.destroy();
     this.micResampler = undefined;
     if (this.input.rate !== rate) void createResampler(this.input.rate, rate).then((r) => (this.closed ? r.destroy() : (this.micResampler = r)));
+    const frame = (rate * PTIME_MS) / 1000;
+    this.micRing = new SampleRing(rate / 5); // keep <= 200 ms: latency over completeness
+    this.sendPcm = new Int16Array(frame);
+    this.playPcm = new Int16Array(frame);
+    this.lastPcm = new Int16Array(frame);
+    this.concealPcm = new Int16Array(frame);
+    this.hasLast = false;
+    this.packets.length = 0;
     this.unsubscribeMic?.();
     this.unsubscribeMic = this.input.onFrame((f) => {
-      const s = this.input.rate === rate ? f : this.micResampler?.process(f);
-      if (!s || s.length === 0) return;
-      this.micQueue.push(s);
-      this.micQueued += s.length;
-      while (this.micQueued > rate / 5) this.micQueued -= this.micQueue.shift()!.length; // keep <= 200 ms: latency over completeness
+      if (this.input.rate === rate) return this.micRing.write(f);
+      const r = this.micResampler;
+      if (!r) return;
+      const need = r.maxOut(f.length);
+      if (this.micScratch.length < need) this.micScratch = new Int16Array(need);
+      this.micRing.write(this.micScratch, r.convert(f, this.micScratch));
     });
     void this.input.start();
     this.channel?.end();
@@ -154,21 +176,6 @@ export class RtpStream {
       this.nextSend = performance.now();
       this.tickSend();
     }
-  }
-
-  private takeMic(n: number): Int16Array {
-    const out = new Int16Array(n);
-    let filled = 0;
-    while (filled < n && this.micQueue.length) {
-      const head = this.micQueue[0]!;
-      const take = Math.min(n - filled, head.length);
-      out.set(head.subarray(0, take), filled);
-      filled += take;
-      this.micQueued -= take;
-      if (take === head.length) this.micQueue.shift();
-      else this.micQueue[0] = head.subarray(take);
-    }
-    return out; // zero-padded: silence when the microphone is late
   }
 
   private tickSend(): void {
@@ -187,19 +194,35 @@ export class RtpStream {
   private sendFrame(): void {
     const codec = this.codec;
     if (!codec) return;
-    const samples = (codec.rate * PTIME_MS) / 1000;
     const rtpStep = 160; // 8 kHz RTP clock for G.711 (and for G.722 by RFC 3551)
-    const frame = this.takeMic(samples);
+    const frame = this.sendPcm;
+    this.micRing.read(frame); // zero-padded: silence when the microphone is late
     const canSend = this.remote && (this.direction === 'sendrecv' || this.direction === 'sendonly') && this.remote.host !== '0.0.0.0';
     if (canSend && this.dtmfPt !== undefined && (this.dtmfActive || this.dtmfQueue.length)) this.sendDtmfPacket();
-    else if (canSend) this.send(buildRtp({ marker: this.sent === 0, payloadType: this.payloadType, seq: this.seq, timestamp: this.ts, ssrc: this.ssrc }, codec.encode(frame)));
+    else if (canSend) {
+      const pkt = this.packetBuffer(12 + (codec.name === 'G722' ? frame.length / 2 : frame.length));
+      codec.encodeInto(frame, pkt.buf, 12);
+      writeRtpHeader(pkt.buf, this.sent === 0, this.payloadType, this.seq, this.ts, this.ssrc);
+      this.send(pkt.buf, pkt);
+    }
     this.ts = (this.ts + rtpStep) >>> 0;
   }
 
-  private send(packet: Buffer): void {
+  /** A free packet buffer of exactly `bytes` (reused; a new one only while the socket still holds all of ours). */
+  private packetBuffer(bytes: number): { buf: Buffer; busy: boolean; done: () => void } {
+    for (const p of this.packets) if (!p.busy && p.buf.length === bytes) return p;
+    const p = { buf: Buffer.alloc(bytes), busy: false, done: () => (p.busy = false) };
+    this.packets.push(p);
+    return p;
+  }
+
+  private send(packet: Buffer, pooled?: { busy: boolean; done: () => void }): void {
     if (!this.remote) return;
     this.seq = (this.seq + 1) & 0xffff;
-    this.socket.send(packet, this.remote.port, this.remote.host);
+    if (pooled) {
+      pooled.busy = true; // until the socket is done with it
+      this.socket.send(packet, this.remote.port, this.remote.host, pooled.done);
+    } else this.socket.send(packet, this.remote.port, this.remote.host);
     if (this.sent++ === 0) this.onEvent({ type: 'first-rtp-out' });
     if (this.recordSendTimes) this.sendTimes.push(performance.now());
   }
@@ -230,15 +253,15 @@ export class RtpStream {
   }
 
   private receive(buf: Buffer, rinfo: dgram.RemoteInfo): void {
-    const p = parseRtp(buf);
-    if (!p || this.closed) return;
+    const p = this.hdr;
+    if (this.closed || !readRtp(buf, p)) return;
     if (!this.fromPeer(p.ssrc, rinfo)) {
       this.rejected++;
       return;
     }
     if (this.received++ === 0) this.onEvent({ type: 'first-rtp-in' });
-    this.updateStats(p.seq, p.timestamp);
-    if (this.dtmfPt !== undefined && p.payloadType === this.dtmfPt) return this.receiveDtmf(p.timestamp, p.payload);
+    this.updateStats();
+    if (this.dtmfPt !== undefined && p.payloadType === this.dtmfPt) return this.receiveDtmf(p.timestamp, buf.subarray(p.payloadStart, p.payloadEnd));
     if (p.payloadType !== this.payloadType || !this.codec) return;
     if (this.direction === 'sendonly' || this.direction === 'inactive') return;
     if (this.expectSeq === undefined) {
@@ -248,7 +271,7 @@ export class RtpStream {
     }
     const ahead = (p.seq - this.expectSeq + 0x10000) & 0xffff;
     if (ahead >= 0x8000) return; // late: already played or concealed
-    this.jitterBuf.set(p.seq, p.payload);
+    this.jitterBuf.put(p.seq, buf, p.payloadStart, p.payloadEnd);
     if (ahead > JITTER_MAX) this.expectSeq = (p.seq - JITTER_TARGET + 0x10000) & 0xffff; // far behind: skip ahead
   }
 
@@ -276,21 +299,27 @@ export class RtpStream {
 
   private playOne(): void {
     if (this.expectSeq === undefined || !this.codec) return;
-    const payload = this.jitterBuf.get(this.expectSeq);
+    const len = this.jitterBuf.take(this.expectSeq);
     let frame: Int16Array;
-    if (payload) {
-      this.jitterBuf.delete(this.expectSeq);
-      frame = this.codec.decode(payload);
-      this.lastFrame = frame;
+    if (len >= 0) {
+      const n = this.codec.decodeInto(this.jitterBuf.slotOf(this.expectSeq), 0, len, this.playPcm);
+      // a peer with another packet time: a frame of its own length (allocates; 20 ms is the norm)
+      frame = n === this.playPcm.length ? this.playPcm : this.playPcm.length >= n ? this.playPcm.subarray(0, n) : this.codec.decode(this.jitterBuf.slotOf(this.expectSeq).subarray(0, len));
+      if (frame.length === this.lastPcm.length) {
+        this.lastPcm.set(frame);
+        this.hasLast = true;
+      }
       this.concealRun = 0;
-    } else if (this.jitterBuf.size === 0 && this.concealRun > 5) {
+    } else if (this.concealRun > 5 && !this.jitterBuf.hasFrom(this.expectSeq)) {
       return; // the peer is silent (hold, end of talk): do not advance
     } else {
       // Loss concealment: repeat the last frame, fading out over 3 frames.
       this.concealRun++;
       this.concealed++;
       const g = Math.max(0, 1 - this.concealRun / 3);
-      frame = this.lastFrame ? Int16Array.from(this.lastFrame, (s) => s * g) : new Int16Array((this.codec.rate * PTIME_MS) / 1000);
+      frame = this.concealPcm;
+      if (this.hasLast && g > 0) for (let i = 0; i < frame.length; i++) frame[i] = this.lastPcm[i]! * g;
+      else frame.fill(0);
     }
     this.expectSeq = (this.expectSeq + 1) & 0xffff;
     this.channel?.write(frame);
@@ -305,7 +334,10 @@ export class RtpStream {
     this.onEvent({ type: 'dtmf', digit: DTMF_CHARS[e.event]! });
   }
 
-  private updateStats(seq: number, ts: number): void {
+  /** From the packet in this.hdr (read there, not passed: a 32-bit timestamp argument would be boxed per packet). */
+  private updateStats(): void {
+    const seq = this.hdr.seq;
+    const ts = this.hdr.timestamp;
     if (this.baseSeq === undefined) {
       this.baseSeq = seq;
       this.maxSeq = seq;
@@ -319,7 +351,7 @@ export class RtpStream {
     const clock = 8000; // RTP clock of every codec we carry
     const arrival = (performance.now() / 1000) * clock;
     const transit = arrival - ts;
-    if (this.lastTransit !== undefined) {
+    if (!Number.isNaN(this.lastTransit)) {
       const d = Math.abs(transit - this.lastTransit);
       if (d < clock) this.jitter += (d - this.jitter) / 16;
     }
