@@ -126,7 +126,7 @@ describe('intercom: SIP over UDP with lost datagrams', function () {
   });
 
   it('as the called side: a lost 200 OK is retransmitted until the ACK arrives', async () => {
-    const rig = await callRig({ sip: { autoAnswerFrom: ['desk@127.0.0.1'] } });
+    const rig = await callRig({ sip: { autoAnswerFrom: ['desk@127.0.0.1'], trustedSources: ['127.0.0.1'] } });
     const relay = await relayToKiosk(rig);
     relays.push(relay);
     relay.dropNext('toPeer', /^SIP\/2\.0 200[\s\S]*CSeq:\s*\d+ INVITE/, 1);
