@@ -15,8 +15,8 @@ export class AudioCapability implements KioskCapability {
   readonly name = 'audio';
   readonly fault = 'audio' as const;
   readonly config = ['audio', 'pa'] as const;
-  readonly raises = ['pa.started', 'pa.ended', 'audio.fault'] as const;
-  readonly handles = ['pa.play', 'pa.stop', 'hub.clock', 'call.state'] as const;
+  readonly raises = ['pa.started', 'pa.ended', 'pa.missed', 'audio.fault'] as const;
+  readonly handles = ['pa.play', 'pa.stop', 'pa.page', 'hub.clock', 'call.state'] as const;
   engine?: AudioEngine;
   private failure?: string;
 

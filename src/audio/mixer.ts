@@ -306,6 +306,8 @@ export class Mixer implements AudioOutput {
       }
       if (!d.active) {
         if (s.live) s.skip(N);
+        // held (paused, or waiting in its channel): it fades back in when its turn comes, no click
+        if (s.gain !== undefined) s.gain = 0;
         continue;
       }
       const own = s.channel === 'emergency' ? s.volume * this.emergencyVolume : s.volume * this.volume;

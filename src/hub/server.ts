@@ -20,6 +20,7 @@ import config from './plugins/config.js';
 import events from './plugins/events.js';
 import clips from './plugins/clips.js';
 import audit from './plugins/audit.js';
+import pa from './plugins/pa.js';
 
 /** Default body limit; routes that take more (config documents, clips) say so. */
 export const BODY_LIMIT = 64 * 1024;
@@ -69,6 +70,7 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   await app.register(events);
   await app.register(clips);
   await app.register(audit);
+  await app.register(pa);
   await app.register(openapiRoute);
   return app;
 }

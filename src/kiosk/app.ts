@@ -28,7 +28,7 @@ import { DisplayCapability } from '../display/capability.js';
 import { HubLinkCapability } from '../hublink/capability.js';
 
 /** Events kept in the event log and sent to the hub. */
-const RECORDED = /^(button\.|call\.|relay\.pulse|input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode|capability\.)/;
+const RECORDED = /^(button\.|call\.|relay\.pulse|input\.(tamper|door|power)|fault\.|pa\.(started|ended|missed)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode|capability\.)/;
 
 export interface KioskOptions {
   config: KioskConfig;
