@@ -40,7 +40,7 @@ export async function startHubProcess(overrides: Record<string, unknown> = {}): 
   const kiosks = (base.kiosks as { config?: string }[]).map((k) => ({ ...k, ...(k.config ? { config: path.join(EXAMPLE, k.config) } : {}) }));
   writeFileSync(file, JSON.stringify({ ...base, kiosks, $schema: 'hub.schema.json', listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), ...overrides }));
   const proc = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
-  await proc.waitFor(/"msg":"ready"/, 30_000);
+  await proc.waitFor(/"msg":"ready"/, 90_000);
   return { proc, base: `http://127.0.0.1:${port}`, port, dir };
 }
 

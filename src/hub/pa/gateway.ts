@@ -182,7 +182,7 @@ export class LivePages {
     page.ended = true;
     page.sender?.close();
     this.pages.delete(page.id);
-    this.log.info({ page: page.id, reason, packets: page.sender?.packets ?? 0 }, 'live page ended');
+    this.log.info({ page: page.id, reason, packetsSent: page.sender?.packets ?? 0, voiceFrames: page.sender?.voiceFrames ?? 0, rtpFromConsole: page.call.stats() }, 'live page ended');
     // The last packets are on their way: the kiosks are told the page is over just after them.
     await new Promise((r) => setTimeout(r, 200));
     if (page.kiosks.length) await this.pa.command('pa.page', { id: page.id, active: false }, page.kiosks, page.by, page.role);

@@ -49,6 +49,8 @@ export class PageSender {
   closed = false;
   private readonly unicast: Destination[] = [];
   packets = 0;
+  /** voice frames sent (after the chime) */
+  voiceFrames = 0;
 
   constructor(private readonly o: PageSenderOptions) {
     if (o.rate !== 16000 && o.rate !== 8000) throw new Error(`a page is sent at 16 or 8 kHz, not ${o.rate}`);
@@ -121,6 +123,7 @@ export class PageSender {
     for (let o = 0; o + this.frame <= samples.length; o += this.frame) {
       const f = samples.subarray(o, o + this.frame);
       this.send(f);
+      this.voiceFrames++;
       this.o.onVoicePacket?.(performance.now(), f);
     }
   }

@@ -30,7 +30,8 @@ export default async function pa(app: FastifyInstance) {
   await engine.start();
   if (engine.cfg.gateway) {
     engine.gateway = new LivePages(engine, engine.cfg, hub.log.child({ area: 'page-gateway' }));
-    await engine.gateway.start();
+    // Registration with the SIP server goes on in the background: the hub does not wait for it.
+    void engine.gateway.start();
   }
   app.addHook('onClose', async () => {
     await engine.gateway?.stop();
@@ -69,6 +70,7 @@ export default async function pa(app: FastifyInstance) {
         browser: dispatcher && engine.cfg.browser ? engine.cfg.browser : null,
         rights: req.session!.rights,
         user: req.session!.user,
+        map: hub.config.site.map ? { width: hub.config.site.map.width, height: hub.config.site.map.height } : null,
       };
     },
   );
