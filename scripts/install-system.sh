@@ -10,7 +10,8 @@ PKGS=(
                                                        # not the "rtpengine" metapackage: it pulls the kernel module (DKMS)
   sox espeak-ng                                        # audio: generate messages, measure test audio
   chromium fonts-wqy-zenhei                            # kiosk screen tests (headless) and CJK glyphs
-  iproute2 git ca-certificates openssl
+  postgresql                                           # hub storage: tests start their own server (several hub instances)
+  iproute2 git ca-certificates openssl util-linux
 )
 
 missing=()
@@ -31,8 +32,9 @@ echo "system packages: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The test bed starts its own Kamailio and rtpengine on free ports; the packaged services are not needed.
-for svc in kamailio rtpengine-daemon; do
+# The test bed starts its own Kamailio, rtpengine and PostgreSQL on free ports
+# (PostgreSQL: initdb in a temp folder); the packaged services are not needed.
+for svc in kamailio rtpengine-daemon postgresql; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then $SUDO systemctl disable --now "$svc" || true; fi
 done
 echo "system packages: done"

@@ -13,6 +13,7 @@ const USAGE = `helppoint: open help-point firmware
   helppoint config validate FILE...                check config files
   helppoint hash-password PASSWORD                 hash for a console user
   helppoint hash-token TOKEN                       hash for a kiosk token
+  helppoint spki-pin CERT.pem                      public-key pin of a hub certificate (kiosk hub.pins)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -35,6 +36,14 @@ async function main(argv: string[]): Promise<number> {
       break;
     case 'hash-token':
       if (rest[0]) return console.log(sha256Hex(rest[0])), 0;
+      break;
+    case 'spki-pin':
+      if (rest[0]) {
+        const { X509Certificate } = await import('node:crypto');
+        const { readFileSync } = await import('node:fs');
+        const { spkiPin } = await import('./hublink/pinning.js');
+        return console.log(spkiPin(new X509Certificate(readFileSync(rest[0])))), 0;
+      }
       break;
     case undefined:
     case '--help':
@@ -78,16 +87,34 @@ function onSignals(stop: () => Promise<void>): void {
   }
 }
 
+/** Tells systemd about start-up, shutdown and a healthy event loop (no-op outside systemd). */
+async function systemd(log: import('./core/log.js').Logger) {
+  const { startNotify } = await import('./core/notify.js');
+  return startNotify({ log });
+}
+
 async function runKiosk(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, 'local-port': { type: 'string' } } });
   if (!values.config) return fail(new Error('--config FILE is required'));
   try {
     const { config, dir } = loadKioskConfig(values.config);
     const { Kiosk } = await import('./kiosk/app.js');
-    const kiosk = new Kiosk({ config, configDir: dir, localPort: values['local-port'] ? Number(values['local-port']) : undefined });
-    onSignals(() => kiosk.stop());
-    // A stray rejection deep in a library must not take the help point down; it is logged.
-    process.on('unhandledRejection', (err) => kiosk.log.error({ err }, 'unhandled rejection'));
+    const { installProcessGuard } = await import('./core/process-guard.js');
+    let notify: Awaited<ReturnType<typeof systemd>> | undefined;
+    const kiosk = new Kiosk({
+      config,
+      configDir: dir,
+      localPort: values['local-port'] ? Number(values['local-port']) : undefined,
+      onArmed: () => notify?.ready('buttons armed'),
+    });
+    notify = await systemd(kiosk.log);
+    // Anything thrown that nobody caught: recorded, logged, exit non-zero; systemd restarts the kiosk.
+    const guard = installProcessGuard({ log: kiosk.log, record: (type, data) => kiosk.store.recordSync(type, data) });
+    guard.onFatal(() => kiosk.driver?.write('doorRelay', false)); // never leave a door released
+    onSignals(async () => {
+      notify?.stopping();
+      await kiosk.stop();
+    });
     await kiosk.start();
     return -1; // keep running
   } catch (err) {
@@ -102,19 +129,22 @@ async function runHub(args: string[]): Promise<number> {
   try {
     const { config, dir } = loadHubConfig(values.config);
     const { Hub } = await import('./hub/app.js');
-    const { guardProcess } = await import('./core/process-guard.js');
-    const { notifySystemd } = await import('./core/sd-notify.js');
+    const { installProcessGuard } = await import('./core/process-guard.js');
     const hub = new Hub({ config, configDir: dir, port: values.port ? Number(values.port) : undefined, databaseUrl: values.database });
+    const notify = await systemd(hub.log);
     // An uncaught error is logged and recorded, then the process exits non-zero (systemd restarts it).
-    guardProcess(hub.log, async (what, err) => {
-      await hub.ctx?.storage.audit({ user: '-', role: 'system', action: 'process.crash', target: hub.instanceId, result: what, detail: { error: String((err as Error)?.stack ?? err).slice(0, 4000) } });
+    installProcessGuard({
+      log: hub.log,
+      finish: async (data) => {
+        await hub.ctx?.storage.audit({ user: '-', role: 'system', action: 'process.crash', target: hub.instanceId, result: data.kind, detail: { error: (data.stack ?? data.message).slice(0, 4000) } });
+      },
     });
     onSignals(async () => {
-      notifySystemd('STOPPING=1');
+      notify.stopping();
       await hub.stop();
     });
     await hub.start();
-    notifySystemd('READY=1', { watchdog: true });
+    notify.ready('serving');
     return -1;
   } catch (err) {
     return fail(err);

@@ -22,6 +22,19 @@ import clips from './plugins/clips.js';
 import audit from './plugins/audit.js';
 import pa from './plugins/pa.js';
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+  config: { roles?: string[]; rights?: string[]; public?: boolean; loginCsrf?: boolean };
+  websocket: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteEntry[];
+  }
+}
+
 /** Default body limit; routes that take more (config documents, clips) say so. */
 export const BODY_LIMIT = 64 * 1024;
 
@@ -48,6 +61,14 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }) as unknown as FastifyInstance;
   app.decorate('hub', hub);
+  // Every route with its method and config, for the route x role tests and the API walk.
+  const routeTable: RouteEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (r) => {
+    // config is read when asked: plugins' own onRoute hooks may still add to it
+    for (const method of [r.method].flat())
+      routeTable.push({ method, url: r.url, get config() { return (r.config ?? {}) as RouteEntry['config']; }, websocket: !!(r as { websocket?: boolean }).websocket });
+  });
 
   await app.register(errors);
   await app.register(cookie);

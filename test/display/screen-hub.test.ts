@@ -26,7 +26,7 @@ describe('touch screen through the hub (hub and kiosk processes, headless Chromi
     const hubFile = path.join(dir, 'hub.json');
     writeFileSync(hubFile, JSON.stringify({ ...(m.value as object), $schema: 'hub.schema.json', listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data') }));
     const hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', hubFile], { cwd: REPO });
-    await hub.waitFor(/"msg":"ready"/, 20_000);
+    await hub.waitFor(/"msg":"ready"/, 60_000);
     const base = `http://127.0.0.1:${port}`;
     const kiosk = await startKioskProcess(screenConfig({ log: { level: 'info' }, hub: { url: `ws://127.0.0.1:${port}/kiosk`, token: 'demo-token-conc-north-change-me', heartbeatS: 1 } }).file);
     await hub.waitFor(/kiosk online/, 10_000);

@@ -56,10 +56,9 @@ export const HubPa = Strict(
         {
           wsUrl: Type.String({ pattern: '^wss?://', description: 'the SIP server\'s WebSocket (wss:// in production)' }),
           domain: Type.String({ minLength: 1 }),
-          user: Type.String({ minLength: 1 }),
-          password: Type.Optional(Type.String({ description: 'given to logged-in dispatchers\' browsers only' })),
+          user: Type.Optional(Type.String({ minLength: 1, description: 'the SIP user a console suggests; each dispatcher enters their own desk account and its password in the browser (the hub never holds it)' })),
         },
-        'the SIP account a console\'s browser uses to call the gateway',
+        'the SIP server a console\'s browser phone registers with to call the gateway',
       ),
     ),
     zones: Type.Record(

@@ -27,6 +27,12 @@ const PA_BODY = `
 <section aria-labelledby="h-talk" class="card">
   <h2 id="h-talk">Talk to zones</h2>
   <p id="gateway-state" class="muted" role="status"></p>
+  <form id="sip-login" class="inline-form" hidden>
+    <label>Your desk's SIP user <input name="user" id="sip-user" autocomplete="username" required maxlength="128"></label>
+    <label>SIP password <input name="password" id="sip-password" type="password" autocomplete="current-password" required maxlength="256"></label>
+    <button type="submit">Connect the microphone line</button>
+    <span class="muted">Kept in this browser tab only.</span>
+  </form>
   <div class="cols">
     <div>
       <fieldset><legend>Zones</legend><div id="zones" class="checks"></div></fieldset>

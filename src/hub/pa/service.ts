@@ -95,13 +95,18 @@ export class PaHub {
     this.timer.unref();
   }
 
+  /** Ends every console's live feed (the hub is closing). */
+  endFeeds(): void {
+    for (const l of [...this.listeners]) l('bye', {});
+    this.listeners.clear();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.pushTimer);
     await this.writer.drain().catch(() => undefined);
-    for (const l of this.listeners) l('bye', {});
-    this.listeners.clear();
+    this.endFeeds();
   }
 
   // ---- kiosks of zones -----------------------------------------------------------

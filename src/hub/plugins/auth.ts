@@ -55,9 +55,21 @@ export default fp(async function auth(app: FastifyInstance) {
     if (s) req.session = { idSha256, user: s.user, role: s.role, csrf: s.csrf, rights: s.rights };
   });
 
-  // Roles and CSRF, for every route in one place. A route with neither `roles` nor `public` is refused.
-  app.addHook('preHandler', async (req, reply) => {
+  // Roles, for every route in one place, before the body is even read. A route with neither `roles` nor `public` is refused.
+  app.addHook('onRequest', async (req, reply) => {
     if (req.is404) return;
+    const rc = req.routeOptions.config;
+    if (rc.public || rc.loginCsrf) return;
+    if (!rc.roles) return reply.status(403).send({ error: 'route declares no roles', statusCode: 403 });
+    if (!req.session) return reply.status(401).send({ error: 'log in first', statusCode: 401 });
+    if (!rc.roles.includes(req.session.role)) return reply.status(403).send({ error: `${rc.roles.join(' or ')} role needed`, statusCode: 403 });
+    const missing = (rc.rights ?? []).filter((r) => !req.session!.rights.includes(r));
+    if (missing.length) return reply.status(403).send({ error: `the ${missing.join(' and ')} right is needed`, statusCode: 403 });
+  });
+
+  // CSRF on every state-changing request, once the body (a form may carry `_csrf`) is parsed and before it is validated.
+  app.addHook('preValidation', async (req, reply) => {
+    if (req.is404 || SAFE_METHODS.has(req.method)) return;
     const rc = req.routeOptions.config;
     if (rc.loginCsrf) {
       const cookie = req.cookies[LOGIN_COOKIE] ?? '';
@@ -65,20 +77,25 @@ export default fp(async function auth(app: FastifyInstance) {
       return;
     }
     if (rc.public) return;
-    if (!rc.roles) return reply.status(403).send({ error: 'route declares no roles', statusCode: 403 });
-    if (!req.session) return reply.status(401).send({ error: 'log in first', statusCode: 401 });
-    if (!rc.roles.includes(req.session.role)) return reply.status(403).send({ error: `${rc.roles.join(' or ')} role needed`, statusCode: 403 });
-    const missing = (rc.rights ?? []).filter((r) => !req.session!.rights.includes(r));
-    if (missing.length) return reply.status(403).send({ error: `the ${missing.join(' and ')} right is needed`, statusCode: 403 });
-    if (!SAFE_METHODS.has(req.method) && !same(req.session.csrf, csrfOf(req))) return reply.status(403).send({ error: 'CSRF token missing or wrong', statusCode: 403 });
+    if (!req.session || !same(req.session.csrf, csrfOf(req))) return reply.status(403).send({ error: 'CSRF token missing or wrong', statusCode: 403 });
   });
 
-  const perAddress = app.rateLimit({ max: cfg.loginPerAddressPerMin, timeWindow: 60_000, keyGenerator: (req) => `addr:${req.ip}` });
-  const perUser = app.rateLimit({
+  // Two limits on one route: per client address and per user name (the plugin's manual API, since one route takes one hook limit).
+  const perAddress = app.createRateLimit({ max: cfg.loginPerAddressPerMin, timeWindow: 60_000, keyGenerator: (req) => `addr:${req.ip}` });
+  const perUser = app.createRateLimit({
     max: cfg.loginPerUserPerMin,
     timeWindow: 60_000,
     keyGenerator: (req) => `user:${String((req.body as { user?: unknown })?.user ?? '').slice(0, 128)}`,
   });
+  const limited = async (req: FastifyRequest, reply: FastifyReply) => {
+    for (const limit of [perAddress, perUser]) {
+      const r = await limit(req);
+      if (!r.isAllowed && r.isExceeded) {
+        req.log.warn({ remote: req.ip, key: r.key.slice(0, 80) }, 'log-in rate limit');
+        return reply.status(429).header('retry-after', String(Math.ceil(r.ttlInSeconds))).send({ error: 'too many log-in attempts; wait a minute', statusCode: 429 });
+      }
+    }
+  };
 
   const LoginBody = Type.Object({ user: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ maxLength: 1024 }), _csrf: Type.Optional(Type.String({ maxLength: 100 })) });
   app.post<{ Body: { user: string; password: string } }>(
@@ -86,8 +103,7 @@ export default fp(async function auth(app: FastifyInstance) {
     {
       config: { loginCsrf: true },
       bodyLimit: 8192,
-      onRequest: perAddress,
-      preHandler: perUser,
+      preHandler: limited,
       schema: { tags: ['auth'], summary: 'log in (form or JSON); sets the session cookie', body: LoginBody },
     },
     async (req, reply) => {

@@ -15,11 +15,12 @@ export const WEB_DIR = existsSync(path.resolve(HERE, '../web/console.css')) ? pa
 
 export default async function consolePages(app: FastifyInstance) {
   const site = app.hub.config.site.name.en;
-  await app.register(fastifyStatic, { root: WEB_DIR, prefix: '/static/', index: false, list: false, dotfiles: 'deny', wildcard: true });
   // Static files are for anyone (the log-in page needs its stylesheet); they hold no data.
   app.addHook('onRoute', (r) => {
-    if (r.url.startsWith('/static/')) r.config = { ...(r.config as object), public: true };
+    if (r.url.startsWith('/static/')) r.config = Object.assign(r.config ?? {}, { public: true });
   });
+  await app.register(fastifyStatic, { root: WEB_DIR, prefix: '/static/', index: false, list: false, dotfiles: 'deny', wildcard: true });
+
 
   app.get('/', { config: { public: true }, schema: { tags: ['console'], summary: 'the console: log-in page, or the fleet page once logged in', hide: true } }, async (req, reply) => {
     void reply.type('text/html; charset=utf-8').header('x-frame-options', 'DENY').header('cache-control', 'no-store');

@@ -33,6 +33,8 @@ export default async function pa(app: FastifyInstance) {
     // Registration with the SIP server goes on in the background: the hub does not wait for it.
     void engine.gateway.start();
   }
+  // Live feeds end before the server closes (it waits for open connections); the rest after.
+  app.addHook('preClose', async () => engine.endFeeds());
   app.addHook('onClose', async () => {
     await engine.gateway?.stop();
     await engine.stop();
@@ -67,6 +69,7 @@ export default async function pa(app: FastifyInstance) {
         levels: engine.cfg.levels,
         languages: engine.cfg.languages,
         gateway: engine.gateway ? { target: engine.gateway.target, ready: engine.gateway.ready, error: engine.gateway.lastError ?? null } : null,
+        // where the console's browser phone registers; the dispatcher enters the account's password in the browser (the hub never holds it)
         browser: dispatcher && engine.cfg.browser ? engine.cfg.browser : null,
         rights: req.session!.rights,
         user: req.session!.user,

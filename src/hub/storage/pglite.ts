@@ -1,7 +1,7 @@
 // The embedded default: PGlite in a data folder. A new folder is copied from
-// a template made once per PGlite version (initdb in WebAssembly takes seconds
-// on a busy board; a copy takes a fraction of that).
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+// a template made once per PGlite version and schema (initdb and the
+// migrations in WebAssembly take seconds on a busy board; a copy takes less).
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,19 +10,33 @@ import type { Db, Sql } from './db.js';
 
 const pgliteVersion = (() => {
   try {
-    return (createRequire(import.meta.url)('@electric-sql/pglite/package.json') as { version: string }).version;
+    // the package's exports hide package.json: find it beside the resolved entry
+    let dir = path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+    while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+    return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
   }
 })();
 
-async function templateDir(): Promise<string> {
-  const dir = path.join(process.env.HP_PGLITE_TEMPLATE_DIR ?? os.tmpdir(), `helppoint-pglite-${pgliteVersion}`);
+export interface PgliteTemplate {
+  /** names the schema the template holds (e.g. a hash of the migrations) */
+  key: string;
+  /** brings a fresh database to that schema */
+  prepare(db: Db): Promise<void>;
+}
+
+async function templateDir(t: PgliteTemplate): Promise<string> {
+  const dir = path.join(process.env.HP_PGLITE_TEMPLATE_DIR ?? os.tmpdir(), `helppoint-pglite-${pgliteVersion}-${t.key}`);
   if (existsSync(path.join(dir, 'PG_VERSION'))) return dir;
   // Made beside it and renamed into place, so processes starting together never see half a template.
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
-  const db = await PGlite.create(tmp);
-  await db.close();
+  const db = await connect(tmp);
+  try {
+    await t.prepare(db);
+  } finally {
+    await db.close();
+  }
   try {
     renameSync(tmp, dir);
   } catch {
@@ -31,15 +45,19 @@ async function templateDir(): Promise<string> {
   return dir;
 }
 
-export async function openPglite(dataDir: string): Promise<Db> {
-  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+export async function openPglite(dataDir: string, template?: PgliteTemplate): Promise<Db> {
+  if (template && !existsSync(path.join(dataDir, 'PG_VERSION'))) {
     mkdirSync(path.dirname(dataDir), { recursive: true });
     try {
-      cpSync(await templateDir(), dataDir, { recursive: true });
+      cpSync(await templateDir(template), dataDir, { recursive: true });
     } catch {
       rmSync(dataDir, { recursive: true, force: true }); // PGlite makes it itself, slowly
     }
   }
+  return connect(dataDir);
+}
+
+async function connect(dataDir: string): Promise<Db> {
   const pg = await PGlite.create(dataDir);
   const listeners = new Map<string, ((payload: string) => void)[]>();
   const wrap = (q: { query: PGlite['query'] }): Sql => ({

@@ -2,7 +2,7 @@
 // of every kiosk live, the message library (drafts, audio, approval), plays
 // and their cancellation.
 import { $, el, feed, get, post, time, toast, upload, zoneChecks, type LocalText } from './api.js';
-import { Talk, type BrowserSip, type TalkState } from './talk.js';
+import { Talk, type BrowserSip, type SipAccount, type TalkState } from './talk.js';
 
 interface Zone {
   id: string;
@@ -189,21 +189,45 @@ export async function paConsole(): Promise<void> {
     talkBtn.disabled = state === 'off' || state === 'ending';
   };
   if (canTalk && gw && cfg.browser) {
-    talk = new Talk(cfg.browser, chosen, () => $<HTMLInputElement>('emergency').checked, showTalk);
-    talk.onPage = (id) => {
-      pinned = false;
-      current = id;
-    };
+    const browserSip = cfg.browser;
+    // The dispatcher's own SIP account (their desk's): kept in this tab only, never sent to the hub.
+    const KEY = 'helppoint.pa.sip';
+    const login = $<HTMLFormElement>('sip-login');
     const startPhone = () =>
-      talk!.start($<HTMLInputElement>('processing').checked).catch((e: Error) => {
-        showTalk('off', `Microphone line not connected: ${e.message}`);
-        toast(`Microphone line not connected: ${e.message}`, true);
-      });
-    void startPhone();
-    $('processing').addEventListener('change', () => void startPhone());
-    const down = () => (latch.checked ? (talk!.state === 'idle' ? talk!.press() : talk!.release()) : talk!.press());
+      talk!.start($<HTMLInputElement>('processing').checked).then(
+        () => (login.hidden = true),
+        (e: Error) => {
+          login.hidden = false;
+          showTalk('off', `Microphone line not connected: ${e.message}`);
+          toast(`Microphone line not connected: ${e.message}`, true);
+        },
+      );
+    const connect = (acct: SipAccount) => {
+      talk = new Talk({ ...browserSip, ...acct }, chosen, () => $<HTMLInputElement>('emergency').checked, showTalk);
+      talk.onPage = (id) => {
+        pinned = false;
+        current = id;
+      };
+      void startPhone();
+    };
+    login.onsubmit = (e) => {
+      e.preventDefault();
+      const f = new FormData(login);
+      const acct = { user: String(f.get('user')), password: String(f.get('password')) };
+      sessionStorage.setItem(KEY, JSON.stringify(acct));
+      connect(acct);
+    };
+    $<HTMLInputElement>('sip-user').value = browserSip.user ?? '';
+    const saved = sessionStorage.getItem(KEY);
+    if (saved) connect(JSON.parse(saved) as SipAccount);
+    else {
+      login.hidden = false;
+      showTalk('off', 'Connect the microphone line with your desk\'s SIP account first.');
+    }
+    $('processing').addEventListener('change', () => talk && void startPhone());
+    const down = () => (!talk ? undefined : latch.checked ? (talk.state === 'idle' ? talk.press() : talk.release()) : talk.press());
     const up = () => {
-      if (!latch.checked) void talk!.release();
+      if (!latch.checked) void talk?.release();
     };
     talkBtn.addEventListener('pointerdown', (e) => {
       talkBtn.setPointerCapture(e.pointerId);
@@ -220,7 +244,7 @@ export async function paConsole(): Promise<void> {
     talkBtn.addEventListener('keyup', (e) => {
       if (e.key === ' ' || e.key === 'Enter') up();
     });
-    latch.addEventListener('change', () => showTalk(talk!.state, $('talk-state').textContent ?? ''));
+    latch.addEventListener('change', () => showTalk(talk?.state ?? 'off', $('talk-state').textContent ?? ''));
   } else {
     talkBtn.disabled = true;
     if (!canTalk) $('talk-state').textContent = 'Your role cannot talk to zones.';

@@ -6,11 +6,15 @@
 import { DeskPhone, type PhoneError } from '../desk/phone.js';
 import { ApiError, post, toast } from './api.js';
 
+/** Where the browser phone registers (from the hub) and with which account (from the dispatcher). */
 export interface BrowserSip {
   wsUrl: string;
   domain: string;
+  user?: string;
+}
+export interface SipAccount {
   user: string;
-  password?: string;
+  password: string;
 }
 
 export type TalkState = 'off' | 'idle' | 'starting' | 'chime' | 'live' | 'ending';
@@ -33,7 +37,7 @@ export class Talk {
   onPage?: (id: string) => void;
 
   constructor(
-    private readonly sip: BrowserSip,
+    private readonly sip: BrowserSip & SipAccount,
     private readonly zones: () => string[],
     private readonly emergency: () => boolean,
     private readonly show: (state: TalkState, text: string) => void,
