@@ -228,7 +228,14 @@ export class RtpStream {
     const ahead = (p.seq - this.expectSeq + 0x10000) & 0xffff;
     if (ahead >= 0x8000) return; // late: already played or concealed
     this.jitterBuf.set(p.seq, p.payload);
-    if (ahead > JITTER_MAX) this.expectSeq = (p.seq - JITTER_TARGET + 0x10000) & 0xffff; // far behind: skip ahead
+    if (ahead > JITTER_MAX) {
+      // Far behind: skip ahead, and forget what is now behind. A stale entry would keep the buffer
+      // from ever looking empty, so a later pause of the sender would be concealed for ever and
+      // every packet after it dropped as late.
+      const next = (p.seq - JITTER_TARGET + 0x10000) & 0xffff;
+      for (const seq of this.jitterBuf.keys()) if (((seq - next + 0x10000) & 0xffff) >= 0x8000) this.jitterBuf.delete(seq);
+      this.expectSeq = next;
+    }
   }
 
   private tickPlay(): void {
