@@ -32,6 +32,9 @@ export class AudioCapability implements KioskCapability {
     }
     this.engine = new AudioEngine({ config, configDir: ctx.configDir, dataDir: ctx.store.dir, bus, log });
     ctx.services.audioOut = this.engine.mixer;
+    // The hub's page gateway sends pages by unicast from the first packet to a kiosk that says it takes no multicast.
+    const pager = this.engine.pager;
+    ctx.services.hubCapabilities = () => [...(pager.unicastPort ? [`pa-unicast:${pager.unicastPort}`] : []), ...(config.pa.hubPages?.multicast === false ? ['pa-no-multicast'] : [])];
     const mic = ctx.services.microphone;
     if (mic && config.pa.volume?.adaptive) {
       // Ambient noise for adaptive PA volume, measured while idle: the microphone runs all the time.

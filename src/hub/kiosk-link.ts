@@ -19,6 +19,8 @@ export interface LocalKiosk {
   helloDone: boolean;
   /** the address the kiosk's connection came from */
   remote?: string;
+  /** what it said it can do in its hello */
+  capabilities?: string[];
 }
 
 /** Areas that follow what kiosks report (PA receipts, incident timelines), told once it is stored. */
@@ -88,6 +90,11 @@ export class KioskLink {
   /** The address a kiosk held here connected from. */
   remoteOf(id: string): string | undefined {
     return this.local.get(id)?.remote;
+  }
+
+  /** The capabilities a kiosk held here announced in its hello. */
+  capabilitiesOf(id: string): string[] {
+    return this.local.get(id)?.capabilities ?? [];
   }
 
   async start(): Promise<void> {
@@ -215,6 +222,7 @@ export class KioskLink {
         return;
       }
       k.helloDone = true;
+      k.capabilities = msg.capabilities;
       this.seen(k, { firmware: msg.firmware, configVersion: msg.configVersion });
       send({ type: 'welcome', protocol: PROTOCOL_VERSION, hub: this.o.hubId, time: Date.now() });
       this.flushPresence(); // online everywhere at once, not at the next flush

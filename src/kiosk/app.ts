@@ -88,7 +88,7 @@ export class Kiosk {
       applyConfig: (version, doc) => this.reconfigure(version, doc),
       status: () => {
         const h = this.health();
-        return { id: this.config.id, configVersion: this.config.configVersion, faults: h.faults, outbox: h.outbox };
+        return { id: this.config.id, configVersion: this.config.configVersion, faults: h.faults, outbox: h.outbox, capabilities: ['io', ...(this.ctx.services.hubCapabilities?.() ?? [])] };
       },
     };
     queueMicrotask(() => this.bus.emit('config.applied', { version: this.config.configVersion, source: chosen.source }));

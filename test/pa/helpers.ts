@@ -167,3 +167,10 @@ export async function feed(base: string, cookie: string): Promise<Feed> {
     close: () => ac.abort(),
   };
 }
+
+/** A real kiosk process (like startKioskProcess, with room for a busy machine: several start at once here). */
+export async function startKiosk(file: string, env: NodeJS.ProcessEnv = {}): Promise<{ proc: Managed; url: string; stop(): Promise<void> }> {
+  const proc = start('kiosk', process.execPath, ['--import', 'tsx', CLI, 'kiosk', '--config', file], { cwd: REPO, env: { ...process.env, ...env } });
+  const line = await proc.waitFor(/"msg":"ready"/, 90_000);
+  return { proc, url: (JSON.parse(line) as { local: string }).local, stop: () => proc.stop() };
+}

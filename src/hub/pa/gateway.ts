@@ -21,7 +21,7 @@ import { SipEndpoint, type EndpointCall } from '../sip/endpoint.js';
 import { chimeAt } from './audio.js';
 import type { PaConfig } from './config.js';
 import { PageSender, type Destination } from './page-sender.js';
-import { newId, type PaHub } from './service.js';
+import { newId, unmapped, type PaHub } from './service.js';
 
 export const PAGE_HEADER = 'X-Helppoint-Page';
 const TOKEN_TTL_MS = 30_000;
@@ -146,6 +146,14 @@ export class LivePages {
       role: req.role,
     });
     page.kiosks = sent.sent;
+    // Kiosks that said in their hello that they take no multicast get the page by unicast from its first packet.
+    const link = this.pa.hub.link;
+    for (const k of sent.sent) {
+      const caps = link.capabilitiesOf(k);
+      const port = Number(caps.find((c) => c.startsWith('pa-unicast:'))?.slice(11));
+      const host = unmapped(link.remoteOf(k));
+      if (caps.includes('pa-no-multicast') && port && host) page.unicast.push({ host, port });
+    }
     for (const u of page.unicast) page.sender.addUnicast(u);
     await this.waitDelivered(req.id, sent.sent.length);
     if (page.ended) return;

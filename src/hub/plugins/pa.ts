@@ -337,6 +337,8 @@ export default async function pa(app: FastifyInstance) {
     '/api/pa/stream',
     { config: { roles: ALL_ROLES }, schema: { tags: ['pa'], summary: 'server-sent events: receipts (counts and changed receipts), page, action, play, message, incident' } },
     (req, reply) => {
+      // A stream only for clients that ask for one (EventSource does); anything else gets a short answer.
+      if (!/text\/event-stream/.test(String(req.headers.accept ?? ''))) return reply.status(406).send({ error: 'a server-sent event stream: ask with Accept: text/event-stream', statusCode: 406 });
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
