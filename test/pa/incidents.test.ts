@@ -133,7 +133,7 @@ describe('incidents and drills (hub, light kiosks)', function () {
       return x.timeline.some((t) => t.kind === 'alarm') ? x : undefined;
     }, 10_000, 'the alarm in the drill record');
     const alarm = rep.timeline.find((t) => t.kind === 'alarm')!;
-    assert.match(alarm.text, /^REAL alarm \(not part of the drill\) raised at conc-tickets/);
+    assert.match(alarm.text, /^REAL alarm raised at conc-tickets \(not part of the drill\)/);
     assert.equal(alarm.detail.real, true);
     assert.match(rep.timeline[0]!.text, /^DRILL: /);
     // The hub's alarm record is a real alarm, untouched by the drill.

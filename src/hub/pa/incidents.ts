@@ -47,6 +47,8 @@ export class Incidents {
     const drill = !!r.drill;
     const kind = r.kind ?? level.kind;
     const id = newId(drill ? 'drill' : 'inc');
+    // The screens first: they must change within a second; the records follow.
+    const shown = await this.screens({ id, drill, kind, zones: r.zones, blockedExits: r.blockedExits ?? [], guidance: r.guidance ?? null, colour: level.colour, level: level.id }, r.by, r.role);
     const incident = await this.storage.createIncident(
       {
         id,
@@ -67,14 +69,21 @@ export class Incidents {
         detail: { level: level.id, colour: level.colour, kind, zones: r.zones, blockedExits: r.blockedExits ?? [], guidance: r.guidance ?? null },
       },
     );
-    await this.screens(incident, r.by, r.role);
+    await this.storage.addTimeline([shown]);
     await this.playLevelMessage(incident, r.by, r.role);
     await this.pa.hub.bus.publish({ t: 'pa', ev: 'incident', id });
     return { ok: true, value: (await this.storage.getIncident(id))! };
   }
 
-  /** The zone's screens: DRILL banner for a drill, then the incident view with colour, guidance and blocked exits. */
-  private async screens(i: IncidentRow, by: string, role: string): Promise<void> {
+  /**
+   * The zone's screens: DRILL banner for a drill, then the incident view with
+   * colour, guidance and blocked exits. Returns the timeline entry saying so.
+   */
+  private async screens(
+    i: Pick<IncidentRow, 'id' | 'drill' | 'kind' | 'zones' | 'blockedExits' | 'guidance' | 'colour' | 'level'>,
+    by: string,
+    role: string,
+  ): Promise<{ incident: string; by: string; kind: string; text: string; detail: unknown }> {
     const t = await this.pa.targets(i.zones);
     const level = this.level(i.level);
     if (i.drill) await this.pa.command('drill.mode', { active: true }, t.online, by, role, 'inc');
@@ -87,15 +96,13 @@ export class Incidents {
       ...(level ? { level: level.name } : {}),
     };
     const cmd = await this.pa.command('incident.mode', args, t.online, by, role, 'inc');
-    await this.storage.addTimeline([
-      {
-        incident: i.id,
-        by,
-        kind: 'screens',
-        text: `screens of ${t.online.length} kiosk(s) switched to the ${i.colour ?? ''} ${i.kind} view${i.blockedExits.length ? `, exits blocked: ${i.blockedExits.join(', ')}` : ''}${t.offline.length ? `; offline: ${t.offline.join(', ')}` : ''}`,
-        detail: { command: cmd, sent: t.online, offline: t.offline, blockedExits: i.blockedExits },
-      },
-    ]);
+    return {
+      incident: i.id,
+      by,
+      kind: 'screens',
+      text: `screens of ${t.online.length} kiosk(s) switched to the ${i.colour ?? ''} ${i.kind} view${i.blockedExits.length ? `, exits blocked: ${i.blockedExits.join(', ')}` : ''}${t.offline.length ? `; offline: ${t.offline.join(', ')}` : ''}`,
+      detail: { command: cmd, sent: t.online, offline: t.offline, blockedExits: i.blockedExits },
+    };
   }
 
   /** The approved message of the incident's level, to its zones (repeated if the level says so). */
@@ -139,7 +146,7 @@ export class Incidents {
       .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
       .join('; ');
     await this.storage.addTimeline([{ incident: id, by, kind: 'updated', text: `updated: ${what}`, detail: patch }]);
-    await this.screens(next, by, role);
+    await this.storage.addTimeline([await this.screens(next, by, role)]);
     if (level && level.id !== cur.level) {
       if (cur.playId) await this.pa.cancel(cur.playId, by, role);
       await this.playLevelMessage(next, by, role);
@@ -188,10 +195,29 @@ export class Incidents {
     for (const id of ids) await this.pa.hub.bus.publish({ t: 'pa', ev: 'incident', id });
   }
 
-  /** An alarm transition from a kiosk: into the timeline of every open incident (or drill) of its zone. */
+  /**
+   * An alarm transition (alarm.state), or an emergency call placed or
+   * answered (call.state), from a kiosk: into the timeline of every open
+   * incident (or drill) of its zone.
+   */
   async alarm(kiosk: string, e: IncomingEvent): Promise<void> {
-    const d = (e.data ?? {}) as { alarmId?: string; state?: string; category?: string; source?: string; at?: string };
-    if (!d.alarmId || !d.state) return;
+    let kind: string;
+    let text: string;
+    let detail: Record<string, unknown>;
+    if (e.type === 'alarm.state') {
+      const d = (e.data ?? {}) as { alarmId?: string; state?: string; category?: string; source?: string; at?: string };
+      if (!d.alarmId || !d.state) return;
+      kind = 'alarm';
+      text = `alarm ${d.state} at ${kiosk}${d.category ? ` (${d.category})` : ''}`;
+      detail = { alarmId: d.alarmId, state: d.state, category: d.category ?? null, source: d.source ?? null, at: d.at ?? e.at };
+    } else {
+      const d = (e.data ?? {}) as { callId?: string; state?: string; attempt?: number; target?: string; incoming?: boolean; category?: string };
+      // The call that carries an emergency: placed (first attempt) and answered by a desk.
+      if (d.incoming || !((d.state === 'calling' && (d.attempt ?? 1) === 1) || d.state === 'connected')) return;
+      kind = 'call';
+      text = d.state === 'calling' ? `emergency call placed at ${kiosk}` : `emergency call from ${kiosk} answered${d.target ? ` by ${d.target}` : ''}`;
+      detail = { callId: d.callId ?? null, state: d.state, target: d.target ?? null, at: e.at };
+    }
     const k = await this.pa.hub.storage.getKiosk(kiosk);
     if (!k) return;
     const open = await this.storage.openIncidentsIn([k.zone]);
@@ -200,10 +226,10 @@ export class Incidents {
       open.map((i) => ({
         incident: i.id,
         by: `kiosk:${kiosk}`,
-        kind: 'alarm',
+        kind,
         // During a drill an alarm is real: it is recorded as such, never as part of the exercise.
-        text: `${i.drill ? 'REAL alarm (not part of the drill)' : 'alarm'} ${d.state} at ${kiosk}${d.category ? ` (${d.category})` : ''}`,
-        detail: { alarmId: d.alarmId, state: d.state, kiosk, zone: k.zone, category: d.category ?? null, source: d.source ?? null, at: d.at ?? e.at, real: true },
+        text: i.drill ? `REAL ${text} (not part of the drill)` : text,
+        detail: { ...detail, kiosk, zone: k.zone, real: true },
       })),
     );
     for (const i of open) await this.pa.hub.bus.publish({ t: 'pa', ev: 'incident', id: i.id });

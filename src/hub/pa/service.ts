@@ -114,15 +114,14 @@ export class PaHub {
   /** The kiosks of these zones (and named kiosks), split by whether they are online now. */
   async targets(zones: string[], kiosks: string[] = []): Promise<{ all: string[]; online: string[]; offline: string[] }> {
     const { storage, link } = this.hub;
-    const ids = new Set(kiosks);
+    const ids = new Set<string>();
     for (const z of zones) for (const k of await storage.listKiosks({ zone: z })) if (!k.revoked) ids.add(k.id);
-    const known = new Set((await storage.listKiosks({ ids: [...ids] })).filter((k) => !k.revoked).map((k) => k.id));
-    const all = [...ids].filter((k) => known.has(k)).sort();
+    if (kiosks.length) for (const k of await storage.listKiosks({ ids: kiosks })) if (!k.revoked) ids.add(k.id);
+    const all = [...ids].sort();
     const local = link.localView();
-    const elsewhere = await storage.onlineKiosks(
-      all.filter((k) => !local.get(k)?.online),
-      this.hub.offlineAfterMs,
-    );
+    const notHere = all.filter((k) => !local.get(k)?.online);
+    // Held by another hub instance (PostgreSQL): asked only for the kiosks not held here.
+    const elsewhere = notHere.length ? await storage.onlineKiosks(notHere, this.hub.offlineAfterMs) : new Set<string>();
     const online = all.filter((k) => local.get(k)?.online || elsewhere.has(k));
     return { all, online, offline: all.filter((k) => !online.includes(k)) };
   }
@@ -268,7 +267,7 @@ export class PaHub {
     const u: ReceiptUpdate[] = [];
     for (const e of events) {
       const d = (e.data ?? {}) as { id?: unknown; reason?: unknown; error?: unknown; via?: unknown; unicastPort?: unknown };
-      if (e.type === 'alarm.state') {
+      if (e.type === 'alarm.state' || (e.type === 'call.state' && (e.data as { kind?: string })?.kind === 'emergency')) {
         void this.incidents.alarm(kiosk, e).catch((err: Error) => this.hub.log.error({ err: err.message }, 'alarm not added to the incident timeline'));
         continue;
       }
