@@ -41,7 +41,10 @@ export class AudioCapability implements KioskCapability {
       this.engine.attachMicrophone(mic);
       void mic.start();
     }
-    this.engine.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
+    const started = this.engine.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
+    // The paging sockets are bound in a moment (the device probe goes on in the background): the hub
+    // link's hello, which comes after, can then say where this kiosk takes unicast pages. Never waits long.
+    await Promise.race([started, new Promise((r) => setTimeout(r, 1000).unref())]);
     addPaRoutes(ctx.local, bus, this.engine);
   }
 

@@ -20,6 +20,12 @@ export interface StreamOptions {
   priority?: number;
   /** live audio (call, page): while it waits or is muted it is consumed, never held back */
   live?: boolean;
+  /**
+   * Live only: the most it may lag behind real time (ms, default 400). Beyond
+   * it the oldest audio is dropped down to half of it, so a burst after a
+   * stall of the sender does not stay in the latency for good.
+   */
+  maxLagMs?: number;
   /** performance.now() instant of the first sample (synchronised start) */
   startAt?: number;
 }
@@ -43,6 +49,7 @@ export class MixerStream implements AudioChannel {
   readonly priority: number;
   readonly live: boolean;
   readonly seq: number;
+  private readonly maxLagMs?: number;
   volume: number;
   startAt?: number;
   started = false;
@@ -72,6 +79,7 @@ export class MixerStream implements AudioChannel {
     this.channel = opts.channel;
     this.priority = opts.priority ?? 0;
     this.live = opts.live ?? (opts.channel === 'call' || opts.channel === 'page');
+    this.maxLagMs = opts.maxLagMs;
     this.volume = opts.volume ?? 1;
     this.startAt = opts.startAt;
     this.seq = seq;
@@ -102,8 +110,8 @@ export class MixerStream implements AudioChannel {
     this.chunks.push(s);
     this.queued += s.length;
     if (this.live) {
-      const max = (LIVE_MAX_MS * this.mixer.rate) / 1000;
-      if (this.queued > max) this.skip(this.queued - max);
+      const max = ((this.maxLagMs ?? LIVE_MAX_MS) * this.mixer.rate) / 1000;
+      if (this.queued > max) this.skip(this.queued - (this.maxLagMs ? max / 2 : max));
     }
   }
 

@@ -93,6 +93,8 @@ interface Expected {
 }
 
 const MAX_CONCEAL_PACKETS = 5;
+/** a hub page plays at most this far behind what arrives (ms) */
+export const HUB_PAGE_MAX_LAG_MS = 120;
 
 type Via = 'multicast' | 'unicast';
 
@@ -294,7 +296,8 @@ export class RtpPager {
       const emergency = exp ? !!exp.page.emergency : !!g!.emergency;
       const channel = emergency ? 'emergency' : 'page';
       const priority = exp?.page.priority ?? g!.priority;
-      const stream = this.mixer.openChannel({ channel, rate: decoder.rate, id, priority, live: true });
+      // A hub page is live speech: kept close to real time (a sender's burst after a stall is trimmed).
+      const stream = this.mixer.openChannel({ channel, rate: decoder.rate, id, priority, live: true, ...(exp ? { maxLagMs: HUB_PAGE_MAX_LAG_MS } : {}) });
       const session: Session = { ssrc: p.ssrc, decoder, stream, lastSeq: (p.seq - 1) & 0xffff, lastAt: now, samplesPerPacket: 0, id, page: exp };
       if (exp) {
         clearTimeout(exp.timer);

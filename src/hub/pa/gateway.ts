@@ -16,7 +16,7 @@
 // it by unicast from then on.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../core/log.js';
-import type { AudioOutput } from '../../audio/types.js';
+import { CODECS } from '../../audio/codecs/index.js';
 import { SipEndpoint, type EndpointCall } from '../sip/endpoint.js';
 import { chimeAt } from './audio.js';
 import type { PaConfig } from './config.js';
@@ -122,17 +122,27 @@ export class LivePages {
     const priority = Math.max(...req.zones.map((z) => (req.emergency ? zones[z]!.emergencyPriority : zones[z]!.priority)));
     const page: LivePage = { ...req, call, unicast: [], ssrc: 0, groups, ended: false, kiosks: [] };
     this.pages.set(req.id, page);
-    // The sender exists once the call's codec is known (the media asks for an output at its rate).
-    const output: AudioOutput = {
-      rate: 16000,
-      openChannel: (opts) => {
-        page.sender ??= this.makeSender(page, opts.rate);
-        return page.sender.output().openChannel(opts);
-      },
-    };
     call.on('ended', (reason: string) => void this.end(page, reason));
-    await call.accept({ output }, [`${PAGE_HEADER}-Id: ${req.id}`]);
-    if (!page.sender) throw new Error('the page call has no audio');
+    // No output: the voice is forwarded packet by packet as it arrives (below), not through the call's
+    // jitter buffer and playout clock, which would add their delay and pass on their bursts.
+    await call.accept({}, [`${PAGE_HEADER}-Id: ${req.id}`]);
+    const stream = call.media?.stream;
+    if (!stream?.codec) throw new Error('the page call has no audio');
+    page.sender = this.makeSender(page, stream.codec.rate);
+    const decoder = CODECS[stream.codec.name]();
+    let last: number | undefined;
+    stream.onAudioPacket = (p) => {
+      const ahead = last === undefined ? 1 : (p.seq - last + 0x10000) & 0xffff;
+      if (ahead === 0 || ahead >= 0x8000) return; // duplicate or late
+      last = p.seq;
+      let pcm: Int16Array;
+      try {
+        pcm = decoder.decode(p.payload);
+      } catch {
+        return;
+      }
+      page.sender?.voice(pcm, ahead - 1);
+    };
     page.ssrc = page.sender.ssrc;
     const sent = await this.pa.send({
       kind: 'live',

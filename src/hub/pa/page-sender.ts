@@ -1,8 +1,8 @@
 // One live page going out: RTP to the zones' multicast groups (and to kiosks
 // that need it by unicast), G.722 at 16 kHz or PCMU at 8 kHz after the rate of
 // the voice. First the pre-announcement chime, paced on its own drift-free
-// 20 ms clock; then the dispatcher's voice, sent as each 20 ms frame comes out
-// of the gateway call's jitter buffer. Voice that arrives while the chime
+// 20 ms clock; then the dispatcher's voice, each packet sent on as soon as it
+// arrives from the console (re-encoded). Voice that arrives while the chime
 // plays is not queued behind it (that would delay the whole page): the
 // console shows "speak now" once the chime is over.
 import dgram from 'node:dgram';
@@ -118,8 +118,17 @@ export class PageSender {
     this.o.onLive?.();
   }
 
-  private voice(samples: Int16Array): void {
+  /**
+   * Voice to send, as it arrives from the console (usually one 20 ms packet).
+   * `lost`: packets missing before it; the page's sequence numbers skip as
+   * many, so the kiosks keep the timing (they fill short gaps with silence).
+   */
+  voice(samples: Int16Array, lost = 0): void {
     if (!this.live || this.closed) return;
+    if (lost > 0 && lost <= 5) {
+      this.seq = (this.seq + lost) & 0xffff;
+      this.ts = (this.ts + 160 * lost) >>> 0;
+    }
     for (let o = 0; o + this.frame <= samples.length; o += this.frame) {
       const f = samples.subarray(o, o + this.frame);
       this.send(f);

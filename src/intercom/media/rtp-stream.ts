@@ -68,6 +68,12 @@ export class RtpStream {
   /** packet send instants (performance.now), for the benchmark */
   readonly sendTimes: number[] = [];
   recordSendTimes = false;
+  /**
+   * Each received audio packet of the negotiated payload type, as it comes
+   * (before the jitter buffer): for relays that forward packets at once, like
+   * the hub's page gateway. The jitter buffer and playout go on as usual.
+   */
+  onAudioPacket?: (p: { seq: number; timestamp: number; payload: Buffer }) => void;
 
   constructor(
     private readonly input: AudioInput,
@@ -220,6 +226,7 @@ export class RtpStream {
     if (this.dtmfPt !== undefined && p.payloadType === this.dtmfPt) return this.receiveDtmf(p.timestamp, p.payload);
     if (p.payloadType !== this.payloadType || !this.codec) return;
     if (this.direction === 'sendonly' || this.direction === 'inactive') return;
+    this.onAudioPacket?.(p);
     if (this.expectSeq === undefined) {
       this.expectSeq = p.seq;
       this.nextPlay = performance.now() + JITTER_TARGET * PTIME_MS;

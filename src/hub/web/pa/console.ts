@@ -208,6 +208,8 @@ export async function paConsole(): Promise<void> {
         pinned = false;
         current = id;
       };
+      // For the benchmark (and the browser console): the talk in progress.
+      (window as unknown as { helppointPa?: { talk: Talk } }).helppointPa = { talk };
       void startPhone();
     };
     login.onsubmit = (e) => {

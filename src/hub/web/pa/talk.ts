@@ -4,6 +4,7 @@
 // the feed says when the page is live ("speak now"). Releasing Talk hangs up,
 // which ends the page on every kiosk.
 import { DeskPhone, type PhoneError } from '../desk/phone.js';
+import type { AudioMeter } from '../desk/meter.js';
 import { ApiError, post, toast } from './api.js';
 
 /** Where the browser phone registers (from the hub) and with which account (from the dispatcher). */
@@ -100,6 +101,12 @@ export class Talk {
     if (!this.callId) return; // still asking the hub: press() hangs up once the call exists
     this.set('ending', 'Ending the page…');
     await this.phone?.hangup(this.callId).catch(() => undefined);
+  }
+
+  /** A meter on the page's microphone ('local') while talking: the console's level display and the benchmark use it. */
+  meter(which: 'local' | 'remote' = 'local'): Promise<AudioMeter> {
+    if (!this.phone || !this.callId) return Promise.reject(new Error('not talking'));
+    return this.phone.meter(this.callId, which);
   }
 
   /** The feed said what the page is doing. */
