@@ -6,7 +6,7 @@ import type { KioskCapability, KioskContext } from '../core/context.js';
 import { healthOf } from '../core/capability.js';
 import { AudioEngine } from './engine.js';
 import { addPaRoutes } from './local-routes.js';
-import { createInput } from './input/index.js';
+import { createMicrophone } from '../dsp/microphone.js';
 
 /** the microphone runs at the call's narrowband rate; wideband codecs resample */
 const MIC_RATE = 8000;
@@ -15,7 +15,7 @@ export class AudioCapability implements KioskCapability {
   readonly name = 'audio';
   readonly fault = 'audio' as const;
   readonly config = ['audio', 'pa'] as const;
-  readonly raises = ['pa.started', 'pa.ended', 'pa.missed', 'audio.fault'] as const;
+  readonly raises = ['pa.started', 'pa.ended', 'pa.missed', 'audio.fault', 'audio.handsFree'] as const;
   readonly handles = ['pa.play', 'pa.stop', 'pa.page', 'hub.clock', 'call.state'] as const;
   engine?: AudioEngine;
   private failure?: string;
@@ -24,22 +24,35 @@ export class AudioCapability implements KioskCapability {
     const { bus, log } = ctx;
     const config = ctx.config();
     bus.on('audio.fault', (e) => (this.failure = e.active ? e.reason : undefined));
-    // A broken microphone setting costs the microphone (the intercom sends silence), not the speaker.
-    try {
-      ctx.services.microphone = createInput(config.audio.input, MIC_RATE, (reason) => bus.emit('audio.fault', { active: true, reason }));
-    } catch (err) {
-      bus.emit('audio.fault', { active: true, reason: `microphone: ${(err as Error).message}` });
-    }
     this.engine = new AudioEngine({ config, configDir: ctx.configDir, dataDir: ctx.store.dir, bus, log });
     ctx.services.audioOut = this.engine.mixer;
     // The hub's page gateway sends pages by unicast from the first packet to a kiosk that says it takes no multicast.
     const pager = this.engine.pager;
     ctx.services.hubCapabilities = () => [...(pager.unicastPort ? [`pa-unicast:${pager.unicastPort}`] : []), ...(config.pa.hubPages?.multicast === false ? ['pa-no-multicast'] : [])];
+    // The microphone behind the hands-free path (echo cancelling against this mixer's output, src/dsp).
+    // A broken microphone setting costs the microphone (the intercom sends silence), not the speaker.
+    try {
+      const mic = createMicrophone({
+        config,
+        speaker: this.engine.mixer,
+        rate: MIC_RATE,
+        onError: (reason) => bus.emit('audio.fault', { active: true, reason }),
+        onStatus: (status) => {
+          log[status.problem ? 'error' : 'info']({ handsFree: status }, 'hands-free audio');
+          bus.emit('audio.handsFree', status);
+        },
+      });
+      ctx.services.microphone = mic;
+      // A missing echo canceller is a fault from start-up on, not a surprise in the first call.
+      setImmediate(() => mic.check());
+    } catch (err) {
+      bus.emit('audio.fault', { active: true, reason: `microphone: ${(err as Error).message}` });
+    }
     const mic = ctx.services.microphone;
     if (mic && config.pa.volume?.adaptive) {
       // Ambient noise for adaptive PA volume, measured while idle: the microphone runs all the time.
       this.engine.attachMicrophone(mic);
-      void mic.start();
+      mic.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: `microphone: ${err.message}` }));
     }
     const started = this.engine.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
     // The paging sockets are bound in a moment (the device probe goes on in the background): the hub

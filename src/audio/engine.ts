@@ -110,6 +110,9 @@ export class AudioEngine {
       };
       this.mixer.setSink(sink);
       log.info({ sink: sink.kind, rate: this.mixer.rate }, 'audio output open');
+    }).catch((err: Error) => {
+      // never an unhandled rejection (the process guard would end the kiosk): a fault, and no output
+      this.raise(`audio output could not be opened: ${err.message}`);
     });
     // bundled messages are loaded into memory shortly after start-up, off the start-up path
     const preload = setTimeout(() => {

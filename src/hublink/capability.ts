@@ -11,11 +11,31 @@ export class HubLinkCapability implements KioskCapability {
   readonly raises = ['hub.link', 'hub.clock', 'pa.play', 'pa.stop', 'pa.page', 'screen.message', 'incident.mode', 'drill.mode', 'crowd.level', 'relay.pulse', 'call.requested', 'desk.info', 'chat.fromDesk'] as const;
   readonly handles = [] as const;
   link?: HubLink;
+  private offlineTimer?: NodeJS.Timeout;
+  private offline = false;
 
   async start(ctx: KioskContext): Promise<void> {
     const hub = ctx.config().hub;
     if (!hub) return;
-    this.link = new HubLink(hub, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc));
+    this.link = new HubLink(hub, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc), () => ctx.services.alarm);
+    // No link for hub.offlineFaultS (since start-up or since it dropped): the hub-link fault, until it is back.
+    const watch = (reason: string) => {
+      clearTimeout(this.offlineTimer);
+      const since = new Date().toISOString();
+      const s = ctx.config().hub?.offlineFaultS ?? 60;
+      this.offlineTimer = setTimeout(() => {
+        this.offline = true;
+        ctx.faults.raise('hub-link', `no link to the hub ${ctx.config().hub?.url ?? ''} since ${since} (${reason}); events wait in the outbox`);
+      }, s * 1000);
+      this.offlineTimer.unref();
+    };
+    ctx.bus.on('hub.link', (e) => {
+      if (!e.connected) return watch(e.reason ? `dropped: ${e.reason}` : 'dropped');
+      clearTimeout(this.offlineTimer);
+      if (this.offline) ctx.faults.clear('hub-link');
+      this.offline = false;
+    });
+    watch('not connected since start-up');
     this.link.start();
   }
 
@@ -25,6 +45,7 @@ export class HubLinkCapability implements KioskCapability {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.offlineTimer);
     this.link?.stop();
   }
 

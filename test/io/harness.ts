@@ -51,7 +51,7 @@ export interface Rig {
   stop(): Promise<void>;
 }
 
-class FakeGpio implements GpioLike {
+export class FakeGpio implements GpioLike {
   static accessible = true;
   static lines = new Map<number, FakeGpio>();
   /** level of each input line at rest (a pull-up holds an active-low button high) */
@@ -84,6 +84,15 @@ class FakeGpio implements GpioLike {
   }
 }
 
+/** A fake sysfs tree: the Pi 4 chip at base 512, as on current kernels. */
+export function fakePi4Sysfs(): string {
+  const sysfs = mkdtempSync(path.join(process.env.HP_TEST_TMP ?? os.tmpdir(), 'sysfs-'));
+  mkdirSync(path.join(sysfs, 'gpiochip512'));
+  writeFileSync(path.join(sysfs, 'gpiochip512/label'), 'pinctrl-bcm2711\n');
+  writeFileSync(path.join(sysfs, 'gpiochip512/base'), '512\n');
+  return sysfs;
+}
+
 export async function makeRig(kind: DriverKind, io: Partial<KioskConfig['io']> = {}): Promise<Rig> {
   const config = testConfig({ board: kind === 'johnny-five' ? 'arduino-uno' : kind === 'onoff' ? 'rpi4' : undefined, ...io });
   const bus = new Bus((e, err) => {
@@ -106,11 +115,7 @@ export async function makeRig(kind: DriverKind, io: Partial<KioskConfig['io']> =
     set = (i, a) => sim.setInput(i, a);
     output = (o) => sim.outputState(o);
   } else if (kind === 'onoff') {
-    // A fake sysfs tree: the Pi 4 chip at base 512, as on current kernels.
-    const sysfs = mkdtempSync(path.join(process.env.HP_TEST_TMP ?? os.tmpdir(), 'sysfs-'));
-    mkdirSync(path.join(sysfs, 'gpiochip512'));
-    writeFileSync(path.join(sysfs, 'gpiochip512/label'), 'pinctrl-bcm2711\n');
-    writeFileSync(path.join(sysfs, 'gpiochip512/base'), '512\n');
+    const sysfs = fakePi4Sysfs();
     FakeGpio.lines.clear();
     for (const [, def] of Object.entries(config.io.inputs)) if (def) FakeGpio.idle.set(512 + def.pin, def.activeLow ? 1 : 0);
     driver = new OnoffDriver(config.io, FakeGpio as unknown as GpioClass, sysfs);

@@ -35,9 +35,10 @@ describe('kiosk under systemd: sd_notify readiness and watchdog', function () {
     const r = await postJson(kiosk.url + 'test/block', { ms: 5000 });
     const t1 = Date.now();
     assert.equal(r.status, 200);
-    // A ping already on its way when the block began may land just after t0; none during the block.
-    const during = sock.times('WATCHDOG=1').filter((t) => t > t0 + 500 && t < t1);
-    assert.deepEqual(during, [], 'no ping while the loop was blocked');
+    // Pings are due every 1.5 s: a 5 s block would see three. At most one lands in it: a
+    // systemd-notify child already started before the block (it runs outside the blocked loop).
+    const during = sock.times('WATCHDOG=1').filter((t) => t > t0 && t < t1);
+    assert.ok(during.length <= 1, `${during.length} pings while the loop was blocked`);
     assert.ok(sock.times('WATCHDOG=1').length - before <= 1);
     // The stall was seen: the next ping is withheld, not sent as if all were well.
     await kiosk.proc.waitFor(/watchdog ping withheld/, 5000);

@@ -15,6 +15,12 @@ export const HubLink = Strict(
       }),
     ),
     heartbeatS: Type.Integer({ minimum: 1, maximum: 60, default: 5 }),
+    offlineFaultS: Type.Integer({
+      minimum: 1,
+      maximum: 86_400,
+      default: 60,
+      description: 'seconds without a link to the hub (since start-up or since the link dropped) before the hub-link fault is raised; it clears when the link is back',
+    }),
   },
   'link to the control centre',
 );

@@ -1,0 +1,51 @@
+// The sip-registration fault: raised when the kiosk has been registered with
+// no registrar for a short grace (time to re-register with the same or a
+// backup registrar), cleared as soon as one registration succeeds. Budget for
+// "fault lamp and hub within 10 s of the loss": a dead registrar is noticed by
+// the OPTIONS probe within 5 + 3 s (registration.ts), then this grace of 2 s.
+// At start-up the first registration gets the whole 10 s.
+import type { Bus } from '../core/bus.js';
+import type { Faults } from '../health/faults.js';
+
+export const REGISTRATION_GRACE_MS = 2000;
+export const FIRST_REGISTRATION_MS = 10_000;
+
+export function watchRegistration(opts: { bus: Bus; faults: Faults; registrars: () => number; graceMs?: number; firstMs?: number }): () => void {
+  const { bus, faults } = opts;
+  const registered = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let raised = false;
+  let lastLoss = 'no registration yet';
+  let since = new Date().toISOString();
+  const arm = (ms: number) => {
+    if (timer || opts.registrars() === 0) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (registered.size > 0 || opts.registrars() === 0) return;
+      raised = true;
+      faults.raise('sip-registration', `not registered with any registrar since ${since} (${lastLoss})`);
+    }, ms);
+    timer.unref();
+  };
+  const off = bus.on('sip.registration', (e) => {
+    if (e.registered) {
+      registered.add(e.registrar);
+      clearTimeout(timer);
+      timer = undefined;
+      if (raised) faults.clear('sip-registration');
+      raised = false;
+      return;
+    }
+    const was = registered.delete(e.registrar);
+    lastLoss = `${e.registrar}: ${e.reason ?? 'lost'}`;
+    if (registered.size === 0) {
+      if (was) since = new Date().toISOString();
+      arm(opts.graceMs ?? REGISTRATION_GRACE_MS);
+    }
+  });
+  arm(opts.firstMs ?? FIRST_REGISTRATION_MS);
+  return () => {
+    off();
+    clearTimeout(timer);
+  };
+}
