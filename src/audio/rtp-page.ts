@@ -95,6 +95,8 @@ interface Expected {
 const MAX_CONCEAL_PACKETS = 5;
 /** a hub page plays at most this far behind what arrives (ms) */
 export const HUB_PAGE_MAX_LAG_MS = 120;
+/** a hub page silent this long is over even without the hub's word (ms) */
+export const HUB_PAGE_SILENCE_MS = 10_000;
 
 type Via = 'multicast' | 'unicast';
 
@@ -331,7 +333,13 @@ export class RtpPager {
 
   private expire(): void {
     const now = performance.now();
-    for (const [key, s] of this.sessions) if (now - s.lastAt > this.endAfterMs) this.finish(key, s);
+    for (const [key, s] of this.sessions) {
+      // A hub page ends on the hub's word (pa.page inactive): a stall of the hub or the console's
+      // stream must not end it, or the rest of it would be dropped. The long limit covers a hub
+      // that went away mid-page.
+      const limit = s.page ? Math.max(this.endAfterMs, HUB_PAGE_SILENCE_MS) : this.endAfterMs;
+      if (now - s.lastAt > limit) this.finish(key, s);
+    }
   }
 
   private finish(key: string, s: Session): void {

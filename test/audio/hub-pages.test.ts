@@ -87,6 +87,28 @@ describe('hub pages at the kiosk (announced, joined, unicast fallback)', functio
     assert.ok(heard >= 6, `1 kHz heard for ${heard * 100} ms`);
   });
 
+  it('a stall of the sender mid-page does not end a hub page: what comes after it still plays', async () => {
+    await pagerWith({ zone: 'concourse', hubPages: { interface: '127.0.0.1' } });
+    const s = await senderTo([{ host: group, port }]);
+    bus.emit('pa.page', { id: 'pa-l-5', active: true, groups: [{ zone: 'concourse', group, port }], ssrc: s.ssrc, priority: 100 });
+    await sleep(100);
+    await talk(s, 500, 300);
+    await sleep(1500); // longer than a group page's silence limit (1 s): a hub or console that stalled
+    const from = sink.frames.length;
+    await talk(s, 1000, 600);
+    bus.emit('pa.page', { id: 'pa-l-5', active: false });
+    await until(() => events.some((x) => x.name === 'pa.ended'), 3000, 'the end');
+    assert.deepEqual(
+      events.map((x) => [x.name, x.e.id, x.e.via ?? x.e.reason]),
+      [
+        ['pa.started', 'pa-l-5', 'multicast'],
+        ['pa.ended', 'pa-l-5', 'done'],
+      ],
+    );
+    const heard = levels(sink.all().subarray(from * 160), 1000, RATE, 100).filter((l) => l > 0.3).length;
+    assert.ok(heard >= 4, `1 kHz after the stall heard for ${heard * 100} ms`);
+  });
+
   it('an emergency page uses the emergency channel with its priority', async () => {
     await pagerWith({ zone: 'concourse', hubPages: { interface: '127.0.0.1' } });
     const s = await senderTo([{ host: group, port }]);

@@ -136,7 +136,10 @@ describe('live PA from the browser to zones (Chromium, Kamailio, rtpengine, hub 
   });
 
   after(async function () {
-    if (process.env.HP_DEBUG) writeFileSync(process.env.HP_DEBUG, hub?.proc.output() ?? '');
+    if (process.env.HP_DEBUG) {
+      writeFileSync(process.env.HP_DEBUG, hub?.proc.output() ?? '');
+      for (const [id, k] of kiosks) writeFileSync(`${process.env.HP_DEBUG}.${id}`, k.proc.proc.output());
+    }
     await browser?.close();
     await stopAll();
   });
