@@ -88,7 +88,7 @@ export class AudioEngine {
       log,
       { timezone: config.site.timezone, now: o.now },
     );
-    this.pager = new RtpPager(pa.multicast, this.mixer, bus, log);
+    this.pager = new RtpPager(pa.multicast, this.mixer, bus, log, { hubPages: pa.hubPages, zone: config.zone });
     if (pa.music?.playlist.length) {
       this.music = new MusicPlayer(
         pa.music.playlist.map((f) => path.resolve(o.configDir, f)),

@@ -7,7 +7,7 @@ export type CrowdLevel = 'none' | 'blue' | 'yellow' | 'orange' | 'red';
 
 export interface DisplayEvents {
   /** Incident or evacuation declared for this kiosk's zone (active=false is the all-clear). */
-  'incident.mode': { active: boolean; kind: 'incident' | 'evacuation'; text?: LocalText; blockedExits?: string[] };
+  'incident.mode': { active: boolean; kind: 'incident' | 'evacuation'; text?: LocalText; blockedExits?: string[]; colour?: Exclude<CrowdLevel, 'none'>; level?: LocalText };
   'drill.mode': { active: boolean };
   'crowd.level': { level: CrowdLevel };
   /** A message pushed to the screen by the hub. */

@@ -81,6 +81,9 @@ export class Hub {
       await this.app.listen({ port: this.opts.port ?? config.listen.port, host: config.listen.host, backlog: 4096 });
       this.port = (this.app.server.address() as import('node:net').AddressInfo).port;
     } catch (err) {
+      // Areas started by the server (the PA engine, its SIP gateway) stop with it, before the storage
+      // they use closes: a failed start must end the process, not leave their timers and sockets behind.
+      await this.app?.close().catch(() => undefined);
       await this.ctx?.link.stop().catch(() => undefined);
       await storage.close().catch(() => undefined);
       throw err;

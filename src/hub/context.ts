@@ -11,7 +11,7 @@ import type { ClipStore } from './clip-store.js';
 import type { ConfigComposer } from './config-compose.js';
 import type { InstanceBus } from './instance-bus.js';
 import type { KioskLink } from './kiosk-link.js';
-import type { HubStorage, Role } from './storage/storage.js';
+import type { HubStorage, Right, Role } from './storage/storage.js';
 
 export interface HubContext {
   config: HubConfig;
@@ -36,6 +36,8 @@ export interface SessionInfo {
   user: string;
   role: Role;
   csrf: string;
+  /** rights besides the role (e.g. 'pa.approve') */
+  rights: Right[];
 }
 
 declare module 'fastify' {
@@ -48,6 +50,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** roles allowed on this route; a route without `roles` must say `public: true` */
     roles?: Role[];
+    /** rights needed besides one of the roles (e.g. 'pa.approve' to approve a PA wording) */
+    rights?: Right[];
     /** no session needed (log-in page, health, kiosk endpoints with their own token) */
     public?: boolean;
     /** the log-in form: CSRF by the double-submit cookie instead of the session's token */

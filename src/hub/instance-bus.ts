@@ -8,7 +8,11 @@ import { MAX_NOTIFY_BYTES, type Db } from './storage/db.js';
 export type BusMessage =
   | { t: 'command'; id: string }
   | { t: 'config'; push: string }
-  | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' };
+  | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' }
+  // PA console and incidents: receipts or an incident changed (consoles refresh); a kiosk takes a live page by unicast
+  | { t: 'pa'; ev: 'receipts' | 'action' | 'incident' | 'play' | 'message'; id: string }
+  | { t: 'pa'; ev: 'unicast'; id: string; kiosk: string; host: string; port: number }
+  | { t: 'pa'; ev: 'page'; id: string; state: 'chime' | 'live' | 'ended'; reason?: string };
 
 const CHANNEL = 'helppoint_hub';
 

@@ -18,6 +18,16 @@ export interface LocalKiosk {
   online: boolean;
   lastSeen: number;
   helloDone: boolean;
+  /** the address the kiosk's connection came from */
+  remote?: string;
+  /** what it said it can do in its hello */
+  capabilities?: string[];
+}
+
+/** Areas that follow what kiosks report (PA receipts, incident timelines), told once it is stored. */
+export interface KioskWatcher {
+  events?(kiosk: string, events: IncomingEvent[]): void;
+  results?(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): void;
 }
 
 export interface KioskLinkOptions {
@@ -51,7 +61,10 @@ export class KioskLink {
       const added = await storage.insertEvents(batches);
       batches.forEach((b, i) => (b.added = added[i]));
     }, { split: true });
-    this.results = new Batcher((rs) => storage.commandResults(rs), { split: true });
+    this.results = new Batcher(async (rs) => {
+      await storage.commandResults(rs);
+      this.tell((w) => w.results?.(rs));
+    }, { split: true });
     this.configResults = new Batcher((rs) => storage.configResults(rs), { split: true });
     this.helloChecks = new Batcher((items) => this.resendPendingConfigs(items), { delayMs: 5 });
     o.bus.on((m) => {
@@ -59,6 +72,33 @@ export class KioskLink {
       else if (m.t === 'config') void this.deliverConfig(m.push).catch((err: Error) => o.log.error({ err: err.message, push: m.push }, 'config push not delivered'));
       else if (m.t === 'kiosk') void this.kioskChanged(m.id, m.change);
     });
+  }
+
+  private readonly watchers: KioskWatcher[] = [];
+
+  /** Follows kiosk events and command results after they are stored (on the instance holding the kiosk). */
+  watch(w: KioskWatcher): void {
+    this.watchers.push(w);
+  }
+
+  private tell(fn: (w: KioskWatcher) => void): void {
+    for (const w of this.watchers) {
+      try {
+        fn(w);
+      } catch (err) {
+        this.o.log.error({ err: (err as Error).message }, 'kiosk watcher failed');
+      }
+    }
+  }
+
+  /** The address a kiosk held here connected from. */
+  remoteOf(id: string): string | undefined {
+    return this.local.get(id)?.remote;
+  }
+
+  /** The capabilities a kiosk held here announced in its hello. */
+  capabilitiesOf(id: string): string[] {
+    return this.local.get(id)?.capabilities ?? [];
   }
 
   async start(): Promise<void> {
@@ -145,7 +185,7 @@ export class KioskLink {
   connected(kioskId: string, ws: WebSocket, remote?: string): void {
     const prev = this.local.get(kioskId);
     if (prev) prev.ws.close(4001, 'replaced by a newer connection');
-    const k: LocalKiosk = { id: kioskId, ws, online: false, lastSeen: Date.now(), helloDone: false };
+    const k: LocalKiosk = { id: kioskId, ws, online: false, lastSeen: Date.now(), helloDone: false, remote };
     this.local.set(kioskId, k);
     const send = (m: HubToKiosk) => ws.readyState === 1 && ws.send(JSON.stringify(m));
     ws.on('message', (data, isBinary) => {
@@ -187,6 +227,7 @@ export class KioskLink {
         return;
       }
       k.helloDone = true;
+      k.capabilities = msg.capabilities;
       this.seen(k, { firmware: msg.firmware, configVersion: msg.configVersion });
       send({ type: 'welcome', protocol: PROTOCOL_VERSION, hub: this.o.hubId, time: Date.now() });
       this.flushPresence(); // online everywhere at once, not at the next flush
@@ -229,6 +270,7 @@ export class KioskLink {
         () => {
           if (item.added) log.info({ kiosk: kioskId, added: item.added, duplicates: events.length - item.added }, 'events stored');
           send({ type: 'events-ack', ids: msg.batch.map((e) => e.id) });
+          this.tell((w) => w.events?.(kioskId, events));
         },
         (err: Error) => log.error({ kiosk: kioskId, err: err.message }, 'events not stored; no ack, the kiosk will resend'),
       );

@@ -21,11 +21,12 @@ import config from './plugins/config.js';
 import events from './plugins/events.js';
 import clips from './plugins/clips.js';
 import audit from './plugins/audit.js';
+import pa from './plugins/pa.js';
 
 export interface RouteEntry {
   method: string;
   url: string;
-  config: { roles?: string[]; public?: boolean; loginCsrf?: boolean };
+  config: { roles?: string[]; rights?: string[]; public?: boolean; loginCsrf?: boolean };
   websocket: boolean;
 }
 
@@ -98,6 +99,7 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   await app.register(events);
   await app.register(clips);
   await app.register(audit);
+  await app.register(pa);
   await app.register(openapiRoute);
   return app;
 }

@@ -98,6 +98,11 @@ function render() {
   $('crowd').textContent = s.crowd === 'none' ? '' : t('crowd.' + s.crowd);
   $('drill').hidden = !s.drill;
   $('drill').textContent = t('drill.banner');
+  const pa = s.announcement;
+  $('pa').hidden = !pa;
+  $('pa').dataset.id = pa ? pa.id : '';
+  $('pa-label').textContent = pa ? t(pa.channel === 'emergency' ? 'pa.emergency' : 'pa.label') : '';
+  $('pa-text').textContent = pa ? (pa.text ? lt(pa.text) : t('pa.live')) : '';
   const degraded = s.degraded.hub || s.degraded.sip || s.degraded.faults > 0;
   $('degraded').hidden = !degraded;
   $('degraded').textContent = s.degradedText ? lt(s.degradedText) : t('degraded.default');
@@ -234,6 +239,9 @@ function drawMap(box, route) {
 function renderIncident() {
   const inc = S.snap.incident;
   $('incident-title').textContent = t('incident.' + inc.kind);
+  $('incident').dataset.colour = inc.colour || '';
+  $('incident-level').hidden = !inc.level && !inc.colour;
+  $('incident-level').textContent = inc.level ? lt(inc.level) : inc.colour ? t('incident.colour.' + inc.colour) : '';
   $('incident-text').textContent = inc.text ? lt(inc.text) : '';
   const to = inc.route ? S.map.data.destinations.find((d) => d.node === inc.route.nodes[inc.route.nodes.length - 1] && d.category === 'exit') : null;
   $('incident-follow').textContent = to ? t('incident.follow', { name: lt(to.name) }) : t('incident.noRoute');

@@ -52,7 +52,7 @@ export default fp(async function auth(app: FastifyInstance) {
     if (!id || !/^[A-Za-z0-9_-]{20,64}$/.test(id)) return;
     const idSha256 = sha256Hex(id);
     const s = await hub.storage.getSession(idSha256);
-    if (s) req.session = { idSha256, user: s.user, role: s.role, csrf: s.csrf };
+    if (s) req.session = { idSha256, user: s.user, role: s.role, csrf: s.csrf, rights: s.rights };
   });
 
   // Roles, for every route in one place, before the body is even read. A route with neither `roles` nor `public` is refused.
@@ -63,6 +63,8 @@ export default fp(async function auth(app: FastifyInstance) {
     if (!rc.roles) return reply.status(403).send({ error: 'route declares no roles', statusCode: 403 });
     if (!req.session) return reply.status(401).send({ error: 'log in first', statusCode: 401 });
     if (!rc.roles.includes(req.session.role)) return reply.status(403).send({ error: `${rc.roles.join(' or ')} role needed`, statusCode: 403 });
+    const missing = (rc.rights ?? []).filter((r) => !req.session!.rights.includes(r));
+    if (missing.length) return reply.status(403).send({ error: `the ${missing.join(' and ')} right is needed`, statusCode: 403 });
   });
 
   // CSRF on every state-changing request, once the body (a form may carry `_csrf`) is parsed and before it is validated.
@@ -115,14 +117,14 @@ export default fp(async function auth(app: FastifyInstance) {
         return reply.status(401).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(loginPage(hub.config.site.name.en, issueLoginCsrf(app, reply), 'Wrong user or password.'));
       }
       const id = randomBytes(24).toString('base64url');
-      const session: SessionInfo = { idSha256: sha256Hex(id), user: user.name, role: user.role, csrf: randomBytes(24).toString('base64url') };
+      const session: SessionInfo = { idSha256: sha256Hex(id), user: user.name, role: user.role, csrf: randomBytes(24).toString('base64url'), rights: user.rights };
       await hub.storage.createSession({ ...session, address: req.ip, ttlS: cfg.sessionTtlS });
       req.session = session;
       await hub.audit(req, 'login', user.name, 'ok');
       req.log.info({ user: user.name, role: user.role }, 'console log-in');
       void reply.setCookie(SESSION_COOKIE, id, { httpOnly: true, sameSite: 'strict', secure: !!hub.config.tls, path: '/', maxAge: cfg.sessionTtlS });
       void reply.clearCookie(LOGIN_COOKIE, { path: '/' });
-      if (wantsJson(req)) return reply.send({ user: user.name, role: user.role, csrf: session.csrf });
+      if (wantsJson(req)) return reply.send({ user: user.name, role: user.role, csrf: session.csrf, rights: user.rights });
       return reply.redirect('/', 303);
     },
   );
@@ -148,14 +150,14 @@ export default fp(async function auth(app: FastifyInstance) {
         summary: 'who is logged in and the CSRF token for state-changing requests; without a session, a log-in CSRF token',
         response: {
           200: Type.Union([
-            Type.Object({ user: Type.String(), role: Type.String(), csrf: Type.String() }),
+            Type.Object({ user: Type.String(), role: Type.String(), csrf: Type.String(), rights: Type.Array(Type.String()) }),
             Type.Object({ loginCsrf: Type.String() }),
           ]),
         },
       },
     },
     async (req, reply) => {
-      if (req.session) return { user: req.session.user, role: req.session.role, csrf: req.session.csrf };
+      if (req.session) return { user: req.session.user, role: req.session.role, csrf: req.session.csrf, rights: req.session.rights };
       return { loginCsrf: issueLoginCsrf(app, reply) };
     },
   );

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, Sql } from './db.js';
 import { migrate } from './migrate.js';
+import { PaStorage } from './pa.js';
 
 export type Role = 'dispatcher' | 'facilities' | 'admin';
 export const ROLES: Role[] = ['dispatcher', 'facilities', 'admin'];
@@ -40,6 +41,7 @@ export interface SessionRow {
   role: Role;
   csrf: string;
   expiresAt: number;
+  rights: Right[];
 }
 
 export interface EventRow {
@@ -97,8 +99,17 @@ const json = (v: unknown) => JSON.stringify(v ?? null);
 /** Alarm states by how far along they are: a later transition of lower rank never overwrites. */
 export const ALARM_RANK: Record<string, number> = { raised: 0, calling: 1, queued: 1, talking: 1, acknowledged: 2, reset: 3 };
 
+/** Rights a user may hold besides the role (hub config users[].rights). */
+export type Right = 'pa.approve';
+export const RIGHTS: Right[] = ['pa.approve'];
+
 export class HubStorage {
-  constructor(readonly db: Db) {}
+  /** PA console and incidents (src/hub/storage/pa.ts) */
+  readonly pa: PaStorage;
+
+  constructor(readonly db: Db) {
+    this.pa = new PaStorage(db);
+  }
 
   async migrate(): Promise<string[]> {
     return migrate(this.db);
@@ -228,19 +239,19 @@ export class HubStorage {
 
   // ---- users and sessions --------------------------------------------------
 
-  async provisionUsers(users: { name: string; role: Role; passwordHash: string }[]): Promise<void> {
+  async provisionUsers(users: { name: string; role: Role; passwordHash: string; rights?: Right[] }[]): Promise<void> {
     for (const u of users) {
       await this.db.query(
-        `insert into users (name, role, password_hash) values ($1, $2, $3)
-         on conflict (name) do update set role = excluded.role, password_hash = excluded.password_hash where users.source = 'config'`,
-        [u.name, u.role, u.passwordHash],
+        `insert into users (name, role, password_hash, rights) values ($1, $2, $3, $4)
+         on conflict (name) do update set role = excluded.role, password_hash = excluded.password_hash, rights = excluded.rights where users.source = 'config'`,
+        [u.name, u.role, u.passwordHash, u.rights ?? []],
       );
     }
   }
 
-  async getUser(name: string): Promise<{ name: string; role: Role; passwordHash: string } | undefined> {
-    const r = (await this.db.query<{ name: string; role: Role; password_hash: string }>('select name, role, password_hash from users where name = $1 and not disabled', [name]))[0];
-    return r && { name: r.name, role: r.role, passwordHash: r.password_hash };
+  async getUser(name: string): Promise<{ name: string; role: Role; passwordHash: string; rights: Right[] } | undefined> {
+    const r = (await this.db.query<{ name: string; role: Role; password_hash: string; rights: Right[] }>('select name, role, password_hash, rights from users where name = $1 and not disabled', [name]))[0];
+    return r && { name: r.name, role: r.role, passwordHash: r.password_hash, rights: r.rights ?? [] };
   }
 
   async createSession(s: { idSha256: string; user: string; role: Role; csrf: string; address?: string; ttlS: number }): Promise<void> {
@@ -251,13 +262,15 @@ export class HubStorage {
   }
 
   async getSession(idSha256: string): Promise<SessionRow | undefined> {
+    // Rights are read with the session, from the user as it is now: a right taken away applies at once.
     const r = (
-      await this.db.query<{ user_name: string; role: Role; csrf: string; expires_at: Date }>(
-        'select user_name, role, csrf, expires_at from sessions where id_sha256 = $1 and revoked_at is null and expires_at > now()',
+      await this.db.query<{ user_name: string; role: Role; csrf: string; expires_at: Date; rights: Right[] | null }>(
+        `select s.user_name, s.role, s.csrf, s.expires_at, u.rights from sessions s left join users u on u.name = s.user_name
+         where s.id_sha256 = $1 and s.revoked_at is null and s.expires_at > now()`,
         [idSha256],
       )
     )[0];
-    return r && { user: r.user_name, role: r.role, csrf: r.csrf, expiresAt: ms(r.expires_at)! };
+    return r && { user: r.user_name, role: r.role, csrf: r.csrf, expiresAt: ms(r.expires_at)!, rights: r.rights ?? [] };
   }
 
   async revokeSession(idSha256: string): Promise<void> {

@@ -108,6 +108,13 @@ export class RtpStream {
   /** packet send instants (performance.now), for the benchmark */
   readonly sendTimes: number[] = [];
   recordSendTimes = false;
+  /**
+   * Each received audio packet of the negotiated payload type, as it comes
+   * (before the jitter buffer): for relays that forward packets at once, like
+   * the hub's page gateway. The payload is a view on the socket's buffer: use it
+   * before returning. The jitter buffer and playout go on as usual.
+   */
+  onAudioPacket?: (p: { seq: number; timestamp: number; payload: Buffer }) => void;
 
   constructor(
     private readonly input: AudioInput,
@@ -307,6 +314,7 @@ export class RtpStream {
     if (this.dtmfPt !== undefined && p.payloadType === this.dtmfPt) return this.receiveDtmf(p.timestamp, buf.subarray(p.payloadStart, p.payloadEnd));
     if (p.payloadType !== this.payloadType || !this.codec) return;
     if (this.direction === 'sendonly' || this.direction === 'inactive') return;
+    if (this.onAudioPacket) this.onAudioPacket({ seq: p.seq, timestamp: p.timestamp, payload: buf.subarray(p.payloadStart, p.payloadEnd) });
     if (this.expectSeq === undefined) {
       this.expectSeq = p.seq;
       this.nextPlay = performance.now() + JITTER_TARGET * PTIME_MS;
