@@ -53,8 +53,11 @@ async function hubConfig(n: number, extra: Record<string, unknown> = {}): Promis
   };
 }
 
+// HP_BENCH_CPU_PROF=DIR: each hub process writes a V8 CPU profile there when it stops (node --cpu-prof).
+const profArgs = () => (process.env.HP_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HP_BENCH_CPU_PROF}`] : []);
+
 async function startHubProcess(file: string, port: number, database?: string): Promise<Managed> {
-  const hub = start('hub', process.execPath, [path.join(REPO, 'dist/src/cli.js'), 'hub', '--config', file, ...(database ? ['--database', database] : [])], { cwd: path.dirname(file) });
+  const hub = start('hub', process.execPath, [...profArgs(), path.join(REPO, 'dist/src/cli.js'), 'hub', '--config', file, ...(database ? ['--database', database] : [])], { cwd: path.dirname(file) });
   for (let i = 0; i < 600; i++) {
     if ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok) return hub;
     if (hub.child.exitCode !== null) break;
@@ -214,10 +217,13 @@ async function onPostgres(report: Report): Promise<void> {
   }
 }
 
+// HP_BENCH_PARTS=pglite1000,pglite5000,login,postgres runs only those parts (profiling one of them).
+const part = (name: string) => !process.env.HP_BENCH_PARTS || process.env.HP_BENCH_PARTS.split(',').includes(name);
+
 export async function run(report: Report): Promise<void> {
-  await onPglite(1000, report, true);
-  await onPglite(5000, report, false);
-  await login(report);
-  await onPostgres(report);
+  if (part('pglite1000')) await onPglite(1000, report, true);
+  if (part('pglite5000')) await onPglite(5000, report, false);
+  if (part('login')) await login(report);
+  if (part('postgres')) await onPostgres(report);
 }
 
