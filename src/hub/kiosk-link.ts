@@ -55,9 +55,17 @@ export class KioskLink {
     this.configResults = new Batcher((rs) => storage.configResults(rs), { split: true });
     this.helloChecks = new Batcher((items) => this.resendPendingConfigs(items), { delayMs: 5 });
     o.bus.on((m) => {
-      if (m.t === 'command') void this.deliverCommand(m.id).catch((err: Error) => o.log.error({ err: err.message, command: m.id }, 'command not delivered'));
-      else if (m.t === 'config') void this.deliverConfig(m.push).catch((err: Error) => o.log.error({ err: err.message, push: m.push }, 'config push not delivered'));
+      if (m.t === 'command') this.retrying(() => this.deliverCommand(m.id), { command: m.id }, 'command not delivered');
+      else if (m.t === 'config') this.retrying(() => this.deliverConfig(m.push), { push: m.push }, 'config push not delivered');
       else if (m.t === 'kiosk') void this.kioskChanged(m.id, m.change);
+    });
+  }
+
+  /** A delivery that failed (database busy) is tried again a few times: the kiosks here would otherwise wait until they reconnect. */
+  private retrying(run: () => Promise<void>, what: Record<string, string>, failed: string, attempt = 1): void {
+    run().catch((err: Error) => {
+      this.o.log.error({ ...what, err: err.message, attempt }, failed);
+      if (attempt < 5) setTimeout(() => this.retrying(run, what, failed, attempt + 1), 250 * 2 ** attempt).unref();
     });
   }
 
@@ -191,7 +199,7 @@ export class KioskLink {
       send({ type: 'welcome', protocol: PROTOCOL_VERSION, hub: this.o.hubId, time: Date.now() });
       this.flushPresence(); // online everywhere at once, not at the next flush
       log.info({ kiosk: kioskId, firmware: msg.firmware }, 'kiosk online');
-      this.helloChecks.enqueue({ id: kioskId, reported: msg.configVersion }).catch((err: Error) => log.warn({ kiosk: kioskId, err: err.message }, 'pending config not sent'));
+      this.checkPending(k, msg.configVersion);
       return;
     }
     if (!k.helloDone) {
@@ -235,14 +243,27 @@ export class KioskLink {
     }
   }
 
+  /**
+   * After a hello: its pending config goes out. A failed check (database busy,
+   * a deadlock aborted after its retries) is tried again while the same socket
+   * is open, or the push would wait forever for a kiosk that is online.
+   */
+  private checkPending(k: LocalKiosk, reported: number, attempt = 1): void {
+    this.helloChecks.enqueue({ id: k.id, reported }).catch((err: Error) => {
+      const current = this.local.get(k.id) === k && k.ws.readyState === 1;
+      this.o.log.warn({ kiosk: k.id, err: err.message, attempt, retry: current }, 'pending config check failed');
+      if (current) setTimeout(() => this.local.get(k.id) === k && this.checkPending(k, reported, attempt + 1), Math.min(10_000, 250 * 2 ** attempt)).unref();
+    });
+  }
+
   /** After hellos: the pending config version of each kiosk goes to it, or is marked acked if the kiosk already runs it. */
   private async resendPendingConfigs(items: { id: string; reported: number }[]): Promise<void> {
     const reported = new Map(items.map((i) => [i.id, i.reported])); // the last hello of a kiosk wins
     const pending = await this.o.storage.pendingConfigs([...reported.keys()]);
     // Applied before the ack was lost (or before a hub restart): the kiosk says so itself.
     const applied = pending.filter((p) => p.version <= reported.get(p.kiosk)!);
-    if (applied.length) await this.o.storage.configResults(applied.map((p) => ({ kiosk: p.kiosk, version: p.version, ok: true })));
     await this.sendConfigs(pending.filter((p) => p.version > reported.get(p.kiosk)!));
+    if (applied.length) await this.o.storage.configResults(applied.map((p) => ({ kiosk: p.kiosk, version: p.version, ok: true })));
   }
 
   private async sendConfigs(list: { kiosk: string; version: number; layers: LayerRef }[]): Promise<void> {
