@@ -47,11 +47,14 @@ export class KioskLink {
   constructor(private readonly o: KioskLinkOptions) {
     const { storage } = o;
     this.presenceWriter = new Batcher((lists) => storage.updatePresence(o.instanceId, lists.flat()), { split: true });
+    // On PostgreSQL a few writes in flight at once: a commit waits for its fsync while the next group is inserted.
+    // PGlite runs one statement at a time in this process, so more would only interleave.
+    const inFlight = storage.db.kind === 'postgres' ? 3 : 1;
     this.events = new Batcher(async (batches) => {
       const added = await storage.insertEvents(batches);
       batches.forEach((b, i) => (b.added = added[i]));
-    }, { split: true });
-    this.results = new Batcher((rs) => storage.commandResults(rs), { split: true });
+    }, { split: true, concurrency: inFlight });
+    this.results = new Batcher((rs) => storage.commandResults(rs), { split: true, concurrency: inFlight });
     this.configResults = new Batcher((rs) => storage.configResults(rs), { split: true });
     this.helloChecks = new Batcher((items) => this.resendPendingConfigs(items), { delayMs: 5 });
     o.bus.on((m) => {
@@ -266,14 +269,20 @@ export class KioskLink {
     if (applied.length) await this.o.storage.configResults(applied.map((p) => ({ kiosk: p.kiosk, version: p.version, ok: true })));
   }
 
-  private async sendConfigs(list: { kiosk: string; version: number; layers: LayerRef }[]): Promise<void> {
-    if (list.length === 0) return;
-    const rows = new Map((await this.o.storage.listKiosks({ ids: list.map((p) => p.kiosk) })).map((r) => [r.id, r]));
+  private async sendConfigs(list: { kiosk: string; version: number; layers: LayerRef; baseConfig: string | null }[]): Promise<void> {
+    // Kiosks of one push mostly share one document and one version: one frame, encoded once, for all of them.
+    // Keyed by the composer's cached text (the same string object: its hash is computed once) and the version.
+    const frames = new Map<string, Map<number, Buffer>>();
     for (const p of list) {
-      const row = rows.get(p.kiosk);
-      const text = row && (await this.o.composer.composeText(row, p.layers));
       const k = this.local.get(p.kiosk);
-      if (text && k && k.ws.readyState === 1) k.ws.send(`{"type":"config","version":${p.version},"document":${text}}`);
+      if (!k || k.ws.readyState !== 1) continue;
+      const text = await this.o.composer.composeText({ id: p.kiosk, baseConfig: p.baseConfig }, p.layers);
+      if (!text) continue;
+      let byVersion = frames.get(text);
+      if (!byVersion) frames.set(text, (byVersion = new Map()));
+      let frame = byVersion.get(p.version);
+      if (!frame) byVersion.set(p.version, (frame = Buffer.from(`{"type":"config","version":${p.version},"document":${text}}`)));
+      k.ws.send(frame, { binary: false });
     }
   }
 
@@ -290,10 +299,10 @@ export class KioskLink {
     if (here.length === 0) return;
     const c = await this.o.storage.pendingCommand(id, here);
     if (!c || c.kiosks.length === 0) return;
-    const frame = JSON.stringify({ type: 'command', id, command: c.command, args: c.args });
+    const frame = Buffer.from(JSON.stringify({ type: 'command', id, command: c.command, args: c.args })); // encoded once for every socket
     for (const kid of c.kiosks) {
       const k = this.local.get(kid);
-      if (k && k.ws.readyState === 1) k.ws.send(frame);
+      if (k && k.ws.readyState === 1) k.ws.send(frame, { binary: false });
     }
   }
 

@@ -343,12 +343,14 @@ export class HubStorage {
   }
 
   /** The newest pending config version of each of these kiosks (optionally of one push). */
-  async pendingConfigs(kiosks: string[], pushId?: string): Promise<{ kiosk: string; version: number; layers: LayerRef }[]> {
-    const rows = await this.db.query<{ kiosk_id: string; version: number; layers: LayerRef }>(
-      `select kiosk_id, version, layers from kiosk_configs where kiosk_id = any($1) and status = 'pending' and ($2::text is null or push_id = $2)`,
+  async pendingConfigs(kiosks: string[], pushId?: string): Promise<{ kiosk: string; version: number; layers: LayerRef; baseConfig: string | null }[]> {
+    // The base file comes along: the sender composes from it without reading every kiosk row again.
+    const rows = await this.db.query<{ kiosk_id: string; version: number; layers: LayerRef; base_config: string | null }>(
+      `select c.kiosk_id, c.version, c.layers, k.base_config from kiosk_configs c join kiosks k on k.id = c.kiosk_id
+       where c.kiosk_id = any($1) and c.status = 'pending' and ($2::text is null or c.push_id = $2)`,
       [kiosks, pushId ?? null],
     );
-    return rows.map((r) => ({ kiosk: r.kiosk_id, version: r.version, layers: r.layers }));
+    return rows.map((r) => ({ kiosk: r.kiosk_id, version: r.version, layers: r.layers, baseConfig: r.base_config }));
   }
 
   /** The newest config version of a kiosk, whatever its status. */
