@@ -22,7 +22,7 @@ import { hashPassword } from '../src/hub/passwords.js';
 import { EXAMPLE, REPO } from '../test/helpers/processes.js';
 import { consoleLogin, type ConsoleSession } from '../test/helpers/console.js';
 import { lightKiosk, type LightKiosk } from '../test/helpers/light-kiosk.js';
-import { percentile, rssMb } from './stats.js';
+import { cpuMs, percentile, rssMb } from './stats.js';
 import type { Report } from './run.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -99,6 +99,12 @@ async function onPglite(n: number, report: Report, offline: boolean): Promise<vo
   await sleep(1500);
   report(`rss_per_conn_kb_${n}`, ((rssMb(hub.pid) - rss0) * 1024) / n, 'kB', 'hub RSS growth per connected kiosk');
 
+  // CPU used by the hub and by this process (the kiosks) during each fan-out: less at the mercy of a loaded machine than the wall time.
+  const cpu0 = { hub: cpuMs(hub.pid), kiosks: process.cpuUsage() };
+  const cpuNote = () => {
+    const k = process.cpuUsage(cpu0.kiosks);
+    return `; CPU: hub ${(cpuMs(hub.pid) - cpu0.hub).toFixed(0)} ms, kiosks+poller ${((k.user + k.system) / 1000).toFixed(0)} ms`;
+  };
   const t1 = performance.now();
   const r = await admin.post('/api/config', { zone: 'concourse', override: { sip: { callTimeLimitS: 600 } } });
   if (r.status !== 202) throw new Error(`config push: ${r.status}`);
@@ -107,12 +113,14 @@ async function onPglite(n: number, report: Report, offline: boolean): Promise<vo
     if (s.acked === n) break;
     await sleep(10);
   }
-  report(`config_fanout_${n}_ms`, performance.now() - t1, 'ms', 'zone change stored (layer + a version per kiosk) -> all acks stored (PGlite; polled every 10 ms)');
+  report(`config_fanout_${n}_ms`, performance.now() - t1, 'ms', `zone change stored (layer + a version per kiosk) -> all acks stored (PGlite; polled every 10 ms)${cpuNote()}`);
 
+  cpu0.hub = cpuMs(hub.pid);
+  cpu0.kiosks = process.cpuUsage();
   const t2 = performance.now();
   const pa = (await (await admin.post('/api/commands', { zone: 'concourse', command: 'pa.play', args: { channel: 'announcement', message: 'drill' } })).json()) as { id: string };
   await waitCommand(admin, pa.id, n);
-  report(`pa_fanout_${n}_ms`, performance.now() - t2, 'ms', 'PA command to the zone stored -> all results stored (PGlite; summary polled every 10 ms)');
+  report(`pa_fanout_${n}_ms`, performance.now() - t2, 'ms', `PA command to the zone stored -> all results stored (PGlite; summary polled every 10 ms)${cpuNote()}`);
 
   if (offline) {
     const victim = clients[0]!;

@@ -29,7 +29,7 @@ export class ConfigComposer {
   ) {}
 
   /** The current layer versions that apply to a kiosk. */
-  static refFor(k: KioskRow, current: Map<string, number>): LayerRef {
+  static refFor(k: Pick<KioskRow, 'id' | 'zone'>, current: Map<string, number>): LayerRef {
     return {
       defaults: current.get('defaults/') ?? 0,
       site: current.get('site/') ?? 0,

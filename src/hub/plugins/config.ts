@@ -20,7 +20,7 @@ export default async function config(app: FastifyInstance) {
 
   /** Stores layer changes and a new version for each kiosk, then tells every instance. */
   async function push(by: string, kioskIds: string[], layers: { scope: LayerScope; target: string; document: unknown; comment?: string }[]) {
-    const rows = new Map((await hub.storage.listKiosks({ ids: kioskIds })).map((k) => [k.id, k]));
+    const rows = await hub.storage.kioskBases(kioskIds);
     const results: Static<typeof PushResult>[] = [];
     const ok: string[] = [];
     for (const id of kioskIds) {
