@@ -132,6 +132,18 @@ export class KioskLink {
     this.presence.set(k.id, { ...prev, ...patch, id: k.id, lastSeen: k.lastSeen });
   }
 
+  /**
+   * A result, an ack or events from a kiosk: alive, but nothing new to store
+   * about it (config acks update config_version with the ack itself). Only a
+   * kiosk that was marked offline goes back to the presence table; the others'
+   * last_seen is kept fresh by their heartbeats. A fan-out thus costs no
+   * presence write for every kiosk that answers.
+   */
+  private touch(k: LocalKiosk): void {
+    if (!k.online) return this.seen(k);
+    k.lastSeen = Date.now();
+  }
+
   private flushPresence(): void {
     if (this.presence.size === 0) return;
     const batch = [...this.presence.values()];
@@ -211,11 +223,11 @@ export class KioskLink {
     }
     if (msg.type === 'heartbeat') this.seen(k, { faults: msg.faults, outbox: msg.outbox });
     else if (msg.type === 'command-result') {
-      this.seen(k);
+      this.touch(k);
       if (!msg.ok) log.warn({ kiosk: kioskId, command: msg.id, error: msg.error }, 'kiosk refused a command');
       this.results.enqueue({ id: msg.id, kiosk: kioskId, ok: msg.ok, ...(msg.error ? { error: msg.error } : {}) }).catch((err: Error) => log.error({ err: err.message }, 'command result not stored'));
     } else if (msg.type === 'config-ack' || msg.type === 'config-nack') {
-      this.seen(k, msg.type === 'config-ack' ? { configVersion: msg.version } : {});
+      this.touch(k);
       if (msg.type === 'config-nack') log.warn({ kiosk: kioskId, version: msg.version, errors: msg.errors }, 'kiosk refused a config');
       this.configResults
         .enqueue({ kiosk: kioskId, version: msg.version, ok: msg.type === 'config-ack', ...(msg.type === 'config-nack' ? { errors: msg.errors } : {}) })
@@ -229,7 +241,7 @@ export class KioskLink {
         k.ws.close(4003, 'identity mismatch');
         return;
       }
-      this.seen(k);
+      this.touch(k);
       // Alarm rows are keyed by alarmId, which starts with the kiosk id: no kiosk can touch another's alarm.
       const events = msg.batch.map((e) =>
         e.type === 'alarm.state' && !String((e.data as { alarmId?: unknown })?.alarmId ?? '').startsWith(`${kioskId}-`) ? { ...e, type: 'alarm.state.invalid' } : e,
