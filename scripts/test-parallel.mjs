@@ -56,12 +56,12 @@ function count(text, word) {
   return m.length ? Number(m[m.length - 1][1]) : 0;
 }
 
-function run(group, index) {
+function run(group, index, slot) {
   return new Promise((resolve) => {
     const file = path.join(tmp, `group-${index}.out`);
     const log = createWriteStream(file);
     const t0 = Date.now();
-    const child = spawn('npx', ['mocha', '--reporter', 'spec', ...group.files], { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npx', ['mocha', '--reporter', 'spec', ...group.files], { cwd: root, env: { ...process.env, HP_TEST_SLOT: String(slot) }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
     child.on('close', (code) => {
@@ -82,10 +82,10 @@ function run(group, index) {
 
 let next = 0;
 await Promise.all(
-  Array.from({ length: Math.min(jobs, groups.length) }, async () => {
+  Array.from({ length: Math.min(jobs, groups.length) }, async (_, slot) => {
     while (next < groups.length) {
       const i = next++;
-      await run(groups[i], i);
+      await run(groups[i], i, slot);
     }
   }),
 );

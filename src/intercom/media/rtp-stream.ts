@@ -91,6 +91,8 @@ export class RtpStream {
   private closed = false;
   /** RTP silence watch: last packet from the far end (performance.now), and whether silence was reported */
   private lastRxAt = 0;
+  /** packets received as of the silence watch's last tick */
+  private receivedAtTick = 0;
   private silenceTimer?: NodeJS.Timeout;
   private silenceReported = false;
   // statistics (RFC 3550 A.1, A.8)
@@ -168,6 +170,11 @@ export class RtpStream {
     this.lastRxAt = performance.now();
     this.silenceTimer = setInterval(() => {
       const now = performance.now();
+      // Packets since the last tick: the clock is read here, not per packet (the receive path allocates nothing).
+      if (this.received !== this.receivedAtTick) {
+        this.receivedAtTick = this.received;
+        this.lastRxAt = now;
+      }
       const farSends = this.direction === 'sendrecv' || this.direction === 'recvonly';
       if (!farSends) this.lastRxAt = now;
       else if (!this.silenceReported && now - this.lastRxAt >= timeoutMs) {
@@ -292,7 +299,6 @@ export class RtpStream {
       return;
     }
     if (this.received++ === 0) this.onEvent({ type: 'first-rtp-in' });
-    this.lastRxAt = performance.now();
     if (this.silenceReported) {
       this.silenceReported = false;
       this.onEvent({ type: 'rtp-resumed' });
