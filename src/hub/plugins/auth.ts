@@ -8,7 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from '@sinclair/typebox';
-import { hashPassword, sha256Hex, verifyPassword } from '../passwords.js';
+import { DEFAULT_COST, hashPassword, sha256Hex, verifyPassword } from '../passwords.js';
 import { ROLES, type Role } from '../storage/storage.js';
 import { loginPage } from '../console-page.js';
 import type { SessionInfo } from '../context.js';
@@ -45,7 +45,7 @@ export default fp(async function auth(app: FastifyInstance) {
   const { hub } = app;
   const cfg = { sessionTtlS: 12 * 3600, loginPerUserPerMin: 10, loginPerAddressPerMin: 30, ...hub.config.console };
   // Unknown users cost one hash of the same kind as real ones: no timing tells which names exist.
-  const dummyHash = await hashPassword(randomBytes(8).toString('hex'), { N: 16384, r: 8, p: 1 });
+  const dummyHash = await hashPassword(randomBytes(8).toString('hex'), DEFAULT_COST);
 
   app.addHook('onRequest', async (req) => {
     const id = req.cookies[SESSION_COOKIE];

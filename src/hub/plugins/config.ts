@@ -20,11 +20,11 @@ export default async function config(app: FastifyInstance) {
 
   /** Stores layer changes and a new version for each kiosk, then tells every instance. */
   async function push(by: string, kioskIds: string[], layers: { scope: LayerScope; target: string; document: unknown; comment?: string }[]) {
-    const rows = await hub.storage.listKiosks({ ids: kioskIds });
+    const rows = await hub.storage.kioskBases(kioskIds);
     const results: Static<typeof PushResult>[] = [];
     const ok: string[] = [];
     for (const id of kioskIds) {
-      const r = rows.find((k) => k.id === id);
+      const r = rows.get(id);
       const base = r && hub.composer.base(r);
       if (!r || !base) results.push({ kiosk: id, error: 'unknown kiosk, or no base config file for it' });
       else if (!base.ok) results.push({ kiosk: id, error: base.error });

@@ -180,6 +180,12 @@ export class HubStorage {
     return rows.map((r) => r.id);
   }
 
+  /** What a config push needs of each kiosk (its base file), without the rest of the row. */
+  async kioskBases(ids: string[]): Promise<Map<string, { id: string; zone: string; baseConfig: string | null }>> {
+    const rows = await this.db.query<{ id: string; zone: string; base_config: string | null }>('select id, zone, base_config from kiosks where id = any($1)', [ids]);
+    return new Map(rows.map((r) => [r.id, { id: r.id, zone: r.zone, baseConfig: r.base_config }]));
+  }
+
   async getKiosk(id: string): Promise<KioskRow | undefined> {
     return (await this.listKiosks({ ids: [id] }))[0];
   }
@@ -330,11 +336,11 @@ export class HubStorage {
     by: string;
     layer?: { scope: LayerScope; target: string; document: unknown; comment?: string }[];
     kiosks: string[];
-    layersOf: (kiosk: KioskRow, current: Map<string, number>) => LayerRef;
+    layersOf: (kiosk: Pick<KioskRow, 'id' | 'zone'>, current: Map<string, number>) => LayerRef;
   }): Promise<{ pushId: string; versions: { kiosk: string; version: number }[] }> {
     const pushId = `cfg-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     return this.db.transaction(async (tx) => {
-      const kiosks = (await tx.query('select * from kiosks where id = any($1) order by id for update', [opts.kiosks])).map(kioskRow);
+      const kiosks = await tx.query<{ id: string; zone: string }>('select id, zone from kiosks where id = any($1) order by id for update', [opts.kiosks]);
       for (const l of opts.layer ?? []) await this.addLayer(l.scope, l.target, l.document, opts.by, l.comment ?? '', tx);
       const cur = new Map(
         (await tx.query<{ scope: string; target: string; version: number }>('select scope, target, max(version) as version from config_layers group by scope, target')).map((r) => [
@@ -356,12 +362,14 @@ export class HubStorage {
   }
 
   /** The newest pending config version of each of these kiosks (optionally of one push). */
-  async pendingConfigs(kiosks: string[], pushId?: string): Promise<{ kiosk: string; version: number; layers: LayerRef }[]> {
-    const rows = await this.db.query<{ kiosk_id: string; version: number; layers: LayerRef }>(
-      `select kiosk_id, version, layers from kiosk_configs where kiosk_id = any($1) and status = 'pending' and ($2::text is null or push_id = $2)`,
+  async pendingConfigs(kiosks: string[], pushId?: string): Promise<{ kiosk: string; version: number; layers: LayerRef; baseConfig: string | null }[]> {
+    // The base file comes along: the sender composes from it without reading every kiosk row again.
+    const rows = await this.db.query<{ kiosk_id: string; version: number; layers: LayerRef; base_config: string | null }>(
+      `select c.kiosk_id, c.version, c.layers, k.base_config from kiosk_configs c join kiosks k on k.id = c.kiosk_id
+       where c.kiosk_id = any($1) and c.status = 'pending' and ($2::text is null or c.push_id = $2)`,
       [kiosks, pushId ?? null],
     );
-    return rows.map((r) => ({ kiosk: r.kiosk_id, version: r.version, layers: r.layers }));
+    return rows.map((r) => ({ kiosk: r.kiosk_id, version: r.version, layers: r.layers, baseConfig: r.base_config }));
   }
 
   /** The newest config version of a kiosk, whatever its status. */
