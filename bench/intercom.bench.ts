@@ -220,7 +220,7 @@ async function kioskCallCpu(deskUri: string, wav: string, handsFree: 'off' | 'ae
   await sleep(10_000);
   const idle = cpuMs(p.pid) - i0;
   await fetch(ready.local + 'sim/press', { method: 'POST', body: JSON.stringify({ input: 'emergency', ms: 60 }) });
-  await p.waitFor(/placing call/, 5000);
+  await p.waitFor(/placing (alarm )?call/, 5000);
   await sleep(1500);
   const c0 = cpuMs(p.pid);
   await sleep(10_000);

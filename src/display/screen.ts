@@ -14,6 +14,7 @@ import { sendJson } from '../kiosk/local-server.js';
 import { WayMap, type Route } from './wayfinding/graph.js';
 import { ScreenState } from './state.js';
 import type { Faults } from '../health/faults.js';
+import type { AlarmState } from '../alarm/events.js';
 
 // The page's files are not compiled: from dist/ they are read in the source tree.
 const HERE = ((here: string) => (existsSync(path.join(here, 'web/index.html')) ? here : path.resolve(here, '../../../src/display')))(
@@ -31,7 +32,7 @@ const MAX_CHAT = 500;
 
 export interface Screen { state: ScreenState; map?: WayMap; clients(): number; close(): void }
 
-export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig; configDir: string; local: LocalServer; faults?: Faults }): Screen {
+export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig; configDir: string; local: LocalServer; faults?: Faults; alarm?: () => AlarmState | undefined }): Screen {
   const { bus, log, config, configDir, local } = opts;
   const wf = config.display.wayfinding;
   const map = wf ? WayMap.load(path.resolve(configDir, wf)) : undefined;
@@ -40,7 +41,7 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
   const floorplan = readFloorplan(config, configDir, log);
 
   const evacRoute = (blocked: string[]): Route | null => (map && here ? map.nearestExit(here, blocked) : null);
-  const state = new ScreenState(bus, config, evacRoute);
+  const state = new ScreenState(bus, config, evacRoute, opts.alarm);
   // Any active fault shows the approved degraded wording (never the fault text).
   const faultsNow = () => state.setFaults(opts.faults?.list().length ?? 0);
   bus.on('fault.raised', faultsNow);

@@ -17,7 +17,7 @@ export class HubLinkCapability implements KioskCapability {
   async start(ctx: KioskContext): Promise<void> {
     const hub = ctx.config().hub;
     if (!hub) return;
-    this.link = new HubLink(hub, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc));
+    this.link = new HubLink(hub, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc), () => ctx.services.alarm);
     // No link for hub.offlineFaultS (since start-up or since it dropped): the hub-link fault, until it is back.
     const watch = (reason: string) => {
       clearTimeout(this.offlineTimer);

@@ -10,6 +10,7 @@ import type { KioskConfig } from '../config/schema/kiosk.js';
 import { MAX_EVENTS_PER_BATCH, PROTOCOL_VERSION, parseFromHub, type KioskToHub } from '../protocol/messages.js';
 import type { StoredEvent } from '../store/kiosk-store.js';
 import { dispatchCommand } from './commands.js';
+import type { AlarmService } from '../alarm/service.js';
 import { pinnedConnect } from './pinning.js';
 
 /** The kiosk's persistent outbox, as the link sees it. */
@@ -39,6 +40,8 @@ export class HubLink {
     private readonly outbox?: Outbox,
     /** validates, persists and applies a pushed config; returns the errors when refused */
     private readonly applyConfig?: (version: number, doc: unknown) => Promise<{ path: string; message: string }[]>,
+    /** the alarm controller, for the dispatcher's acknowledge and reset commands */
+    private readonly alarm?: () => AlarmService | undefined,
   ) {}
 
   /** Sends the oldest pending events (at least once, in order); called when events are recorded and on connect. */
@@ -125,12 +128,13 @@ export class HubLink {
           .then((errors) => this.send(errors.length ? { type: 'config-nack', version, errors: errors.slice(0, 100) } : { type: 'config-ack', version }));
       } else if (p.msg.type === 'command') {
         const cmd = p.msg;
-        try {
-          dispatchCommand(this.bus, cmd);
-          this.send({ type: 'command-result', id: cmd.id, ok: true });
-        } catch (err) {
-          this.send({ type: 'command-result', id: cmd.id, ok: false, error: (err as Error).message });
-        }
+        // "ok" only once the work is done: an alarm command waits for its persisted transition.
+        void Promise.resolve()
+          .then(() => dispatchCommand(this.bus, cmd, this.alarm))
+          .then(
+            () => this.send({ type: 'command-result', id: cmd.id, ok: true }),
+            (err: Error) => this.send({ type: 'command-result', id: cmd.id, ok: false, error: String(err?.message ?? err).slice(0, 2000) }),
+          );
       } else if (p.msg.type === 'events-ack') {
         const acked = p.msg.ids;
         void this.outbox?.acknowledge(acked).then(() => {

@@ -10,7 +10,7 @@ export class IntercomCapability implements KioskCapability {
   readonly name = 'intercom';
   readonly fault = 'sip-registration' as const;
   readonly config = ['sip'] as const;
-  readonly raises = ['call.state', 'call.media', 'call.dtmf', 'sip.registration', 'relay.pulse'] as const;
+  readonly raises = ['call.state', 'call.media', 'call.dtmf', 'call.refused', 'intercom.ready', 'sip.registration', 'relay.pulse'] as const;
   readonly handles = ['call.requested', 'call.cancel', 'call.upgrade', 'call.answer'] as const;
   intercom?: Intercom;
   private failure?: string;
@@ -28,10 +28,12 @@ export class IntercomCapability implements KioskCapability {
         const { createInput } = await import('../audio/input/index.js');
         input = createInput({ source: 'silence', device: 'default' }, 8000);
       }
-      this.intercom = new Intercom({ bus, log, config: ctx.config, input, output: ctx.services.audioOut });
+      this.intercom = new Intercom({ bus, log, config: ctx.config, input, output: ctx.services.audioOut, alarm: () => ctx.services.alarm });
       await this.intercom.start();
       // Registration lost (or never made) for longer than a short grace: the sip-registration fault.
       this.unwatch = watchRegistration({ bus, faults: ctx.faults, registrars: () => ctx.config().sip.account.registrars.length });
+      ctx.services.calls = this.intercom;
+      bus.emit('intercom.ready', { port: this.intercom.localPort });
     } catch (err) {
       this.failure = `intercom: ${(err as Error).message}`;
       throw new Error(this.failure);

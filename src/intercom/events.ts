@@ -9,6 +9,10 @@ export interface IntercomEvents {
   'call.cancel': { source: string };
   /** Turn the active information call into an emergency call (emergency held during it). */
   'call.upgrade': { callId: string };
+  /** A call request the intercom did not act on, and why (never silent). */
+  'call.refused': { kind: CallKind; source: string; reason: string };
+  /** The SIP user agent is up: calls can be placed (the alarm resumes here after a restart). */
+  'intercom.ready': { port: number };
   'call.state': { callId: string; kind: CallKind; state: CallState; target?: string; attempt?: number; reason?: string; incoming?: boolean };
   /** Answer a ringing incoming call (the screen's answer button). */
   'call.answer': { callId: string };

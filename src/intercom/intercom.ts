@@ -17,6 +17,8 @@ import { Registration } from './registration.js';
 import { OutgoingCall, type CallContext } from './call-policy.js';
 import { asksForAutoAnswer, sourceAllowed } from './auto-answer.js';
 import type { CallKind } from './events.js';
+import { placeAlarmCall, type AlarmCallHandle, type AlarmCallListener, type AlarmCallRequest, type AlarmHooks, type CallService } from './alarm-call.js';
+import { trustedForAlarmCallback } from './alarm-trust.js';
 
 export interface IntercomOptions {
   bus: Bus;
@@ -26,6 +28,8 @@ export interface IntercomOptions {
   output?: AudioOutput;
   /** overrides sip.localPort (tests use 0) */
   port?: number;
+  /** the alarm controller, once started: it owns every emergency call */
+  alarm?: () => AlarmHooks | undefined;
 }
 
 interface ActiveCall {
@@ -33,12 +37,16 @@ interface ActiveCall {
   kind: CallKind;
   session?: Session;
   outgoing?: OutgoingCall;
+  /** an alarm call: what happens to it goes to the alarm controller */
+  alarm?: AlarmCallListener;
+  /** ends an alarm call we placed */
+  alarmHandle?: AlarmCallHandle;
   digits: string;
   digitsAt: number;
   timers: NodeJS.Timeout[];
 }
 
-export class Intercom {
+export class Intercom implements CallService {
   ua!: UserAgent;
   transport?: BaseTransport;
   registration?: Registration;
@@ -81,6 +89,7 @@ export class Intercom {
         output: this.opts.output,
         onEvent: (sessionId, e) => this.media(sessionId, e),
         warn: (m) => log.warn(m),
+        silenceTimeoutMs: () => this.opts.config().sip.alarm.mediaTimeoutS * 1000,
       }),
       delegate: { onInvite: (inv) => this.incoming(inv) },
       noAnswerTimeout: 120,
@@ -139,22 +148,35 @@ export class Intercom {
     this.registration = new Registration(this.ua, account, bus, log, (a) => (this.outbound = a));
     this.registration.start();
 
-    bus.on('call.requested', (e) => void this.place(e.kind, e.category, e.source));
+    bus.on('call.requested', (e) => {
+      // Emergencies belong to the alarm controller; without one (it could not start) the plain call policy still calls.
+      if (e.kind === 'emergency' && this.opts.alarm?.()) return;
+      void this.place(e.kind, e.category, e.source);
+    });
     bus.on('call.cancel', (e) => this.cancel(e.source));
-    bus.on('call.upgrade', (e) => this.upgrade(e.callId));
+    bus.on('call.upgrade', (e) => {
+      if (!this.opts.alarm?.()) this.upgrade(e.callId);
+    });
     bus.on('call.answer', (e) => this.answer(e.callId));
   }
 
-  /** Places a call unless one is active; returns its id. */
+  private refuse(kind: CallKind, source: string, reason: string): void {
+    this.opts.log.info({ kind, source, reason }, 'call refused');
+    this.opts.bus.emit('call.refused', { kind, source, reason });
+  }
+
+  /** Places a call unless one is active (an emergency without the alarm controller ends an information call first); returns its id. */
   async place(kind: CallKind, category: string | undefined, source: string): Promise<string | undefined> {
-    if (this.call) {
-      this.opts.log.info({ kind, source }, 'call requested during a call; ignored');
+    if (kind === 'information' && this.opts.alarm?.()?.isOpen()) {
+      this.refuse(kind, source, 'an alarm is open');
       return undefined;
     }
-    for (const [id, inv] of this.ringing) {
-      this.ringing.delete(id);
-      void inv.reject({ statusCode: 486 }).catch(() => {});
+    if (this.call && kind === 'emergency' && this.call.kind === 'information') this.preempt('an emergency call');
+    if (this.call) {
+      this.refuse(kind, source, 'a call is already active');
+      return undefined;
     }
+    this.rejectRinging();
     const ctx: CallContext = {
       ua: this.ua,
       bus: this.opts.bus,
@@ -173,6 +195,56 @@ export class Intercom {
     return call.id;
   }
 
+  private rejectRinging(): void {
+    for (const [id, inv] of this.ringing) {
+      this.ringing.delete(id);
+      void inv.reject({ statusCode: 486 }).catch(() => {});
+    }
+  }
+
+  /** Ends whatever call is active (and rings) to make room for an alarm call. */
+  private preempt(why: string): void {
+    this.rejectRinging();
+    const call = this.call;
+    if (!call) return;
+    this.call = undefined;
+    call.timers.forEach(clearTimeout);
+    this.opts.log.info({ callId: call.id, kind: call.kind }, `ending the call for ${why}`);
+    if (call.alarmHandle) call.alarmHandle.end(`ended for ${why}`); // does nothing if the controller has ended it already
+    else if (call.outgoing) {
+      call.outgoing.endReason = `ended for ${why}`;
+      call.outgoing.cancel(true);
+    } else if (call.session?.state === SessionState.Established) void call.session.bye().catch(() => {});
+    else if (call.session instanceof Invitation) void call.session.reject({ statusCode: 486 }).catch(() => {});
+  }
+
+  /** The alarm controller's one way to call: one INVITE to one desk, now. */
+  placeAlarmCall(req: AlarmCallRequest, listener: AlarmCallListener): AlarmCallHandle {
+    this.preempt(`the alarm ${req.alarmId}`);
+    this.opts.log.info({ callId: req.callId, alarmId: req.alarmId, attempt: req.attempt, target: req.target }, 'placing alarm call');
+    const handle = placeAlarmCall(
+      {
+        ua: this.ua,
+        bus: this.opts.bus,
+        log: this.opts.log,
+        config: this.opts.config,
+        activate: (callId, session, l) => {
+          this.call = { id: callId, kind: 'emergency', alarm: l, digits: '', digitsAt: 0, timers: [] };
+          this.attach(callId, session);
+        },
+        release: (callId) => {
+          if (this.call?.id !== callId) return;
+          this.call.timers.forEach(clearTimeout);
+          this.call = undefined;
+        },
+      },
+      req,
+      listener,
+    );
+    if (this.call?.id === req.callId) this.call.alarmHandle = handle;
+    return handle;
+  }
+
   private attach(callId: string, session: Session): void {
     if (this.call?.id === callId) this.call.session = session;
     this.sessionCalls.set(session.id, callId);
@@ -180,6 +252,18 @@ export class Intercom {
     session.delegate = {
       onInfo: (info) => {
         const body = info.request.body ?? '';
+        const type = (info.request.getHeader('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type === 'application/x-helppoint-alarm') {
+          const call = this.call;
+          if (call?.alarm && call.session?.id === session.id) {
+            void info.accept().catch(() => {});
+            call.alarm({ type: 'info', body });
+          } else {
+            this.opts.log.warn({ callId }, 'alarm INFO on a call that is not an alarm call: refused');
+            void info.reject({ statusCode: 488 }).catch(() => {});
+          }
+          return;
+        }
         const m = /Signal\s*=\s*([0-9*#A-D])/i.exec(body);
         void info.accept().catch(() => {});
         if (m) this.digit(session.id, m[1]!.toUpperCase());
@@ -221,6 +305,7 @@ export class Intercom {
 
   private media(sessionId: string, e: MediaEvent): void {
     if (e.type === 'dtmf') return this.digit(sessionId, e.digit);
+    if (e.type === 'rtp-silence') return this.silent(sessionId, e.silentMs);
     if (e.type === 'first-rtp-in' || e.type === 'first-rtp-out') this.marks.set(`${sessionId}:${e.type}`, performance.now());
     if (e.type === 'stats') {
       this.opts.log.info({ session: sessionId, rtp: e.stats }, 'call media statistics');
@@ -228,6 +313,17 @@ export class Intercom {
       const { remote: _remote, ...stats } = e.stats;
       this.opts.bus.emit('call.media', { callId, ...stats });
     }
+  }
+
+  /** No RTP from the far end: an alarm call is the controller's to end; any other call ends here. */
+  private silent(sessionId: string, silentMs: number): void {
+    const call = this.call;
+    if (!call || call.session?.id !== sessionId) return;
+    this.opts.log.warn({ callId: call.id, silentMs }, 'no RTP from the far end');
+    if (call.alarm) return call.alarm({ type: 'media-silent', silentMs }); // the controller decides
+    const reason = `no RTP for ${Math.round(silentMs / 1000)} s`;
+    if (call.outgoing) call.outgoing.endReason = reason;
+    if (call.session?.state === SessionState.Established) void call.session.bye().catch(() => {});
   }
 
   private digit(sessionId: string, digit: string): void {
@@ -238,6 +334,7 @@ export class Intercom {
     call.digits = (call.digits + digit).slice(-8);
     call.digitsAt = now;
     this.opts.bus.emit('call.dtmf', { callId: call.id, digits: call.digits });
+    call.alarm?.({ type: 'dtmf', digits: call.digits });
     const code = this.opts.config().sip.doorDtmf;
     if (call.digits.endsWith(code)) {
       call.digits = '';
@@ -249,6 +346,11 @@ export class Intercom {
   private incoming(inv: Invitation): void {
     const { log, bus } = this.opts;
     const from = `${inv.request.from.uri.user ?? ''}@${inv.request.from.uri.host}`;
+    try {
+      if (this.alarmCallback(inv, from)) return;
+    } catch (err) {
+      log.error({ err, from }, 'taking a call-back for the alarm failed; handled as an ordinary incoming call');
+    }
     if (this.call || this.ringing.size > 0) {
       log.info({ from }, 'incoming call while busy: 486');
       void inv.reject({ statusCode: 486 }).catch(() => {});
@@ -283,6 +385,56 @@ export class Intercom {
     bus.emit('call.state', { callId: id, kind: 'information', state: 'ringing', target: from, incoming: true });
   }
 
+  /**
+   * During an open alarm a desk may call back: trusted by how the call arrived
+   * (from the registrar in use or from one of the emergency desks' addresses,
+   * never by its From header), it is answered at once and becomes the alarm's call.
+   */
+  private alarmCallback(inv: Invitation, from: string): boolean {
+    const alarm = this.opts.alarm?.();
+    if (!alarm?.isOpen()) return false;
+    // Over sip.js's WebSocket transport everything arrives on the connection to the proxy we registered with.
+    const arrival = this.transport ? this.transport.sourceOf(inv.request) : this.registration?.active();
+    const trusted = trustedForAlarmCallback(arrival, this.opts.config(), this.registration?.active());
+    const { log, bus } = this.opts;
+    if (!trusted) {
+      log.warn({ from, arrival }, 'call during an open alarm from an untrusted source: not answered automatically');
+      return false;
+    }
+    const id = inv.id;
+    const handle: AlarmCallHandle = {
+      callId: id,
+      end: (reason) => {
+        log.info({ callId: id, reason }, 'ending the call-back');
+        if (inv.state === SessionState.Established) void inv.bye().catch(() => {});
+        else if (inv.state === SessionState.Initial || inv.state === SessionState.Establishing) void inv.reject({ statusCode: 480 }).catch(() => {});
+      },
+    };
+    const listener = alarm.adoptIncoming({ ...handle, from });
+    if (!listener) return false;
+    this.preempt('a desk calling back during the alarm');
+    const active: ActiveCall = { id, kind: 'emergency', session: inv, alarm: listener, alarmHandle: handle, digits: '', digitsAt: 0, timers: [] };
+    this.call = active;
+    this.attach(id, inv);
+    let answered = false;
+    inv.stateChange.addListener((s) => {
+      if (s === SessionState.Established) {
+        answered = true;
+        bus.emit('call.state', { callId: id, kind: 'emergency', state: 'connected', target: from, incoming: true });
+        listener({ type: 'connected' });
+      } else if (s === SessionState.Terminated) {
+        active.timers.forEach(clearTimeout);
+        if (this.call === active) this.call = undefined;
+        const reason = answered ? 'hung up' : 'not answered';
+        bus.emit('call.state', { callId: id, kind: 'emergency', state: answered ? 'ended' : 'failed', target: from, incoming: true, reason });
+        listener({ type: 'ended', reason, answered });
+      }
+    });
+    log.info({ from, arrival }, 'answering a desk call-back during the alarm');
+    void inv.accept().catch((err: Error) => log.warn({ err: err.message }, 'answering the call-back failed'));
+    return true;
+  }
+
   /** Answers a ringing incoming call (from the screen). */
   answer(callId: string): void {
     const inv = this.ringing.get(callId);
@@ -295,20 +447,19 @@ export class Intercom {
   private cancel(source: string): void {
     const call = this.call;
     if (!call) return;
+    if (call.alarm) return; // the alarm controller answers a cancel during an alarm
     if (call.outgoing) {
       if (!call.outgoing.cancel()) this.opts.log.info({ callId: call.id, source }, 'an emergency call cannot be cancelled by the caller');
     } else if (call.session?.state === SessionState.Established) void call.session.bye().catch(() => {});
     else if (call.session instanceof Invitation) void call.session.reject({ statusCode: 603 }).catch(() => {});
   }
 
-  /** An information call becomes an emergency call: end it and call the emergency desks at once. */
+  /** Without the alarm controller: an information call becomes an emergency call at once. */
   private upgrade(callId: string): void {
     const call = this.call;
-    if (!call || call.id !== callId || call.kind !== 'information') return;
+    if (!call || call.id !== callId || call.kind !== 'information') return this.refuse('emergency', 'upgrade', `no information call ${callId} to upgrade`);
     this.opts.log.info({ callId }, 'upgrading to an emergency call');
-    call.outgoing?.cancel(true);
-    const wait = call.outgoing?.finished ?? Promise.resolve();
-    void wait.then(() => this.place('emergency', 'upgrade', 'upgrade'));
+    void this.place('emergency', 'upgrade', 'upgrade');
   }
 
   /** RTP statistics of the current call. */
@@ -317,8 +468,9 @@ export class Intercom {
     return sdh instanceof RtpSessionDescriptionHandler ? sdh.stats() : undefined;
   }
 
-  activeCall(): { id: string; kind: CallKind; state?: string } | undefined {
-    return this.call ? { id: this.call.id, kind: this.call.kind, state: this.call.outgoing?.state } : undefined;
+  activeCall(): { id: string; kind: CallKind; state?: string; alarm?: boolean } | undefined {
+    const c = this.call;
+    return c ? { id: c.id, kind: c.kind, state: c.outgoing?.state, ...(c.alarm ? { alarm: true } : {}) } : undefined;
   }
 
   async stop(): Promise<void> {

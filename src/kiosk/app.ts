@@ -26,10 +26,12 @@ import { AudioCapability } from '../audio/capability.js';
 import { IntercomCapability } from '../intercom/capability.js';
 import { DisplayCapability } from '../display/capability.js';
 import { HubLinkCapability } from '../hublink/capability.js';
+import { AlarmCapability } from '../alarm/capability.js';
+import type { AlarmController } from '../alarm/controller.js';
 import { addTestSeams } from './test-seams.js';
 
 /** Events kept in the event log and sent to the hub. */
-const RECORDED = /^(button\.|call\.|relay\.pulse|input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode|capability\.)/;
+const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode|capability\.)/;
 
 export interface KioskOptions {
   config: KioskConfig;
@@ -54,6 +56,7 @@ export class Kiosk {
   localPort = 0;
   readonly ctx: KioskContext;
   private readonly ioCap: IoCapability;
+  private readonly alarmCap = new AlarmCapability();
   private readonly audioCap = new AudioCapability();
   private readonly intercomCap = new IntercomCapability();
   private readonly displayCap = new DisplayCapability();
@@ -75,7 +78,7 @@ export class Kiosk {
     // A disk that refuses writes, or a full outbox, is a fault (never a stop).
     this.store.onFault((detail) => (detail ? this.faults.raise('store', detail) : this.faults.clear('store')));
     this.ioCap = new IoCapability(opts.driver);
-    this.capabilities = [this.ioCap, this.audioCap, this.intercomCap, this.displayCap, this.hubCap];
+    this.capabilities = [this.ioCap, this.alarmCap, this.audioCap, this.intercomCap, this.displayCap, this.hubCap];
     this.ctx = {
       bus: this.bus,
       log: this.log,
@@ -114,6 +117,9 @@ export class Kiosk {
   }
   get hubLink(): HubLink | undefined {
     return this.hubCap.link;
+  }
+  get alarm(): AlarmController | undefined {
+    return this.alarmCap.controller;
   }
 
   async start(): Promise<void> {
@@ -196,6 +202,7 @@ export class Kiosk {
       outbox: this.store.pendingCount(),
       sipPort: this.intercom?.localPort,
       call: this.intercom?.activeCall(),
+      alarm: this.alarmCap.controller?.current() ?? null,
       capabilities,
       uptimeS: Math.round((Date.now() - this.started) / 1000),
     };

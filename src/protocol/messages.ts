@@ -115,6 +115,10 @@ export const Command = Type.Union([
   Cmd('call.back', Type.Object({ kind: Type.Optional(Type.Union([Type.Literal('emergency'), Type.Literal('information')])) }, { additionalProperties: false })),
   Cmd('desk.info', Type.Object({ callId: Type.Optional(Type.String({ maxLength: 128 })), etaMin: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })), responder: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false })),
   Cmd('chat', Type.Object({ callId: Type.Optional(Type.String({ maxLength: 128 })), text: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false })),
+  // The alarm: a dispatcher acknowledges or resets it. `by` is 'hub:<user>', filled by the hub from the
+  // session, never from the request body; the kiosk acts only when alarmId is its open alarm.
+  Cmd('alarm.ack', Type.Object({ alarmId: Type.String({ minLength: 1, maxLength: 128 }), by: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })),
+  Cmd('alarm.reset', Type.Object({ alarmId: Type.String({ minLength: 1, maxLength: 128 }), by: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })),
 ]);
 export type Command = Static<typeof Command>;
 

@@ -35,6 +35,37 @@ export const Target = Strict({
   name: Type.Optional(Type.String()),
 });
 
+const Dtmf = (dflt: string, description: string) => Type.String({ pattern: '^[0-9*#A-D]{1,8}$', default: dflt, description });
+
+/** The alarm (EN 81-28): how a desk acknowledges and resets it, and how it is re-sent. */
+export const AlarmSettings = Type.Object(
+  {
+    ackDtmf: Dtmf('*5', 'DTMF code (RFC 4733 or SIP INFO dtmf-relay) by which the desk acknowledges the alarm on its call'),
+    resetDtmf: Dtmf('*9', 'DTMF code by which the desk resets (closes) the alarm'),
+    mediaTimeoutS: Type.Integer({
+      minimum: 0,
+      maximum: 300,
+      default: 10,
+      description: 'no RTP from the desk for this long ends a connected call (a desk PC that died sends no BYE); an unacknowledged alarm is then re-sent. Applies to information calls too. 0: never',
+    }),
+    queueMaxWaitS: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'after 182 Queued, the longest wait before the alarm goes to the next desk' }),
+    talkAcknowledgesAfterS: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 0,
+      description: 'for sites whose desks cannot send an acknowledgement: talking this long counts as acknowledged. 0 (the default): only an explicit act of the desk acknowledges',
+    }),
+    raiseOn: Type.Array(
+      Strict({
+        input: Type.Union([Type.Literal('tamper'), Type.Literal('door'), Type.Literal('powerFail')], { description: 'an input of io.inputs' }),
+        category: Type.Optional(Id),
+      }),
+      { default: [], description: 'inputs whose activation raises an alarm (tamper opened, door forced, mains lost), with the category the desk sees' },
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'the alarm: acknowledgement codes, re-sending, inputs that raise one' },
+);
+
 export const Sip = Strict(
   {
     localPort: Type.Optional(Port),
@@ -64,6 +95,7 @@ export const Sip = Strict(
     }),
     rtpPortRange: Type.Optional(Strict({ min: Port, max: Port })),
     category: Type.Optional(Id),
+    alarm: AlarmSettings,
   },
   'SIP intercom',
 );

@@ -30,7 +30,15 @@ export interface RtpStats {
   remote?: string;
 }
 
-export type MediaEvent = { type: 'first-rtp-in' } | { type: 'first-rtp-out' } | { type: 'dtmf'; digit: string } | { type: 'stats'; stats: RtpStats };
+export type MediaEvent =
+  | { type: 'first-rtp-in' }
+  | { type: 'first-rtp-out' }
+  | { type: 'dtmf'; digit: string }
+  | { type: 'stats'; stats: RtpStats }
+  /** nothing received from the far end for silentMs while it should be sending (a dead desk sends no BYE) */
+  | { type: 'rtp-silence'; silentMs: number }
+  /** packets arrive again after an rtp-silence report */
+  | { type: 'rtp-resumed' };
 
 export class RtpStream {
   readonly socket = dgram.createSocket('udp4');
@@ -69,6 +77,10 @@ export class RtpStream {
   private dtmfActive?: { event: number; start: number; sent: number; endsSent: number };
   private lastDtmf?: { ts: number; event: number };
   private closed = false;
+  /** RTP silence watch: last packet from the far end (performance.now), and whether silence was reported */
+  private lastRxAt = 0;
+  private silenceTimer?: NodeJS.Timeout;
+  private silenceReported = false;
   // statistics (RFC 3550 A.1, A.8)
   private sent = 0;
   private received = 0;
@@ -125,6 +137,26 @@ export class RtpStream {
     // Keep a latched source address unless the peer moved its media.
     if (!this.remote || this.remote.port !== p.remote.port || p.remote.host !== '0.0.0.0') this.remote = p.remote;
     if (codecChanged) this.startAudio();
+  }
+
+  /**
+   * Reports RTP silence of the far end: no packet for timeoutMs while the
+   * negotiated direction says it sends (hold with a=inactive or sendonly
+   * from us does not count). 0 turns the watch off.
+   */
+  watchSilence(timeoutMs: number): void {
+    if (this.silenceTimer || timeoutMs <= 0 || this.closed) return;
+    this.lastRxAt = performance.now();
+    this.silenceTimer = setInterval(() => {
+      const now = performance.now();
+      const farSends = this.direction === 'sendrecv' || this.direction === 'recvonly';
+      if (!farSends) this.lastRxAt = now;
+      else if (!this.silenceReported && now - this.lastRxAt >= timeoutMs) {
+        this.silenceReported = true;
+        this.onEvent({ type: 'rtp-silence', silentMs: Math.round(now - this.lastRxAt) });
+      }
+    }, Math.min(250, timeoutMs / 4));
+    this.silenceTimer.unref?.();
   }
 
   private startAudio(): void {
@@ -239,6 +271,11 @@ export class RtpStream {
     // Symmetric RTP: answer to where the media really comes from.
     if (!this.remote || this.remote.host !== rinfo.address || this.remote.port !== rinfo.port) this.remote = { host: rinfo.address, port: rinfo.port };
     if (this.received++ === 0) this.onEvent({ type: 'first-rtp-in' });
+    this.lastRxAt = performance.now();
+    if (this.silenceReported) {
+      this.silenceReported = false;
+      this.onEvent({ type: 'rtp-resumed' });
+    }
     this.updateStats();
     if (this.dtmfPt !== undefined && p.payloadType === this.dtmfPt) return this.receiveDtmf(p.timestamp, buf.subarray(p.payloadStart, p.payloadEnd));
     if (p.payloadType !== this.payloadType || !this.codec) return;
@@ -345,6 +382,7 @@ export class RtpStream {
     this.closed = true;
     clearTimeout(this.sendTimer);
     clearTimeout(this.playTimer);
+    clearInterval(this.silenceTimer);
     this.unsubscribeMic?.();
     this.micResampler?.destroy();
     this.channel?.end();

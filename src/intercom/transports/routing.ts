@@ -65,6 +65,10 @@ export class ResponseRoutes {
     const b = topViaBranch(message);
     return b ? this.byBranch.get(b)?.addr : undefined;
   }
+  /** where the request with this top Via branch came from */
+  sourceOfBranch(branch: string): Address | undefined {
+    return this.byBranch.get(branch)?.addr;
+  }
   private prune(): void {
     const old = Date.now() - 64_000; // transaction lifetime (64*T1)
     for (const [k, v] of this.byBranch) if (v.at < old) this.byBranch.delete(k);

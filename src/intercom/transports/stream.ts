@@ -38,7 +38,7 @@ export class StreamTransport extends BaseTransport {
   readonly protocol: 'TCP' | 'TLS';
   private server?: net.Server;
   private readonly conns = new Map<string, Sock>();
-  private readonly routes = new ResponseRoutes();
+  protected readonly routes = new ResponseRoutes();
   /** which connection each request arrived on, by Via branch */
   private readonly arrivedOn = new Map<string, Sock>();
 

@@ -15,7 +15,7 @@ import { UdpReliability } from './reliability.js';
 export class UdpTransport extends BaseTransport {
   readonly protocol = 'UDP';
   private socket?: dgram.Socket;
-  private readonly routes = new ResponseRoutes();
+  protected readonly routes = new ResponseRoutes();
   private reliability?: UdpReliability;
   /** Is sip.js's client transaction for (branch, method) still there? Set once the user agent exists. */
   clientAlive?: (branch: string, method: string) => boolean;
