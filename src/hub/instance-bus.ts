@@ -8,7 +8,9 @@ import { MAX_NOTIFY_BYTES, type Db } from './storage/db.js';
 export type BusMessage =
   | { t: 'command'; id: string }
   | { t: 'config'; push: string }
-  | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' };
+  | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' }
+  // live updates for console pages (src/hub/push.ts): small data only (ids, a chat line)
+  | { t: 'push'; topic: string; event: string; data: unknown };
 
 const CHANNEL = 'helppoint_hub';
 

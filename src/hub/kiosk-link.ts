@@ -20,6 +20,12 @@ export interface LocalKiosk {
   helloDone: boolean;
 }
 
+/** Areas that follow what kiosks report (the desk's board, PA receipts), told once it is stored. */
+export interface KioskWatcher {
+  events?(kiosk: string, events: IncomingEvent[]): void;
+  results?(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): void;
+}
+
 export interface KioskLinkOptions {
   hubId: string;
   instanceId: string;
@@ -51,7 +57,10 @@ export class KioskLink {
       const added = await storage.insertEvents(batches);
       batches.forEach((b, i) => (b.added = added[i]));
     }, { split: true });
-    this.results = new Batcher((rs) => storage.commandResults(rs), { split: true });
+    this.results = new Batcher(async (rs) => {
+      await storage.commandResults(rs);
+      this.tell((w) => w.results?.(rs));
+    }, { split: true });
     this.configResults = new Batcher((rs) => storage.configResults(rs), { split: true });
     this.helloChecks = new Batcher((items) => this.resendPendingConfigs(items), { delayMs: 5 });
     o.bus.on((m) => {
@@ -59,6 +68,23 @@ export class KioskLink {
       else if (m.t === 'config') void this.deliverConfig(m.push).catch((err: Error) => o.log.error({ err: err.message, push: m.push }, 'config push not delivered'));
       else if (m.t === 'kiosk') void this.kioskChanged(m.id, m.change);
     });
+  }
+
+  private readonly watchers: KioskWatcher[] = [];
+
+  /** Follows kiosk events and command results after they are stored (on the instance holding the kiosk). */
+  watch(w: KioskWatcher): void {
+    this.watchers.push(w);
+  }
+
+  private tell(fn: (w: KioskWatcher) => void): void {
+    for (const w of this.watchers) {
+      try {
+        fn(w);
+      } catch (err) {
+        this.o.log.error({ err: (err as Error).message }, 'kiosk watcher failed');
+      }
+    }
   }
 
   async start(): Promise<void> {
@@ -229,6 +255,7 @@ export class KioskLink {
         () => {
           if (item.added) log.info({ kiosk: kioskId, added: item.added, duplicates: events.length - item.added }, 'events stored');
           send({ type: 'events-ack', ids: msg.batch.map((e) => e.id) });
+          this.tell((w) => w.events?.(kioskId, events));
         },
         (err: Error) => log.error({ kiosk: kioskId, err: err.message }, 'events not stored; no ack, the kiosk will resend'),
       );

@@ -21,6 +21,8 @@ import config from './plugins/config.js';
 import events from './plugins/events.js';
 import clips from './plugins/clips.js';
 import audit from './plugins/audit.js';
+import stream from './plugins/stream.js';
+import desk from './plugins/desk.js';
 
 export interface RouteEntry {
   method: string;
@@ -98,6 +100,8 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   await app.register(events);
   await app.register(clips);
   await app.register(audit);
+  await app.register(stream);
+  await app.register(desk);
   await app.register(openapiRoute);
   return app;
 }

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, Sql } from './db.js';
 import { migrate } from './migrate.js';
+import { DeskStorage } from './desk.js';
 
 export type Role = 'dispatcher' | 'facilities' | 'admin';
 export const ROLES: Role[] = ['dispatcher', 'facilities', 'admin'];
@@ -98,7 +99,12 @@ const json = (v: unknown) => JSON.stringify(v ?? null);
 export const ALARM_RANK: Record<string, number> = { raised: 0, calling: 1, queued: 1, talking: 1, acknowledged: 2, reset: 3 };
 
 export class HubStorage {
-  constructor(readonly db: Db) {}
+  /** the dispatch desk (src/hub/storage/desk.ts) */
+  readonly desk: DeskStorage;
+
+  constructor(readonly db: Db) {
+    this.desk = new DeskStorage(db);
+  }
 
   async migrate(): Promise<string[]> {
     return migrate(this.db);
