@@ -5,42 +5,15 @@
 // from the session; what the caller types on the kiosk's screen reaches the
 // desk's stream with the screen's language, and a quick reply goes back in it.
 import { strict as assert } from 'node:assert';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import WebSocket from 'ws';
-import { start, stopAll, type Managed as Proc } from '../../src/testbed/proc.js';
-import { freePort } from '../../src/testbed/ports.js';
-import { readMerged } from '../../src/config/load.js';
-import { CLI, EXAMPLE, REPO } from '../helpers/processes.js';
-import { tmpDir, until } from '../helpers/tmp.js';
+import { stopAll, type Managed as Proc } from '../../src/testbed/proc.js';
+import { until } from '../helpers/tmp.js';
 import { consoleLogin, type ConsoleSession } from '../helpers/console.js';
 import { alarmRig, type AlarmRig } from '../alarm/helpers.js';
 import { openStream, type SseStream } from './sse.js';
+import { DESK_SECTION, startHubProcess } from './hub-bed.js';
 import { lightKiosk } from '../helpers/light-kiosk.js';
 import { DEMO_TOKEN, startHub } from '../hub/harness.js';
-
-export const DESK_SECTION = (wsUrl = 'ws://127.0.0.1:9/') => ({
-  sip: { wsUrl, domain: '127.0.0.1' },
-  desks: [
-    { id: 'desk', password: 'desk-secret', name: 'Desk 1' },
-    { id: 'desk2', password: 'desk2-secret', name: 'Desk 2' },
-  ],
-  listenIn: false,
-  claimLapseS: 15,
-});
-
-/** A hub process on the example site's config with console desks. */
-export async function startHubProcess(desk: unknown = DESK_SECTION()): Promise<{ hub: Proc; base: string; port: number }> {
-  const m = readMerged(path.join(EXAMPLE, 'hub.json'));
-  assert.ok(m.ok);
-  const port = await freePort();
-  const dir = tmpDir('hp-hub-');
-  const file = path.join(dir, 'hub.json');
-  writeFileSync(file, JSON.stringify({ ...(m.value as object), $schema: 'hub.schema.json', listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), desk }));
-  const hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
-  await hub.waitFor(/"msg":"ready"/, 60_000);
-  return { hub, base: `http://127.0.0.1:${port}`, port };
-}
 
 describe('desk board at the hub (hub and kiosk processes)', function () {
   this.timeout(90_000);
