@@ -89,6 +89,35 @@ describe('desk board at the hub (hub and kiosk processes)', function () {
     assert.equal((await dispatcher.post(`/api/desk/alarms/${raised.alarmId}/ack`, {})).status, 404);
   });
 
+  it('two dispatchers take the same alarm at once: exactly one gets it, the other is told who has it; logging out lets it go', async () => {
+    const second = await consoleLogin(base, 'admin', 'admin-demo');
+    assert.equal((await second.post('/api/desk/seat', {})).status, 200);
+    const seen = new Set(rig.alarm().map((a) => a.alarmId));
+    await rig.press('emergency');
+    const raised = await until(() => rig.alarm().find((a) => a.state === 'calling' && !seen.has(a.alarmId)), 10_000, 'a second alarm');
+    const open = await until(async () => (await dispatcher.json<{ rows: any[] }>('/api/desk/board')).rows.find((r) => r.ref === raised.alarmId && r.state !== 'reset'), 10_000, 'the row');
+    assert.ok(open);
+    const [a, b] = await Promise.all([dispatcher.post(`/api/desk/alarms/${raised.alarmId}/claim`, {}), second.post(`/api/desk/alarms/${raised.alarmId}/claim`, {})]);
+    assert.deepEqual([a.status, b.status].sort(), [200, 409]);
+    const loser = a.status === 409 ? a : b;
+    const winner = a.status === 200 ? 'dispatcher' : 'admin';
+    const body = (await loser.json()) as { holder: { user: string; desk: string } };
+    assert.equal(body.holder.user, winner);
+    const pushed = await stream.wait((e) => e.event === 'desk.row' && e.data.ref === raised.alarmId && e.data.claim?.user === winner, 10_000, 'the claim on the stream');
+    assert.ok(pushed);
+    // The admin holds it (taking it over once the dispatcher lets go), then logs out: the claim ends with the session.
+    if (winner === 'dispatcher') {
+      assert.equal((await dispatcher.post(`/api/desk/alarms/${raised.alarmId}/release`, {})).status, 200);
+      assert.equal((await second.post(`/api/desk/alarms/${raised.alarmId}/claim`, {})).status, 200);
+    }
+    const before = stream.events.length;
+    assert.equal((await second.post('/logout', {}, { accept: 'application/json' })).status, 200);
+    await stream.wait((e) => stream.events.indexOf(e) >= before && e.event === 'desk.row' && e.data.ref === raised.alarmId && e.data.claim === null, 10_000, 'the row free again after log-out');
+    assert.equal((await dispatcher.json<{ seats: { user: string }[] }>('/api/desk/board')).seats.some((x) => x.user === 'admin'), false, 'the desk is free again');
+    assert.equal((await dispatcher.post(`/api/desk/alarms/${raised.alarmId}/reset`, {})).status, 200);
+    await stream.wait((e) => e.event === 'desk.gone' && e.data.ref === raised.alarmId, 10_000, 'the row gone');
+  });
+
   it('opens the door: the kiosk pulses its door relay', async () => {
     const r = await dispatcher.post('/api/desk/kiosks/conc-north/door', {});
     assert.equal(r.status, 200, await r.clone().text());

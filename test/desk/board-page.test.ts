@@ -7,30 +7,16 @@
 import { strict as assert } from 'node:assert';
 import path from 'node:path';
 import WebSocket from 'ws';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { stopAll, type Managed } from '../../src/testbed/proc.js';
 import { sleep, tmpDir, until } from '../helpers/tmp.js';
 import { makeTone } from '../intercom/sox.js';
 import { alarmRig, type AlarmRig } from '../alarm/helpers.js';
 import { DEMO_TOKEN } from '../hub/harness.js';
 import { launchDeskBrowser, startMediaBed, type MediaBed } from './helpers.js';
-import { DESK_SECTION, startHubProcess } from './hub-bed.js';
+import { DESK_SECTION, openBoard, startHubProcess } from './hub-bed.js';
 
 const USERS = { 'conc-north': 'kiosk-secret', desk: 'desk-secret', desk2: 'desk2-secret' };
-
-/** Logs in through the console's own form and opens the desk page; resolves once its phone is registered. */
-export async function openBoard(browser: Browser, base: string, user = 'dispatcher', password = 'dispatcher-demo'): Promise<Page> {
-  const context = await browser.newContext({ permissions: ['microphone'] });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error('board page error:', e.message));
-  await page.goto(base + '/');
-  await page.fill('input[name=user]', user);
-  await page.fill('input[name=password]', password);
-  await Promise.all([page.waitForURL(base + '/'), page.click('button[type=submit]')]);
-  await page.goto(base + '/desk');
-  await page.waitForFunction(() => (window as any).board?.S.phone?.registered === true && (window as any).board.S.streamOpen, undefined, { timeout: 20_000 });
-  return page;
-}
 
 describe('desk page: board, answer, acknowledge, door, chat (Chromium, hub, kiosk, Kamailio, rtpengine)', function () {
   this.timeout(120_000);
@@ -133,6 +119,33 @@ describe('desk page: board, answer, acknowledge, door, chat (Chromium, hub, kios
     // Reset (no call now): through the hub, by the logged-in dispatcher; the row leaves the board.
     await row.locator('button[data-act=reset]').click();
     assert.equal((await rig.waitAlarm((a) => a.state === 'reset', 'reset')).by, 'hub:dispatcher');
+    await row.waitFor({ state: 'detached', timeout: 10_000 });
+    // Logging out lets go of the desk: the next dispatcher's page takes it.
+    await Promise.all([page.waitForURL(base + '/'), page.click('header form button[type=submit]')]);
+    await page.context().close();
+  });
+
+  it('hung up without acknowledging: the alarm comes back to the board and rings this desk again; Reset ends it', async () => {
+    const page = await openBoard(browser, base);
+    const calls = () => rig.alarm().filter((a) => a.state === 'calling').length;
+    const before = calls();
+    await rig.press('emergency');
+    const raised = await until(() => rig.alarm().filter((a) => a.state === 'calling')[before], 10_000, 'the new alarm calling');
+    const row = page.locator(`#board tr[data-ref="${raised.alarmId}"]`);
+    const answerable = () =>
+      page.waitForFunction((ref) => !(document.querySelector(`#board tr[data-ref="${ref}"] button[data-act=answer]`) as HTMLButtonElement | null)?.disabled, raised.alarmId, { timeout: 20_000 });
+    await answerable();
+    await row.locator('button[data-act=answer]').click();
+    await rig.waitAlarm((a) => a.alarmId === raised.alarmId && a.state === 'talking', 'talking');
+    await row.locator('button[data-act=hangup]').click();
+    // The kiosk calls again (the alarm is not acknowledged); the row is free and rings here again.
+    await until(() => rig.alarm().filter((a) => a.alarmId === raised.alarmId && a.state === 'calling').length >= 2, 15_000, 'the alarm calling again');
+    await page.waitForFunction((ref) => document.querySelector(`#board tr[data-ref="${ref}"] td.claim`)?.textContent === '', raised.alarmId, { timeout: 10_000 });
+    await answerable();
+    assert.notEqual(await row.getAttribute('data-state'), 'acknowledged');
+    // Reset from the board while it rings (no call up: through the hub).
+    await row.locator('button[data-act=reset]').click();
+    assert.equal((await rig.waitAlarm((a) => a.alarmId === raised.alarmId && a.state === 'reset', 'reset')).by, 'hub:dispatcher');
     await row.waitFor({ state: 'detached', timeout: 10_000 });
     await page.context().close();
   });

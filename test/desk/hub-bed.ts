@@ -7,6 +7,7 @@ import { freePort } from '../../src/testbed/ports.js';
 import { readMerged } from '../../src/config/load.js';
 import { CLI, EXAMPLE, REPO } from '../helpers/processes.js';
 import { tmpDir } from '../helpers/tmp.js';
+import type { Browser, Page } from 'playwright-core';
 
 export const DESK_SECTION = (wsUrl = 'ws://127.0.0.1:9/') => ({
   sip: { wsUrl, domain: '127.0.0.1' },
@@ -29,5 +30,20 @@ export async function startHubProcess(desk: unknown = DESK_SECTION()): Promise<{
   const hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
   await hub.waitFor(/"msg":"ready"/, 60_000);
   return { hub, base: `http://127.0.0.1:${port}`, port };
+}
+
+
+/** Logs in through the console's own form and opens the desk page; resolves once its phone is registered. */
+export async function openBoard(browser: Browser, base: string, user = 'dispatcher', password = 'dispatcher-demo'): Promise<Page> {
+  const context = await browser.newContext({ permissions: ['microphone'] });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('board page error:', e.message));
+  await page.goto(base + '/');
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(base + '/'), page.click('button[type=submit]')]);
+  await page.goto(base + '/desk');
+  await page.waitForFunction(() => (window as any).board?.S.phone?.registered === true && (window as any).board.S.streamOpen, undefined, { timeout: 20_000 });
+  return page;
 }
 
