@@ -189,18 +189,21 @@ export class AlarmController implements AlarmHooks, AlarmService {
 
   /**
    * A new attempt: its 'calling' transition is written while the intercom
-   * prepares the INVITE (RTP port, SDP); the INVITE leaves, and the
-   * transition is announced, only once the write is on disk.
+   * prepares the INVITE (RTP port, SDP); once the write is on disk the
+   * transition is announced, and then the INVITE leaves.
    */
   private async call(recs: AlarmRecord[]): Promise<void> {
     const persisted = this.persist(recs);
     this.alarm = recs.at(-1)!;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
     try {
-      this.place(persisted);
+      this.place(gate);
     } finally {
       // Announced even when placing threw: the transition is on disk and the world must hear of it.
       await persisted;
       this.announce(recs);
+      open();
     }
   }
 

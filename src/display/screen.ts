@@ -1,5 +1,5 @@
 // The touch screen's server side. It only subscribes to bus events and emits
-// intents (call.requested, chat.toDesk, call.rating); nothing on the call path
+// intents (call.requested, call.answer, chat.toDesk, call.rating); nothing on the call path
 // awaits it, so a crashed or hung browser cannot delay a call or a PA message.
 // The page is static (web/) and talks over one local WebSocket, /screen/ws.
 import { existsSync, readFileSync } from 'node:fs';
@@ -55,10 +55,8 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
     sendJson(res, 200, { floorplan: floorplan ?? null, here: here ?? null, data: map?.data ?? null, size: config.site.map ?? null }));
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 });
-  local.server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://local').pathname !== '/screen/ws') return socket.destroy();
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
-  });
+  // The local server checks Host and Origin before it hands the upgrade over (local-server.ts).
+  local.upgrade('/screen/ws', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws)));
   const send = (ws: WebSocket, msg: unknown) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg)); };
   state.onChange((snap) => { for (const ws of wss.clients) send(ws, { type: 'state', state: snap }); });
 
@@ -105,6 +103,13 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
           screenLang = lang;
           bus.emit('screen.language', { lang });
         }
+        return;
+      }
+      case 'answer': {
+        // A person at the kiosk answers the call that rings (any call, trusted or not: they chose to).
+        const callId = state.ringingCallId();
+        if (!callId) throw new Error('no incoming call is ringing');
+        bus.emit('call.answer', { callId });
         return;
       }
       case 'rating': {

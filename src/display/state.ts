@@ -14,7 +14,7 @@ export interface ScreenAlarm { alarmId: string; state: AlarmStateName; category?
 export interface Snapshot {
   site: LocalText; zone: LocalText; location?: LocalText;
   languages: string[]; defaultLanguage: string; degradedText?: LocalText;
-  call: { callId: string; kind: CallKind; state: CallState; since: number; startedAt: number; target?: string } | null;
+  call: { callId: string; kind: CallKind; state: CallState; since: number; startedAt: number; target?: string; incoming?: boolean } | null;
   alarm: ScreenAlarm | null;
   callHistory: CallState[];
   rateCallId: string | null;
@@ -75,7 +75,7 @@ export class ScreenState {
       this.s.callHistory = [...this.s.callHistory, e.state];
       const startedAt = fresh ? Date.now() : prev.startedAt;
       const since = e.state === 'connected' && prev?.state !== 'connected' ? Date.now() : (prev && !fresh ? prev.since : Date.now());
-      this.s.call = { callId: e.callId, kind: e.kind, state: e.state, since, startedAt, target: e.target };
+      this.s.call = { callId: e.callId, kind: e.kind, state: e.state, since, startedAt, target: e.target, ...(e.incoming ? { incoming: true } : {}) };
       if (e.state === 'ended' || e.state === 'failed') { this.lastEnded = e.callId; this.s.rateCallId = e.state === 'ended' ? e.callId : null; }
       this.changed();
     }));
@@ -96,6 +96,8 @@ export class ScreenState {
 
   /** faults count comes from the kiosk's fault list (called on fault events). */
   setFaults(n: number): void { if (n !== this.s.degraded.faults) { this.s.degraded = { ...this.s.degraded, faults: n }; this.changed(); } }
+  /** The incoming call that rings now, if any (the screen's answer button). */
+  ringingCallId(): string | undefined { const c = this.s.call; return c?.incoming && c.state === 'ringing' ? c.callId : undefined; }
   callId(): string | undefined { const c = this.s.call; return c && c.state !== 'ended' && c.state !== 'failed' ? c.callId : undefined; }
   lastCallId(): string | null { return this.s.rateCallId ?? this.lastEnded; }
   rated(): void { this.s.rateCallId = null; this.s.call = null; this.changed(); }

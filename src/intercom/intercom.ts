@@ -2,7 +2,9 @@
 // (UDP, TCP, TLS) or sip.js's WebSocket transport over `ws`, our RTP media,
 // registration with failover, the call policy, incoming calls with
 // auto-answer, desk DTMF for the door relay, and a per-call time limit.
-import { Invitation, SessionState, UserAgent, type Session, type Transport, type UserAgentOptions } from 'sip.js';
+// Auto-answer and the door code need a trusted call (trust.ts): trusted by how
+// it arrived, never by its From header.
+import { Invitation, Inviter, SessionState, UserAgent, type Session, type Transport, type UserAgentOptions } from 'sip.js';
 import WebSocket from 'ws';
 import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
@@ -12,10 +14,11 @@ import { createMediaFactory, RtpSessionDescriptionHandler, type MediaEvent } fro
 import { UdpTransport } from './transports/udp.js';
 import { StreamTransport } from './transports/stream.js';
 import type { BaseTransport, TransportOptions } from './transports/base.js';
-import { parseSipUriAddress, type Address } from './transports/routing.js';
+import { parseSipUriAddress, type Address, type Arrival } from './transports/routing.js';
 import { Registration } from './registration.js';
 import { OutgoingCall, type CallContext } from './call-policy.js';
 import { asksForAutoAnswer, sourceAllowed } from './auto-answer.js';
+import { describeArrival, isTrustedCall, OWN_CALL, TrustPolicy, type Trust } from './trust.js';
 import type { CallKind } from './events.js';
 import { placeAlarmCall, type AlarmCallHandle, type AlarmCallListener, type AlarmCallRequest, type AlarmHooks, type CallService } from './alarm-call.js';
 import { trustedForAlarmCallback } from './alarm-trust.js';
@@ -35,6 +38,11 @@ export interface IntercomOptions {
 interface ActiveCall {
   id: string;
   kind: CallKind;
+  incoming: boolean;
+  /** how far the call is trusted (trust.ts): our own calls are, incoming ones by how they arrived */
+  trust: Trust;
+  /** hosts the call's signalling comes from: in-dialog requests (INFO) from elsewhere are refused unless trusted themselves */
+  peerHosts: Set<string>;
   session?: Session;
   outgoing?: OutgoingCall;
   /** an alarm call: what happens to it goes to the alarm controller */
@@ -50,6 +58,7 @@ export class Intercom implements CallService {
   ua!: UserAgent;
   transport?: BaseTransport;
   registration?: Registration;
+  trustPolicy!: TrustPolicy;
   private outbound?: Address;
   private call?: ActiveCall;
   private readonly ringing = new Map<string, Invitation>();
@@ -146,6 +155,7 @@ export class Intercom implements CallService {
     log.info({ transport: kind, port: this.localPort, registrars: account.registrars.map((r) => r.uri) }, 'sip ready');
 
     this.registration = new Registration(this.ua, account, bus, log, (a) => (this.outbound = a));
+    this.trustPolicy = new TrustPolicy(() => this.opts.config().sip, () => this.registration?.registeredAddresses() ?? [], (m) => log.warn(m));
     this.registration.start();
 
     bus.on('call.requested', (e) => {
@@ -185,7 +195,7 @@ export class Intercom implements CallService {
       attach: (call, session) => this.attach(call.id, session),
     };
     const call = new OutgoingCall(ctx, kind, category, source);
-    const active: ActiveCall = { id: call.id, kind, outgoing: call, digits: '', digitsAt: 0, timers: [] };
+    const active: ActiveCall = { id: call.id, kind, incoming: false, trust: OWN_CALL, peerHosts: new Set(), outgoing: call, digits: '', digitsAt: 0, timers: [] };
     this.call = active;
     this.opts.log.info({ callId: call.id, kind, category, source, ref: call.ref }, 'placing call');
     void call.run().finally(() => {
@@ -229,7 +239,7 @@ export class Intercom implements CallService {
         log: this.opts.log,
         config: this.opts.config,
         activate: (callId, session, l) => {
-          this.call = { id: callId, kind: 'emergency', alarm: l, digits: '', digitsAt: 0, timers: [] };
+          this.call = { id: callId, kind: 'emergency', incoming: false, trust: OWN_CALL, peerHosts: new Set(), alarm: l, digits: '', digitsAt: 0, timers: [] };
           this.attach(callId, session);
         },
         release: (callId) => {
@@ -265,6 +275,14 @@ export class Intercom implements CallService {
           return;
         }
         const m = /Signal\s*=\s*([0-9*#A-D])/i.exec(body);
+        const call = this.call?.id === callId ? this.call : undefined;
+        if (m && call && !this.fromPeer(call, info.request.viaBranch)) {
+          const via = this.trustPolicy.ofArrival(this.arrivalOf(info.request.viaBranch)).via;
+          this.opts.log.warn({ callId, via }, 'DTMF INFO from outside the call refused');
+          this.opts.bus.emit('call.refused', { callId, action: 'dtmf', reason: `INFO from ${via}, not from the call's peer` });
+          void info.reject({ statusCode: 403 }).catch(() => {});
+          return;
+        }
         void info.accept().catch(() => {});
         if (m) this.digit(session.id, m[1]!.toUpperCase());
       },
@@ -277,7 +295,9 @@ export class Intercom implements CallService {
   private connected(callId: string, session: Session): void {
     const call = this.call;
     if (!call || call.id !== callId) return;
-    const limit = this.opts.config().sip.callTimeLimitS;
+    this.notePeers(call, session);
+    const sip = this.opts.config().sip;
+    const limit = call.incoming ? sip.incomingCallTimeLimitS : sip.callTimeLimitS;
     if (limit > 0) {
       const warnAt = Math.max(0, limit - 10) * 1000;
       call.timers.push(setTimeout(() => this.warningTone(), warnAt));
@@ -288,6 +308,31 @@ export class Intercom implements CallService {
         }, limit * 1000),
       );
     }
+  }
+
+  /** How a request (by its top-Via branch) reached us. */
+  private arrivalOf(branch: string | undefined): Arrival | undefined {
+    if (!branch) return undefined;
+    // sip.js's own WebSocket transport has one connection: the one we opened to the registrar.
+    if (!this.transport) return { transport: 'ws', host: '', port: 0, dialed: true };
+    return this.transport.arrival(branch);
+  }
+
+  /** The hosts a connected call's signalling comes from: where the answer (or the INVITE) came from, and the peer's Contact. */
+  private notePeers(call: ActiveCall, session: Session): void {
+    const branch = session instanceof Invitation ? session.request.viaBranch : session instanceof Inviter ? session.request.branch : undefined;
+    const a = branch ? (session instanceof Invitation ? this.arrivalOf(branch) : this.transport?.responseArrival(branch)) : undefined;
+    if (a?.host) call.peerHosts.add(a.host);
+    const contact = session.dialog?.remoteTarget.host;
+    if (contact) call.peerHosts.add(contact);
+  }
+
+  /** Did an in-dialog request come from the call's own peer (or over a trusted path)? */
+  private fromPeer(call: ActiveCall, branch: string | undefined): boolean {
+    if (!this.transport) return true; // WebSocket: everything comes over the one connection to the registrar
+    const a = this.arrivalOf(branch);
+    if (!a) return false;
+    return call.peerHosts.has(a.host) || this.trustPolicy.ofArrival(a).trusted;
   }
 
   /** Two short beeps into the call channel: the call ends in 10 s. */
@@ -338,6 +383,11 @@ export class Intercom implements CallService {
     const code = this.opts.config().sip.doorDtmf;
     if (call.digits.endsWith(code)) {
       call.digits = '';
+      if (!isTrustedCall(call)) {
+        this.opts.log.warn({ callId: call.id, via: call.trust.via }, 'door code on an untrusted call: the door stays shut');
+        this.opts.bus.emit('call.refused', { callId: call.id, action: 'door', reason: `untrusted call (${call.trust.via})` });
+        return;
+      }
       this.opts.log.info({ callId: call.id }, 'door code from the desk');
       this.opts.bus.emit('relay.pulse', { output: 'doorRelay', source: 'dtmf' });
     }
@@ -356,33 +406,44 @@ export class Intercom implements CallService {
       void inv.reject({ statusCode: 486 }).catch(() => {});
       return;
     }
-    const allowed = sourceAllowed(inv.request, this.opts.config().sip.autoAnswerFrom);
+    const sip = this.opts.config().sip;
+    const arrival = this.arrivalOf(inv.request.viaBranch);
+    const trust = this.trustPolicy.ofArrival(arrival);
+    const fromAllowed = sourceAllowed(inv.request, sip.autoAnswerFrom);
     const id = inv.id;
-    const active: ActiveCall = { id, kind: 'information', session: inv, digits: '', digitsAt: 0, timers: [] };
-    this.attach(id, inv);
+    const active: ActiveCall = { id, kind: 'information', incoming: true, trust, peerHosts: new Set(arrival?.host ? [arrival.host] : []), session: inv, digits: '', digitsAt: 0, timers: [] };
+    const trusted = isTrustedCall(active);
+    // This listener first: the call is the active one before attach()'s listener starts its time limit.
     inv.stateChange.addListener((s) => {
       if (s === SessionState.Established) {
         this.call = active;
-        bus.emit('call.state', { callId: id, kind: 'information', state: 'connected', target: from, incoming: true });
+        bus.emit('call.state', { callId: id, kind: 'information', state: 'connected', target: from, incoming: true, trusted });
       }
       if (s === SessionState.Terminated) {
         const wasRinging = this.ringing.delete(id);
         active.timers.forEach(clearTimeout);
         if (this.call === active) this.call = undefined;
-        bus.emit('call.state', { callId: id, kind: 'information', state: wasRinging ? 'failed' : 'ended', target: from, incoming: true, reason: wasRinging ? 'not answered' : undefined });
+        bus.emit('call.state', { callId: id, kind: 'information', state: wasRinging ? 'failed' : 'ended', target: from, incoming: true, trusted, reason: wasRinging ? 'not answered' : undefined });
       }
     });
-    if (allowed && asksForAutoAnswer(inv.request)) {
+    this.attach(id, inv);
+    const asks = asksForAutoAnswer(inv.request);
+    if (asks && trusted && fromAllowed) {
       this.call = active;
-      log.info({ from }, 'auto-answering a call from the desk');
+      log.info({ from, via: trust.via, trust: trust.reason }, 'auto-answering a call from the desk');
       void inv.accept().catch((err: Error) => log.warn({ err: err.message }, 'auto-answer failed'));
       return;
     }
-    log.info({ from, allowed }, 'incoming call rings on the screen');
+    if (asks) {
+      const reason = trusted ? `caller ${from} is not in sip.autoAnswerFrom` : `the call did not arrive over a trusted path (${trust.via})`;
+      log.warn({ from, via: trust.via }, `auto-answer refused: ${reason}`);
+      bus.emit('call.refused', { callId: id, action: 'auto-answer', reason });
+    }
+    log.info({ from, via: trust.via, trusted }, 'incoming call rings on the screen');
     // A ringing call does not occupy the kiosk: an emergency press still calls out (and ends the ringing).
     this.ringing.set(id, inv);
     void inv.progress().catch(() => {});
-    bus.emit('call.state', { callId: id, kind: 'information', state: 'ringing', target: from, incoming: true });
+    bus.emit('call.state', { callId: id, kind: 'information', state: 'ringing', target: from, incoming: true, trusted });
   }
 
   /**
@@ -413,14 +474,16 @@ export class Intercom implements CallService {
     const listener = alarm.adoptIncoming({ ...handle, from });
     if (!listener) return false;
     this.preempt('a desk calling back during the alarm');
-    const active: ActiveCall = { id, kind: 'emergency', session: inv, alarm: listener, alarmHandle: handle, digits: '', digitsAt: 0, timers: [] };
+    // Trusted by arrival (alarm-trust.ts): the desk's code may pulse the door on it too.
+    const trust: Trust = { trusted: true, reason: 'trusted-source', via: describeArrival(arrival as Arrival | undefined) };
+    const active: ActiveCall = { id, kind: 'emergency', incoming: true, trust, peerHosts: new Set(arrival?.host ? [arrival.host] : []), session: inv, alarm: listener, alarmHandle: handle, digits: '', digitsAt: 0, timers: [] };
     this.call = active;
     this.attach(id, inv);
     let answered = false;
     inv.stateChange.addListener((s) => {
       if (s === SessionState.Established) {
         answered = true;
-        bus.emit('call.state', { callId: id, kind: 'emergency', state: 'connected', target: from, incoming: true });
+        bus.emit('call.state', { callId: id, kind: 'emergency', state: 'connected', target: from, incoming: true, trusted: true });
         listener({ type: 'connected' });
       } else if (s === SessionState.Terminated) {
         active.timers.forEach(clearTimeout);

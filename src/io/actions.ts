@@ -32,7 +32,7 @@ export class ButtonActions {
       else this.calls.delete(e.callId);
       this.requestedAt = 0;
     });
-    bus.on('call.refused', () => (this.requestedAt = 0));
+    bus.on('call.refused', (e) => { if (e.kind) this.requestedAt = 0; }); // a refused request, not a refused door code
     bus.on('alarm.state', (e) => (this.alarmOpen = e.state !== 'reset'));
     bus.on('button.press', (e) => this.press(e.button, e.edgeNs));
     bus.on('button.release', (e) => {

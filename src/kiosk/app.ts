@@ -14,7 +14,7 @@ import { chooseStartConfig } from './config-source.js';
 import type { IoDriver } from '../io/types.js';
 import type { Io } from '../io/index.js';
 import { Faults } from '../health/faults.js';
-import { LocalServer, sendJson } from './local-server.js';
+import { LocalServer, localToken, sendJson } from './local-server.js';
 import type { DestinationStream } from 'pino';
 import type { HubLink } from '../hublink/client.js';
 import type { Intercom } from '../intercom/intercom.js';
@@ -130,6 +130,8 @@ export class Kiosk {
       this.hubCap.flush();
     });
     bus.onAny(({ event, payload }) => this.log.debug({ event, payload: safe(payload) }, 'event'));
+    // Routes that act are open to local callers with the sim driver (addSimRoutes), else only with the local token.
+    this.local.setToken(this.readLocalToken());
     this.local.route('GET', '/health', (_req, res) => sendJson(res, 200, this.health()));
     if (addTestSeams(this.local)) this.log.warn('test seams enabled (HELPPOINT_TEST_SEAMS=1): not for a real site');
 
@@ -138,6 +140,17 @@ export class Kiosk {
       if (cap === this.hubCap) await this.listen();
       await this.startOne(cap);
       if (cap === this.ioCap) this.opts.onArmed?.();
+    }
+  }
+
+  /** The local token (data folder, mode 0600); without it the routes that act stay closed (a fault says why). */
+  private readLocalToken(): string | undefined {
+    try {
+      return localToken(this.store.dir);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'local token unavailable: routes that act are closed');
+      this.faults.raise('config', `local token: ${(err as Error).message}`);
+      return undefined;
     }
   }
 

@@ -4,15 +4,8 @@
 // first call(s).
 import { strict as assert } from 'node:assert';
 import { stopAll } from '../../src/testbed/proc.js';
-import { callRig, desk, targets, type CallRig } from './helpers.js';
+import { callRig, desk, firstCall, targets } from './helpers.js';
 import { until } from '../helpers/tmp.js';
-
-/** The states of the kiosk's first call (an alarm re-sends after it). */
-function firstCall(rig: CallRig): string[] {
-  const calls = rig.events().filter((e) => e.type === 'call.state');
-  const id = calls[0]?.data.callId;
-  return calls.filter((e) => e.data.callId === id).map((e) => e.data.state + (e.data.reason ? `(${e.data.reason})` : ''));
-}
 
 describe('intercom against sipp desks', function () {
   this.timeout(40_000);

@@ -72,6 +72,7 @@ function wire() {
   $('lang').onclick = () => { S.lang = S.lang === 'en' ? 'zh-CN' : 'en'; tellLang(); render(); };
   $('a11y-contrast').onclick = () => toggle('contrast', $('a11y-contrast'));
   $('a11y-large').onclick = () => toggle('large', $('a11y-large'));
+  $('call-answer').onclick = () => send({ type: 'answer' });
   $('chat-form').onsubmit = (e) => { e.preventDefault(); const v = $('chat-input').value.trim(); if (v) send({ type: 'chat', text: v, lang: S.lang }); $('chat-input').value = ''; };
   $('way-search').oninput = () => { S.filterCat = null; renderWay(); };
   $('way-stepfree').onchange = () => { if (S.routeTo) send({ type: 'route', to: S.routeTo, stepFree: $('way-stepfree').checked }); };
@@ -127,6 +128,7 @@ function renderCall() {
   const s = S.snap;
   const a = s.alarm;
   const c = activeCall();
+  $('call-answer').hidden = !(c && c.incoming && c.state === 'ringing');
   if (a) {
     // An open alarm: the screen follows the alarm, not its individual calls (re-sends, call-backs).
     $('call-title').textContent = t('call.title.emergency');

@@ -1,10 +1,15 @@
 // One call's RTP: a UDP socket, 20 ms packets paced by our own drift-free
-// clock, symmetric RTP (we send from the port we receive on and follow the
-// peer's actual source address), a small jitter buffer with loss concealment,
-// RFC 4733 DTMF both ways, and RFC 3550 statistics. The audio path allocates
-// nothing per packet: the microphone queue is a sample ring, packets are
-// encoded into reused buffers, received payloads are copied into the jitter
-// buffer's slots and decoded into reused frames.
+// clock, symmetric RTP (we send from the port we receive on), a small jitter
+// buffer with loss concealment, RFC 4733 DTMF both ways, and RFC 3550
+// statistics. Received RTP latches once to the negotiated peer: the first
+// packet from the SDP's connection address fixes its source address, port and
+// SSRC; packets from anyone else (another address, port or SSRC) are counted
+// (`packetsRejected`) and dropped, so a stranger cannot talk into the call or
+// send the door code by RFC 4733. A re-INVITE that moves the peer's media
+// latches again. The audio path allocates nothing per packet: the microphone
+// queue is a sample ring, packets are encoded into reused buffers, received
+// payloads are copied into the jitter buffer's slots and decoded into reused
+// frames.
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { CODECS, type Codec } from '../../audio/codecs/index.js';
@@ -27,6 +32,8 @@ export interface RtpStats {
   lossPct: number;
   jitterMs: number;
   concealedFrames: number;
+  /** packets from anyone but the latched peer, dropped */
+  packetsRejected: number;
   remote?: string;
 }
 
@@ -43,7 +50,12 @@ export type MediaEvent =
 export class RtpStream {
   readonly socket = dgram.createSocket('udp4');
   port = 0;
+  /** where we send: the SDP's address until the peer's first packet latches */
   remote?: { host: string; port: number };
+  /** the peer as its SDP names it */
+  private sdpRemote?: { host: string; port: number };
+  /** the one source we accept media from, once latched */
+  private latched?: { host: string; port: number; ssrc: number };
   codec?: Codec;
   payloadType = 0;
   dtmfPt?: number;
@@ -90,6 +102,7 @@ export class RtpStream {
   private jitter = 0;
   private lastTransit = NaN;
   private concealed = 0;
+  private rejected = 0;
   /** packet send instants (performance.now), for the benchmark */
   readonly sendTimes: number[] = [];
   recordSendTimes = false;
@@ -134,8 +147,14 @@ export class RtpStream {
     this.payloadType = p.payloadType;
     this.dtmfPt = p.dtmfPt;
     this.direction = p.direction;
-    // Keep a latched source address unless the peer moved its media.
-    if (!this.remote || this.remote.port !== p.remote.port || p.remote.host !== '0.0.0.0') this.remote = p.remote;
+    // Keep the latch unless the peer moved its media (a hold to 0.0.0.0 is no move).
+    const old = this.sdpRemote;
+    const moved = !old || (p.remote.host !== '0.0.0.0' && (p.remote.host !== old.host || p.remote.port !== old.port));
+    if (moved) {
+      this.sdpRemote = p.remote;
+      this.remote = p.remote;
+      this.latched = undefined;
+    }
     if (codecChanged) this.startAudio();
   }
 
@@ -268,8 +287,10 @@ export class RtpStream {
   private receive(buf: Buffer, rinfo: dgram.RemoteInfo): void {
     const p = this.hdr;
     if (this.closed || !readRtp(buf, p)) return;
-    // Symmetric RTP: answer to where the media really comes from.
-    if (!this.remote || this.remote.host !== rinfo.address || this.remote.port !== rinfo.port) this.remote = { host: rinfo.address, port: rinfo.port };
+    if (!this.fromPeer(p.ssrc, rinfo)) {
+      this.rejected++;
+      return;
+    }
     if (this.received++ === 0) this.onEvent({ type: 'first-rtp-in' });
     this.lastRxAt = performance.now();
     if (this.silenceReported) {
@@ -289,6 +310,18 @@ export class RtpStream {
     if (ahead >= 0x8000) return; // late: already played or concealed
     this.jitterBuf.put(p.seq, buf, p.payloadStart, p.payloadEnd);
     if (ahead > JITTER_MAX) this.expectSeq = (p.seq - JITTER_TARGET + 0x10000) & 0xffff; // far behind: skip ahead
+  }
+
+  /** Latches once to the negotiated peer; afterwards only its source and SSRC get through. */
+  private fromPeer(ssrc: number, rinfo: dgram.RemoteInfo): boolean {
+    const l = this.latched;
+    if (l) return l.ssrc === ssrc && l.port === rinfo.port && l.host === rinfo.address;
+    const sdp = this.sdpRemote;
+    if (!sdp || sdp.host !== rinfo.address) return false; // before the SDP, or not the negotiated peer
+    this.latched = { host: rinfo.address, port: rinfo.port, ssrc };
+    // Symmetric RTP: answer to where the media really comes from (a port other than the SDP's, behind some NATs).
+    this.remote = { host: rinfo.address, port: rinfo.port };
+    return true;
   }
 
   private tickPlay(): void {
@@ -373,6 +406,7 @@ export class RtpStream {
       lossPct: expected ? Math.round((lost / expected) * 10000) / 100 : 0,
       jitterMs: Math.round((this.jitter / 8) * 100) / 100,
       concealedFrames: this.concealed,
+      packetsRejected: this.rejected,
       remote: this.remote ? `${this.remote.host}:${this.remote.port}` : undefined,
     };
   }
