@@ -15,7 +15,10 @@ export interface DisplayEvents {
   /** "Help is on the way": from the desk during or after a call. */
   'desk.info': { callId?: string; etaMin?: number; responder?: string };
   'chat.fromDesk': { callId?: string; text: string; at: string };
-  'chat.toDesk': { callId?: string; text: string; at: string };
+  /** typed by the caller on the screen; lang: the screen's language at that moment (the desk answers in it) */
+  'chat.toDesk': { callId?: string; text: string; at: string; lang?: string };
+  /** The language the visitor reads the screen in (sent when the screen connects and when the visitor switches). */
+  'screen.language': { lang: string };
   'call.rating': { callId: string; rating: 1 | 2 | 3 | 4 | 5 };
   /** The screen asks for a call (same path as a GPIO button). */
   'screen.call': { kind: CallKind; category?: string };

@@ -14,6 +14,7 @@ import { ConfigComposer } from './config-compose.js';
 import type { HubContext } from './context.js';
 import { InstanceBus } from './instance-bus.js';
 import { KioskLink } from './kiosk-link.js';
+import { PushHub } from './push.js';
 import { buildServer } from './server.js';
 import { openStorage, type HubStorage } from './storage/index.js';
 import { fleetList, type KioskStatus } from './plugins/fleet.js';
@@ -69,6 +70,8 @@ export class Hub {
         bus,
         clips: new ClipStore(path.join(dataDir, 'clips')),
         composer,
+        push: new PushHub(bus, log),
+        sessionEnded: [],
         offlineAfterMs,
         async audit(req, action, target, result, detail) {
           await storage

@@ -11,6 +11,7 @@ import type { ClipStore } from './clip-store.js';
 import type { ConfigComposer } from './config-compose.js';
 import type { InstanceBus } from './instance-bus.js';
 import type { KioskLink } from './kiosk-link.js';
+import type { PushHub } from './push.js';
 import type { HubStorage, Right, Role } from './storage/storage.js';
 
 export interface HubContext {
@@ -25,6 +26,10 @@ export interface HubContext {
   bus: InstanceBus;
   clips: ClipStore;
   composer: ConfigComposer;
+  /** live updates for console pages: topics, role-filtered, across instances (src/hub/push.ts) */
+  push: PushHub;
+  /** called when a console session logs out (areas let go of what it held); must not throw */
+  sessionEnded: ((s: SessionInfo) => Promise<void> | void)[];
   /** a kiosk silent this long is offline (ms) */
   offlineAfterMs: number;
   /** writes an audit record; never throws (a failure is logged) */

@@ -12,7 +12,9 @@ export type BusMessage =
   // PA console and incidents: receipts or an incident changed (consoles refresh); a kiosk takes a live page by unicast
   | { t: 'pa'; ev: 'receipts' | 'action' | 'incident' | 'play' | 'message'; id: string }
   | { t: 'pa'; ev: 'unicast'; id: string; kiosk: string; host: string; port: number }
-  | { t: 'pa'; ev: 'page'; id: string; state: 'chime' | 'live' | 'ended'; reason?: string };
+  | { t: 'pa'; ev: 'page'; id: string; state: 'chime' | 'live' | 'ended'; reason?: string }
+  // live updates for console pages (src/hub/push.ts): small data only (ids, a chat line)
+  | { t: 'push'; topic: string; event: string; data: unknown };
 
 const CHANNEL = 'helppoint_hub';
 

@@ -30,6 +30,12 @@ export interface KioskWatcher {
   results?(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): void;
 }
 
+/** Areas that follow what kiosks report (the desk's board, PA receipts), told once it is stored. */
+export interface KioskWatcher {
+  events?(kiosk: string, events: IncomingEvent[]): void;
+  results?(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): void;
+}
+
 export interface KioskLinkOptions {
   hubId: string;
   instanceId: string;

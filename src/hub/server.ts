@@ -22,6 +22,8 @@ import events from './plugins/events.js';
 import clips from './plugins/clips.js';
 import audit from './plugins/audit.js';
 import pa from './plugins/pa.js';
+import stream from './plugins/stream.js';
+import desk from './plugins/desk.js';
 
 export interface RouteEntry {
   method: string;
@@ -100,6 +102,8 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   await app.register(clips);
   await app.register(audit);
   await app.register(pa);
+  await app.register(stream);
+  await app.register(desk);
   await app.register(openapiRoute);
   return app;
 }

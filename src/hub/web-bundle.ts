@@ -23,7 +23,7 @@ export async function buildWebBundles(opts: { minify?: boolean } = {}): Promise<
   // esbuild is a build-time tool (devDependency): loaded only when building.
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
-    entryPoints: { 'desk/phone': path.join(SRC, 'desk/index.ts'), 'pa/console': path.join(SRC, 'pa/index.ts') },
+    entryPoints: { 'desk/phone': path.join(SRC, 'desk/index.ts'), 'pa/console': path.join(SRC, 'pa/index.ts'), 'desk/board': path.join(SRC, 'desk/board.ts') },
     outdir: WEB_DIST,
     bundle: true,
     format: 'esm',

@@ -31,7 +31,7 @@ import type { AlarmController } from '../alarm/controller.js';
 import { addTestSeams } from './test-seams.js';
 
 /** Events kept in the event log and sent to the hub. */
-const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended|missed)|config\.applied|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode|capability\.)/;
+const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended|missed)|config\.applied|sip\.registration|audio\.fault|chat\.(toDesk|fromDesk)|desk\.info|screen\.language|incident\.mode|drill\.mode|capability\.)/;
 
 export interface KioskOptions {
   config: KioskConfig;

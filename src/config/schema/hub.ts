@@ -98,6 +98,44 @@ export const HubPa = Strict(
   'PA console, incidents and drills',
 );
 
+const DeskId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$', description: 'the desk\'s SIP user on the site SIP server' });
+
+/** The dispatch desk (issue 12): console desks, their SIP accounts, listen-in, quick replies. */
+export const HubDesk = Strict(
+  {
+    sip: Strict(
+      {
+        wsUrl: Type.String({ pattern: '^wss?://', description: 'the site SIP server\'s WebSocket URL for browsers (wss:// in production; ws:// only on localhost)' }),
+        domain: Type.String({ minLength: 1, description: 'the SIP domain desks register in' }),
+      },
+      'where console desks register',
+    ),
+    desks: Type.Array(
+      Strict(
+        {
+          id: DeskId,
+          password: Type.String({ minLength: 1, description: 'its digest password on the SIP server; handed to a dispatcher\'s browser only while the dispatcher holds the desk' }),
+          name: Type.Optional(Type.String({ maxLength: 80 })),
+          users: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'only these dispatchers may take this desk (default: any dispatcher)' })),
+        },
+        'a console desk: one SIP account, held by one logged-in dispatcher at a time',
+      ),
+      { minItems: 1 },
+    ),
+    listenIn: Type.Boolean({ default: false, description: 'the site allows a desk to listen in on a kiosk (a call back with the desk\'s microphone off; the kiosk shows the call as usual)' }),
+    quickReplies: Type.Optional(
+      Type.Array(Strict({ id: Id, text: Text }), { maxItems: 40, description: 'chat replies offered to the dispatcher, sent in the caller\'s language (default: a built-in set in en and zh-CN)' }),
+    ),
+    claimLapseS: Type.Integer({
+      minimum: 3,
+      maximum: 300,
+      default: 15,
+      description: 'a claim on an alarm that never turned into a call with the claiming desk lapses when the alarm rings again this long after the claim',
+    }),
+  },
+  'console desks: dispatchers answer alarms in the browser',
+);
+
 export const HubConfigSchema = Strict(
   {
     $schema: Type.Optional(Type.String()),
@@ -111,6 +149,7 @@ export const HubConfigSchema = Strict(
     pa: Type.Optional(HubPa),
     users: Type.Array(HubUser, { minItems: 1 }),
     offlineAfterS: Type.Integer({ minimum: 1, default: 10 }),
+    desk: Type.Optional(HubDesk),
     database: Type.Optional(
       Strict(
         {

@@ -31,13 +31,19 @@ function connect() {
   S.ws = ws;
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
-    if (msg.type === 'state') { if (!S.lang) S.lang = msg.state.defaultLanguage; S.snap = msg.state; S.skew = Date.now() - msg.state.now; render(); }
+    if (msg.type === 'state') {
+      if (!S.lang) S.lang = msg.state.defaultLanguage;
+      if (S.toldLang !== S.lang) tellLang();
+      S.snap = msg.state; S.skew = Date.now() - msg.state.now; render();
+    }
     else if (msg.type === 'route') { S.route = msg.route; S.routeTo = msg.to; S.routeStepFree = msg.stepFree; renderWay(); }
     else if (msg.type === 'error') { /* never show raw errors */ }
   };
-  ws.onclose = () => setTimeout(connect, 1000);
+  ws.onclose = () => { S.toldLang = null; setTimeout(connect, 1000); };
 }
 const send = (m) => { if (S.ws && S.ws.readyState === 1) S.ws.send(JSON.stringify(m)); };
+// The desk chats in the visitor's language: the kiosk is told which one the screen shows.
+function tellLang() { S.toldLang = S.lang; send({ type: 'language', lang: S.lang }); }
 
 function wire() {
   $('btn-emergency').onclick = () => send({ type: 'call', kind: 'emergency' });
@@ -63,11 +69,11 @@ function wire() {
     b.onclick = () => { send({ type: 'rating', rating: n }); S.rated = true; };
     $('rate-stars').append(b);
   }
-  $('lang').onclick = () => { S.lang = S.lang === 'en' ? 'zh-CN' : 'en'; render(); };
+  $('lang').onclick = () => { S.lang = S.lang === 'en' ? 'zh-CN' : 'en'; tellLang(); render(); };
   $('a11y-contrast').onclick = () => toggle('contrast', $('a11y-contrast'));
   $('a11y-large').onclick = () => toggle('large', $('a11y-large'));
   $('call-answer').onclick = () => send({ type: 'answer' });
-  $('chat-form').onsubmit = (e) => { e.preventDefault(); const v = $('chat-input').value.trim(); if (v) send({ type: 'chat', text: v }); $('chat-input').value = ''; };
+  $('chat-form').onsubmit = (e) => { e.preventDefault(); const v = $('chat-input').value.trim(); if (v) send({ type: 'chat', text: v, lang: S.lang }); $('chat-input').value = ''; };
   $('way-search').oninput = () => { S.filterCat = null; renderWay(); };
   $('way-stepfree').onchange = () => { if (S.routeTo) send({ type: 'route', to: S.routeTo, stepFree: $('way-stepfree').checked }); };
 }

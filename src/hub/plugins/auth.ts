@@ -135,6 +135,14 @@ export default fp(async function auth(app: FastifyInstance) {
     async (req, reply) => {
       await hub.storage.revokeSession(req.session!.idSha256);
       await hub.audit(req, 'logout', req.session!.user, 'ok');
+      // Areas let go of what the session held (its desk, its live streams).
+      for (const f of hub.sessionEnded) {
+        try {
+          await f(req.session!);
+        } catch (err) {
+          req.log.error({ err: (err as Error).message }, 'session end handler failed');
+        }
+      }
       void reply.clearCookie(SESSION_COOKIE, { path: '/' });
       if (wantsJson(req)) return reply.send({ ok: true });
       return reply.redirect('/', 303);

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db, Sql } from './db.js';
 import { migrate } from './migrate.js';
 import { PaStorage } from './pa.js';
+import { DeskStorage } from './desk.js';
 
 export type Role = 'dispatcher' | 'facilities' | 'admin';
 export const ROLES: Role[] = ['dispatcher', 'facilities', 'admin'];
@@ -106,9 +107,12 @@ export const RIGHTS: Right[] = ['pa.approve'];
 export class HubStorage {
   /** PA console and incidents (src/hub/storage/pa.ts) */
   readonly pa: PaStorage;
+  /** the dispatch desk (src/hub/storage/desk.ts) */
+  readonly desk: DeskStorage;
 
   constructor(readonly db: Db) {
     this.pa = new PaStorage(db);
+    this.desk = new DeskStorage(db);
   }
 
   async migrate(): Promise<string[]> {
