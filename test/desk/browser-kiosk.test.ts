@@ -57,10 +57,8 @@ describe('desk phone in the browser <-> kiosk through Kamailio and rtpengine', f
         targets: { emergency: desk, information: desk },
         autoAnswerFrom: ['desk@127.0.0.1'],
       },
-      // Hands-free processing off: both sides play steady tones at once, which the residual echo
-      // suppressor rightly attenuates as double talk (audio.handsFree.echoSuppressActiveDb); this test is
-      // about the WebRTC bridge. The canceller on a real call is test/dsp/room-call.test.ts.
-      audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: capture, rate: 16000 }, volume: 1, handsFree: { mode: 'off' } },
+      // The echo canceller stays on; noise suppression and gain are off because they rightly treat a steady test tone as noise.
+      audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: capture, rate: 16000 }, volume: 1, handsFree: { noiseSuppression: false, agc: false } },
     });
     open.push({ rig });
     await until(() => rig.events().some((e) => e.type === 'sip.registration' && e.data.registered), 15_000, 'kiosk registered');
