@@ -82,7 +82,18 @@ async function runKiosk(args: string[]): Promise<number> {
   try {
     const { config, dir } = loadKioskConfig(values.config);
     const { Kiosk } = await import('./kiosk/app.js');
-    const kiosk = new Kiosk({ config, configDir: dir, localPort: values['local-port'] ? Number(values['local-port']) : undefined });
+    const { RESTART_EXIT_CODE } = await import('./core/exit-codes.js');
+    const kiosk = new Kiosk({
+      config,
+      configDir: dir,
+      localPort: values['local-port'] ? Number(values['local-port']) : undefined,
+      // A config change that cannot apply live: stop cleanly, the supervisor starts us again on it.
+      onRestart: async () => {
+        await kiosk.stop();
+        await new Promise<void>((resolve) => kiosk.log.flush(() => resolve()));
+        process.exit(RESTART_EXIT_CODE);
+      },
+    });
     onSignals(() => kiosk.stop());
     // A stray rejection deep in a library must not take the help point down; it is logged.
     process.on('unhandledRejection', (err) => kiosk.log.error({ err }, 'unhandled rejection'));

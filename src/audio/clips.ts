@@ -26,8 +26,13 @@ export class ClipCache {
 
   constructor(
     readonly dir: string,
-    private readonly source: ClipSource = {},
+    private source: ClipSource = {},
   ) {}
+
+  /** Where clips come from, when the hub link changes. */
+  setSource(source: ClipSource): void {
+    this.source = source;
+  }
 
   has(sha256: string): boolean {
     return this.memory.has(sha256) || existsSync(this.file(sha256));

@@ -2,7 +2,10 @@
 // without it. It forwards recorded events, applies configs and turns commands
 // into bus events.
 import type { KioskCapability, KioskContext } from '../core/context.js';
+import type { ConfigChange } from '../core/capability.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
 import { HubLink } from './client.js';
+import { reconfigureHubLink } from './reconfigure.js';
 
 export class HubLinkCapability implements KioskCapability {
   readonly name = 'hublink';
@@ -11,12 +14,25 @@ export class HubLinkCapability implements KioskCapability {
   readonly raises = ['hub.link', 'hub.clock', 'pa.play', 'pa.stop', 'screen.message', 'incident.mode', 'drill.mode', 'crowd.level', 'relay.pulse', 'call.requested', 'desk.info', 'chat.fromDesk'] as const;
   readonly handles = [] as const;
   link?: HubLink;
+  private ctx?: KioskContext;
 
   async start(ctx: KioskContext): Promise<void> {
+    this.ctx = ctx;
     const hub = ctx.config().hub;
     if (!hub) return;
-    this.link = new HubLink(hub, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc));
-    this.link.start();
+    this.link = this.open(hub);
+  }
+
+  open(hub: NonNullable<KioskConfig['hub']>): HubLink {
+    const ctx = this.ctx!;
+    const link = new HubLink({ ...hub }, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc));
+    link.start();
+    return link;
+  }
+
+  async reconfigure({ prev, next }: ConfigChange<KioskConfig, 'hub'>) {
+    if (!this.ctx) return 'restart' as const;
+    return reconfigureHubLink(this, prev.hub, next.hub);
   }
 
   /** events were recorded: send them if connected */

@@ -7,6 +7,13 @@ export const HubLink = Strict(
     token: Type.String({ minLength: 16, description: 'per-kiosk credential; never logged' }),
     pinSha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'SHA-256 of the hub certificate (DER), pinned' })),
     heartbeatS: Type.Integer({ minimum: 1, maximum: 60, default: 5 }),
+    configHealthWindowS: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 60,
+      description:
+        'a config from the hub becomes last-known-good after running this long healthily (SIP registered where registrars are set, hub link up, no new fault); a failure inside the window rolls back. 0: at once',
+    }),
   },
   'link to the control centre',
 );
