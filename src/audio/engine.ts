@@ -122,6 +122,7 @@ export class AudioEngine {
 
   /** Opens the configured output (probing ALSA off-process) and puts the mixer on it; an unusable one is a fault and silence. */
   openOutput(out: KioskConfig['audio']['output']): Promise<void> {
+    const faultBefore = this.fault;
     return this.chooseSink(out).then((sink) => {
       sink.onError = (err) => {
         this.raise(`audio output failed: ${err.message}`);
@@ -129,6 +130,11 @@ export class AudioEngine {
       };
       this.mixer.setSink(sink);
       this.o.log.info({ sink: sink.kind, rate: this.mixer.rate }, 'audio output open');
+      // A device that works again (a new config) ends the fault the old one raised.
+      if (faultBefore && this.fault === faultBefore && this.outputFaults.has(faultBefore)) {
+        this.fault = undefined;
+        this.o.bus.emit('audio.fault', { active: false, reason: `audio output open (${sink.kind})` });
+      }
     });
   }
 
@@ -140,7 +146,7 @@ export class AudioEngine {
     const preload = setTimeout(() => {
       void this.library.preload((config.pa.languages ?? ['zh-CN', 'en']) as Lang[]).catch((err: Error) => {
         log.error({ err: err.message }, 'bundled messages unavailable');
-        this.raise(err.message);
+        this.raise(err.message, false);
       });
     }, 1000);
     preload.unref();
@@ -193,8 +199,12 @@ export class AudioEngine {
     this.micOff = undefined;
   }
 
-  private raise(reason: string): void {
+  /** faults raised by the output (not the microphone or paging): a working output clears them */
+  private readonly outputFaults = new Set<string>();
+
+  private raise(reason: string, output = true): void {
     this.fault = reason;
+    if (output) this.outputFaults.add(reason);
     this.o.log.error({ reason }, 'audio fault');
     this.o.bus.emit('audio.fault', { active: true, reason });
   }

@@ -77,7 +77,13 @@ export class IntercomCapability implements KioskCapability {
     await this.intercom?.stop();
     this.registered.clear();
     this.intercom = undefined;
-    this.intercom = await this.build();
+    try {
+      this.intercom = await this.build();
+      this.failure = undefined;
+    } catch (err) {
+      this.failure = `intercom: ${(err as Error).message}`;
+      throw err;
+    }
   }
 
   private whenIdle(): Promise<void> {

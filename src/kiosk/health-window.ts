@@ -5,7 +5,8 @@
 // It fails at once on a new fault, or at the end on a check that does not
 // hold. Faults of the physical world (housing opened, mains lost, a button
 // held) say nothing about a config and do not count; nor does a capability
-// the change did not touch (a hub outage does not undo a volume change).
+// the change did not touch (a hub outage does not undo a volume change), nor
+// one the new config switches off (state 'stopped').
 import type { Bus } from '../core/bus.js';
 import type { CapabilityHealth } from '../core/capability.js';
 import type { Baseline } from './config-trial.js';
@@ -63,7 +64,8 @@ export class HealthWindow {
     const caps = probe.capabilities();
     if (probe.registrarsConfigured() && caps.intercom?.state !== 'running') return `SIP not registered: ${caps.intercom?.detail ?? caps.intercom?.state ?? 'no intercom'}`;
     for (const [name, h] of Object.entries(caps)) {
-      if (baseline.capabilities[name] === 'running' && h.state !== 'running') return `${name} ${h.state}${h.detail ? `: ${h.detail}` : ''}`;
+      // 'stopped': switched off by the new config (no hub, no screen); a capability that could not run says 'failed' or 'degraded'
+      if (baseline.capabilities[name] === 'running' && h.state !== 'running' && h.state !== 'stopped') return `${name} ${h.state}${h.detail ? `: ${h.detail}` : ''}`;
     }
     return undefined;
   }

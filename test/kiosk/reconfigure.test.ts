@@ -79,6 +79,28 @@ describe('config changes: what applies live', () => {
       engine.stop();
     }
   });
+
+  it('audio: a new output device is opened live; one that works again ends the fault the broken one raised', async () => {
+    const dir = tmpDir('hp-audio-');
+    const bus = new Bus();
+    const faults: string[] = [];
+    bus.on('audio.fault', (e) => faults.push(`${e.active ? 'raised' : 'cleared'}: ${e.reason}`));
+    const engine = new AudioEngine({ config: base, configDir: dir, dataDir: dir, bus, log: silent });
+    try {
+      await engine.start();
+      assert.equal(engine.mixer.sinkKind, 'null');
+      const broken = edit(base, (x) => (x.audio.output = { ...x.audio.output, sink: 'file', file: 'no/such/folder/out.raw' }));
+      assert.equal(await reconfigureAudio(engine, base, broken), 'applied');
+      assert.match(faults.join('\n'), /raised: cannot open audio file/);
+      const good = edit(base, (x) => (x.audio.output = { ...x.audio.output, sink: 'file', file: 'out.raw' }));
+      assert.equal(await reconfigureAudio(engine, broken, good), 'applied');
+      assert.equal(engine.mixer.sinkKind, 'file');
+      assert.match(faults.at(-1)!, /^cleared/);
+      assert.equal(engine.status().fault, undefined);
+    } finally {
+      engine.stop();
+    }
+  });
 });
 
 describe('config changes on an in-process kiosk', function () {
@@ -110,6 +132,22 @@ describe('config changes on an in-process kiosk', function () {
     // the same version again is refused with the reason
     const again = await k.reconfigure(1, doc(bad));
     assert.ok(!again.ok && again.code === 'rolled-back', JSON.stringify(again));
+  });
+
+  it('a new fault inside the health window rolls back at once, applied the same way, and says why', async () => {
+    const { k, base } = await start();
+    const rolled = new Promise<{ version: number; to: number; reason: string }>((resolve) => k.bus.once('config.rollback', resolve));
+    const back = new Promise<void>((resolve) => k.bus.on('config.applied', (e) => e.source === 'lkg' && resolve()));
+    const broken = edit(base, (x) => (x.audio.output = { ...x.audio.output, sink: 'file', file: 'no/such/folder/out.raw' }));
+    const r = await k.reconfigure(4, doc(broken));
+    assert.ok(r.ok && r.live.includes('audio'), JSON.stringify(r));
+    const rb = await rolled;
+    assert.deepEqual([rb.version, rb.to], [4, base.configVersion]);
+    assert.match(rb.reason, /new fault audio: cannot open audio file/);
+    await back;
+    assert.equal(k.config.configVersion, base.configVersion);
+    assert.equal(k.audio?.mixer.sinkKind, 'null', 'the old output again');
+    assert.deepEqual(k.faults.list(), [], 'and its fault is gone with it');
   });
 
   it('refuses a config for another kiosk, an older version, and a pushed store folder', async () => {
