@@ -15,6 +15,7 @@ import { freePort } from '../src/testbed/ports.js';
 import { readMerged } from '../src/config/load.js';
 import { EXAMPLE, REPO } from '../test/helpers/processes.js';
 import { rssMb } from './stats.js';
+import { consoleLogin } from '../test/helpers/console.js';
 import type { Report } from './run.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,8 +69,8 @@ async function run1(n: number, report: Report, offline: boolean): Promise<void> 
     await sleep(100);
   }
   const baseUrl = `http://127.0.0.1:${port}`;
-  const login = await fetch(baseUrl + '/login', { method: 'POST', body: 'user=admin&password=admin-demo', redirect: 'manual' });
-  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  const admin = await consoleLogin(baseUrl, 'admin', 'admin-demo');
+  const cookie = admin.cookie;
   await sleep(500);
   const rss0 = rssMb(hub.pid);
 
@@ -81,7 +82,7 @@ async function run1(n: number, report: Report, offline: boolean): Promise<void> 
   report(`rss_per_conn_kb_${n}`, ((rssMb(hub.pid) - rss0) * 1024) / n, 'kB', 'hub RSS growth per connected kiosk');
 
   const t1 = performance.now();
-  const cfg = await fetch(baseUrl + '/api/config', { method: 'POST', headers: { cookie }, body: JSON.stringify({ zone: 'concourse', override: { sip: { callTimeLimitS: 600 } } }) });
+  const cfg = await admin.post('/api/config', { zone: 'concourse', override: { sip: { callTimeLimitS: 600 } } });
   if (cfg.status !== 202) throw new Error(`config push: ${cfg.status}`);
   for (;;) {
     const s = (await (await fetch(baseUrl + '/api/config/status?zone=concourse', { headers: { cookie } })).json()) as { acked: number };
@@ -91,7 +92,7 @@ async function run1(n: number, report: Report, offline: boolean): Promise<void> 
   report(`config_fanout_${n}_ms`, performance.now() - t1, 'ms', 'zone change saved -> all acks at the hub (polled every 10 ms)');
 
   const t2 = performance.now();
-  const pa = (await (await fetch(baseUrl + '/api/commands', { method: 'POST', headers: { cookie }, body: JSON.stringify({ zone: 'concourse', command: 'pa.play', args: { channel: 'announcement', message: 'drill' } }) })).json()) as { id: string };
+  const pa = (await (await admin.post('/api/commands', { zone: 'concourse', command: 'pa.play', args: { channel: 'announcement', message: 'drill' } })).json()) as { id: string };
   for (;;) {
     const c = (await (await fetch(`${baseUrl}/api/commands/${pa.id}`, { headers: { cookie } })).json()) as { results: Record<string, unknown> };
     if (Object.values(c.results).every((r) => r !== null)) break;

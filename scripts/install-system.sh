@@ -6,9 +6,12 @@ set -euo pipefail
 PKGS=(
   build-essential python3 libasound2-dev alsa-utils   # native modules (speaker, epoll), ALSA tools
   sip-tester kamailio kamailio-websocket-modules baresip-core   # real SIP peers for tests and the demo desk
+  rtpengine-daemon                                     # media relay browser (WebRTC) <-> kiosk (RTP), userspace;
+                                                       # not the "rtpengine" metapackage: it pulls the kernel module (DKMS)
   sox espeak-ng                                        # audio: generate messages, measure test audio
   chromium fonts-wqy-zenhei                            # kiosk screen tests (headless) and CJK glyphs
-  iproute2 git ca-certificates openssl
+  postgresql                                           # hub storage: tests start their own server (several hub instances)
+  iproute2 git ca-certificates openssl util-linux
 )
 
 missing=()
@@ -29,6 +32,9 @@ echo "system packages: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The test bed starts its own Kamailio on free ports; the packaged service is not needed.
-if command -v systemctl >/dev/null && systemctl is-active --quiet kamailio 2>/dev/null; then $SUDO systemctl disable --now kamailio || true; fi
+# The test bed starts its own Kamailio, rtpengine and PostgreSQL on free ports
+# (PostgreSQL: initdb in a temp folder); the packaged services are not needed.
+for svc in kamailio rtpengine-daemon postgresql; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then $SUDO systemctl disable --now "$svc" || true; fi
+done
 echo "system packages: done"

@@ -21,6 +21,9 @@ fi
 
 echo "build: compiling TypeScript"
 npx tsc -p tsconfig.json
+# The console's browser code: type-checked with DOM types, bundled with esbuild into dist/web.
+npx tsc -p src/hub/web/tsconfig.json
+node dist/src/hub/web-bundle.js
 
 if [ -x audio/make-audio.sh ] || [ -f audio/make-audio.sh ]; then
   bash audio/make-audio.sh

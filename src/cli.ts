@@ -6,11 +6,14 @@ import { hashPassword, sha256Hex } from './hub/passwords.js';
 const USAGE = `helppoint: open help-point firmware
 
   helppoint kiosk --config FILE [--local-port N]   run one help point
-  helppoint hub --config FILE [--port N]           run the control centre
+  helppoint hub --config FILE [--port N] [--database postgres://...]
+                                                   run the control centre (PGlite in dataDir,
+                                                   or a PostgreSQL shared by several hubs)
   helppoint demo [--site DIR]                      a whole site on this machine
   helppoint config validate FILE...                check config files
   helppoint hash-password PASSWORD                 hash for a console user
   helppoint hash-token TOKEN                       hash for a kiosk token
+  helppoint spki-pin CERT.pem                      public-key pin of a hub certificate (kiosk hub.pins)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -29,10 +32,18 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] === 'validate' && rest.length > 1) return validate(rest.slice(1));
       break;
     case 'hash-password':
-      if (rest[0]) return console.log(hashPassword(rest[0])), 0;
+      if (rest[0]) return console.log(await hashPassword(rest[0])), 0;
       break;
     case 'hash-token':
       if (rest[0]) return console.log(sha256Hex(rest[0])), 0;
+      break;
+    case 'spki-pin':
+      if (rest[0]) {
+        const { X509Certificate } = await import('node:crypto');
+        const { readFileSync } = await import('node:fs');
+        const { spkiPin } = await import('./hublink/pinning.js');
+        return console.log(spkiPin(new X509Certificate(readFileSync(rest[0])))), 0;
+      }
       break;
     case undefined:
     case '--help':
@@ -76,27 +87,42 @@ function onSignals(stop: () => Promise<void>): void {
   }
 }
 
+/** Tells systemd about start-up, shutdown and a healthy event loop (no-op outside systemd). */
+async function systemd(log: import('./core/log.js').Logger) {
+  const { startNotify } = await import('./core/notify.js');
+  return startNotify({ log });
+}
+
 async function runKiosk(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, 'local-port': { type: 'string' } } });
   if (!values.config) return fail(new Error('--config FILE is required'));
   try {
     const { config, dir } = loadKioskConfig(values.config);
     const { Kiosk } = await import('./kiosk/app.js');
+    const { installProcessGuard } = await import('./core/process-guard.js');
     const { RESTART_EXIT_CODE } = await import('./core/exit-codes.js');
+    let notify: Awaited<ReturnType<typeof systemd>> | undefined;
     const kiosk = new Kiosk({
       config,
       configDir: dir,
       localPort: values['local-port'] ? Number(values['local-port']) : undefined,
+      onArmed: () => notify?.ready('buttons armed'),
       // A config change that cannot apply live: stop cleanly, the supervisor starts us again on it.
       onRestart: async () => {
+        notify?.stopping();
         await kiosk.stop();
         await new Promise<void>((resolve) => kiosk.log.flush(() => resolve()));
         process.exit(RESTART_EXIT_CODE);
       },
     });
-    onSignals(() => kiosk.stop());
-    // A stray rejection deep in a library must not take the help point down; it is logged.
-    process.on('unhandledRejection', (err) => kiosk.log.error({ err }, 'unhandled rejection'));
+    notify = await systemd(kiosk.log);
+    // Anything thrown that nobody caught: recorded, logged, exit non-zero; systemd restarts the kiosk.
+    const guard = installProcessGuard({ log: kiosk.log, record: (type, data) => kiosk.store.recordSync(type, data) });
+    guard.onFatal(() => kiosk.driver?.write('doorRelay', false)); // never leave a door released
+    onSignals(async () => {
+      notify?.stopping();
+      await kiosk.stop();
+    });
     await kiosk.start();
     return -1; // keep running
   } catch (err) {
@@ -105,14 +131,28 @@ async function runKiosk(args: string[]): Promise<number> {
 }
 
 async function runHub(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, port: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, port: { type: 'string' }, database: { type: 'string' } } });
   if (!values.config) return fail(new Error('--config FILE is required'));
+  if (values.database && !/^postgres(ql)?:\/\//.test(values.database)) return fail(new Error('--database takes a postgres:// URL'));
   try {
     const { config, dir } = loadHubConfig(values.config);
     const { Hub } = await import('./hub/app.js');
-    const hub = new Hub({ config, configDir: dir, port: values.port ? Number(values.port) : undefined });
-    onSignals(() => hub.stop());
+    const { installProcessGuard } = await import('./core/process-guard.js');
+    const hub = new Hub({ config, configDir: dir, port: values.port ? Number(values.port) : undefined, databaseUrl: values.database });
+    const notify = await systemd(hub.log);
+    // An uncaught error is logged and recorded, then the process exits non-zero (systemd restarts it).
+    installProcessGuard({
+      log: hub.log,
+      finish: async (data) => {
+        await hub.ctx?.storage.audit({ user: '-', role: 'system', action: 'process.crash', target: hub.instanceId, result: data.kind, detail: { error: (data.stack ?? data.message).slice(0, 4000) } });
+      },
+    });
+    onSignals(async () => {
+      notify.stopping();
+      await hub.stop();
+    });
     await hub.start();
+    notify.ready('serving');
     return -1;
   } catch (err) {
     return fail(err);

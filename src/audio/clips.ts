@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { parseWav, type Pcm } from './wav.js';
+import { hubGet } from '../hublink/pinning.js';
 
 export const SHA256 = /^[0-9a-f]{64}$/;
 const MAX_CLIP_BYTES = 20 * 1024 * 1024;
@@ -17,6 +18,8 @@ export interface ClipSource {
   /** base for relative clip URLs (the hub's http(s) origin) */
   baseUrl?: string;
   token?: string;
+  /** SPKI pins of the hub (src/hublink/pinning.ts): clips come through the same pinned trust as the hub link */
+  pins?: readonly string[];
   timeoutMs?: number;
 }
 
@@ -29,9 +32,9 @@ export class ClipCache {
     private source: ClipSource = {},
   ) {}
 
-  /** Where clips come from, when the hub link changes. */
-  setSource(source: ClipSource): void {
-    this.source = source;
+  /** The hub's address, token or pins changed (a config from the hub): the next fetch uses them. */
+  updateSource(source: ClipSource): void {
+    this.source = { ...this.source, ...source };
   }
 
   has(sha256: string): boolean {
@@ -96,17 +99,14 @@ export class ClipCache {
     // the kiosk's credential goes to the hub only, never to another origin named in a URL
     const toHub = !this.source.baseUrl || target.origin === new URL(this.source.baseUrl).origin;
     if (this.source.token && toHub) headers.authorization = `Bearer ${this.source.token}`;
-    let res: Response;
+    let res: { status: number; body: Buffer };
     try {
-      res = await fetch(target, { headers, signal: AbortSignal.timeout(this.source.timeoutMs ?? 15_000) });
+      res = await hubGet(target, { headers, pins: this.source.pins, timeoutMs: this.source.timeoutMs ?? 15_000, maxBytes: MAX_CLIP_BYTES });
     } catch (err) {
       throw new ClipError(`clip ${sha.slice(0, 12)}: fetch from ${target.origin}${target.pathname} failed: ${(err as Error).message}`);
     }
-    if (!res.ok) throw new ClipError(`clip ${sha.slice(0, 12)}: hub answered HTTP ${res.status} for ${target.pathname}`);
-    const len = Number(res.headers.get('content-length') ?? 0);
-    if (len > MAX_CLIP_BYTES) throw new ClipError(`clip ${sha.slice(0, 12)}: ${len} bytes is over the ${MAX_CLIP_BYTES} byte limit`);
-    const buf = Buffer.from(await res.arrayBuffer());
-    if (buf.length > MAX_CLIP_BYTES) throw new ClipError(`clip ${sha.slice(0, 12)}: over the ${MAX_CLIP_BYTES} byte limit`);
+    if (res.status < 200 || res.status > 299) throw new ClipError(`clip ${sha.slice(0, 12)}: hub answered HTTP ${res.status} for ${target.pathname}`);
+    const buf = res.body;
     const got = digest(buf);
     if (got !== sha) throw new ClipError(`clip ${sha.slice(0, 12)}: content hash mismatch (got ${got.slice(0, 12)}), discarded`);
     return buf;

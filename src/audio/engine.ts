@@ -87,7 +87,7 @@ export class AudioEngine {
       });
     }
     this.library = new MessageLibrary(o.audioDir ?? findAudioDir(), this.mixer.rate);
-    this.clips = new ClipCache(path.join(o.dataDir, 'clips'), { baseUrl: hubHttpBase(config.hub?.url), token: config.hub?.token });
+    this.clips = new ClipCache(path.join(o.dataDir, 'clips'), { baseUrl: hubHttpBase(config.hub?.url), token: config.hub?.token, pins: config.hub?.pins });
     const languages = (pa.languages ?? ['zh-CN', 'en']) as Lang[];
     this.pa = new PaService({ mixer: this.mixer, bus, log, library: this.library, clips: this.clips, clock: this.clock, chime: pa.chime, languages });
     this.scheduler = this.schedulerFor(config);

@@ -33,7 +33,7 @@ export async function runDemo(opts: { siteDir?: string }): Promise<number> {
   process.on('SIGTERM', () => void stop());
 
   const hubProc = cli('hub', ['hub', '--config', hubFile]);
-  await hubProc.waitFor(/"msg":"ready"/, 15_000);
+  await hubProc.waitFor(/"msg":"ready"/, 60_000); // the first start makes its database
   say(`hub console    http://${hub.listen.host}:${hub.listen.port}/   (demo users: admin/admin-demo, dispatcher/dispatcher-demo, facilities/facilities-demo)`);
 
   // The desk answers the kiosks' calls; its SIP address is the kiosks' first target.

@@ -1,19 +1,48 @@
-// Console passwords and kiosk tokens are stored only as hashes.
-import { scryptSync, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+// Console passwords and kiosk tokens are stored only as hashes. Passwords use
+// scrypt (memory-hard) through node's async API, so hashing runs on libuv's
+// thread pool and never blocks the event loop.
+//   scrypt$<salt hex>$<hash hex>                 N=16384, r=8, p=1 (older hashes)
+//   scrypt$N=<n>,r=<r>,p=<p>$<salt hex>$<hash hex>
+import { scrypt, randomBytes, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
 
-export function hashPassword(password: string): string {
+/** The cost of new hashes: N=2^15 takes 32 MiB and tens of milliseconds on a desk PC. */
+export const DEFAULT_COST = { N: 32768, r: 8, p: 1 };
+
+const run = (password: string, salt: Buffer, len: number, o: ScryptOptions) =>
+  new Promise<Buffer>((resolve, reject) => scrypt(password, salt, len, { ...o, maxmem: 256 * (o.N ?? 16384) * (o.r ?? 8) + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))));
+
+export async function hashPassword(password: string, cost = DEFAULT_COST): Promise<string> {
   const salt = randomBytes(16);
-  return `scrypt$${salt.toString('hex')}$${scryptSync(password, salt, 32).toString('hex')}`;
+  const key = await run(password, salt, 32, cost);
+  return `scrypt$N=${cost.N},r=${cost.r},p=${cost.p}$${salt.toString('hex')}$${key.toString('hex')}`;
 }
 
-export function verifyPassword(password: string, stored: string): boolean {
-  const [scheme, saltHex, hashHex] = stored.split('$');
-  if (scheme !== 'scrypt' || !saltHex || !hashHex) return false;
-  const expected = Buffer.from(hashHex, 'hex');
-  const actual = scryptSync(password, Buffer.from(saltHex, 'hex'), expected.length);
-  return timingSafeEqual(actual, expected);
+function parse(stored: string): { o: ScryptOptions; salt: Buffer; hash: Buffer } | undefined {
+  const parts = stored.split('$');
+  if (parts[0] !== 'scrypt') return undefined;
+  let o: ScryptOptions = { N: 16384, r: 8, p: 1 };
+  if (parts.length === 4) {
+    const m = /^N=(\d+),r=(\d+),p=(\d+)$/.exec(parts[1]!);
+    if (!m) return undefined;
+    o = { N: Number(m[1]), r: Number(m[2]), p: Number(m[3]) };
+    parts.splice(1, 1);
+  }
+  if (parts.length !== 3 || !/^[0-9a-f]+$/.test(parts[1]!) || !/^[0-9a-f]{32,}$/.test(parts[2]!)) return undefined;
+  return { o, salt: Buffer.from(parts[1]!, 'hex'), hash: Buffer.from(parts[2]!, 'hex') };
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const p = parse(stored);
+  if (!p) return false;
+  const actual = await run(password, p.salt, p.hash.length, p.o);
+  return timingSafeEqual(actual, p.hash);
 }
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** A new random kiosk token (shown once; the hub keeps its SHA-256). */
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
 }

@@ -11,10 +11,12 @@ import { MAX_EVENTS_PER_BATCH, PROTOCOL_VERSION, parseFromHub, type KioskToHub }
 import type { StoredEvent } from '../store/kiosk-store.js';
 import { dispatchCommand } from './commands.js';
 import type { ConfigReply } from '../core/context.js';
+import { pinnedConnect } from './pinning.js';
 
 /** The kiosk's persistent outbox, as the link sees it. */
 export interface Outbox {
-  pending(): readonly StoredEvent[];
+  /** the oldest events waiting for the hub, in order, at most `limit` */
+  pending(limit?: number): readonly StoredEvent[];
   acknowledge(ids: Iterable<string>): Promise<boolean>;
 }
 import { FIRMWARE_VERSION } from '../version.js';
@@ -36,7 +38,7 @@ export class HubLink {
   private afterReplies: (() => void)[] = [];
 
   constructor(
-    private readonly cfg: NonNullable<KioskConfig['hub']>,
+    private cfg: NonNullable<KioskConfig['hub']>,
     private readonly kiosk: () => { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number },
     private readonly bus: Bus,
     private readonly log: Logger,
@@ -53,7 +55,7 @@ export class HubLink {
 
   /** A new heartbeat period, live. */
   setHeartbeat(seconds: number): void {
-    (this.cfg as { heartbeatS: number }).heartbeatS = seconds;
+    this.cfg = { ...this.cfg, heartbeatS: seconds };
     if (!this.beat) return;
     clearInterval(this.beat);
     this.beat = setInterval(() => this.heartbeat(), seconds * 1000);
@@ -62,10 +64,16 @@ export class HubLink {
   /** Sends the oldest pending events (at least once, in order); called when events are recorded and on connect. */
   flush(): void {
     if (!this.connected || this.inFlight || !this.outbox) return;
-    const batch = this.outbox.pending().slice(0, MAX_EVENTS_PER_BATCH);
+    const batch = this.outbox.pending(MAX_EVENTS_PER_BATCH);
     if (batch.length === 0) return;
     this.inFlight = new Set(batch.map((e) => e.id));
     this.send({ type: 'events', batch: batch.map((e) => ({ id: e.id, seq: e.seq, at: e.at, type: e.type, data: e.data })) });
+  }
+
+  /** A new hub section from an applied config: pins and heartbeat now, a new URL at the next connection. */
+  updateConfig(cfg: NonNullable<KioskConfig['hub']>): void {
+    if (cfg.pinSha256 !== this.cfg.pinSha256) this.pinnedCa = undefined;
+    this.cfg = cfg;
   }
 
   start(): void {
@@ -78,7 +86,7 @@ export class HubLink {
 
   private async open(): Promise<void> {
     const pin = this.cfg.pinSha256?.toLowerCase();
-    if (pin && this.cfg.url.startsWith('wss:') && !this.pinnedCa) {
+    if (pin && !this.cfg.pins?.length && this.cfg.url.startsWith('wss:') && !this.pinnedCa) {
       try {
         this.pinnedCa = await fetchPinnedCert(this.cfg.url, pin);
       } catch (err) {
@@ -92,12 +100,15 @@ export class HubLink {
 
   private connect(): void {
     const pinned = this.pinnedCa;
+    const spki = this.cfg.url.startsWith('wss:') && this.cfg.pins?.length ? this.cfg.pins : undefined;
     const ws = new WebSocket(this.cfg.url, {
       headers: { authorization: `Bearer ${this.cfg.token}` },
       handshakeTimeout: 5000,
       maxPayload: 1024 * 1024,
+      // Public-key pins: the socket reaches the request (and its token) only once the hub's key matched one.
+      ...(spki ? { createConnection: pinnedConnect(spki) as never } : {}),
       // A pinned hub certificate is the only one trusted (it may be self-signed); the name in it is not checked.
-      ...(pinned ? { ca: pinned, checkServerIdentity: () => undefined } : {}),
+      ...(pinned && !spki ? { ca: pinned, checkServerIdentity: () => undefined } : {}),
     });
     this.ws = ws;
     ws.on('open', () => {
@@ -153,7 +164,10 @@ export class HubLink {
         });
       } else if (p.msg.type === 'error') this.log.warn({ code: p.msg.code, message: p.msg.message }, 'hub reported an error');
     });
-    ws.on('error', (err) => this.log.debug({ err: err.message }, 'hub link error'));
+    ws.on('error', (err) => {
+      if (err.name === 'PinError' || err.constructor.name === 'PinError') this.log.error({ err: err.message }, 'hub certificate refused');
+      else this.log.debug({ err: err.message }, 'hub link error');
+    });
     ws.on('close', (code, reason) => {
       clearInterval(this.beat);
       this.beat = undefined;

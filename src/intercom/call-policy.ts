@@ -32,7 +32,8 @@ export class OutgoingCall {
   target?: string;
   connectedAt?: number;
   private cancelled = false;
-  private ringTimer?: NodeJS.Timeout;
+  /** clears the current attempt's timers; each attempt owns its own, so a late answer to an abandoned one cannot touch them */
+  private stopAttemptTimers?: () => void;
   private done!: () => void;
   readonly finished = new Promise<void>((r) => (this.done = r));
 
@@ -74,7 +75,7 @@ export class OutgoingCall {
   }
 
   private tryTarget(uri: string, ringTimeoutMs: number): Promise<'answered' | 'next'> {
-    this.attempt++;
+    const attempt = ++this.attempt;
     this.target = uri;
     const target = UserAgent.makeURI(uri);
     if (!target) {
@@ -89,17 +90,19 @@ export class OutgoingCall {
     this.ctx.attach(this, inviter);
     this.emit('calling');
     return new Promise((resolve) => {
+      let ringTimer: NodeJS.Timeout | undefined;
+      this.stopAttemptTimers = () => clearTimeout(ringTimer);
       let answered = false;
       let queued = false;
       const armRing = () => {
-        clearTimeout(this.ringTimer);
-        this.ringTimer = setTimeout(() => {
+        clearTimeout(ringTimer);
+        ringTimer = setTimeout(() => {
           if (queued) return; // a queue keeps us waiting
           this.ctx.log.info({ callId: this.id, target: uri }, 'ring timeout; next desk');
-          this.emitAttempt('no answer');
+          this.emitAttempt('no answer', attempt, uri);
           inviter.cancel().catch(() => {});
           // A desk that never answered at all gets no CANCEL transaction to finish: move on anyway.
-          this.ringTimer = setTimeout(() => {
+          ringTimer = setTimeout(() => {
             if (inviter.state !== SessionState.Terminated && !answered) {
               void inviter.dispose().catch(() => {});
               resolve('next');
@@ -111,11 +114,11 @@ export class OutgoingCall {
       inviter.stateChange.addListener((s) => {
         if (s === SessionState.Established) {
           answered = true;
-          clearTimeout(this.ringTimer);
+          clearTimeout(ringTimer);
           this.connectedAt = Date.now();
           this.emit('connected');
         } else if (s === SessionState.Terminated) {
-          clearTimeout(this.ringTimer);
+          clearTimeout(ringTimer);
           resolve(answered ? 'answered' : 'next');
         }
       });
@@ -123,6 +126,7 @@ export class OutgoingCall {
         .invite({
           requestDelegate: {
             onProgress: (res) => {
+              if (this.session !== inviter) return; // a late provisional of an abandoned attempt
               const code = res.message.statusCode ?? 0;
               if (code === 182) {
                 queued = true;
@@ -137,29 +141,29 @@ export class OutgoingCall {
             },
             onReject: (res) => {
               const code = res.message.statusCode ?? 0;
-              this.emitAttempt(`${code} ${res.message.reasonPhrase ?? ''}`.trim());
+              this.emitAttempt(`${code} ${res.message.reasonPhrase ?? ''}`.trim(), attempt, uri);
             },
           },
         })
         .catch((err: Error) => {
           this.ctx.log.warn({ callId: this.id, target: uri, err: err.message }, 'INVITE could not be sent');
-          this.emitAttempt(`not sent: ${err.message}`);
-          clearTimeout(this.ringTimer);
+          this.emitAttempt(`not sent: ${err.message}`, attempt, uri);
+          clearTimeout(ringTimer);
           resolve('next');
         });
     });
   }
 
-  private emitAttempt(reason: string): void {
-    // An attempt's outcome: the call itself goes on (next desk), so the state stays "calling".
-    this.ctx.bus.emit('call.state', { callId: this.id, kind: this.kind, state: 'calling', target: this.target, attempt: this.attempt, reason });
+  private emitAttempt(reason: string, attempt: number, target: string): void {
+    // An attempt's outcome (named by its own number, even when it comes late): the call goes on (next desk), so the state stays "calling".
+    this.ctx.bus.emit('call.state', { callId: this.id, kind: this.kind, state: 'calling', target, attempt, reason });
   }
 
   /** Ends the call from the kiosk side. Emergency calls refuse unless allowed. */
   cancel(force = false): boolean {
     if (this.kind === 'emergency' && !force && !this.ctx.config().sip.emergencyCancellable) return false;
     this.cancelled = true;
-    clearTimeout(this.ringTimer);
+    this.stopAttemptTimers?.();
     const s = this.session;
     if (s?.state === SessionState.Established) void s.bye().catch(() => {});
     else if (s instanceof Inviter && (s.state === SessionState.Initial || s.state === SessionState.Establishing)) void s.cancel().catch(() => {});

@@ -102,6 +102,7 @@ export class Intercom {
         host,
         port: this.opts.port ?? sip.localPort ?? 5060,
         secure: kind === 'tls',
+        inviteMaxIntervalMs: sip.inviteRetransmitMaxMs,
         onGarbage: (reason, from) => log.debug({ from: `${from.host}:${from.port}`, reason }, 'dropped non-SIP traffic'),
       };
       // Both classes take (logger, options); typed as one so the subclass below type-checks.
@@ -130,6 +131,11 @@ export class Intercom {
       };
     }
     this.ua = new UserAgent(options);
+    // UDP retransmissions stop once sip.js has given a client transaction up.
+    if (this.transport instanceof UdpTransport) {
+      const core = this.ua.userAgentCore;
+      this.transport.clientAlive = (branch, method) => core.userAgentClients.has(branch + method);
+    }
     await this.ua.start();
     // sip.js builds the Contact without a port; ours is not 5060.
     if (this.transport) this.ua.contact.uri.port = this.transport.localPort;

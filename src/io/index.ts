@@ -9,6 +9,7 @@ import { ButtonActions } from './actions.js';
 import { Relays } from './relays.js';
 import { wireLamps } from './lamps.js';
 import type { IoDriver } from './types.js';
+import { IoFaults } from './io-faults.js';
 
 export interface Io {
   driver: IoDriver;
@@ -28,9 +29,11 @@ export async function startIo(opts: {
   const { bus, config, faults } = opts;
   const io = () => config().io;
   const driver = opts.driver ?? (await createDriver(io(), opts.warn));
+  const hw = new IoFaults(faults, opts.warn);
+  driver.onFault?.((key, detail) => hw.report(key, detail));
   await driver.open();
   wireLamps(bus, driver, faults);
-  const relays = new Relays(bus, driver, io);
+  const relays = new Relays(bus, driver, io, (detail) => hw.report('doorRelay', detail));
   const actions = new ButtonActions(bus, config);
   const inputs = new Inputs(driver, io, bus);
   inputs.arm();

@@ -22,4 +22,5 @@ export function wireLamps(bus: Bus, driver: IoDriver, faults: Faults): void {
   const fault = () => driver.write('lampFault', faults.list().length > 0);
   bus.on('fault.raised', fault);
   bus.on('fault.cleared', fault);
+  fault(); // faults raised before the lamps were wired (the store at start-up)
 }

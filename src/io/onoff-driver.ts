@@ -6,7 +6,7 @@
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { loadBoardProfile } from '../config/boards.js';
 import { resolveGpioBase } from './gpio-base.js';
-import { INPUT_NAMES, OUTPUT_NAMES, nowNs, type InputListener, type InputName, type IoDriver, type OutputName } from './types.js';
+import { INPUT_NAMES, OUTPUT_NAMES, nowNs, type FaultListener, type InputListener, type InputName, type IoDriver, type OutputName } from './types.js';
 
 /** The part of onoff's Gpio class we use (tests inject a class with this API). */
 export interface GpioLike {
@@ -25,6 +25,9 @@ export class OnoffDriver implements IoDriver {
   private readonly inputs = new Map<InputName, { gpio: GpioLike; activeLow: boolean; level: boolean }>();
   private readonly outputs = new Map<OutputName, { gpio: GpioLike; activeLow: boolean; on: boolean }>();
   private readonly listeners: InputListener[] = [];
+  private faultListener: FaultListener = () => {};
+  /** inputs whose watch reported an error, until their next good edge */
+  private readonly watchFailed = new Set<InputName>();
 
   constructor(
     private readonly io: KioskConfig['io'],
@@ -46,7 +49,13 @@ export class OnoffDriver implements IoDriver {
         const line = { gpio, activeLow: def.activeLow, level: (gpio.readSync() === 1) !== def.activeLow };
         this.inputs.set(name, line);
         gpio.watch((err, value) => {
-          if (err) return;
+          if (err) {
+            // The interrupt watch failed (epoll or reading the value file): this button may be dead.
+            this.watchFailed.add(name);
+            this.faultListener(`watch:${name}`, `GPIO ${def.pin} (${name}): interrupt watch error: ${err.message}`);
+            return;
+          }
+          if (this.watchFailed.delete(name)) this.faultListener(`watch:${name}`, undefined);
           const at = nowNs();
           line.level = (value === 1) !== line.activeLow;
           for (const l of this.listeners) l(name, line.level, at);
@@ -67,6 +76,10 @@ export class OnoffDriver implements IoDriver {
 
   onInput(listener: InputListener): void {
     this.listeners.push(listener);
+  }
+
+  onFault(listener: FaultListener): void {
+    this.faultListener = listener;
   }
 
   read(input: InputName): boolean {

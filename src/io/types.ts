@@ -22,7 +22,14 @@ export interface IoDriver {
   /** Current logical level of an output. */
   outputState(output: OutputName): boolean;
   close(): Promise<void>;
+  /**
+   * Hardware trouble while running: `detail` set when problem `key` starts
+   * (a failed interrupt watch, a lost board), undefined when it is over.
+   */
+  onFault?(listener: FaultListener): void;
 }
+
+export type FaultListener = (key: string, detail: string | undefined) => void;
 
 export function nowNs(): bigint {
   return process.hrtime.bigint();

@@ -28,6 +28,7 @@ import { AudioCapability } from '../audio/capability.js';
 import { IntercomCapability } from '../intercom/capability.js';
 import { DisplayCapability } from '../display/capability.js';
 import { HubLinkCapability } from '../hublink/capability.js';
+import { addTestSeams } from './test-seams.js';
 
 /** Events kept in the event log and sent to the hub. */
 const RECORDED = /^(button\.|call\.|relay\.pulse|input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.(applied|healthy|rollback)|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode|capability\.)/;
@@ -41,6 +42,8 @@ export interface KioskOptions {
   logDestination?: DestinationStream;
   /** tests inject a driver built on a fake GPIO class or mock Firmata */
   driver?: IoDriver;
+  /** the buttons are armed (the io capability started, or failed and its fault is raised): systemd READY=1 */
+  onArmed?: () => void;
   /**
    * A config change needs a restart and no call is in progress: the program
    * that runs the kiosk stops it and exits with RESTART_EXIT_CODE so its
@@ -86,6 +89,8 @@ export class Kiosk {
     if (chosen.source !== 'file') this.log.info({ source: chosen.source, version: this.config.configVersion }, 'using stored config');
     this.local = new LocalServer(this.config.local.host);
     this.faults = new Faults(this.bus);
+    // A disk that refuses writes, or a full outbox, is a fault (never a stop).
+    this.store.onFault((detail) => (detail ? this.faults.raise('store', detail) : this.faults.clear('store')));
     this.ioCap = new IoCapability(opts.driver);
     this.capabilities = [this.ioCap, this.audioCap, this.intercomCap, this.displayCap, this.hubCap];
     this.ctx = {
@@ -153,11 +158,13 @@ export class Kiosk {
     });
     bus.onAny(({ event, payload }) => this.log.debug({ event, payload: safe(payload) }, 'event'));
     this.local.route('GET', '/health', (_req, res) => sendJson(res, 200, this.health()));
+    if (addTestSeams(this.local)) this.log.warn('test seams enabled (HELPPOINT_TEST_SEAMS=1): not for a real site');
 
     for (const cap of this.capabilities) {
       // The local interface listens once every capability before the hub link has added its routes.
       if (cap === this.hubCap) await this.listen();
       await this.startOne(cap);
+      if (cap === this.ioCap) this.opts.onArmed?.();
     }
     // A config on trial resumes its health window; one that failed by stopping the kiosk is reported.
     this.applier.resume(this.chosen.rolledBack);
@@ -223,7 +230,7 @@ export class Kiosk {
       targets: this.config.sip.targets.emergency.map((t) => t.uri),
       driver: this.driver?.kind,
       faults: this.faults.list(),
-      outbox: this.store.pending().length,
+      outbox: this.store.pendingCount(),
       sipPort: this.intercom?.localPort,
       call: this.intercom?.activeCall(),
       capabilities,
@@ -244,7 +251,7 @@ export class Kiosk {
         this.log.warn({ err, capability: cap.name }, 'capability did not stop cleanly');
       }
     }
-    await Promise.allSettled([this.store.events.write(), this.store.outbox.write()]);
+    await this.store.close();
   }
 }
 

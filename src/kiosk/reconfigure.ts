@@ -17,6 +17,7 @@ import type { ConfigError, ConfigReply, ConfigSection, KioskCapability } from '.
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { KioskStore } from '../store/kiosk-store.js';
 import { validateKioskConfig } from '../config/validate.js';
+import { keepSecrets } from '../config/secrets.js';
 import { changedSections, fingerprint } from './config-diff.js';
 import type { ConfigTrialStore, Trial } from './config-trial.js';
 import { baselineOf, HealthWindow, type HealthProbe } from './health-window.js';
@@ -94,10 +95,11 @@ export class ConfigApplier {
   }
 
   private async receiveNow(version: number, doc: unknown): Promise<ConfigReply> {
-    const v = validateKioskConfig({ ...(doc as object), configVersion: version });
+    const cur = this.h.config();
+    // The hub never sends secrets (hub token, SIP passwords): the kiosk keeps its own.
+    const v = validateKioskConfig({ ...keepSecrets(doc as object, cur), configVersion: version });
     if (!v.ok) return this.refuse('invalid', v.errors, version);
     const next = v.value;
-    const cur = this.h.config();
     if (next.id !== cur.id) return this.refuse('wrong-kiosk', [{ path: '/id', message: `config is for kiosk "${next.id}", this is "${cur.id}"` }], version);
     const fp = fingerprint(next);
     const seen = this.h.trials.entry(version);

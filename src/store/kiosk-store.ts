@@ -1,52 +1,40 @@
-// The kiosk's persistent state, in lowdb documents under dataDir:
-//   config.json  current config (as last accepted from file or hub)
-//   lkg.json     last-known-good config (one that ran healthily)
-//   events.json  recent event log (ring, newest last)
-//   outbox.json  events not yet acknowledged by the hub, in order
+// The kiosk's persistent state under dataDir:
+//   config.json  current config (as last accepted from file or hub)   lowdb, crash-safe document
+//   lkg.json     last-known-good config (one that ran healthily)      lowdb, crash-safe document
+//   journal/     the event log and the outbox (events the hub has not
+//                acknowledged), JSON lines appended in batches         src/store/event-journal.ts
 // Nothing on the emergency path waits for these writes: a read-only or full
-// disk makes writes fail and log, it never blocks or throws into callers.
+// disk makes writes fail, raises the `store` fault (through onFault) and the
+// kiosk runs on from memory; nothing here throws into callers.
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { SafeJsonFile, type RecoveryReport } from './safe-json-file.js';
+import { EventJournal, type JournalOptions, type JournalProblems, type StoredEvent } from './event-journal.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { Logger } from '../core/log.js';
 
-export interface StoredEvent {
-  id: string; // unique per kiosk: `${kioskId}:${boot}:${seq}`
-  seq: number;
-  at: string; // ISO time
-  type: string;
-  data: unknown;
-}
+export type { StoredEvent } from './event-journal.js';
+export { EVENT_LOG_MAX, OUTBOX_MAX } from './event-journal.js';
 
 interface ConfigDoc {
   config: KioskConfig | null;
   savedAt?: string;
 }
-interface EventsDoc {
-  boot: number;
-  seq: number;
-  events: StoredEvent[];
-}
-interface OutboxDoc {
-  items: StoredEvent[];
-}
-
-export const EVENT_LOG_MAX = 5000;
-export const OUTBOX_MAX = 100_000;
 
 export class KioskStore {
   readonly config: Low<ConfigDoc>;
   readonly lkg: Low<ConfigDoc>;
-  readonly events: Low<EventsDoc>;
-  readonly outbox: Low<OutboxDoc>;
+  readonly journal: EventJournal;
   readonly recoveries: RecoveryReport[] = [];
-  private idPrefix = '';
+  /** what is wrong with the store now, by part; the fault detail joins them */
+  private readonly problems = new Map<string, string>();
+  private faultListener?: (detail: string | undefined) => void;
 
   constructor(
     readonly dir: string,
-    private readonly kioskId: string,
+    kioskId: string,
     private readonly log?: Logger,
+    journal: JournalOptions = {},
   ) {
     const onRecovery = (r: RecoveryReport) => {
       this.recoveries.push(r);
@@ -55,28 +43,63 @@ export class KioskStore {
     const adapter = <T>(name: string) => new SafeJsonFile<T>(path.join(dir, name), onRecovery);
     this.config = new Low(adapter<ConfigDoc>('config.json'), { config: null });
     this.lkg = new Low(adapter<ConfigDoc>('lkg.json'), { config: null });
-    this.events = new Low(adapter<EventsDoc>('events.json'), { boot: 0, seq: 0, events: [] });
-    this.outbox = new Low(adapter<OutboxDoc>('outbox.json'), { items: [] });
+    this.journal = new EventJournal(dir, kioskId, { log, ...journal });
   }
 
-  /** Reads every document synchronously (start-up) and starts a new boot number. */
+  /** Reads everything synchronously (start-up) and starts a new boot number. */
   open(): this {
-    for (const db of [this.config, this.lkg, this.events, this.outbox]) {
+    for (const db of [this.config, this.lkg]) {
       const data = (db.adapter as SafeJsonFile<unknown>).readSync();
       if (data) db.data = data as never;
     }
-    this.events.data.boot += 1;
-    this.events.data.seq = 0;
-    this.idPrefix = `${this.kioskId}:${this.events.data.boot}:`;
-    this.persist(this.events);
+    this.journal.open(this.legacy());
+    this.journal.onProblems((p) => this.journalProblems(p));
     return this;
   }
 
-  private persist<T>(db: Low<T>): Promise<boolean> {
+  /** events.json / outbox.json of earlier firmware: imported into a new journal, then moved aside. */
+  private legacy(): { boot: number; events: StoredEvent[]; outbox: StoredEvent[] } | undefined {
+    const ev = new SafeJsonFile<{ boot?: number; events?: StoredEvent[] }>(path.join(this.dir, 'events.json')).readSync();
+    const ob = new SafeJsonFile<{ items?: StoredEvent[] }>(path.join(this.dir, 'outbox.json')).readSync();
+    if (!ev && !ob) return undefined;
+    return { boot: ev?.boot ?? 0, events: ev?.events ?? [], outbox: ob?.items ?? [] };
+  }
+
+  /** Reports the store's state as one fault detail (undefined: healthy); called at once with the current state. */
+  onFault(listener: (detail: string | undefined) => void): void {
+    this.faultListener = listener;
+    this.emitFault();
+  }
+
+  private journalProblems(p: JournalProblems): void {
+    this.setProblem('journal', p.write && `event journal not written (${p.write}); events kept in memory`);
+    this.setProblem(
+      'outbox',
+      p.dropped && `outbox full: ${p.dropped.count} events not sent to the hub were dropped since ${p.dropped.since}${p.dropped.alarm ? `, ${p.dropped.alarm} of them alarm records` : ' (alarm records kept)'}`,
+    );
+  }
+
+  private setProblem(part: string, detail: string | undefined): void {
+    if ((this.problems.get(part) ?? undefined) === detail) return;
+    if (detail) this.problems.set(part, detail);
+    else this.problems.delete(part);
+    this.emitFault();
+  }
+
+  private emitFault(): void {
+    this.faultListener?.(this.problems.size ? [...this.problems.values()].join('; ') : undefined);
+  }
+
+  private persist<T>(db: Low<T>, part: string): Promise<boolean> {
+    const file = (db.adapter as SafeJsonFile<unknown>).file;
     return db.write().then(
-      () => true,
+      () => {
+        this.setProblem(part, undefined);
+        return true;
+      },
       (err: unknown) => {
-        this.log?.error({ err, file: (db.adapter as SafeJsonFile<unknown>).file }, 'store write failed; continuing in memory');
+        this.log?.error({ err, file }, 'store write failed; continuing in memory');
+        this.setProblem(part, `${path.basename(file)} not written (${(err as Error).message})`);
         return false;
       },
     );
@@ -84,44 +107,44 @@ export class KioskStore {
 
   saveConfig(config: KioskConfig): Promise<boolean> {
     this.config.data = { config, savedAt: new Date().toISOString() };
-    return this.persist(this.config);
+    return this.persist(this.config, 'config');
   }
 
   markLastKnownGood(config: KioskConfig): Promise<boolean> {
     this.lkg.data = { config, savedAt: new Date().toISOString() };
-    return this.persist(this.lkg);
+    return this.persist(this.lkg, 'lkg');
   }
 
-  /** Records an event in the log and (unless local-only) the outbox. Returns it at once. */
+  /** Records an event in the log and (unless local-only) the outbox. Returns at once; never throws. */
   record(type: string, data: unknown, opts: { outbox?: boolean } = {}): StoredEvent {
-    const doc = this.events.data;
-    doc.seq += 1;
-    const ev: StoredEvent = { id: this.idPrefix + doc.seq, seq: doc.seq, at: new Date().toISOString(), type, data: plain(data) };
-    doc.events.push(ev);
-    if (doc.events.length > EVENT_LOG_MAX) doc.events.splice(0, doc.events.length - EVENT_LOG_MAX);
-    void this.persist(this.events);
-    if (opts.outbox !== false) {
-      const items = this.outbox.data.items;
-      items.push(ev);
-      if (items.length > OUTBOX_MAX) items.splice(0, items.length - OUTBOX_MAX);
-      void this.persist(this.outbox);
-    }
-    return ev;
+    return this.journal.record(type, data, opts);
   }
 
-  /** Removes delivered events (acked by the hub) from the front of the outbox. */
+  /** Records an event and writes the journal synchronously (the process guard's last words). */
+  recordSync(type: string, data: unknown): StoredEvent {
+    return this.journal.recordSync(type, data);
+  }
+
+  /** Removes delivered events (acked by the hub) from the outbox. */
   acknowledge(ids: Iterable<string>): Promise<boolean> {
-    const done = new Set(ids);
-    this.outbox.data.items = this.outbox.data.items.filter((e) => !done.has(e.id));
-    return this.persist(this.outbox);
+    return this.journal.acknowledge(ids);
   }
 
-  pending(): readonly StoredEvent[] {
-    return this.outbox.data.items;
+  /** The oldest events waiting for the hub, in order (at most `limit`). */
+  pending(limit?: number): StoredEvent[] {
+    return this.journal.pending(limit);
   }
-}
 
-/** JSON-safe copy (bigint timestamps become strings). */
-function plain(v: unknown): unknown {
-  return v === undefined ? null : JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)));
+  pendingCount(): number {
+    return this.journal.pendingCount();
+  }
+
+  /** Everything recorded so far is on disk (true), or the disk refused it (false). */
+  flushed(): Promise<boolean> {
+    return this.journal.flushed();
+  }
+
+  close(): Promise<void> {
+    return this.journal.close();
+  }
 }

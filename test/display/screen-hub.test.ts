@@ -12,6 +12,7 @@ import { readMerged } from '../../src/config/load.js';
 import { CLI, EXAMPLE, REPO, startKioskProcess } from '../helpers/processes.js';
 import { tmpDir, until } from '../helpers/tmp.js';
 import { launchChromium, openScreen, screenConfig } from './helpers.js';
+import { consoleLogin } from '../helpers/console.js';
 
 describe('touch screen through the hub (hub and kiosk processes, headless Chromium)', function () {
   this.timeout(60_000);
@@ -25,14 +26,13 @@ describe('touch screen through the hub (hub and kiosk processes, headless Chromi
     const hubFile = path.join(dir, 'hub.json');
     writeFileSync(hubFile, JSON.stringify({ ...(m.value as object), $schema: 'hub.schema.json', listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data') }));
     const hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', hubFile], { cwd: REPO });
-    await hub.waitFor(/"msg":"ready"/, 20_000);
+    await hub.waitFor(/"msg":"ready"/, 60_000);
     const base = `http://127.0.0.1:${port}`;
     const kiosk = await startKioskProcess(screenConfig({ log: { level: 'info' }, hub: { url: `ws://127.0.0.1:${port}/kiosk`, token: 'demo-token-conc-north-change-me', heartbeatS: 1 } }).file);
     await hub.waitFor(/kiosk online/, 10_000);
-    const login = await fetch(base + '/login', { method: 'POST', body: 'user=dispatcher&password=dispatcher-demo', redirect: 'manual' });
-    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const dispatcher = await consoleLogin(base, 'dispatcher', 'dispatcher-demo');
     const command = async (command: string, args: unknown) => {
-      const r = await fetch(base + '/api/commands', { method: 'POST', headers: { cookie }, body: JSON.stringify({ kiosks: ['conc-north'], command, args }) });
+      const r = await dispatcher.post('/api/commands', { kiosks: ['conc-north'], command, args });
       assert.equal(r.status, 202);
     };
 
@@ -49,7 +49,7 @@ describe('touch screen through the hub (hub and kiosk processes, headless Chromi
       await page.fill('#chat-input', 'I cannot speak');
       await page.click('#chat-send');
       const reply = await until(
-        async () => ((await (await fetch(base + '/api/events?kiosk=conc-north', { headers: { cookie } })).json()) as { type: string; data: { text: string } }[]).find((e) => e.type === 'chat.toDesk'),
+        async () => (await dispatcher.json<{ type: string; data: { text: string } }[]>('/api/events?kiosk=conc-north')).find((e) => e.type === 'chat.toDesk'),
         10_000,
         'the reply at the hub',
       );

@@ -2,27 +2,28 @@
 // exactly once, after a 30 s hub outage and after the kiosk is SIGKILLed.
 // Real hub and kiosk processes, real WebSockets, real lowdb files.
 import { strict as assert } from 'node:assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { readJournal } from '../../src/store/event-journal.js';
 import path from 'node:path';
 import { start, stopAll, type Managed } from '../../src/testbed/proc.js';
 import { freePort } from '../../src/testbed/ports.js';
 import { readMerged } from '../../src/config/load.js';
 import { CLI, EXAMPLE, REPO, kioskConfigFile, startKioskProcess, postJson, type KioskProc } from '../helpers/processes.js';
 import { sleep, tmpDir, until } from '../helpers/tmp.js';
+import { consoleLogin } from '../helpers/console.js';
 
 async function hubProcess(file: string): Promise<Managed> {
   const p = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
-  await p.waitFor(/"msg":"ready"/, 20_000);
+  await p.waitFor(/"msg":"ready"/, 60_000);
   return p;
 }
 
 async function hubEvents(base: string): Promise<{ id: string }[]> {
-  const login = await fetch(base + '/login', { method: 'POST', body: 'user=admin&password=admin-demo', redirect: 'manual' });
-  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-  return (await (await fetch(base + '/api/events?kiosk=conc-north', { headers: { cookie } })).json()) as { id: string }[];
+  const admin = await consoleLogin(base, 'admin', 'admin-demo');
+  return admin.json<{ id: string }[]>('/api/events?kiosk=conc-north&limit=10000');
 }
 
-const kioskEventIds = (dir: string) => (JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) as { events: { id: string }[] }).events.map((e) => e.id);
+const kioskEventIds = (dir: string) => readJournal(path.join(dir, 'data')).events.map((e) => e.id);
 const outboxOf = async (k: KioskProc) => ((await (await fetch(k.url + 'health')).json()) as { outbox: number }).outbox;
 
 describe('hub link: the outbox delivers every event exactly once', function () {

@@ -12,7 +12,7 @@ import { CLI, EXAMPLE, REPO, kioskConfigFile, startKioskProcess } from '../helpe
 import { tmpDir, sleep } from '../helpers/tmp.js';
 
 describe('hub link over TLS with a pinned certificate', function () {
-  this.timeout(40_000);
+  this.timeout(90_000);
   let hub: Managed;
   let port: number;
   let pin: string;
@@ -28,7 +28,7 @@ describe('hub link over TLS with a pinned certificate', function () {
     const file = path.join(dir, 'hub.json');
     writeFileSync(file, JSON.stringify({ ...(m.value as object), $schema: 'hub.schema.json', listen: { host: '127.0.0.1', port }, tls: { cert, key }, dataDir: path.join(dir, 'data') }));
     hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
-    await hub.waitFor(/"msg":"ready"/, 20_000);
+    await hub.waitFor(/"msg":"ready"/, 60_000);
   });
   after(() => stopAll());
 

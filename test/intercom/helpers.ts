@@ -1,6 +1,6 @@
 // Shared set-up for intercom tests: a kiosk process whose desks are sipp
 // scenarios (or any SIP URIs), and a reader for its event log.
-import { readFileSync } from 'node:fs';
+import { readJournal } from '../../src/store/event-journal.js';
 import path from 'node:path';
 import { kioskConfigFile, startKioskProcess, postJson, REPO, type KioskProc } from '../helpers/processes.js';
 import { startSipp, type Sipp } from '../../src/testbed/sipp.js';
@@ -34,7 +34,7 @@ export async function callRig(overrides: Record<string, unknown>, env: NodeJS.Pr
   const kiosk = await startKioskProcess(file, env);
   const events = () => {
     try {
-      return (JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) as { events: LoggedEvent[] }).events;
+      return readJournal(path.join(dir, 'data')).events as LoggedEvent[];
     } catch {
       return [];
     }

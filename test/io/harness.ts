@@ -44,6 +44,10 @@ export interface Rig {
   /** Every write to an output: [name, on, ms timestamp]. */
   writes: [OutputName, boolean, number][];
   events: { event: string; payload: any }[];
+  /** onoff: the kernel's interrupt watch reports an error on an input line */
+  watchError?(input: InputName, message: string): void;
+  /** johnny-five: the mock Firmata IO under the board */
+  firmata?: InstanceType<typeof Firmata>;
   stop(): Promise<void>;
 }
 
@@ -53,7 +57,7 @@ class FakeGpio implements GpioLike {
   /** level of each input line at rest (a pull-up holds an active-low button high) */
   static idle = new Map<number, 0 | 1>();
   value: 0 | 1 = 0;
-  watchers: ((err: null, v: 0 | 1) => void)[] = [];
+  watchers: ((err: Error | null, v: 0 | 1) => void)[] = [];
   writes: [0 | 1, number][] = [];
   constructor(
     readonly gpio: number,
@@ -69,7 +73,7 @@ class FakeGpio implements GpioLike {
     this.value = v;
     this.writes.push([v, performance.now()]);
   }
-  watch(cb: (err: null, v: 0 | 1) => void) {
+  watch(cb: (err: Error | null, v: 0 | 1) => void) {
     this.watchers.push(cb);
   }
   unexport() {}
@@ -93,6 +97,7 @@ export async function makeRig(kind: DriverKind, io: Partial<KioskConfig['io']> =
   let driver: IoDriver;
   let set: Rig['set'];
   let output: Rig['output'];
+  let extra: Partial<Rig> = {};
 
   if (kind === 'sim') {
     const sim = new SimDriver(config.io);
@@ -111,6 +116,7 @@ export async function makeRig(kind: DriverKind, io: Partial<KioskConfig['io']> =
     driver = new OnoffDriver(config.io, FakeGpio as unknown as GpioClass, sysfs);
     const line = (n: InputName | OutputName) => FakeGpio.lines.get(512 + pinOf(n))!;
     set = (i, a) => line(i).edge(a !== lowOf(i) ? 1 : 0);
+    extra = { watchError: (i, message) => line(i).watchers.forEach((w) => w(new Error(message), 0)) };
     output = (o) => (line(o).value === 1) !== lowOf(o);
     const origWrite = FakeGpio.prototype.writeSync;
     FakeGpio.prototype.writeSync = function (this: FakeGpio, v: 0 | 1) {
@@ -136,7 +142,8 @@ export async function makeRig(kind: DriverKind, io: Partial<KioskConfig['io']> =
     // Led writes PWM-capable pins with analogWrite, the others with digitalWrite.
     firmata.digitalWrite = record;
     (firmata as unknown as { analogWrite: typeof record }).analogWrite = record;
-    driver = new JohnnyFiveDriver(config.io, firmata as never);
+    driver = new JohnnyFiveDriver(config.io, firmata as never, 15_000, 200);
+    extra = { firmata };
     setImmediate(() => {
       firmata.emit('connect');
       firmata.emit('ready');
@@ -149,7 +156,7 @@ export async function makeRig(kind: DriverKind, io: Partial<KioskConfig['io']> =
   }
   const faults = new Faults(bus);
   const ioCap = await startIo({ bus, config: () => config, faults, driver });
-  return { kind, bus, io: ioCap, config, set, output, writes, events, stop: () => ioCap.stop() };
+  return { kind, bus, io: ioCap, config, set, output, writes, events, ...extra, stop: () => ioCap.stop() };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

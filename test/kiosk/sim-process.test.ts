@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { readJournal } from '../../src/store/event-journal.js';
 import path from 'node:path';
 import { kioskConfigFile, startKioskProcess, postJson, type KioskProc } from '../helpers/processes.js';
 import { until } from '../helpers/tmp.js';
@@ -25,7 +25,7 @@ describe('kiosk process on the sim driver', function () {
   it('an emergency press over HTTP requests an emergency call and lights nothing until the call exists', async () => {
     const r = await postJson(kiosk.url + 'sim/press', { input: 'emergency', ms: 60 });
     assert.equal(r.status, 200);
-    const events = () => JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) as { events: { type: string; data: any }[] };
+    const events = () => readJournal(path.join(dir, 'data')) as { events: { type: string; data: any }[] };
     const req = await until(() => events().events.find((e) => e.type === 'call.requested'), 5000, 'call.requested on disk');
     assert.equal(req.data.kind, 'emergency');
     assert.equal(req.data.source, 'button');
@@ -35,7 +35,7 @@ describe('kiosk process on the sim driver', function () {
   it('takes a button press from outside the process and logs it as an event', async () => {
     const r = await postJson(kiosk.url + 'sim/press', { input: 'information', ms: 80 });
     assert.equal(r.status, 200);
-    const events = () => JSON.parse(readFileSync(path.join(dir, 'data/events.json'), 'utf8')) as { events: { type: string; data: any }[] };
+    const events = () => readJournal(path.join(dir, 'data')) as { events: { type: string; data: any }[] };
     const press = await until(() => events().events.find((e) => e.type === 'button.press' && e.data.button === 'information'), 5000, 'press event on disk');
     assert.equal(press.data.button, 'information');
     await until(() => events().events.filter((e) => e.type === 'button.release').length === 2, 5000, 'second release event');

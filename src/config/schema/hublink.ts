@@ -5,7 +5,15 @@ export const HubLink = Strict(
   {
     url: Type.String({ format: 'uri', pattern: '^wss?://', description: 'hub WebSocket URL; wss:// in the field' }),
     token: Type.String({ minLength: 16, description: 'per-kiosk credential; never logged' }),
-    pinSha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'SHA-256 of the hub certificate (DER), pinned' })),
+    pinSha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'SHA-256 of the hub certificate (DER), pinned; prefer "pins", which survive a certificate renewal' })),
+    pins: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$' }), {
+        minItems: 1,
+        maxItems: 4,
+        description:
+          'SHA-256 (base64) of the hub public keys (SPKI) trusted for wss:// and clip downloads: the current key and a backup for the next; the hub pushes a new list ahead of a key change (helppoint spki-pin CERT prints one)',
+      }),
+    ),
     heartbeatS: Type.Integer({ minimum: 1, maximum: 60, default: 5 }),
     configHealthWindowS: Type.Integer({
       minimum: 0,

@@ -48,6 +48,13 @@ export const Sip = Strict(
       emergency: Type.Array(Target, { minItems: 1, description: 'desks tried in order, then again from the first' }),
       information: Type.Array(Target, { minItems: 1 }),
     }),
+    inviteRetransmitMaxMs: Type.Integer({
+      minimum: 500,
+      maximum: 32000,
+      default: 4000,
+      description:
+        'UDP only: longest interval between two retransmissions of an INVITE that has no answer yet (ms). RFC 3261 doubles it from 500 ms without limit (gaps of 8 and 16 s); capped, an INVITE leaves within this time of a network returning. 32000 gives the RFC schedule exactly.',
+    }),
     emergencyCancellable: Type.Boolean({ default: false }),
     callTimeLimitS: Type.Integer({ minimum: 0, default: 0, description: '0: no limit' }),
     autoAnswerFrom: Type.Array(Type.String(), { default: [], description: 'SIP URIs or user@host patterns allowed to auto-answer' }),

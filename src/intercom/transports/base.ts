@@ -12,6 +12,8 @@ export interface TransportOptions {
   outbound?: Address;
   /** called with each datagram/message that is not SIP at all */
   onGarbage?: (reason: string, from: Address) => void;
+  /** UDP only: longest interval between INVITE retransmissions (reliability.ts) */
+  inviteMaxIntervalMs?: number;
   /** TLS only */
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean; cert?: string | Buffer; key?: string | Buffer };
 }

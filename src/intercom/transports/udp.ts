@@ -1,17 +1,24 @@
 // SIP over UDP for sip.js in Node (sip.js ships only WebSocket). One socket
 // bound to the kiosk's SIP port sends and receives (symmetric, so NATs and
-// rport work); responses go back to the request's source.
+// rport work); responses go back to the request's source. sip.js's
+// transactions do not retransmit anything (they assume a reliable transport),
+// so every message also passes through UdpReliability (reliability.ts), which
+// adds the RFC 3261 timers UDP needs.
 import dgram from 'node:dgram';
 import { promises as dns } from 'node:dns';
 import { TransportState } from 'sip.js';
 import type { Logger } from 'sip.js/lib/core/log/logger.js';
 import { BaseTransport, looksLikeSip, MAX_SIP_MESSAGE, type TransportOptions } from './base.js';
 import { isResponse, requestTarget, ResponseRoutes, type Address } from './routing.js';
+import { UdpReliability } from './reliability.js';
 
 export class UdpTransport extends BaseTransport {
   readonly protocol = 'UDP';
   private socket?: dgram.Socket;
   private readonly routes = new ResponseRoutes();
+  private reliability?: UdpReliability;
+  /** Is sip.js's client transaction for (branch, method) still there? Set once the user agent exists. */
+  clientAlive?: (branch: string, method: string) => boolean;
 
   constructor(
     _logger: Logger,
@@ -31,13 +38,20 @@ export class UdpTransport extends BaseTransport {
         resolve();
       });
     });
-    socket.on('error', () => {}); // ICMP errors from unreachable peers: the transaction layer retries
+    // ICMP errors from unreachable peers: nothing to do here; UdpReliability
+    // retransmits and sip.js's Timer B/F reports a timeout.
+    socket.on('error', () => {});
+    this.reliability = new UdpReliability((message, dest) => socket.send(message, dest.port, dest.host, () => {}), {
+      inviteMaxIntervalMs: this.options.inviteMaxIntervalMs,
+      clientAlive: (branch, method) => this.clientAlive?.(branch, method) ?? true,
+    });
     socket.on('message', (buf, rinfo) => {
       const from = { host: rinfo.address, port: rinfo.port };
       if (buf.length > MAX_SIP_MESSAGE) return this.options.onGarbage?.('oversized datagram', from);
       const text = buf.toString('utf8');
       if (text.trim() === '') return; // keep-alive CRLF
       if (!looksLikeSip(text)) return this.options.onGarbage?.('not a SIP message', from);
+      if (!this.reliability!.received(text)) return; // a retransmission, answered again from the cache
       this.routes.remember(text, from);
       this.deliver(text);
     });
@@ -53,11 +67,19 @@ export class UdpTransport extends BaseTransport {
     if (!dest) throw new Error('no destination for SIP message');
     const host = await resolve(dest);
     await new Promise<void>((res, rej) => socket.send(message, dest.port, host, (err) => (err ? rej(err) : res())));
+    this.reliability?.sent(message, { host, port: dest.port });
+  }
+
+  /** Retransmission counters and what is pending (tests, health). */
+  reliabilityStats() {
+    return this.reliability ? { ...this.reliability.stats, ...this.reliability.pending() } : undefined;
   }
 
   async disconnect(): Promise<void> {
     const s = this.socket;
     this.socket = undefined;
+    this.reliability?.close();
+    this.reliability = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));
     this.transition(TransportState.Disconnected);
   }

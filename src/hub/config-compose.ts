@@ -1,0 +1,83 @@
+// A kiosk's configuration as the hub sends it: the kiosk's base file (from the
+// hub config's kiosk list), then the layers defaults < site < zone < kiosk,
+// each deep-merged over the one below. Secrets are stripped: the kiosk keeps
+// its own. Base files are re-read when they change; layer versions never
+// change once written, so their documents are cached.
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { deepMerge, readMerged } from '../config/load.js';
+import { stripSecrets } from '../config/secrets.js';
+import type { HubStorage, KioskRow, LayerRef, LayerScope } from './storage/storage.js';
+
+export type { LayerRef };
+
+
+type Json = Parameters<typeof deepMerge>[0];
+
+export class ConfigComposer {
+  private readonly bases = new Map<string, { mtimeMs: number; value?: Json; error?: string }>();
+  private readonly layers = new Map<string, Json>();
+
+  constructor(
+    private readonly storage: HubStorage,
+    private readonly configDir: string,
+  ) {}
+
+  /** The current layer versions that apply to a kiosk. */
+  static refFor(k: KioskRow, current: Map<string, number>): LayerRef {
+    return {
+      defaults: current.get('defaults/') ?? 0,
+      site: current.get('site/') ?? 0,
+      zone: current.get(`zone/${k.zone}`) ?? 0,
+      kiosk: current.get(`kiosk/${k.id}`) ?? 0,
+      zoneId: k.zone,
+    };
+  }
+
+  base(k: KioskRow): { ok: true; value: Json } | { ok: false; error: string } {
+    if (!k.baseConfig) return { ok: false, error: 'unknown kiosk, or no base config file for it' };
+    const file = path.resolve(this.configDir, k.baseConfig);
+    let mtimeMs = -1;
+    try {
+      mtimeMs = statSync(file).mtimeMs;
+    } catch {
+      return { ok: false, error: 'base config unreadable' };
+    }
+    let cached = this.bases.get(file);
+    if (!cached || cached.mtimeMs !== mtimeMs) {
+      const m = readMerged(file);
+      cached = m.ok ? { mtimeMs, value: stripSecrets(m.value) } : { mtimeMs, error: 'base config unreadable' };
+      this.bases.set(file, cached);
+    }
+    return cached.error ? { ok: false, error: cached.error } : { ok: true, value: cached.value! };
+  }
+
+  private async layer(scope: LayerScope, target: string, version: number): Promise<Json | undefined> {
+    if (!version) return undefined;
+    const key = `${scope}/${target}/${version}`;
+    if (!this.layers.has(key)) {
+      const l = await this.storage.getLayer(scope, target, version);
+      this.layers.set(key, (l?.document ?? {}) as Json);
+    }
+    return this.layers.get(key);
+  }
+
+  /** The document for a kiosk and a set of layer versions; undefined if its base is missing. */
+  async compose(k: KioskRow, ref: LayerRef): Promise<Record<string, unknown> | undefined> {
+    const b = this.base(k);
+    if (!b.ok) return undefined;
+    let doc = b.value;
+    for (const [scope, target, v] of [
+      ['defaults', '', ref.defaults],
+      ['site', '', ref.site],
+      ['zone', ref.zoneId, ref.zone],
+      ['kiosk', k.id, ref.kiosk],
+    ] as const) {
+      const l = await this.layer(scope, target, v);
+      if (l !== undefined) doc = deepMerge(doc, l);
+    }
+    const out = { ...(doc as Record<string, unknown>) };
+    delete out.$schema;
+    return out;
+  }
+}

@@ -1,0 +1,56 @@
+// The one typed context every hub plugin gets (decorated on Fastify as
+// `fastify.hub`), instead of positional arguments.
+// Type augmentations of the plugins we use (cookies, rate limits, OpenAPI tags).
+import type {} from '@fastify/cookie';
+import type {} from '@fastify/rate-limit';
+import type {} from '@fastify/swagger';
+import type {} from '@fastify/websocket';
+import type { HubConfig } from '../config/schema/hub.js';
+import type { Logger } from '../core/log.js';
+import type { ClipStore } from './clip-store.js';
+import type { ConfigComposer } from './config-compose.js';
+import type { InstanceBus } from './instance-bus.js';
+import type { KioskLink } from './kiosk-link.js';
+import type { HubStorage, Role } from './storage/storage.js';
+
+export interface HubContext {
+  config: HubConfig;
+  /** folder of the hub config file: relative paths in it resolve here */
+  configDir: string;
+  /** this process among the hub instances sharing the database */
+  instanceId: string;
+  log: Logger;
+  storage: HubStorage;
+  link: KioskLink;
+  bus: InstanceBus;
+  clips: ClipStore;
+  composer: ConfigComposer;
+  /** a kiosk silent this long is offline (ms) */
+  offlineAfterMs: number;
+  /** writes an audit record; never throws (a failure is logged) */
+  audit(req: { session?: SessionInfo; ip?: string }, action: string, target: string, result: string, detail?: unknown): Promise<void>;
+}
+
+export interface SessionInfo {
+  idSha256: string;
+  user: string;
+  role: Role;
+  csrf: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hub: HubContext;
+  }
+  interface FastifyRequest {
+    session?: SessionInfo;
+  }
+  interface FastifyContextConfig {
+    /** roles allowed on this route; a route without `roles` must say `public: true` */
+    roles?: Role[];
+    /** no session needed (log-in page, health, kiosk endpoints with their own token) */
+    public?: boolean;
+    /** the log-in form: CSRF by the double-submit cookie instead of the session's token */
+    loginCsrf?: boolean;
+  }
+}

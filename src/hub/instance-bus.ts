@@ -1,0 +1,50 @@
+// Messages between hub instances sharing one PostgreSQL: LISTEN/NOTIFY on one
+// channel, ids only (a command id, a push id, a kiosk id), never documents, so
+// a payload stays far under PostgreSQL's 8,000-byte limit. Each instance
+// reads what it needs from the database. With PGlite the bus stays in-process.
+import type { Logger } from '../core/log.js';
+import { MAX_NOTIFY_BYTES, type Db } from './storage/db.js';
+
+export type BusMessage =
+  | { t: 'command'; id: string }
+  | { t: 'config'; push: string }
+  | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' };
+
+const CHANNEL = 'helppoint_hub';
+
+export class InstanceBus {
+  private readonly handlers: ((m: BusMessage) => void)[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.db.listen(CHANNEL, (payload) => {
+      let m: BusMessage;
+      try {
+        m = JSON.parse(payload) as BusMessage;
+      } catch {
+        return void this.log.warn({ payload: payload.slice(0, 200) }, 'unreadable instance bus message');
+      }
+      for (const h of this.handlers) {
+        try {
+          h(m);
+        } catch (err) {
+          this.log.error({ err: (err as Error).message, t: m.t }, 'instance bus handler failed');
+        }
+      }
+    });
+  }
+
+  on(handler: (m: BusMessage) => void): void {
+    this.handlers.push(handler);
+  }
+
+  async publish(m: BusMessage): Promise<void> {
+    const payload = JSON.stringify(m);
+    if (Buffer.byteLength(payload) > MAX_NOTIFY_BYTES) throw new Error('instance bus message too large');
+    await this.db.notify(CHANNEL, payload);
+  }
+}

@@ -1,0 +1,282 @@
+// The kiosks connected to this hub instance: their sockets, their protocol
+// (hello, heartbeats, events, acks, results) and what this instance sends them.
+// Everything durable goes to storage; what other instances must do arrives on
+// the instance bus (a command id, a config push id, a revoked kiosk).
+import type { WebSocket } from 'ws';
+import { PROTOCOL_VERSION, parseFromKiosk, type HubToKiosk, type KioskToHub } from '../protocol/messages.js';
+import type { Logger } from '../core/log.js';
+import { Batcher } from './batcher.js';
+import type { ConfigComposer } from './config-compose.js';
+import type { InstanceBus } from './instance-bus.js';
+import type { HubStorage, IncomingEvent, LayerRef, PresenceUpdate } from './storage/storage.js';
+import { sha256Hex } from './passwords.js';
+
+export interface LocalKiosk {
+  id: string;
+  ws: WebSocket;
+  online: boolean;
+  lastSeen: number;
+  helloDone: boolean;
+}
+
+export interface KioskLinkOptions {
+  hubId: string;
+  instanceId: string;
+  offlineAfterS: number;
+  storage: HubStorage;
+  composer: ConfigComposer;
+  bus: InstanceBus;
+  log: Logger;
+}
+
+export class KioskLink {
+  readonly local = new Map<string, LocalKiosk>();
+  /** token SHA-256 -> kiosk id, of kiosks allowed to connect; reloaded when the bus says a kiosk changed */
+  private tokens = new Map<string, string>();
+  private readonly presence = new Map<string, PresenceUpdate>();
+  private readonly presenceWriter: Batcher<PresenceUpdate[]>;
+  private readonly events: Batcher<{ kiosk: string; events: IncomingEvent[]; added?: number }>;
+  private readonly results: Batcher<{ id: string; kiosk: string; ok: boolean; error?: string }>;
+  private readonly configResults: Batcher<{ kiosk: string; version: number; ok: boolean; errors?: unknown[] }>;
+  private sweeper?: NodeJS.Timeout;
+  private flusher?: NodeJS.Timeout;
+
+  constructor(private readonly o: KioskLinkOptions) {
+    const { storage } = o;
+    this.presenceWriter = new Batcher((lists) => storage.updatePresence(o.instanceId, lists.flat()));
+    this.events = new Batcher(async (batches) => {
+      const added = await storage.insertEvents(batches);
+      batches.forEach((b, i) => (b.added = added[i]));
+    });
+    this.results = new Batcher((rs) => storage.commandResults(rs));
+    this.configResults = new Batcher((rs) => storage.configResults(rs));
+    o.bus.on((m) => {
+      if (m.t === 'command') void this.deliverCommand(m.id).catch((err: Error) => o.log.error({ err: err.message, command: m.id }, 'command not delivered'));
+      else if (m.t === 'config') void this.deliverConfig(m.push).catch((err: Error) => o.log.error({ err: err.message, push: m.push }, 'config push not delivered'));
+      else if (m.t === 'kiosk') void this.kioskChanged(m.id, m.change);
+    });
+  }
+
+  async start(): Promise<void> {
+    this.tokens = await this.o.storage.activeTokens();
+    // Sweep every second with a limit one sweep shorter, so silence is noticed within offlineAfterS.
+    this.sweeper = setInterval(() => this.sweep(this.o.offlineAfterS * 1000 - 1000), 1000);
+    this.flusher = setInterval(() => this.flushPresence(), 500);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweeper);
+    clearInterval(this.flusher);
+    for (const k of this.local.values()) k.ws.terminate();
+    this.flushPresence();
+    await Promise.allSettled([this.events.drain(), this.results.drain(), this.configResults.drain(), this.presenceWriter.drain()]);
+    await this.o.storage.markOffline(this.o.instanceId, [...this.local.keys()]).catch(() => undefined);
+  }
+
+  /** Which kiosk a bearer token belongs to, or undefined (unknown or revoked). One hash, one lookup. */
+  async authenticate(authorization: string | undefined): Promise<string | undefined> {
+    const m = /^Bearer (\S{16,512})$/.exec(authorization ?? '');
+    if (!m) return undefined;
+    const h = sha256Hex(m[1]!);
+    const cached = this.tokens.get(h);
+    if (cached) return cached;
+    // Enrolled or rotated a moment ago on another instance: ask the database before refusing.
+    const id = await this.o.storage.kioskByToken(h);
+    if (id) this.tokens.set(h, id);
+    return id;
+  }
+
+  private async kioskChanged(id: string, change: 'revoked' | 'token' | 'enrolled'): Promise<void> {
+    this.tokens = await this.o.storage.activeTokens().catch(() => this.tokens);
+    for (const [h, k] of this.tokens) if (k === id && change === 'revoked') this.tokens.delete(h);
+    if (change === 'revoked' || change === 'token') {
+      const k = this.local.get(id);
+      if (k) {
+        this.o.log.warn({ kiosk: id, change }, 'kiosk credentials changed: closing its connection');
+        k.ws.close(4004, change === 'revoked' ? 'revoked' : 'token rotated');
+        setTimeout(() => k.ws.terminate(), 500).unref();
+      }
+    }
+  }
+
+  isLocal(id: string): boolean {
+    return this.local.get(id)?.online ?? false;
+  }
+
+  send(id: string, m: HubToKiosk): boolean {
+    const k = this.local.get(id);
+    if (!k || k.ws.readyState !== 1) return false;
+    k.ws.send(JSON.stringify(m));
+    return true;
+  }
+
+  private seen(k: LocalKiosk, patch: Omit<PresenceUpdate, 'id' | 'lastSeen'> = {}): void {
+    k.lastSeen = Date.now();
+    k.online = true;
+    const prev = this.presence.get(k.id);
+    this.presence.set(k.id, { ...prev, ...patch, id: k.id, lastSeen: k.lastSeen });
+  }
+
+  private flushPresence(): void {
+    if (this.presence.size === 0) return;
+    const batch = [...this.presence.values()];
+    this.presence.clear();
+    this.presenceWriter.enqueue(batch).catch((err: Error) => this.o.log.warn({ err: err.message }, 'presence not stored'));
+  }
+
+  private sweep(limitMs: number): void {
+    const now = Date.now();
+    const gone: string[] = [];
+    for (const k of this.local.values()) {
+      if (k.online && k.lastSeen < now - limitMs) {
+        k.online = false;
+        gone.push(k.id);
+        this.o.log.warn({ kiosk: k.id }, 'kiosk offline (silent)');
+      }
+    }
+    if (gone.length) void this.o.storage.markOffline(this.o.instanceId, gone).catch(() => undefined);
+  }
+
+  /** A kiosk's socket, authenticated by its token, is open. */
+  connected(kioskId: string, ws: WebSocket, remote?: string): void {
+    const prev = this.local.get(kioskId);
+    if (prev) prev.ws.close(4001, 'replaced by a newer connection');
+    const k: LocalKiosk = { id: kioskId, ws, online: false, lastSeen: Date.now(), helloDone: false };
+    this.local.set(kioskId, k);
+    const send = (m: HubToKiosk) => ws.readyState === 1 && ws.send(JSON.stringify(m));
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.onMessage(k, data as Buffer, isBinary, send);
+      } catch (err) {
+        this.o.log.error({ kiosk: kioskId, err: (err as Error).message }, 'kiosk message handling failed');
+      }
+    });
+    ws.on('error', (err) => this.o.log.warn({ kiosk: kioskId, err: err.message }, 'kiosk socket error'));
+    ws.on('close', () => {
+      if (this.local.get(kioskId) === k) {
+        this.local.delete(kioskId);
+        this.presence.delete(kioskId);
+        void this.o.storage.markOffline(this.o.instanceId, [kioskId]).catch(() => undefined);
+        this.o.log.info({ kiosk: kioskId }, 'kiosk offline (disconnected)');
+      }
+    });
+    this.o.log.debug({ kiosk: kioskId, remote }, 'kiosk connected');
+  }
+
+  private onMessage(k: LocalKiosk, data: Buffer, isBinary: boolean, send: (m: HubToKiosk) => void): void {
+    const { log } = this.o;
+    const kioskId = k.id;
+    const p = isBinary ? ({ ok: false, error: 'binary frames are not accepted' } as const) : parseFromKiosk(data);
+    if (!p.ok) {
+      log.warn({ kiosk: kioskId, error: p.error }, 'invalid message from kiosk');
+      send({ type: 'error', code: 'invalid', message: p.error });
+      // A frame that is not even JSON means a broken or hostile peer: drop the connection.
+      if (isBinary || p.error === 'frame is not JSON' || p.error === 'frame too large') k.ws.close(4002, 'garbage frame');
+      return;
+    }
+    const msg: KioskToHub = p.msg;
+    if (msg.type === 'hello') {
+      if (msg.kiosk !== kioskId) {
+        send({ type: 'error', code: 'identity', message: 'a kiosk can speak only for itself' });
+        k.ws.close(4003, 'identity mismatch');
+        return;
+      }
+      k.helloDone = true;
+      this.seen(k, { firmware: msg.firmware, configVersion: msg.configVersion });
+      send({ type: 'welcome', protocol: PROTOCOL_VERSION, hub: this.o.hubId, time: Date.now() });
+      this.flushPresence(); // online everywhere at once, not at the next flush
+      log.info({ kiosk: kioskId, firmware: msg.firmware }, 'kiosk online');
+      void this.resendPendingConfig(k, msg.configVersion).catch((err: Error) => log.warn({ kiosk: kioskId, err: err.message }, 'pending config not sent'));
+      return;
+    }
+    if (!k.helloDone) {
+      send({ type: 'error', code: 'hello', message: 'say hello first' });
+      return;
+    }
+    if (msg.type === 'heartbeat') this.seen(k, { faults: msg.faults, outbox: msg.outbox });
+    else if (msg.type === 'command-result') {
+      this.seen(k);
+      if (!msg.ok) log.warn({ kiosk: kioskId, command: msg.id, error: msg.error }, 'kiosk refused a command');
+      this.results.enqueue({ id: msg.id, kiosk: kioskId, ok: msg.ok, ...(msg.error ? { error: msg.error } : {}) }).catch((err: Error) => log.error({ err: err.message }, 'command result not stored'));
+    } else if (msg.type === 'config-ack' || msg.type === 'config-nack') {
+      this.seen(k, msg.type === 'config-ack' ? { configVersion: msg.version } : {});
+      if (msg.type === 'config-nack') log.warn({ kiosk: kioskId, version: msg.version, errors: msg.errors }, 'kiosk refused a config');
+      this.configResults
+        .enqueue({ kiosk: kioskId, version: msg.version, ok: msg.type === 'config-ack', ...(msg.type === 'config-nack' ? { errors: msg.errors } : {}) })
+        .catch((err: Error) => log.error({ err: err.message }, 'config ack not stored'));
+    } else if (msg.type === 'events') {
+      // A kiosk speaks only for itself: every id must carry its own kiosk id.
+      const foreign = msg.batch.find((e) => !e.id.startsWith(`${kioskId}:`));
+      if (foreign) {
+        log.warn({ kiosk: kioskId, id: foreign.id }, 'kiosk sent events for another kiosk');
+        send({ type: 'error', code: 'identity', message: 'events must carry the sending kiosk id' });
+        k.ws.close(4003, 'identity mismatch');
+        return;
+      }
+      this.seen(k);
+      // Alarm rows are keyed by alarmId, which starts with the kiosk id: no kiosk can touch another's alarm.
+      const events = msg.batch.map((e) =>
+        e.type === 'alarm.state' && !String((e.data as { alarmId?: unknown })?.alarmId ?? '').startsWith(`${kioskId}-`) ? { ...e, type: 'alarm.state.invalid' } : e,
+      );
+      const item: { kiosk: string; events: IncomingEvent[]; added?: number } = { kiosk: kioskId, events };
+      // Acknowledged only once the transaction holding these events has committed.
+      this.events.enqueue(item).then(
+        () => {
+          if (item.added) log.info({ kiosk: kioskId, added: item.added, duplicates: events.length - item.added }, 'events stored');
+          send({ type: 'events-ack', ids: msg.batch.map((e) => e.id) });
+        },
+        (err: Error) => log.error({ kiosk: kioskId, err: err.message }, 'events not stored; no ack, the kiosk will resend'),
+      );
+    }
+  }
+
+  private async resendPendingConfig(k: LocalKiosk, reported: number): Promise<void> {
+    const [pending] = await this.o.storage.pendingConfigs([k.id]);
+    if (!pending) return;
+    if (pending.version <= reported) {
+      // Applied before the ack was lost (or before a hub restart): the kiosk says so itself.
+      await this.o.storage.configResults([{ kiosk: k.id, version: pending.version, ok: true }]);
+      return;
+    }
+    await this.sendConfig(k.id, pending.version, pending.layers);
+  }
+
+  private async sendConfig(kioskId: string, version: number, layers: LayerRef): Promise<boolean> {
+    const row = await this.o.storage.getKiosk(kioskId);
+    if (!row) return false;
+    const document = await this.o.composer.compose(row, layers);
+    if (!document) return false;
+    return this.send(kioskId, { type: 'config', version, document });
+  }
+
+  /** A config push (from any instance): send each of its kiosks held here its new version. */
+  async deliverConfig(pushId: string): Promise<void> {
+    const here = [...this.local.values()].filter((k) => k.helloDone).map((k) => k.id);
+    if (here.length === 0) return;
+    const pending = await this.o.storage.pendingConfigs(here, pushId);
+    const rows = new Map((await this.o.storage.listKiosks({ ids: pending.map((p) => p.kiosk) })).map((r) => [r.id, r]));
+    for (const p of pending) {
+      const row = rows.get(p.kiosk);
+      const document = row && (await this.o.composer.compose(row, p.layers));
+      if (document) this.send(p.kiosk, { type: 'config', version: p.version, document });
+    }
+  }
+
+  /** A command (from any instance): send it to each of its kiosks held here. */
+  async deliverCommand(id: string): Promise<void> {
+    const here = [...this.local.values()].filter((k) => k.helloDone).map((k) => k.id);
+    if (here.length === 0) return;
+    const c = await this.o.storage.pendingCommand(id, here);
+    if (!c || c.kiosks.length === 0) return;
+    const frame = JSON.stringify({ type: 'command', id, command: c.command, args: c.args });
+    for (const kid of c.kiosks) {
+      const k = this.local.get(kid);
+      if (k && k.ws.readyState === 1) k.ws.send(frame);
+    }
+  }
+
+  /** This instance's view of its kiosks, fresher than the database's. */
+  localView(): Map<string, { online: boolean; lastSeen: number }> {
+    return new Map([...this.local.values()].map((k) => [k.id, { online: k.online, lastSeen: k.lastSeen }]));
+  }
+}

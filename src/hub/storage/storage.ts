@@ -1,0 +1,594 @@
+// HubStorage: everything the hub keeps, behind one interface, in SQL that
+// runs unchanged on PGlite and PostgreSQL. Plugins never write SQL; they call
+// these methods. Batch writes use unnest() so one statement carries many rows.
+import { randomBytes } from 'node:crypto';
+import type { Db, Sql } from './db.js';
+import { migrate } from './migrate.js';
+
+export type Role = 'dispatcher' | 'facilities' | 'admin';
+export const ROLES: Role[] = ['dispatcher', 'facilities', 'admin'];
+export type LayerScope = 'defaults' | 'site' | 'zone' | 'kiosk';
+export const LAYER_SCOPES: LayerScope[] = ['defaults', 'site', 'zone', 'kiosk'];
+/** The layer versions a kiosk config version was made of (kept with it). */
+export interface LayerRef {
+  defaults: number;
+  site: number;
+  zone: number;
+  kiosk: number;
+  zoneId: string;
+}
+
+export interface KioskRow {
+  id: string;
+  zone: string;
+  location: unknown;
+  baseConfig: string | null;
+  revoked: boolean;
+  enrolledAt: string;
+  enrolledBy: string;
+  tokenIssuedAt: string | null;
+  instanceId: string | null;
+  lastSeen: number | null;
+  firmware: string | null;
+  configVersion: number;
+  faults: { code: string; detail: string }[];
+  outbox: number;
+}
+
+export interface SessionRow {
+  user: string;
+  role: Role;
+  csrf: string;
+  expiresAt: number;
+}
+
+export interface EventRow {
+  serial: number;
+  id: string;
+  kiosk: string;
+  seq: number;
+  at: string;
+  type: string;
+  data: unknown;
+  receivedAt: string;
+}
+
+export interface IncomingEvent {
+  id: string;
+  seq: number;
+  at: string;
+  type: string;
+  data: unknown;
+}
+
+export interface EventFilter {
+  kiosk?: string;
+  zone?: string;
+  type?: string;
+  from?: string;
+  to?: string;
+  after?: number;
+  limit?: number;
+}
+
+export interface AuditEntry {
+  user: string;
+  role: string;
+  action: string;
+  target?: string;
+  result: string;
+  detail?: unknown;
+  address?: string;
+}
+
+export interface PresenceUpdate {
+  id: string;
+  lastSeen: number;
+  firmware?: string;
+  configVersion?: number;
+  faults?: { code: string; detail: string }[];
+  outbox?: number;
+}
+
+const iso = (d: unknown): string => (d instanceof Date ? d.toISOString() : String(d));
+const ms = (d: unknown): number | null => (d == null ? null : d instanceof Date ? d.getTime() : Date.parse(String(d)));
+const json = (v: unknown) => JSON.stringify(v ?? null);
+
+/** Alarm states by how far along they are: a later transition of lower rank never overwrites. */
+export const ALARM_RANK: Record<string, number> = { raised: 0, calling: 1, queued: 1, talking: 1, acknowledged: 2, reset: 3 };
+
+export class HubStorage {
+  constructor(readonly db: Db) {}
+
+  async migrate(): Promise<string[]> {
+    return migrate(this.db);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  /** A setting kept in the database, created with `make` the first time (shared by every instance). */
+  async setting(key: string, make: () => string): Promise<string> {
+    await this.db.query('insert into settings (key, value) values ($1, $2) on conflict (key) do nothing', [key, make()]);
+    return (await this.db.query<{ value: string }>('select value from settings where key = $1', [key]))[0]!.value;
+  }
+
+  // ---- kiosks ------------------------------------------------------------
+
+  /**
+   * The hub config's kiosk list provisions kiosks: new ones are inserted with
+   * their token hash; for known ones zone, location and base file follow the
+   * file, while tokens rotated or revoked through the API stay as they are.
+   * `revoked: true` in the file revokes.
+   */
+  async provisionKiosks(list: { id: string; zone: string; location: unknown; tokenSha256?: string; revoked?: boolean; config?: string }[]): Promise<void> {
+    if (list.length === 0) return;
+    await this.db.query(
+      `insert into kiosks (id, zone, location, base_config, token_sha256, token_issued_at, revoked_at)
+       select id, zone, location, base, tok, case when tok is null then null else now() end, case when rev then now() end
+       from unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::boolean[]) as t(id, zone, location, base, tok, rev)
+       on conflict (id) do update set zone = excluded.zone, location = excluded.location, base_config = excluded.base_config,
+         token_sha256 = coalesce(kiosks.token_sha256, excluded.token_sha256),
+         revoked_at = coalesce(kiosks.revoked_at, excluded.revoked_at)`,
+      [
+        list.map((k) => k.id),
+        list.map((k) => k.zone),
+        list.map((k) => json(k.location)),
+        list.map((k) => k.config ?? null),
+        list.map((k) => k.tokenSha256 ?? null),
+        list.map((k) => !!k.revoked),
+      ],
+    );
+  }
+
+  /** id -> token hash of every kiosk that may connect (not revoked). */
+  async activeTokens(): Promise<Map<string, string>> {
+    const rows = await this.db.query<{ id: string; token_sha256: string }>('select id, token_sha256 from kiosks where revoked_at is null and token_sha256 is not null');
+    return new Map(rows.map((r) => [r.token_sha256, r.id]));
+  }
+
+  async kioskByToken(sha256: string): Promise<string | undefined> {
+    return (await this.db.query<{ id: string }>('select id from kiosks where token_sha256 = $1 and revoked_at is null', [sha256]))[0]?.id;
+  }
+
+  async listKiosks(where: { zone?: string; ids?: string[] } = {}): Promise<KioskRow[]> {
+    const rows = await this.db.query(
+      `select * from kiosks where ($1::text is null or zone = $1) and ($2::text[] is null or id = any($2)) order by id`,
+      [where.zone ?? null, where.ids ?? null],
+    );
+    return rows.map(kioskRow);
+  }
+
+  async getKiosk(id: string): Promise<KioskRow | undefined> {
+    return (await this.listKiosks({ ids: [id] }))[0];
+  }
+
+  async enrolKiosk(k: { id: string; zone: string; location: unknown; baseConfig?: string }, tokenSha256: string, by: string): Promise<boolean> {
+    const r = await this.db.query(
+      `insert into kiosks (id, zone, location, base_config, token_sha256, token_issued_at, enrolled_by) values ($1, $2, $3::jsonb, $4, $5, now(), $6)
+       on conflict (id) do nothing returning id`,
+      [k.id, k.zone, json(k.location), k.baseConfig ?? null, tokenSha256, by],
+    );
+    return r.length === 1;
+  }
+
+  /** A new token for a kiosk (rotation; also lifts a revocation). */
+  async setToken(id: string, tokenSha256: string): Promise<boolean> {
+    return (await this.db.query('update kiosks set token_sha256 = $2, token_issued_at = now(), revoked_at = null where id = $1 returning id', [id, tokenSha256])).length === 1;
+  }
+
+  async revokeKiosk(id: string): Promise<boolean> {
+    return (await this.db.query('update kiosks set revoked_at = coalesce(revoked_at, now()), token_sha256 = null where id = $1 returning id', [id])).length === 1;
+  }
+
+  /** Presence, batched: online kiosks held by an instance, their last heartbeat and reported state. */
+  async updatePresence(instanceId: string, updates: PresenceUpdate[]): Promise<void> {
+    if (updates.length === 0) return;
+    await this.db.query(
+      `update kiosks k set instance_id = $1, last_seen = to_timestamp(u.seen / 1000.0),
+         firmware = coalesce(u.firmware, k.firmware), config_version = coalesce(u.cv, k.config_version),
+         faults = coalesce(u.faults, k.faults), outbox = coalesce(u.outbox, k.outbox)
+       from unnest($2::text[], $3::float8[], $4::text[], $5::int[], $6::jsonb[], $7::int[]) as u(id, seen, firmware, cv, faults, outbox)
+       where k.id = u.id`,
+      [
+        instanceId,
+        updates.map((u) => u.id),
+        updates.map((u) => u.lastSeen),
+        updates.map((u) => u.firmware ?? null),
+        updates.map((u) => u.configVersion ?? null),
+        updates.map((u) => (u.faults ? json(u.faults) : null)),
+        updates.map((u) => u.outbox ?? null),
+      ],
+    );
+  }
+
+  /** The instance lost these kiosks (socket closed or silent). */
+  async markOffline(instanceId: string, ids: string[]): Promise<void> {
+    if (ids.length) await this.db.query('update kiosks set instance_id = null where id = any($2) and instance_id = $1', [instanceId, ids]);
+  }
+
+  /** Kiosks connected to some instance and heard from within the limit. */
+  async onlineKiosks(ids: string[], withinMs: number): Promise<Set<string>> {
+    const rows = await this.db.query<{ id: string }>(
+      `select id from kiosks where id = any($1) and instance_id is not null and last_seen > now() - ($2::float8 * interval '1 millisecond')`,
+      [ids, withinMs],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  // ---- users and sessions --------------------------------------------------
+
+  async provisionUsers(users: { name: string; role: Role; passwordHash: string }[]): Promise<void> {
+    for (const u of users) {
+      await this.db.query(
+        `insert into users (name, role, password_hash) values ($1, $2, $3)
+         on conflict (name) do update set role = excluded.role, password_hash = excluded.password_hash where users.source = 'config'`,
+        [u.name, u.role, u.passwordHash],
+      );
+    }
+  }
+
+  async getUser(name: string): Promise<{ name: string; role: Role; passwordHash: string } | undefined> {
+    const r = (await this.db.query<{ name: string; role: Role; password_hash: string }>('select name, role, password_hash from users where name = $1 and not disabled', [name]))[0];
+    return r && { name: r.name, role: r.role, passwordHash: r.password_hash };
+  }
+
+  async createSession(s: { idSha256: string; user: string; role: Role; csrf: string; address?: string; ttlS: number }): Promise<void> {
+    await this.db.query(
+      `insert into sessions (id_sha256, user_name, role, csrf, address, expires_at) values ($1, $2, $3, $4, $5, now() + $6::int * interval '1 second')`,
+      [s.idSha256, s.user, s.role, s.csrf, s.address ?? null, s.ttlS],
+    );
+  }
+
+  async getSession(idSha256: string): Promise<SessionRow | undefined> {
+    const r = (
+      await this.db.query<{ user_name: string; role: Role; csrf: string; expires_at: Date }>(
+        'select user_name, role, csrf, expires_at from sessions where id_sha256 = $1 and revoked_at is null and expires_at > now()',
+        [idSha256],
+      )
+    )[0];
+    return r && { user: r.user_name, role: r.role, csrf: r.csrf, expiresAt: ms(r.expires_at)! };
+  }
+
+  async revokeSession(idSha256: string): Promise<void> {
+    await this.db.query('update sessions set revoked_at = now() where id_sha256 = $1 and revoked_at is null', [idSha256]);
+  }
+
+  async revokeUserSessions(user: string): Promise<number> {
+    return (await this.db.query('update sessions set revoked_at = now() where user_name = $1 and revoked_at is null returning 1', [user])).length;
+  }
+
+  async purgeSessions(): Promise<void> {
+    await this.db.query(`delete from sessions where expires_at < now() - interval '1 day'`);
+  }
+
+  // ---- config layers and kiosk config versions ------------------------------
+
+  /** Stores a new version of a layer; returns it. */
+  async addLayer(scope: LayerScope, target: string, document: unknown, author: string, comment = '', tx: Sql = this.db): Promise<number> {
+    const r = await tx.query<{ version: number }>(
+      `insert into config_layers (scope, target, version, document, author, comment)
+       select $1, $2, coalesce(max(version), 0) + 1, $3::jsonb, $4, $5 from config_layers where scope = $1 and target = $2
+       returning version`,
+      [scope, target, json(document), author, comment],
+    );
+    return r[0]!.version;
+  }
+
+  /** The current version of every layer (scope -> target -> version). */
+  async currentLayers(): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ scope: string; target: string; version: number }>('select scope, target, max(version) as version from config_layers group by scope, target');
+    return new Map(rows.map((r) => [`${r.scope}/${r.target}`, Number(r.version)]));
+  }
+
+  async getLayer(scope: LayerScope, target: string, version?: number): Promise<{ version: number; document: unknown; author: string; comment: string; createdAt: string } | undefined> {
+    const r = (
+      await this.db.query<{ version: number; document: unknown; author: string; comment: string; created_at: Date }>(
+        `select version, document, author, comment, created_at from config_layers where scope = $1 and target = $2 and ($3::int is null or version = $3) order by version desc limit 1`,
+        [scope, target, version ?? null],
+      )
+    )[0];
+    return r && { version: r.version, document: r.document, author: r.author, comment: r.comment, createdAt: iso(r.created_at) };
+  }
+
+  async listLayers(scope?: LayerScope, target?: string): Promise<{ scope: string; target: string; version: number; author: string; comment: string; createdAt: string }[]> {
+    const rows = await this.db.query<{ scope: string; target: string; version: number; author: string; comment: string; created_at: Date }>(
+      `select scope, target, version, author, comment, created_at from config_layers where ($1::text is null or scope = $1) and ($2::text is null or target = $2) order by scope, target, version`,
+      [scope ?? null, target ?? null],
+    );
+    return rows.map((r) => ({ scope: r.scope, target: r.target, version: r.version, author: r.author, comment: r.comment, createdAt: iso(r.created_at) }));
+  }
+
+  /**
+   * A push: a layer change (optional) and a new config version for each kiosk,
+   * one transaction. Older pending versions of those kiosks are superseded.
+   */
+  async pushConfig(opts: {
+    by: string;
+    layer?: { scope: LayerScope; target: string; document: unknown; comment?: string }[];
+    kiosks: string[];
+    layersOf: (kiosk: KioskRow, current: Map<string, number>) => LayerRef;
+  }): Promise<{ pushId: string; versions: { kiosk: string; version: number }[] }> {
+    const pushId = `cfg-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    return this.db.transaction(async (tx) => {
+      await tx.query('select id from kiosks where id = any($1) order by id for update', [opts.kiosks]);
+      for (const l of opts.layer ?? []) await this.addLayer(l.scope, l.target, l.document, opts.by, l.comment ?? '', tx);
+      const cur = new Map(
+        (await tx.query<{ scope: string; target: string; version: number }>('select scope, target, max(version) as version from config_layers group by scope, target')).map((r) => [
+          `${r.scope}/${r.target}`,
+          Number(r.version),
+        ]),
+      );
+      const kiosks = (await tx.query('select * from kiosks where id = any($1) order by id', [opts.kiosks])).map(kioskRow);
+      await tx.query('insert into config_pushes (id, created_by) values ($1, $2)', [pushId, opts.by]);
+      await tx.query(`update kiosk_configs set status = 'superseded' where kiosk_id = any($1) and status = 'pending'`, [kiosks.map((k) => k.id)]);
+      const rows = await tx.query<{ kiosk_id: string; version: number }>(
+        `insert into kiosk_configs (kiosk_id, version, push_id, layers)
+         select k.id, greatest(coalesce((select max(c.version) from kiosk_configs c where c.kiosk_id = k.id), 0), k.config_version) + 1, $1, l.layers
+         from unnest($2::text[], $3::jsonb[]) as l(kiosk_id, layers) join kiosks k on k.id = l.kiosk_id
+         returning kiosk_id, version`,
+        [pushId, kiosks.map((k) => k.id), kiosks.map((k) => json(opts.layersOf(k, cur)))],
+      );
+      return { pushId, versions: rows.map((r) => ({ kiosk: r.kiosk_id, version: r.version })) };
+    });
+  }
+
+  /** The newest pending config version of each of these kiosks (optionally of one push). */
+  async pendingConfigs(kiosks: string[], pushId?: string): Promise<{ kiosk: string; version: number; layers: LayerRef }[]> {
+    const rows = await this.db.query<{ kiosk_id: string; version: number; layers: LayerRef }>(
+      `select kiosk_id, version, layers from kiosk_configs where kiosk_id = any($1) and status = 'pending' and ($2::text is null or push_id = $2)`,
+      [kiosks, pushId ?? null],
+    );
+    return rows.map((r) => ({ kiosk: r.kiosk_id, version: r.version, layers: r.layers }));
+  }
+
+  /** The newest config version of a kiosk, whatever its status. */
+  async latestConfig(kiosk: string): Promise<{ version: number; layers: LayerRef; status: string; errors: unknown[] | null; createdAt: string } | undefined> {
+    const r = (
+      await this.db.query<{ version: number; layers: LayerRef; status: string; errors: unknown[] | null; created_at: Date }>(
+        `select version, layers, status, errors, created_at from kiosk_configs where kiosk_id = $1 and status <> 'superseded' order by version desc limit 1`,
+        [kiosk],
+      )
+    )[0];
+    return r && { version: r.version, layers: r.layers, status: r.status, errors: r.errors, createdAt: iso(r.created_at) };
+  }
+
+  /** Acks and nacks, batched: only a pending version changes. */
+  async configResults(results: { kiosk: string; version: number; ok: boolean; errors?: unknown[] }[]): Promise<void> {
+    if (results.length === 0) return;
+    await this.db.query(
+      `update kiosk_configs c set status = case when r.ok then 'acked' else 'refused' end, errors = r.errors, acked_at = now()
+       from unnest($1::text[], $2::int[], $3::boolean[], $4::jsonb[]) as r(kiosk, version, ok, errors)
+       where c.kiosk_id = r.kiosk and c.version = r.version and c.status = 'pending'`,
+      [results.map((r) => r.kiosk), results.map((r) => r.version), results.map((r) => r.ok), results.map((r) => (r.errors ? json(r.errors) : null))],
+    );
+    const acked = results.filter((r) => r.ok);
+    if (acked.length)
+      await this.db.query(
+        `update kiosks k set config_version = greatest(k.config_version, r.version) from unnest($1::text[], $2::int[]) as r(kiosk, version) where k.id = r.kiosk`,
+        [acked.map((r) => r.kiosk), acked.map((r) => r.version)],
+      );
+  }
+
+  /** Counts of kiosks by the state of their newest config version. */
+  async configStatus(ids: string[]): Promise<{ acked: number; pending: number; refused: number }> {
+    const rows = await this.db.query<{ status: string; n: number }>(
+      `select c.status, count(*)::int as n from kiosk_configs c
+       join (select kiosk_id, max(version) as v from kiosk_configs where kiosk_id = any($1) and status <> 'superseded' group by kiosk_id) m on m.kiosk_id = c.kiosk_id and m.v = c.version
+       group by c.status`,
+      [ids],
+    );
+    const n = (s: string) => rows.find((r) => r.status === s)?.n ?? 0;
+    return { acked: n('acked'), refused: n('refused'), pending: ids.length - n('acked') - n('refused') };
+  }
+
+  // ---- commands -----------------------------------------------------------
+
+  async createCommand(c: { id: string; command: string; args: unknown; by: string; role: string; kiosks: string[] }): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query('insert into commands (id, command, args, created_by, role) values ($1, $2, $3::jsonb, $4, $5)', [c.id, c.command, json(c.args), c.by, c.role]);
+      if (c.kiosks.length) await tx.query(`insert into command_results (command_id, kiosk_id, state) select $1, k, 'pending' from unnest($2::text[]) as k`, [c.id, c.kiosks]);
+    });
+  }
+
+  async getCommand(id: string): Promise<{ id: string; command: string; args: unknown; by: string; at: number; results: Record<string, { ok: boolean; error?: string } | null> } | undefined> {
+    const c = (await this.db.query<{ id: string; command: string; args: unknown; created_by: string; created_at: Date }>('select * from commands where id = $1', [id]))[0];
+    if (!c) return undefined;
+    const rs = await this.db.query<{ kiosk_id: string; state: string; error: string | null }>('select kiosk_id, state, error from command_results where command_id = $1 order by kiosk_id', [id]);
+    const results: Record<string, { ok: boolean; error?: string } | null> = {};
+    for (const r of rs) results[r.kiosk_id] = r.state === 'pending' ? null : { ok: r.state === 'ok', ...(r.error ? { error: r.error } : {}) };
+    return { id: c.id, command: c.command, args: c.args, by: c.created_by, at: ms(c.created_at)!, results };
+  }
+
+  /** The command and which of these kiosks still wait for it (for the instance holding their sockets). */
+  async pendingCommand(id: string, kiosks: string[]): Promise<{ command: string; args: unknown; kiosks: string[] } | undefined> {
+    const c = (await this.db.query<{ command: string; args: unknown }>('select command, args from commands where id = $1', [id]))[0];
+    if (!c) return undefined;
+    const rs = await this.db.query<{ kiosk_id: string }>(`select kiosk_id from command_results where command_id = $1 and state = 'pending' and kiosk_id = any($2)`, [id, kiosks]);
+    return { command: c.command, args: c.args, kiosks: rs.map((r) => r.kiosk_id) };
+  }
+
+  async commandResults(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): Promise<void> {
+    if (results.length === 0) return;
+    await this.db.query(
+      `update command_results c set state = case when r.ok then 'ok' else 'failed' end, error = r.error, updated_at = now()
+       from unnest($1::text[], $2::text[], $3::boolean[], $4::text[]) as r(id, kiosk, ok, error)
+       where c.command_id = r.id and c.kiosk_id = r.kiosk and c.state = 'pending'`,
+      [results.map((r) => r.id), results.map((r) => r.kiosk), results.map((r) => r.ok), results.map((r) => r.error ?? null)],
+    );
+  }
+
+  // ---- events and alarms ----------------------------------------------------
+
+  /**
+   * Stores batches of events from several kiosks in one transaction (group
+   * commit); returns how many were new per kiosk. Nothing is acknowledged to
+   * a kiosk before this resolves, i.e. before the commit.
+   */
+  async insertEvents(batches: { kiosk: string; events: IncomingEvent[] }[]): Promise<number[]> {
+    const flat = batches.flatMap((b) => b.events.map((e) => ({ ...e, kiosk: b.kiosk })));
+    if (flat.length === 0) return batches.map(() => 0);
+    const alarms = flat.filter((e) => e.type === 'alarm.state' && e.data && typeof (e.data as { alarmId?: unknown }).alarmId === 'string');
+    const inserted = await this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ kiosk_id: string }>(
+        `insert into events (id, kiosk_id, seq, at, at_ts, type, data)
+         select id, kiosk, seq, at, at_ts, type, data from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[])
+           as t(id, kiosk, seq, at, at_ts, type, data)
+         on conflict (id) do nothing returning kiosk_id`,
+        [
+          flat.map((e) => e.id),
+          flat.map((e) => e.kiosk),
+          flat.map((e) => e.seq),
+          flat.map((e) => e.at),
+          flat.map((e) => validTime(e.at)),
+          flat.map((e) => e.type),
+          flat.map((e) => json(e.data)),
+        ],
+      );
+      if (alarms.length) await upsertAlarms(tx, alarms);
+      return rows;
+    });
+    const per = new Map<string, number>();
+    for (const r of inserted) per.set(r.kiosk_id, (per.get(r.kiosk_id) ?? 0) + 1);
+    return batches.map((b) => {
+      const n = per.get(b.kiosk) ?? 0;
+      per.delete(b.kiosk); // one kiosk appears once per group (one batch in flight per kiosk)
+      return n;
+    });
+  }
+
+  async listEvents(f: EventFilter): Promise<EventRow[]> {
+    const rows = await this.db.query<{ serial: string | number; id: string; kiosk_id: string; seq: string | number; at: string; type: string; data: unknown; received_at: Date }>(
+      `select e.serial, e.id, e.kiosk_id, e.seq, e.at, e.type, e.data, e.received_at from events e
+       where ($1::text is null or e.kiosk_id = $1)
+         and ($2::text is null or e.kiosk_id in (select id from kiosks where zone = $2))
+         and ($3::text is null or e.type = $3)
+         and ($4::timestamptz is null or coalesce(e.at_ts, e.received_at) >= $4)
+         and ($5::timestamptz is null or coalesce(e.at_ts, e.received_at) < $5)
+         and e.serial > $6
+       order by e.serial limit $7`,
+      [f.kiosk ?? null, f.zone ?? null, f.type ?? null, f.from ?? null, f.to ?? null, f.after ?? 0, Math.min(f.limit ?? 1000, 100_000)],
+    );
+    return rows.map((r) => ({ serial: Number(r.serial), id: r.id, kiosk: r.kiosk_id, seq: Number(r.seq), at: r.at, type: r.type, data: r.data, receivedAt: iso(r.received_at) }));
+  }
+
+  /**
+   * Retention: each kiosk keeps its newest `perKiosk` events (so one noisy
+   * kiosk cannot evict another's records), and none older than maxAgeDays.
+   */
+  async applyRetention(perKiosk: number, maxAgeDays?: number): Promise<number> {
+    const over = await this.db.query<{ kiosk_id: string }>('select kiosk_id from events group by kiosk_id having count(*) > $1', [perKiosk]);
+    let deleted = 0;
+    for (const { kiosk_id } of over) {
+      deleted += (
+        await this.db.query(
+          `delete from events where kiosk_id = $1 and serial <= (select serial from events where kiosk_id = $1 order by serial desc offset $2 limit 1) returning 1`,
+          [kiosk_id, perKiosk],
+        )
+      ).length;
+    }
+    if (maxAgeDays) deleted += (await this.db.query(`delete from events where received_at < now() - $1::int * interval '1 day' returning 1`, [maxAgeDays])).length;
+    return deleted;
+  }
+
+  async listAlarms(f: { kiosk?: string; open?: boolean } = {}): Promise<{ alarmId: string; kiosk: string; state: string; data: unknown; updatedAt: string }[]> {
+    const rows = await this.db.query<{ alarm_id: string; kiosk_id: string; state: string; data: unknown; updated_at: Date }>(
+      `select alarm_id, kiosk_id, state, data, updated_at from alarms where ($1::text is null or kiosk_id = $1) and (not $2 or state <> 'reset') order by updated_at desc limit 10000`,
+      [f.kiosk ?? null, !!f.open],
+    );
+    return rows.map((r) => ({ alarmId: r.alarm_id, kiosk: r.kiosk_id, state: r.state, data: r.data, updatedAt: iso(r.updated_at) }));
+  }
+
+  // ---- audit ----------------------------------------------------------------
+
+  async audit(e: AuditEntry): Promise<void> {
+    await this.db.query('insert into audit (user_name, role, action, target, result, detail, address) values ($1, $2, $3, $4, $5, $6::jsonb, $7)', [
+      e.user,
+      e.role,
+      e.action,
+      e.target ?? '',
+      e.result,
+      e.detail === undefined ? null : json(e.detail),
+      e.address ?? null,
+    ]);
+  }
+
+  async listAudit(f: { user?: string; action?: string; from?: string; to?: string; after?: number; limit?: number }): Promise<(AuditEntry & { serial: number; at: string })[]> {
+    const rows = await this.db.query<{ serial: string | number; at: Date; user_name: string; role: string; action: string; target: string; result: string; detail: unknown; address: string | null }>(
+      `select * from audit where ($1::text is null or user_name = $1) and ($2::text is null or action = $2)
+         and ($3::timestamptz is null or at >= $3) and ($4::timestamptz is null or at < $4) and serial > $5
+       order by serial limit $6`,
+      [f.user ?? null, f.action ?? null, f.from ?? null, f.to ?? null, f.after ?? 0, Math.min(f.limit ?? 1000, 100_000)],
+    );
+    return rows.map((r) => ({
+      serial: Number(r.serial),
+      at: iso(r.at),
+      user: r.user_name,
+      role: r.role,
+      action: r.action,
+      target: r.target,
+      result: r.result,
+      detail: r.detail ?? undefined,
+      address: r.address ?? undefined,
+    }));
+  }
+}
+
+function kioskRow(r: Record<string, unknown>): KioskRow {
+  return {
+    id: r.id as string,
+    zone: r.zone as string,
+    location: r.location,
+    baseConfig: (r.base_config as string | null) ?? null,
+    revoked: r.revoked_at != null,
+    enrolledAt: iso(r.enrolled_at),
+    enrolledBy: r.enrolled_by as string,
+    tokenIssuedAt: r.token_issued_at ? iso(r.token_issued_at) : null,
+    instanceId: (r.instance_id as string | null) ?? null,
+    lastSeen: ms(r.last_seen),
+    firmware: (r.firmware as string | null) ?? null,
+    configVersion: Number(r.config_version ?? 0),
+    faults: (r.faults as KioskRow['faults']) ?? [],
+    outbox: Number(r.outbox ?? 0),
+  };
+}
+
+function validTime(s: string): string | null {
+  const t = Date.parse(s);
+  return Number.isFinite(t) && t > 0 && t < 253402300800000 ? new Date(t).toISOString() : null;
+}
+
+async function upsertAlarms(tx: Sql, events: (IncomingEvent & { kiosk: string })[]): Promise<void> {
+  // Within a group, the latest transition per alarm goes in (rank, then time); the row takes it only if it is not older.
+  const best = new Map<string, { e: IncomingEvent & { kiosk: string }; rank: number }>();
+  for (const e of events) {
+    const d = e.data as { alarmId: string; state?: string; at?: string };
+    const rank = ALARM_RANK[d.state ?? ''] ?? -1;
+    if (rank < 0) continue;
+    const prev = best.get(d.alarmId);
+    if (!prev || rank > prev.rank || (rank === prev.rank && String(d.at ?? e.at) >= String((prev.e.data as { at?: string }).at ?? prev.e.at))) best.set(d.alarmId, { e, rank });
+  }
+  if (best.size === 0) return;
+  const list = [...best.values()];
+  const d = (x: { e: IncomingEvent }) => x.e.data as { alarmId: string; state: string; kind?: string; category?: string; source?: string; raisedAt?: string; at?: string };
+  await tx.query(
+    `insert into alarms (alarm_id, kiosk_id, state, rank, kind, category, source, raised_at, at, data)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])
+     on conflict (alarm_id) do update set state = excluded.state, rank = excluded.rank, at = excluded.at, data = excluded.data, updated_at = now(),
+       category = coalesce(excluded.category, alarms.category)
+     where alarms.kiosk_id = excluded.kiosk_id and (excluded.rank > alarms.rank or (excluded.rank = alarms.rank and excluded.at >= alarms.at))`,
+    [
+      list.map((x) => d(x).alarmId),
+      list.map((x) => x.e.kiosk),
+      list.map((x) => d(x).state),
+      list.map((x) => x.rank),
+      list.map((x) => d(x).kind ?? null),
+      list.map((x) => d(x).category ?? null),
+      list.map((x) => d(x).source ?? null),
+      list.map((x) => d(x).raisedAt ?? null),
+      list.map((x) => String(d(x).at ?? x.e.at)),
+      list.map((x) => json(x.e.data)),
+    ],
+  );
+}

@@ -1,0 +1,158 @@
+// Shared set-up for the desk media tests and the desk benchmark: rtpengine +
+// Kamailio bridging WebRTC, the desk phone bundle on a tiny static page, and
+// headless Chromium whose fake microphone plays a WAV file.
+import http from 'node:http';
+import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startRtpengine, type RtpEngine } from '../../src/testbed/rtpengine.js';
+import { startKamailio, type Kamailio } from '../../src/testbed/kamailio.js';
+import { buildWebBundles, WEB_DIST } from '../../src/hub/web-bundle.js';
+import { REPO } from '../helpers/processes.js';
+
+export interface MediaBed {
+  rtpengine: RtpEngine;
+  kamailio: Kamailio;
+  wsUrl: string;
+  stop(): Promise<void>;
+}
+
+/** rtpengine first (it must answer a ping before Kamailio starts), then Kamailio with the WebRTC routing. */
+export async function startMediaBed(users: Record<string, string>): Promise<MediaBed> {
+  const rtpengine = await startRtpengine();
+  const kamailio = await startKamailio({ users, rtpengine });
+  return {
+    rtpengine,
+    kamailio,
+    wsUrl: `ws://127.0.0.1:${kamailio.wsPort}/`,
+    stop: async () => {
+      await kamailio.stop();
+      await rtpengine.stop();
+    },
+  };
+}
+
+const PAGE_DIR = path.join(REPO, 'test/desk/page');
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.map': 'application/json' };
+
+/** Serves the test page and the freshly built bundle on 127.0.0.1 (a secure origin for getUserMedia). */
+export async function serveDeskPage(): Promise<{ url: string; close(): Promise<void> }> {
+  await buildWebBundles();
+  const server = http.createServer((req, res) => {
+    const name = new URL(req.url ?? '/', 'http://x').pathname;
+    const file = name === '/' ? path.join(PAGE_DIR, 'index.html') : /^\/phone\.js(\.map)?$/.test(name) ? path.join(WEB_DIST, 'desk', name.slice(1)) : undefined;
+    if (!file) return void res.writeHead(404).end();
+    readFile(file).then(
+      (data) => res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(data),
+      () => res.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** Headless Chromium whose fake microphone plays `micWav` (looped). Permissions are granted per context. */
+export function launchDeskBrowser(micWav: string): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${micWav}`,
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+export interface DeskOptions {
+  wsUrl: string;
+  user: string;
+  password: string;
+  domain?: string;
+  /** grant the microphone permission (default true) */
+  microphone?: boolean;
+}
+
+export interface Desk {
+  context: BrowserContext;
+  page: Page;
+  /** events the phone emitted so far, in order */
+  events(): Promise<{ type: string; data: any }[]>;
+  waitEvent(type: string, timeoutMs?: number, nth?: number): Promise<any>;
+  close(): Promise<void>;
+}
+
+/** A page with a started (registered) DeskPhone as window.phone; its events collect in window.phoneEvents. */
+export async function openDesk(browser: Browser, pageUrl: string, o: DeskOptions): Promise<Desk> {
+  const context = await browser.newContext({ permissions: o.microphone === false ? [] : ['microphone'] });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('desk page error:', e.message));
+  await page.goto(pageUrl);
+  await page.waitForFunction(() => document.title === 'desk phone ready');
+  await page.evaluate(
+    async (cfg) => {
+      const w = window as any;
+      w.phoneEvents = [];
+      const phone = new w.desk.DeskPhone({ ...cfg, audioProcessing: false });
+      for (const type of ['registered', 'incoming', 'established', 'ended', 'updated', 'error']) phone.on(type, (data: unknown) => w.phoneEvents.push({ type, data }));
+      w.phone = phone;
+      await phone.start();
+    },
+    { wsUrl: o.wsUrl, user: o.user, password: o.password, domain: o.domain ?? '127.0.0.1' },
+  );
+  const events = () => page.evaluate(() => (window as any).phoneEvents as { type: string; data: any }[]);
+  return {
+    context,
+    page,
+    events,
+    waitEvent: async (type, timeoutMs = 15_000, nth = 1) => {
+      const handle = await page.waitForFunction(
+        ([t, n]) => {
+          const hits = ((window as any).phoneEvents as { type: string; data: unknown }[]).filter((e) => e.type === t);
+          return hits.length >= (n as number) ? hits[(n as number) - 1]!.data : undefined;
+        },
+        [type, nth] as const,
+        { timeout: timeoutMs, polling: 20 },
+      );
+      return handle.jsonValue();
+    },
+    close: async () => {
+      await page.evaluate(() => (window as any).phone?.stop()).catch(() => {});
+      await context.close();
+    },
+  };
+}
+
+export interface Leg {
+  tag: string;
+  protocol: string;
+  codec?: string;
+  /** RTP packets rtpengine received from this side */
+  packets: number;
+  flags: string[];
+  crypto?: string;
+}
+
+/** rtpengine's view of a call (ng "query"): one entry per side, with what it received from that side. */
+export async function rtpengineLegs(bed: MediaBed, sipCallId: string): Promise<Leg[]> {
+  const r = (await bed.rtpengine.ng.request('query', { 'call-id': sipCallId })) as any;
+  if (r.result !== 'ok') throw new Error(`rtpengine query ${sipCallId}: ${r.result} ${r['error-reason'] ?? ''}`);
+  return Object.values(r.tags as Record<string, any>).map((t) => {
+    const media = t.medias?.[0] ?? {};
+    const rtp = (media.streams ?? []).filter((s: any) => (s.flags ?? []).includes('RTP'));
+    return {
+      tag: t.tag,
+      protocol: media.protocol,
+      codec: media.codec,
+      packets: rtp.reduce((n: number, s: any) => n + Number(s.stats?.packets ?? 0), 0),
+      flags: rtp.flatMap((s: any) => s.flags ?? []),
+      crypto: rtp.find((s: any) => s['crypto suite'])?.['crypto suite'],
+    };
+  });
+}

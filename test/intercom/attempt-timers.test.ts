@@ -1,0 +1,29 @@
+// Each attempt of the hunt owns its timers: a late final answer to an attempt
+// the kiosk has already abandoned (here a 408 that comes 3 s after the CANCEL)
+// must not clear the ring timer of the attempt now ringing.
+import { strict as assert } from 'node:assert';
+import { stopAll } from '../../src/testbed/proc.js';
+import { callRig, desk, targets } from './helpers.js';
+import { until } from '../helpers/tmp.js';
+
+describe('intercom: attempts own their timers', function () {
+  this.timeout(40_000);
+  afterEach(() => stopAll());
+
+  it('a late 408 of an abandoned attempt leaves the ring timeout of the current one running', async () => {
+    const late = await desk('desk-cancel-late-408.xml');
+    const second = await desk('desk-no-answer.xml');
+    const rig = await callRig(targets([{ uri: late.uri, ringTimeoutS: 1 }, { uri: second.uri, ringTimeoutS: 4 }]));
+    await rig.press('emergency');
+    // Attempt 1: ring timeout after 1 s, CANCEL, given up 2 s later; attempt 2 rings the second desk.
+    await until(() => rig.events().some((e) => e.type === 'call.state' && e.data.attempt === 2), 10_000, 'attempt 2');
+    // The first desk's 408 arrives about 1 s into attempt 2 ...
+    assert.equal(await late.proc.exited, 0, `first desk:\n${late.proc.output().slice(-1500)}`);
+    const late408 = rig.events().find((e) => e.type === 'call.state' && /^408/.test(e.data.reason ?? ''));
+    assert.equal(late408?.data.attempt, 1, `the 408 belongs to attempt 1: ${rig.states().join(', ')}`);
+    assert.equal(late408?.data.target, late.uri);
+    // ... and attempt 2 still times out after its own 4 s: the second desk sees the CANCEL.
+    await until(() => rig.events().some((e) => e.type === 'call.state' && e.data.attempt === 2 && e.data.reason === 'no answer'), 10_000, 'ring timeout of attempt 2');
+    assert.equal(await second.proc.exited, 0, `second desk:\n${second.proc.output().slice(-1500)}`);
+  });
+});
