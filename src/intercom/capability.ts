@@ -93,6 +93,7 @@ export class IntercomCapability implements KioskCapability {
         clearInterval(timer);
         resolve();
       }, 250);
+      timer.unref();
     });
   }
 

@@ -75,6 +75,8 @@ export class ConfigApplier {
   /** bumps with every change: late callbacks of an older trial do nothing */
   private generation = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  /** deferred applies not done yet, whichever push they came with: a later trial waits for them too */
+  private readonly outstanding = new Set<Promise<void>>();
 
   constructor(private readonly h: ApplierHost) {}
 
@@ -170,6 +172,12 @@ export class ConfigApplier {
       if (typeof r === 'object') {
         this.h.log.info({ capability: cap.name, sections: mine, why: r.deferred }, 'config change deferred');
         waits.push(r.applied);
+        const p = r.applied;
+        this.outstanding.add(p);
+        p.then(
+          () => this.outstanding.delete(p),
+          () => this.outstanding.delete(p),
+        );
       }
       for (const s of mine) put(s, o);
     }
@@ -181,7 +189,8 @@ export class ConfigApplier {
   /** Runs the health window once the deferred sections are applied. */
   private watch(trial: Trial, waits: Promise<void>[], ms: number): void {
     const gen = this.generation;
-    Promise.all(waits).then(
+    // A change deferred by an earlier push is part of this config too: judge it once it is in.
+    Promise.all([...waits, ...this.outstanding]).then(
       () => {
         if (gen !== this.generation) return;
         this.window = new HealthWindow({

@@ -82,6 +82,10 @@ describe('config from the hub: SIP registrar, live', function () {
     const ack = await hub.pushAndWait(KIOSK, 3, sipWith({ account: { registrars: registrar(a.port) }, targets }));
     assert.ok(ack.type === 'config-ack', JSON.stringify(ack));
     assert.deepEqual([ack.live, ack.deferred, ack.restart], [[], ['sip'], []]);
+    // another push during the call (live): its health window waits for the deferred SIP change too
+    const v4 = await hub.pushAndWait(KIOSK, 4, { ...sipWith({ account: { registrars: registrar(a.port) }, targets }), audio: { ...base.audio, volume: 0.5 } });
+    assert.ok(v4.type === 'config-ack', JSON.stringify(v4));
+    assert.deepEqual([v4.live, v4.deferred], [['audio'], []]);
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(registers(a), atA, 'no new REGISTER while the call is up');
     assert.equal(hub.event('call.state', (e) => e.callId === callId && (e.state === 'ended' || e.state === 'failed')), undefined, 'the call is still up');
@@ -91,25 +95,27 @@ describe('config from the hub: SIP registrar, live', function () {
     const end = await hub.waitEvent('call.state', (e) => e.callId === callId && (e.state === 'ended' || e.state === 'failed'));
     assert.equal(end.data.state, 'ended');
     await until(() => registers(a) > atA, 10_000, 'REGISTER at the first Kamailio after the call');
-    await hub.waitEvent('config.healthy', (e) => e.version === 3);
+    const healthy = await hub.waitEvent('config.healthy', (e) => e.version === 4);
+    assert.ok(hub.events.indexOf(healthy) > hub.events.indexOf(end), 'version 4 was judged only after the call, with its SIP change in');
+    assert.equal(hub.event('config.healthy', (e) => e.version === 3), undefined, 'version 3 was replaced by 4 before its window');
   });
 
   it('a registrar that does not answer: the kiosk rolls back by itself inside the health window and says why', async () => {
     const nowhere = await freePort();
     const bad = sipWith({ account: { registrars: registrar(nowhere) } });
-    const ack = await hub.pushAndWait(KIOSK, 4, bad);
+    const ack = await hub.pushAndWait(KIOSK, 5, bad);
     assert.ok(ack.type === 'config-ack', JSON.stringify(ack));
     const atA = registers(a);
-    const rb = await hub.waitEvent('config.rollback', (e) => e.version === 4, 15_000);
-    assert.equal(rb.data.to, 3);
+    const rb = await hub.waitEvent('config.rollback', (e) => e.version === 5, 15_000);
+    assert.equal(rb.data.to, 4);
     assert.match(rb.data.reason, /SIP not registered/);
-    const applied = await hub.waitEvent('config.applied', (e) => e.version === 3 && e.source === 'lkg');
-    assert.deepEqual(applied.data.live, ['sip']);
-    assert.equal((await health(kiosk)).configVersion, 3);
+    const applied = await hub.waitEvent('config.applied', (e) => e.version === 4 && e.source === 'lkg');
+    assert.deepEqual(applied.data.live.sort(), ['audio', 'sip']);
+    assert.equal((await health(kiosk)).configVersion, 4);
     await until(() => registers(a) > atA, 10_000, 'registered with the first Kamailio again');
     await until(registered, 10_000, 'registered');
     // offered again, the failed version is refused with the reason
-    const again = await hub.pushAndWait(KIOSK, 4, bad);
+    const again = await hub.pushAndWait(KIOSK, 5, bad);
     assert.ok(again.type === 'config-nack' && again.code === 'rolled-back', JSON.stringify(again));
     assert.match(again.errors[0]!.message, /SIP not registered/);
     assert.equal(kiosk.proc.restarts, 0);
