@@ -7,6 +7,10 @@ import { healthOf } from '../core/capability.js';
 import { AudioEngine } from './engine.js';
 import { addPaRoutes } from './local-routes.js';
 import { createInput } from './input/index.js';
+import type { ConfigChange } from '../core/capability.js';
+import type { ConfigSection } from '../core/context.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import { reconfigureAudio } from './reconfigure.js';
 
 /** the microphone runs at the call's narrowband rate; wideband codecs resample */
 const MIC_RATE = 8000;
@@ -14,11 +18,13 @@ const MIC_RATE = 8000;
 export class AudioCapability implements KioskCapability {
   readonly name = 'audio';
   readonly fault = 'audio' as const;
-  readonly config = ['audio', 'pa'] as const;
+  /** zone and site: volume by zone and time of day; hub: where clips come from */
+  readonly config = ['audio', 'pa', 'zone', 'site', 'hub'] as const;
   readonly raises = ['pa.started', 'pa.ended', 'audio.fault'] as const;
   readonly handles = ['pa.play', 'pa.stop', 'hub.clock', 'call.state'] as const;
   engine?: AudioEngine;
   private failure?: string;
+  private microphone?: KioskContext['services']['microphone'];
 
   async start(ctx: KioskContext): Promise<void> {
     const { bus, log } = ctx;
@@ -30,6 +36,7 @@ export class AudioCapability implements KioskCapability {
     } catch (err) {
       bus.emit('audio.fault', { active: true, reason: `microphone: ${(err as Error).message}` });
     }
+    this.microphone = ctx.services.microphone;
     this.engine = new AudioEngine({ config, configDir: ctx.configDir, dataDir: ctx.store.dir, bus, log });
     ctx.services.audioOut = this.engine.mixer;
     const mic = ctx.services.microphone;
@@ -40,6 +47,11 @@ export class AudioCapability implements KioskCapability {
     }
     this.engine.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
     addPaRoutes(ctx.local, bus, this.engine);
+  }
+
+  async reconfigure({ prev, next }: ConfigChange<KioskConfig, ConfigSection>) {
+    if (!this.engine) return 'restart' as const;
+    return reconfigureAudio(this.engine, prev, next, this.microphone);
   }
 
   async stop(): Promise<void> {

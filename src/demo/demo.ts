@@ -7,13 +7,15 @@ import { loadHubConfig, loadKioskConfig } from '../config/load.js';
 import { start, stopAll, type Managed } from '../testbed/proc.js';
 import { startBaresip } from '../testbed/baresip.js';
 import { which } from '../testbed/tools.js';
+import { RESTART_EXIT_CODE } from '../core/exit-codes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = [path.resolve(here, '../..'), path.resolve(here, '../../..')].find((p) => p.endsWith(path.sep + 'dist') === false)!;
 
 function cli(name: string, args: string[]): Managed {
   // Same runtime as this process (node with tsx in development, compiled JS otherwise).
-  return start(name, process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A kiosk applying a config that needs a restart exits with RESTART_EXIT_CODE: start it again, like systemd.
+  return start(name, process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'], restartExitCode: RESTART_EXIT_CODE });
 }
 
 export async function runDemo(opts: { siteDir?: string }): Promise<number> {

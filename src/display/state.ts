@@ -29,11 +29,8 @@ export class ScreenState {
   private lastEnded: string | null = null;
 
   constructor(bus: Bus, config: KioskConfig, evacRoute: (blocked: string[]) => Route | null) {
-    const zone = config.site.zones.find((z) => z.id === config.zone);
     this.s = {
-      site: config.site.name, zone: zone?.name ?? { en: config.zone }, location: config.location?.text,
-      languages: config.display.languages, defaultLanguage: config.display.defaultLanguage,
-      degradedText: config.display.degradedText,
+      ...fromConfig(config),
       call: null, callHistory: [], rateCallId: null, desk: null, chat: [], crowd: 'none', incident: null, drill: false,
       degraded: { hub: false, sip: false, faults: 0 }, now: Date.now(),
     };
@@ -64,6 +61,12 @@ export class ScreenState {
     on(bus.on('sip.registration', (e) => { this.s.degraded = { ...this.s.degraded, sip: !e.registered }; this.changed(); }));
   }
 
+  /** A new config: names, languages and wording change on the page at once. */
+  setConfig(config: KioskConfig): void {
+    this.s = { ...this.s, ...fromConfig(config) };
+    this.changed();
+  }
+
   /** faults count comes from the kiosk's fault list (called on fault events). */
   setFaults(n: number): void { if (n !== this.s.degraded.faults) { this.s.degraded = { ...this.s.degraded, faults: n }; this.changed(); } }
   callId(): string | undefined { const c = this.s.call; return c && c.state !== 'ended' && c.state !== 'failed' ? c.callId : undefined; }
@@ -73,4 +76,14 @@ export class ScreenState {
   onChange(fn: (s: Snapshot) => void): void { this.listeners.push(fn); }
   close(): void { for (const off of this.offs) off(); }
   private changed(): void { const snap = this.snapshot(); for (const l of this.listeners) l(snap); }
+}
+
+/** The parts of the snapshot that come from the config. */
+function fromConfig(config: KioskConfig): Pick<Snapshot, 'site' | 'zone' | 'location' | 'languages' | 'defaultLanguage' | 'degradedText'> {
+  const zone = config.site.zones.find((z) => z.id === config.zone);
+  return {
+    site: config.site.name, zone: zone?.name ?? { en: config.zone }, location: config.location?.text,
+    languages: config.display.languages, defaultLanguage: config.display.defaultLanguage,
+    degradedText: config.display.degradedText,
+  };
 }

@@ -38,6 +38,9 @@ interface ActiveCall {
   timers: NodeJS.Timeout[];
 }
 
+/** how long stop() waits for sip.js to unregister and end dialogs gracefully */
+const STOP_GRACE_MS = 1500;
+
 export class Intercom {
   ua!: UserAgent;
   transport?: BaseTransport;
@@ -49,6 +52,8 @@ export class Intercom {
   private readonly sessionCalls = new Map<string, string>();
   /** media timing of the current call, for the benchmark */
   readonly marks = new Map<string, number>();
+  /** bus subscriptions, dropped at stop (a new config builds a new Intercom) */
+  private readonly offs: (() => void)[] = [];
 
   constructor(private readonly opts: IntercomOptions) {}
 
@@ -139,10 +144,12 @@ export class Intercom {
     this.registration = new Registration(this.ua, account, bus, log, (a) => (this.outbound = a));
     this.registration.start();
 
-    bus.on('call.requested', (e) => void this.place(e.kind, e.category, e.source));
-    bus.on('call.cancel', (e) => this.cancel(e.source));
-    bus.on('call.upgrade', (e) => this.upgrade(e.callId));
-    bus.on('call.answer', (e) => this.answer(e.callId));
+    this.offs.push(
+      bus.on('call.requested', (e) => void this.place(e.kind, e.category, e.source)),
+      bus.on('call.cancel', (e) => this.cancel(e.source)),
+      bus.on('call.upgrade', (e) => this.upgrade(e.callId)),
+      bus.on('call.answer', (e) => this.answer(e.callId)),
+    );
   }
 
   /** Places a call unless one is active; returns its id. */
@@ -322,12 +329,16 @@ export class Intercom {
   }
 
   async stop(): Promise<void> {
+    for (const off of this.offs.splice(0)) off();
     this.registration?.stop();
     try {
-      await this.ua?.stop();
+      // sip.js lets a REGISTER in flight finish first: up to 32 s when the registrar is silent. Not that long.
+      await Promise.race([this.ua?.stop(), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
     } catch {
       /* already stopped */
     }
+    // The port is free when this returns, whatever sip.js is still waiting for (a new user agent may bind it).
+    await this.transport?.disconnect().catch(() => undefined);
   }
 }
 
