@@ -14,6 +14,7 @@ import { ConfigComposer } from './config-compose.js';
 import type { HubContext } from './context.js';
 import { InstanceBus } from './instance-bus.js';
 import { KioskLink } from './kiosk-link.js';
+import { Facilities } from './facilities/service.js';
 import { buildServer } from './server.js';
 import { openStorage, type HubStorage } from './storage/index.js';
 import { fleetList, type KioskStatus } from './plugins/fleet.js';
@@ -59,6 +60,7 @@ export class Hub {
       const link = new KioskLink({ hubId: config.id, instanceId: this.instanceId, offlineAfterS: config.offlineAfterS, storage, composer, bus, log: this.log });
       await link.start();
       const log = this.log;
+      const facilities = new Facilities({ storage, bus, link, log, instanceId: this.instanceId, offlineAfterMs, configDir });
       this.ctx = {
         config,
         configDir,
@@ -69,6 +71,7 @@ export class Hub {
         bus,
         clips: new ClipStore(path.join(dataDir, 'clips')),
         composer,
+        facilities,
         offlineAfterMs,
         async audit(req, action, target, result, detail) {
           await storage
@@ -79,6 +82,7 @@ export class Hub {
       this.app = await buildServer(this.ctx);
       await this.app.listen({ port: this.opts.port ?? config.listen.port, host: config.listen.host });
       this.port = (this.app.server.address() as import('node:net').AddressInfo).port;
+      facilities.start();
     } catch (err) {
       await this.ctx?.link.stop().catch(() => undefined);
       await storage.close().catch(() => undefined);
@@ -103,6 +107,7 @@ export class Hub {
   async stop(): Promise<void> {
     clearInterval(this.retention);
     if (!this.ctx) return;
+    this.ctx.facilities.stop();
     await this.ctx.link.stop().catch(() => undefined);
     await this.app?.close().catch(() => undefined);
     await this.ctx.storage.close().catch(() => undefined);

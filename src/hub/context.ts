@@ -9,6 +9,7 @@ import type { HubConfig } from '../config/schema/hub.js';
 import type { Logger } from '../core/log.js';
 import type { ClipStore } from './clip-store.js';
 import type { ConfigComposer } from './config-compose.js';
+import type { Facilities } from './facilities/service.js';
 import type { InstanceBus } from './instance-bus.js';
 import type { KioskLink } from './kiosk-link.js';
 import type { HubStorage, Role } from './storage/storage.js';
@@ -25,6 +26,8 @@ export interface HubContext {
   bus: InstanceBus;
   clips: ClipStore;
   composer: ConfigComposer;
+  /** facilities console: layers with provenance, staged rollouts, live fleet (src/hub/facilities/) */
+  facilities: Facilities;
   /** a kiosk silent this long is offline (ms) */
   offlineAfterMs: number;
   /** writes an audit record; never throws (a failure is logged) */

@@ -8,7 +8,10 @@ import { MAX_NOTIFY_BYTES, type Db } from './storage/db.js';
 export type BusMessage =
   | { t: 'command'; id: string }
   | { t: 'config'; push: string }
-  | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' };
+  | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' }
+  // facilities console: kiosks whose state changed (consoles' maps), a rollout that moved on
+  | { t: 'fleet'; ids: string[] }
+  | { t: 'rollout'; id: string };
 
 const CHANNEL = 'helppoint_hub';
 

@@ -17,7 +17,16 @@ export interface LocalKiosk {
   online: boolean;
   lastSeen: number;
   helloDone: boolean;
+  /** the faults of its last heartbeat (undefined before the first) */
+  faults?: { code: string; detail: string }[];
 }
+
+/**
+ * Watches this instance's kiosks for the consoles' live views: called once a
+ * change is in the database (presence written, a kiosk gone, events or config
+ * results stored), with the kiosk ids. Must not throw.
+ */
+export type KioskChangeObserver = (ids: string[], why: 'presence' | 'offline' | 'events' | 'config') => void;
 
 export interface KioskLinkOptions {
   hubId: string;
@@ -38,23 +47,44 @@ export class KioskLink {
   private readonly events: Batcher<{ kiosk: string; events: IncomingEvent[]; added?: number }>;
   private readonly results: Batcher<{ id: string; kiosk: string; ok: boolean; error?: string }>;
   private readonly configResults: Batcher<{ kiosk: string; version: number; ok: boolean; errors?: unknown[] }>;
+  /** observers of changes to this instance's kiosks (src/hub/facilities/feed.ts) */
+  readonly observers: KioskChangeObserver[] = [];
+  /** heartbeat listeners (the facilities console reads the uptime) */
+  readonly heartbeatListeners: ((id: string, m: Extract<KioskToHub, { type: 'heartbeat' }>) => void)[] = [];
   private sweeper?: NodeJS.Timeout;
   private flusher?: NodeJS.Timeout;
 
   constructor(private readonly o: KioskLinkOptions) {
     const { storage } = o;
-    this.presenceWriter = new Batcher((lists) => storage.updatePresence(o.instanceId, lists.flat()));
+    this.presenceWriter = new Batcher(async (lists) => {
+      await storage.updatePresence(o.instanceId, lists.flat());
+      this.changed(lists.flat().map((u) => u.id), 'presence');
+    });
     this.events = new Batcher(async (batches) => {
       const added = await storage.insertEvents(batches);
       batches.forEach((b, i) => (b.added = added[i]));
     });
     this.results = new Batcher((rs) => storage.commandResults(rs));
-    this.configResults = new Batcher((rs) => storage.configResults(rs));
+    this.configResults = new Batcher(async (rs) => {
+      await storage.configResults(rs);
+      this.changed(rs.map((r) => r.kiosk), 'config');
+    });
     o.bus.on((m) => {
       if (m.t === 'command') void this.deliverCommand(m.id).catch((err: Error) => o.log.error({ err: err.message, command: m.id }, 'command not delivered'));
       else if (m.t === 'config') void this.deliverConfig(m.push).catch((err: Error) => o.log.error({ err: err.message, push: m.push }, 'config push not delivered'));
       else if (m.t === 'kiosk') void this.kioskChanged(m.id, m.change);
     });
+  }
+
+  private changed(ids: string[], why: Parameters<KioskChangeObserver>[1]): void {
+    if (ids.length === 0) return;
+    for (const o of this.observers) {
+      try {
+        o(ids, why);
+      } catch (err) {
+        this.o.log.error({ err: (err as Error).message }, 'kiosk change observer failed');
+      }
+    }
   }
 
   async start(): Promise<void> {
@@ -134,7 +164,7 @@ export class KioskLink {
         this.o.log.warn({ kiosk: k.id }, 'kiosk offline (silent)');
       }
     }
-    if (gone.length) void this.o.storage.markOffline(this.o.instanceId, gone).catch(() => undefined);
+    if (gone.length) void this.o.storage.markOffline(this.o.instanceId, gone).then(() => this.changed(gone, 'offline'), () => undefined);
   }
 
   /** A kiosk's socket, authenticated by its token, is open. */
@@ -156,7 +186,7 @@ export class KioskLink {
       if (this.local.get(kioskId) === k) {
         this.local.delete(kioskId);
         this.presence.delete(kioskId);
-        void this.o.storage.markOffline(this.o.instanceId, [kioskId]).catch(() => undefined);
+        void this.o.storage.markOffline(this.o.instanceId, [kioskId]).then(() => this.changed([kioskId], 'offline'), () => undefined);
         this.o.log.info({ kiosk: kioskId }, 'kiosk offline (disconnected)');
       }
     });
@@ -193,7 +223,14 @@ export class KioskLink {
       send({ type: 'error', code: 'hello', message: 'say hello first' });
       return;
     }
-    if (msg.type === 'heartbeat') this.seen(k, { faults: msg.faults, outbox: msg.outbox });
+    if (msg.type === 'heartbeat') {
+      this.seen(k, { faults: msg.faults, outbox: msg.outbox });
+      // A fault raised or cleared is on the consoles' maps at once, not at the next flush
+      // (the first heartbeat of a connection waits for it: no flush storm when a fleet reconnects).
+      if (k.faults !== undefined && JSON.stringify(k.faults) !== JSON.stringify(msg.faults)) this.flushPresence();
+      k.faults = msg.faults;
+      for (const l of this.heartbeatListeners) l(kioskId, msg);
+    }
     else if (msg.type === 'command-result') {
       this.seen(k);
       if (!msg.ok) log.warn({ kiosk: kioskId, command: msg.id, error: msg.error }, 'kiosk refused a command');
@@ -222,7 +259,10 @@ export class KioskLink {
       // Acknowledged only once the transaction holding these events has committed.
       this.events.enqueue(item).then(
         () => {
-          if (item.added) log.info({ kiosk: kioskId, added: item.added, duplicates: events.length - item.added }, 'events stored');
+          if (item.added) {
+            log.info({ kiosk: kioskId, added: item.added, duplicates: events.length - item.added }, 'events stored');
+            this.changed([kioskId], 'events');
+          }
           send({ type: 'events-ack', ids: msg.batch.map((e) => e.id) });
         },
         (err: Error) => log.error({ kiosk: kioskId, err: err.message }, 'events not stored; no ack, the kiosk will resend'),

@@ -20,6 +20,7 @@ import config from './plugins/config.js';
 import events from './plugins/events.js';
 import clips from './plugins/clips.js';
 import audit from './plugins/audit.js';
+import facilities from './plugins/facilities.js';
 
 export interface RouteEntry {
   method: string;
@@ -90,6 +91,7 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   await app.register(events);
   await app.register(clips);
   await app.register(audit);
+  await app.register(facilities);
   await app.register(openapiRoute);
   return app;
 }

@@ -78,8 +78,24 @@ export class HubLink {
 
   start(): void {
     this.stopped = false;
+    // A fault raised or cleared reaches the hub's fleet map at once, not at the next heartbeat.
+    if (!this.offFaults) {
+      const soon = () => {
+        if (this.faultBeat || !this.connected) return;
+        this.faultBeat = setTimeout(() => {
+          this.faultBeat = undefined;
+          if (this.connected) this.heartbeat();
+        }, 20);
+      };
+      const a = this.bus.on('fault.raised', soon);
+      const b = this.bus.on('fault.cleared', soon);
+      this.offFaults = () => (a(), b());
+    }
     void this.open();
   }
+
+  private offFaults?: () => void;
+  private faultBeat?: NodeJS.Timeout;
 
   /** the hub certificate (PEM) once it matched the pin */
   private pinnedCa?: string;
@@ -187,7 +203,9 @@ export class HubLink {
 
   private heartbeat(): void {
     const k = this.kiosk();
-    this.send({ type: 'heartbeat', at: new Date().toISOString(), faults: k.faults, outbox: k.outbox });
+    // From protocol 3 the hub also takes the process uptime (the facilities console shows it).
+    const uptime = this.hubProtocol >= 3 ? { uptimeS: Math.floor(process.uptime()) } : {};
+    this.send({ type: 'heartbeat', at: new Date().toISOString(), faults: k.faults, outbox: k.outbox, ...uptime });
   }
 
   private send(msg: KioskToHub): void {
@@ -196,6 +214,9 @@ export class HubLink {
 
   stop(): void {
     this.stopped = true;
+    this.offFaults?.();
+    this.offFaults = undefined;
+    clearTimeout(this.faultBeat);
     clearTimeout(this.timer);
     clearInterval(this.beat);
     this.ws?.close(1001, 'kiosk stopping');

@@ -8,8 +8,9 @@ import { Ajv } from 'ajv';
  * 2: config-ack says how each changed section took effect (live, deferred,
  * restart) and the health window; config-nack carries a code. A kiosk sends
  * these fields only to a hub whose welcome says protocol >= 2.
+ * 3: heartbeat may carry uptimeS (sent only to a hub whose welcome says >= 3).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const MAX_FRAME_BYTES = 256 * 1024;
 
 const Base = { id: Type.Optional(Type.String({ maxLength: 128 })) };
@@ -34,6 +35,8 @@ export const Heartbeat = Type.Object(
     at: Type.String({ maxLength: 40 }),
     faults: Type.Array(Type.Object({ code: Type.String({ maxLength: 32 }), detail: Type.String({ maxLength: 500 }) }), { maxItems: 32 }),
     outbox: Type.Integer({ minimum: 0 }),
+    /** seconds since the kiosk process started (protocol 3) */
+    uptimeS: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
   },
   { additionalProperties: false },
 );
