@@ -54,11 +54,12 @@ export function healthKiosk(url: string, id: string, token: string, opts: { wind
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until<T>(fn: () => T | Promise<T>, timeoutMs: number, what: string, everyMs = 50): Promise<NonNullable<T>> {
+type Falsy = false | undefined | null | 0 | '';
+export async function until<T>(fn: () => T | Falsy | Promise<T | Falsy>, timeoutMs: number, what: string, everyMs = 50): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v as NonNullable<T>;
+    if (v) return v as T;
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }

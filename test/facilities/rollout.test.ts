@@ -201,6 +201,32 @@ for (const engine of engines()) {
       ctrl.abort();
     });
 
+    it('enrol a kiosk (token shown once), replace its hardware (new token, same identity and history)', async () => {
+      const r = await fac.post('/api/kiosks', { id: 'plat-9', zone: 'platforms', location: { text: { en: 'Platform 9' }, x: 160, y: 110 }, baseConfig: 'kiosks/plat-1.json' });
+      assert.equal(r.status, 201, await r.clone().text());
+      const { token } = (await r.json()) as { token: string };
+      const first = healthKiosk(t.wsUrl, 'plat-9', token);
+      await first.welcomed;
+      first.send({ type: 'events', batch: [{ id: 'plat-9:old:1', seq: 1, at: new Date().toISOString(), type: 'button.press', data: { button: 'information' } }] });
+      await sleep(300);
+      const rep = await fac.post('/api/facilities/kiosks/plat-9/replace', {});
+      assert.equal(rep.status, 200);
+      const fresh = (await rep.json()) as { token: string; configVersion?: number };
+      assert.notEqual(fresh.token, token);
+      assert.ok(fresh.configVersion, 'the current config is queued for the new box');
+      const closed = await first.closed;
+      assert.equal(closed.code, 4004, 'the old box is disconnected');
+      const stale = healthKiosk(t.wsUrl, 'plat-9', token);
+      await assert.rejects(stale.welcomed, /HTTP 401/, 'the old token is refused');
+      const second = healthKiosk(t.wsUrl, 'plat-9', fresh.token);
+      await second.welcomed;
+      await until(() => second.configs.some((c) => c.version === fresh.configVersion), 5000, 'the new box gets the current config at hello');
+      const events = await fac.json<{ id: string }[]>('/api/events?kiosk=plat-9');
+      assert.ok(events.some((e) => e.id === 'plat-9:old:1'), 'history kept');
+      second.ws.terminate();
+      k['plat-9-gone'] = second;
+    });
+
     it('a rollout survives a hub restart: the canary stage goes on in the new process', async function () {
       if (engine.name !== 'pglite') this.skip(); // one engine is enough for this one (the state is the same SQL)
       k['conc-north']!.verdict = 'silent';
