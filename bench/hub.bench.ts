@@ -1,111 +1,122 @@
-// hub: one hub process, 1,000 and 5,000 light kiosk clients (real WebSockets,
-// the real protocol: hello, heartbeats, acks) in this process.
+// hub: hub processes with light kiosk clients (real WebSockets, the real
+// protocol: hello, heartbeats, acks) in this process.
+// On the embedded default storage (PGlite), one hub, 1,000 and 5,000 kiosks:
 //   connect_storm_N_ms   all N connect at once -> all welcomed
-//   config_fanout_N_ms   zone config change saved -> every kiosk's ack at the hub
-//   pa_fanout_N_ms       PA command to the zone -> every kiosk's result at the hub
-//   rss_per_conn_kb      hub RSS growth per connected kiosk
+//   rss_per_conn_kb_N    hub RSS growth per connected kiosk
+//   config_fanout_N_ms   zone change saved -> every kiosk's ack stored at the hub
+//   pa_fanout_N_ms       PA command to the zone -> every kiosk's result stored at the hub
 //   offline_detect_ms    a kiosk goes silent -> the hub shows it offline
+//   login_p99_ms         console log-in (scrypt at the default cost, off the event loop), 8 at a time
+// On PostgreSQL (the test bed's server, durable: fsync and synchronous commit on):
+//   event_ingest_per_s   events durably stored (committed, then acknowledged) per second from 1,000 kiosks
+//   pa_fanout_10000_ms   10,000 kiosks over two hub instances, PA to the zone through one -> all results stored
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
-import { start } from '../src/testbed/proc.js';
+import { start, type Managed } from '../src/testbed/proc.js';
 import { freePort } from '../src/testbed/ports.js';
+import { postgresBinDir, startPostgres } from '../src/testbed/postgres.js';
 import { readMerged } from '../src/config/load.js';
+import { hashPassword } from '../src/hub/passwords.js';
 import { EXAMPLE, REPO } from '../test/helpers/processes.js';
-import { rssMb } from './stats.js';
-import { consoleLogin } from '../test/helpers/console.js';
+import { consoleLogin, type ConsoleSession } from '../test/helpers/console.js';
+import { lightKiosk, type LightKiosk } from '../test/helpers/light-kiosk.js';
+import { percentile, rssMb } from './stats.js';
 import type { Report } from './run.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const token = (i: number) => `bench-token-${i}-0123456789`;
 
-interface Light {
-  ws: WebSocket;
-  welcomed: Promise<void>;
-  silent: boolean;
-}
-
-function lightKiosk(url: string, id: string, token: string): Light {
-  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
-  const k: Light = { ws, silent: false, welcomed: Promise.resolve() };
-  let beat: NodeJS.Timeout | undefined;
-  k.welcomed = new Promise((resolve, reject) => {
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, kiosk: id, firmware: 'bench', configVersion: 0, capabilities: [] })));
-    ws.on('error', reject);
-    ws.on('message', (d) => {
-      const m = JSON.parse(d.toString()) as { type: string; version?: number; id?: string };
-      if (m.type === 'welcome') {
-        resolve();
-        beat = setInterval(() => !k.silent && ws.send(JSON.stringify({ type: 'heartbeat', at: new Date().toISOString(), faults: [], outbox: 0 })), 5000);
-      } else if (m.type === 'config') ws.send(JSON.stringify({ type: 'config-ack', version: m.version }));
-      else if (m.type === 'command') ws.send(JSON.stringify({ type: 'command-result', id: m.id, ok: true }));
-    });
-    ws.on('close', () => clearInterval(beat));
-  });
-  return k;
-}
-
-async function run1(n: number, report: Report, offline: boolean): Promise<void> {
+async function hubConfig(n: number, extra: Record<string, unknown> = {}): Promise<{ file: (port: number, name?: string) => string; dir: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hp-hubbench-'));
   const m = readMerged(path.join(EXAMPLE, 'hub.json'));
   if (!m.ok) throw new Error('example hub config');
-  const base = m.value as { site: { zones: { id: string }[] }; users: unknown[] };
   const kioskBase = path.join(EXAMPLE, 'kiosks/conc-north.json');
   const kiosks = Array.from({ length: n }, (_, i) => ({
     id: `k${i}`,
     zone: 'concourse',
     location: { text: { en: `bench ${i}` }, x: 0, y: 0 },
-    tokenSha256: createHash('sha256').update(`bench-token-${i}-0123456789`).digest('hex'),
+    tokenSha256: createHash('sha256').update(token(i)).digest('hex'),
     config: kioskBase,
   }));
-  const port = await freePort();
-  const file = path.join(dir, 'hub.json');
-  writeFileSync(file, JSON.stringify({ ...base, $schema: 'hub.schema.json', kiosks, listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), log: { level: 'warn' } }));
-  const hub = start('hub', process.execPath, [path.join(REPO, 'dist/src/cli.js'), 'hub', '--config', file], { cwd: dir });
-  await sleep(300);
-  for (let i = 0; i < 100; i++) {
-    if ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok) break;
+  return {
+    dir,
+    file: (port, name = 'hub') => {
+      const file = path.join(dir, `${name}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({ ...(m.value as object), $schema: 'hub.schema.json', kiosks, listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, `data-${name}`), log: { level: 'warn' }, ...extra }),
+      );
+      return file;
+    },
+  };
+}
+
+async function startHubProcess(file: string, port: number, database?: string): Promise<Managed> {
+  const hub = start('hub', process.execPath, [path.join(REPO, 'dist/src/cli.js'), 'hub', '--config', file, ...(database ? ['--database', database] : [])], { cwd: path.dirname(file) });
+  for (let i = 0; i < 600; i++) {
+    if ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok) return hub;
+    if (hub.child.exitCode !== null) break;
     await sleep(100);
   }
+  throw new Error(`hub did not start\n${hub.output().slice(-2000)}`);
+}
+
+async function connectAll(url: (i: number) => string, n: number, wave = n): Promise<LightKiosk[]> {
+  const clients: LightKiosk[] = [];
+  for (let i = 0; i < n; i += wave) {
+    const batch = Array.from({ length: Math.min(wave, n - i) }, (_, k) => lightKiosk(url(i + k), `k${i + k}`, token(i + k)));
+    await Promise.all(batch.map((c) => c.welcomed));
+    clients.push(...batch);
+  }
+  return clients;
+}
+
+async function waitCommand(admin: ConsoleSession, id: string, n: number): Promise<void> {
+  for (;;) {
+    const s = await admin.json<{ ok: number; failed: number }>(`/api/commands/${id}/summary`);
+    if (s.ok + s.failed >= n) return;
+    await sleep(10);
+  }
+}
+
+async function onPglite(n: number, report: Report, offline: boolean): Promise<void> {
+  const cfg = await hubConfig(n);
+  const port = await freePort();
+  const hub = await startHubProcess(cfg.file(port), port);
   const baseUrl = `http://127.0.0.1:${port}`;
   const admin = await consoleLogin(baseUrl, 'admin', 'admin-demo');
-  const cookie = admin.cookie;
   await sleep(500);
   const rss0 = rssMb(hub.pid);
 
   const t0 = performance.now();
-  const clients = kiosks.map((k, i) => lightKiosk(`ws://127.0.0.1:${port}/kiosk`, k.id, `bench-token-${i}-0123456789`));
-  await Promise.all(clients.map((c) => c.welcomed));
-  report(`connect_storm_${n}_ms`, performance.now() - t0, 'ms', `${n} kiosks connect at once, to the last welcome`);
+  const clients = await connectAll(() => `ws://127.0.0.1:${port}/kiosk`, n);
+  report(`connect_storm_${n}_ms`, performance.now() - t0, 'ms', `${n} kiosks connect at once, to the last welcome (PGlite)`);
   await sleep(1500);
   report(`rss_per_conn_kb_${n}`, ((rssMb(hub.pid) - rss0) * 1024) / n, 'kB', 'hub RSS growth per connected kiosk');
 
   const t1 = performance.now();
-  const cfg = await admin.post('/api/config', { zone: 'concourse', override: { sip: { callTimeLimitS: 600 } } });
-  if (cfg.status !== 202) throw new Error(`config push: ${cfg.status}`);
+  const r = await admin.post('/api/config', { zone: 'concourse', override: { sip: { callTimeLimitS: 600 } } });
+  if (r.status !== 202) throw new Error(`config push: ${r.status}`);
   for (;;) {
-    const s = (await (await fetch(baseUrl + '/api/config/status?zone=concourse', { headers: { cookie } })).json()) as { acked: number };
+    const s = await admin.json<{ acked: number }>('/api/config/status?zone=concourse');
     if (s.acked === n) break;
     await sleep(10);
   }
-  report(`config_fanout_${n}_ms`, performance.now() - t1, 'ms', 'zone change saved -> all acks at the hub (polled every 10 ms)');
+  report(`config_fanout_${n}_ms`, performance.now() - t1, 'ms', 'zone change stored (layer + a version per kiosk) -> all acks stored (PGlite; polled every 10 ms)');
 
   const t2 = performance.now();
   const pa = (await (await admin.post('/api/commands', { zone: 'concourse', command: 'pa.play', args: { channel: 'announcement', message: 'drill' } })).json()) as { id: string };
-  for (;;) {
-    const c = (await (await fetch(`${baseUrl}/api/commands/${pa.id}`, { headers: { cookie } })).json()) as { results: Record<string, unknown> };
-    if (Object.values(c.results).every((r) => r !== null)) break;
-    await sleep(10);
-  }
-  report(`pa_fanout_${n}_ms`, performance.now() - t2, 'ms', 'PA command to the zone -> all results at the hub (polled every 10 ms)');
+  await waitCommand(admin, pa.id, n);
+  report(`pa_fanout_${n}_ms`, performance.now() - t2, 'ms', 'PA command to the zone stored -> all results stored (PGlite; summary polled every 10 ms)');
 
   if (offline) {
     const victim = clients[0]!;
     victim.silent = true;
     const t3 = performance.now();
     for (;;) {
-      const fleet = (await (await fetch(baseUrl + '/api/fleet', { headers: { cookie } })).json()) as { id: string; online: boolean }[];
+      const fleet = await admin.json<{ id: string; online: boolean }[]>('/api/fleet');
       if (fleet.find((k) => k.id === 'k0')?.online === false) break;
       await sleep(100);
     }
@@ -116,7 +127,97 @@ async function run1(n: number, report: Report, offline: boolean): Promise<void> 
   await hub.stop();
 }
 
-export async function run(report: Report): Promise<void> {
-  await run1(1000, report, true);
-  await run1(5000, report, false);
+async function login(report: Report): Promise<void> {
+  // Users hashed at today's default cost (helppoint hash-password), not the demo's older hashes.
+  const password = 'bench-password-1';
+  const users = [{ name: 'bench', role: 'dispatcher', passwordHash: await hashPassword(password) }];
+  const cfg = await hubConfig(1, { users, console: { loginPerUserPerMin: 100000, loginPerAddressPerMin: 100000 } });
+  const port = await freePort();
+  const hub = await startHubProcess(cfg.file(port), port);
+  const base = `http://127.0.0.1:${port}`;
+  const times: number[] = [];
+  for (let round = 0; round < 25; round++) {
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const t = performance.now();
+        await consoleLogin(base, 'bench', password);
+        times.push(performance.now() - t);
+      }),
+    );
+  }
+  report('login_p99_ms', percentile(times, 99), 'ms', `${times.length} log-ins, 8 at a time, GET /api/session + POST /login (scrypt N=32768 r=8 p=1); median ${percentile(times, 50).toFixed(0)} ms`);
+  await hub.stop();
 }
+
+async function onPostgres(report: Report): Promise<void> {
+  const pg = await startPostgres({ durable: true });
+  try {
+    // event_ingest_per_s: 1,000 kiosks each send 10 batches of 50 events, one batch in flight per kiosk (as the outbox).
+    {
+      const n = 1000;
+      const cfg = await hubConfig(n);
+      const port = await freePort();
+      const hub = await startHubProcess(cfg.file(port), port, await pg.database('ingest'));
+      const clients = await connectAll(() => `ws://127.0.0.1:${port}/kiosk`, n, 250);
+      const batches = 10;
+      const per = 50;
+      const t0 = performance.now();
+      await Promise.all(
+        clients.map(async (c, i) => {
+          for (let b = 0; b < batches; b++) {
+            const batch = Array.from({ length: per }, (_, k) => {
+              const seq = b * per + k + 1;
+              return { id: `k${i}:1:${seq}`, seq, at: new Date().toISOString(), type: 'button.press', data: { button: 'info', edgeNs: seq } };
+            });
+            c.send({ type: 'events', batch });
+            await c.next('events-ack', 120_000);
+          }
+        }),
+      );
+      const s = (performance.now() - t0) / 1000;
+      report('event_ingest_per_s', (n * batches * per) / s, 'events/s', `${n * batches * per} events from ${n} kiosks (batches of ${per}, one in flight per kiosk), stored and committed before each ack; one hub instance, PostgreSQL ${path.basename(path.dirname(postgresBinDir() ?? ''))} with fsync and synchronous commit on`);
+      for (const c of clients) c.ws.terminate();
+      await hub.stop();
+    }
+    // pa_fanout_10000_ms: two instances, 5,000 kiosks on each, the command through A.
+    {
+      const n = 10_000;
+      const cfg = await hubConfig(n);
+      const url = await pg.database('fanout');
+      const ports = [await freePort(), await freePort()];
+      const a = await startHubProcess(cfg.file(ports[0]!, 'a'), ports[0]!, url);
+      const b = await startHubProcess(cfg.file(ports[1]!, 'b'), ports[1]!, url);
+      const clients = await connectAll((i) => `ws://127.0.0.1:${ports[i % 2]}/kiosk`, n, 1000);
+      const admin = await consoleLogin(`http://127.0.0.1:${ports[0]}`, 'admin', 'admin-demo');
+      for (;;) {
+        const fleet = await admin.json<{ online: boolean }[]>('/api/fleet');
+        if (fleet.filter((k) => k.online).length === n) break;
+        await sleep(200);
+      }
+      const runs: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        const t = performance.now();
+        const res = await admin.post('/api/commands', { zone: 'concourse', command: 'pa.play', args: { channel: 'announcement', message: 'drill' } });
+        const pa = (await res.json()) as { id: string; sent: string[] };
+        if (pa.sent.length !== n) throw new Error(`PA sent to ${pa.sent.length} of ${n}`);
+        await waitCommand(admin, pa.id, n);
+        runs.push(performance.now() - t);
+        await sleep(1000);
+      }
+      report('pa_fanout_10000_ms', percentile(runs, 50), 'ms', `median of 3: PA to a zone of ${n} kiosks over two instances (5,000 each) through one, stored -> all results stored (PostgreSQL; summary polled every 10 ms); runs ${runs.map((x) => x.toFixed(0)).join(', ')}`);
+      for (const c of clients) c.ws.terminate();
+      await a.stop();
+      await b.stop();
+    }
+  } finally {
+    await pg.stop();
+  }
+}
+
+export async function run(report: Report): Promise<void> {
+  await onPglite(1000, report, true);
+  await onPglite(5000, report, false);
+  await login(report);
+  await onPostgres(report);
+}
+

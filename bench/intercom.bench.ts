@@ -1,13 +1,18 @@
 // intercom: emergency calls from a kiosk to a local desk (sipp, answering and
-// echoing RTP), and the same desk called by baresip for comparison.
-//   invite_latency_p99_ms   button edge -> first INVITE byte at the desk
-//   setup_latency_p99_ms    button edge -> 200 OK received and first RTP seen both ways
-//   rtp_send_jitter_ms      standard deviation of the 20 ms send interval
-//   call_cpu_pct            one active call, % of one core (kiosk process, idle subtracted)
-// A UDP tap in front of the desk timestamps what reaches it. The bench kiosk
-// has debounce 0 so the figures show the call path alone (debounce is
-// reported by the buttons bench).
+// echoing RTP), and the same desk called by baresip, measured at the same points.
+//   invite_latency_p99_ms         button edge -> first INVITE byte at the desk
+//   setup_latency_p99_ms          button edge -> first RTP packet at the desk
+//   baresip_setup_latency_p99_ms  dial command -> first RTP packet at the desk
+//   rtp_send_jitter_ms            standard deviation of the 20 ms send interval
+//   call_cpu_pct / baresip_call_cpu_pct  one call, % of one core, each its own process,
+//       both PCMU, both a WAV file as microphone and a discarding sink, both idle subtracted;
+//       ours with the hands-free path off (baresip has none), then call_cpu_aec_pct with it on
+// A UDP tap in front of the desk timestamps what reaches it: SIP, and RTP (it
+// rewrites the desk's SDP so media passes through it). The bench kiosk has
+// debounce 0 so the figures show the call path alone (debounce is reported by
+// the buttons bench).
 import dgram from 'node:dgram';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -27,25 +32,76 @@ import pino from 'pino';
 const CALLS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Relays UDP between callers and the desk, noting when each INVITE first reaches it. */
+/**
+ * Relays UDP between callers and the desk, noting when each INVITE first
+ * reaches it; the desk's SDP is rewritten so RTP goes through the tap too,
+ * which notes the first RTP packet after it is armed.
+ */
 async function tap(deskPort: number) {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  const toDesk = new Map<string, dgram.Socket>();
+  const bind = async () => {
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    return s;
+  };
+  const sock = await bind();
+  const rtp = await bind();
+  const rtpPort = rtp.address().port;
+  let deskRtp = 0;
+  const state = { armed: false, firstRtp: 0 };
   const invites: number[] = [];
-  sock.on('message', (msg, from) => {
+  const relay = (front: dgram.Socket, to: () => number, rewrite?: (b: Buffer) => Buffer, onIn?: (m: Buffer) => void) => {
+    const ups = new Map<string, dgram.Socket>();
+    front.on('message', (msg, from) => {
+      onIn?.(msg);
+      const key = `${from.address}:${from.port}`;
+      let up = ups.get(key);
+      if (!up) {
+        up = dgram.createSocket('udp4');
+        up.bind(0, '127.0.0.1');
+        up.on('message', (back) => front.send(rewrite ? rewrite(back) : back, from.port, from.address));
+        ups.set(key, up);
+      }
+      up.send(msg, to(), '127.0.0.1');
+    });
+    return ups;
+  };
+  const sdp = (b: Buffer) => {
+    const text = b.toString('latin1');
+    const m = /\r\nm=audio (\d+) /.exec(text);
+    if (!m) return b;
+    deskRtp = Number(m[1]);
+    const [head, body] = text.split('\r\n\r\n', 2) as [string, string];
+    const nb = body.replace(/m=audio \d+ /, `m=audio ${rtpPort} `);
+    return Buffer.from(`${head.replace(/\r\nContent-Length: *\d+/i, `\r\nContent-Length: ${Buffer.byteLength(nb, 'latin1')}`)}\r\n\r\n${nb}`, 'latin1');
+  };
+  const sipUps = relay(sock, () => deskPort, sdp, (msg) => {
     if (msg.subarray(0, 7).toString() === 'INVITE ' && !msg.includes('CSeq: 2 INVITE')) invites.push(performance.now());
-    const key = `${from.address}:${from.port}`;
-    let up = toDesk.get(key);
-    if (!up) {
-      up = dgram.createSocket('udp4');
-      up.bind(0, '127.0.0.1');
-      up.on('message', (back) => sock.send(back, from.port, from.address));
-      toDesk.set(key, up);
-    }
-    up.send(msg, deskPort, '127.0.0.1');
   });
-  return { port: sock.address().port, invites, close: () => (sock.close(), toDesk.forEach((s) => s.close())) };
+  const rtpUps = relay(rtp, () => deskRtp, undefined, () => {
+    if (state.armed && !state.firstRtp) state.firstRtp = performance.now();
+  });
+  return {
+    port: sock.address().port,
+    invites,
+    /** start watching for the first RTP packet of the next call */
+    arm: () => Object.assign(state, { armed: true, firstRtp: 0 }),
+    firstRtp: () => state.firstRtp,
+    close: () => {
+      sock.close();
+      rtp.close();
+      sipUps.forEach((s) => s.close());
+      rtpUps.forEach((s) => s.close());
+    },
+  };
+}
+
+/** 30 s of speech at 8 kHz (the evacuation message, repeated): the microphone of both callers. */
+function speechWav(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hp-bench-speech-'));
+  const out = path.join(dir, 'speech.wav');
+  const msg = path.join(REPO, 'audio/messages/evacuation.en.wav');
+  execFileSync('sox', [msg, msg, msg, msg, '-r', '8000', '-c', '1', '-b', '16', out]);
+  return out;
 }
 
 export async function run(report: Report): Promise<void> {
@@ -70,6 +126,7 @@ export async function run(report: Report): Promise<void> {
     const before = t.invites.length;
     let connectedAt = 0;
     const off = kiosk.bus.on('call.state', (e) => e.state === 'connected' && (connectedAt = performance.now()));
+    t.arm();
     const edge = performance.now();
     sim.setInput('emergency', true);
     while (!connectedAt) await sleep(1);
@@ -79,12 +136,12 @@ export async function run(report: Report): Promise<void> {
       const h = s?.sessionDescriptionHandler;
       if (h instanceof RtpSessionDescriptionHandler && intercom.marks.has(`${s!.id}:first-rtp-in`)) {
         sdh = h;
-        const both = Math.max(intercom.marks.get(`${s!.id}:first-rtp-in`)!, intercom.marks.get(`${s!.id}:first-rtp-out`) ?? 0, connectedAt);
-        setup.push(both - edge);
         break;
       }
       await sleep(1);
     }
+    while (!t.firstRtp()) await sleep(1);
+    setup.push(t.firstRtp() - edge);
     invite.push(t.invites[before]! - edge);
     if (i === 0) {
       // One longer call for send-interval jitter.
@@ -103,44 +160,58 @@ export async function run(report: Report): Promise<void> {
   await kiosk.stop();
   report('invite_latency_p50_ms', percentile(invite, 50), 'ms', `${CALLS} calls, edge to INVITE at the desk, debounce excluded`);
   report('invite_latency_p99_ms', percentile(invite, 99), 'ms', `${CALLS} calls`);
-  report('setup_latency_p50_ms', percentile(setup, 50), 'ms', 'edge to 200 OK and RTP both ways, desk answering at once');
+  report('setup_latency_p50_ms', percentile(setup, 50), 'ms', 'button edge to the first RTP packet at the desk (desk answering at once; kiosk and tap in the bench process)');
   report('setup_latency_p99_ms', percentile(setup, 99), 'ms', `${CALLS} calls`);
   report('rtp_send_jitter_ms', jitter[0]!, 'ms', 'stddev of send intervals over 5 s (250 packets)');
 
-  // CPU of one active call in a kiosk process, idle subtracted.
-  const kioskCpu = await kioskCallCpu(deskUri);
-  report('call_cpu_pct', kioskCpu, '%', 'kiosk process, one call for 10 s, idle subtracted');
-
-  // baresip calling the same desk.
-  const bs = await startBaresip({ user: 'bench' });
+  // baresip calling the same desk, timed to the same point (first RTP at the desk), same microphone WAV, nothing recorded.
+  const wav = speechWav();
+  const bs = await startBaresip({ user: 'bench', sourceWav: wav, record: false });
   const bsSetup: number[] = [];
-  const established = () => (bs.proc.output().match(/Call established/g) ?? []).length;
   for (let i = 0; i < CALLS; i++) {
-    const n = established();
+    t.arm();
     const t0 = performance.now();
     await bs.command('dial', deskUri);
-    while (established() === n) await sleep(1);
-    bsSetup.push(performance.now() - t0);
+    while (!t.firstRtp()) await sleep(1);
+    bsSetup.push(t.firstRtp() - t0);
     await bs.command('hangup');
     await sleep(30);
   }
-  report('baresip_setup_latency_p50_ms', percentile(bsSetup, 50), 'ms', 'dial command to "Call established", same desk (RTP not awaited: a lower bound)');
+  report('baresip_setup_latency_p50_ms', percentile(bsSetup, 50), 'ms', 'ctrl_tcp dial command to the first RTP packet at the desk (baresip in its own process)');
   report('baresip_setup_latency_p99_ms', percentile(bsSetup, 99), 'ms', `${CALLS} calls`);
-  await bs.command('dial', deskUri);
-  await sleep(1000);
-  const c0 = cpuMs(bs.proc.pid);
-  await sleep(10_000);
-  report('baresip_call_cpu_pct', ((cpuMs(bs.proc.pid) - c0) / 10_000) * 100, '%', 'one call for 10 s');
-  await bs.command('hangup');
   await bs.stop();
+
+  // CPU of one call, each caller in its own process, measured the same way: PCMU, the same 8 kHz speech WAV as
+  // microphone, output discarded (our null sink; baresip's aubridge player with nothing attached, no recording),
+  // 10 s idle then 10 s in a call, idle subtracted. Ours first without the hands-free path (baresip has none), then with it.
+  const note = 'PCMU, 8 kHz speech WAV as microphone, output discarded, 10 s of call minus 10 s idle, own process';
+  report('call_cpu_pct', await kioskCallCpu(deskUri, wav, 'off'), '%', `${note}; hands-free off`);
+  report('baresip_call_cpu_pct', await baresipCallCpu(deskUri, wav), '%', `${note}; aufile source, aubridge player`);
+  report('call_cpu_aec_pct', await kioskCallCpu(deskUri, wav, 'aec'), '%', `${note}; hands-free on (echo canceller, noise suppression, AGC at 8 kHz)`);
   t.close();
   await desk.stop();
 }
 
-async function kioskCallCpu(deskUri: string): Promise<number> {
+async function baresipCallCpu(deskUri: string, wav: string): Promise<number> {
+  const bs = await startBaresip({ user: 'cpu', sourceWav: wav, record: false });
+  await sleep(2000);
+  const i0 = cpuMs(bs.proc.pid);
+  await sleep(10_000);
+  const idle = cpuMs(bs.proc.pid) - i0;
+  await bs.command('dial', deskUri);
+  await sleep(1500);
+  const c0 = cpuMs(bs.proc.pid);
+  await sleep(10_000);
+  const busy = cpuMs(bs.proc.pid) - c0;
+  await bs.command('hangup');
+  await bs.stop();
+  return ((busy - idle) / 10_000) * 100;
+}
+
+async function kioskCallCpu(deskUri: string, wav: string, handsFree: 'off' | 'aec'): Promise<number> {
   const { file } = kioskConfigFile({
-    sip: { targets: { emergency: [{ uri: deskUri, ringTimeoutS: 5 }], information: [{ uri: deskUri }] } },
-    audio: { output: { sink: 'null' }, input: { source: 'silence' } },
+    sip: { targets: { emergency: [{ uri: deskUri, ringTimeoutS: 5 }], information: [{ uri: deskUri }] }, codecs: ['PCMU'] },
+    audio: { output: { sink: 'null' }, input: { source: 'file', file: wav }, handsFree: { mode: handsFree } },
   });
   const p = start('kiosk', process.execPath, [path.join(REPO, 'dist/src/cli.js'), 'kiosk', '--config', file], { cwd: mkdtempSync(path.join(os.tmpdir(), 'hp-bench-')) });
   const ready = JSON.parse(await p.waitFor(/"msg":"ready"/, 20_000)) as { local: string };
@@ -149,7 +220,7 @@ async function kioskCallCpu(deskUri: string): Promise<number> {
   await sleep(10_000);
   const idle = cpuMs(p.pid) - i0;
   await fetch(ready.local + 'sim/press', { method: 'POST', body: JSON.stringify({ input: 'emergency', ms: 60 }) });
-  await p.waitFor(/placing call/, 5000);
+  await p.waitFor(/placing (alarm )?call/, 5000);
   await sleep(1500);
   const c0 = cpuMs(p.pid);
   await sleep(10_000);

@@ -5,9 +5,11 @@ set -euo pipefail
 
 PKGS=(
   build-essential python3 libasound2-dev alsa-utils   # native modules (speaker, epoll), ALSA tools
+  libspeexdsp-dev                                      # helppoint-dsp: echo canceller, noise suppression, resampler (native/dsp)
   sip-tester kamailio kamailio-websocket-modules baresip-core   # real SIP peers for tests and the demo desk
   rtpengine-daemon                                     # media relay browser (WebRTC) <-> kiosk (RTP), userspace;
                                                        # not the "rtpengine" metapackage: it pulls the kernel module (DKMS)
+  kamailio-tls-modules                                 # TLS/WSS of the production SIP server template (device/sip-server), tested
   sox espeak-ng                                        # audio: generate messages, measure test audio
   chromium fonts-wqy-zenhei                            # kiosk screen tests (headless) and CJK glyphs
   postgresql                                           # hub storage: tests start their own server (several hub instances)

@@ -43,45 +43,66 @@ export interface Decision {
   stop: boolean;
 }
 
+const RANK = Object.fromEntries(CHANNELS.map((c, i) => [c, i])) as Record<ChannelName, number>;
+
+/** An arbiter stream that carries its own decision object, filled in place every frame. */
+export interface DecidedStream extends ArbiterStream {
+  readonly decision: Decision;
+}
+
 export class Arbiter {
-  private readonly table = new Map<string, RuleAction>();
+  /** action of channel rank `over` on channel rank `under`, precomputed (no string keys per frame) */
+  private readonly matrix: RuleAction[][];
+  private readonly heads: (ArbiterStream | undefined)[] = new Array(CHANNELS.length).fill(undefined);
   readonly duckLevel: number;
 
   constructor(opts: ArbiterOptions = {}) {
     this.duckLevel = opts.duckLevel ?? 0.2;
-    for (const r of [...DEFAULT_RULES, ...(opts.rules ?? [])]) this.table.set(`${r.over}>${r.under}`, r.action);
+    this.matrix = CHANNELS.map(() => CHANNELS.map((): RuleAction => 'duck'));
+    for (const r of [...DEFAULT_RULES, ...(opts.rules ?? [])]) this.matrix[RANK[r.over]]![RANK[r.under]] = r.action;
   }
 
   /** What `over` does to `under` (lower channels duck unless a rule says otherwise). */
   action(over: ChannelName, under: ChannelName): RuleAction {
-    return this.table.get(`${over}>${under}`) ?? 'duck';
+    return this.matrix[RANK[over]]![RANK[under]]!;
   }
 
-  decide<S extends ArbiterStream>(present: S[]): Map<S, Decision> {
-    const out = new Map<S, Decision>();
-    const rank = (c: ChannelName) => CHANNELS.indexOf(c);
-    const heads = new Map<ChannelName, S>();
-    for (const s of present) {
-      const h = heads.get(s.channel);
-      if (!h || s.priority > h.priority || (s.priority === h.priority && s.seq < h.seq)) heads.set(s.channel, s);
+  /** Decides for present[0..count) in place (each stream's `decision`); allocates nothing. */
+  decideInto(present: readonly DecidedStream[], count = present.length): void {
+    const heads = this.heads;
+    heads.fill(undefined);
+    for (let i = 0; i < count; i++) {
+      const s = present[i]!;
+      const r = RANK[s.channel];
+      const h = heads[r];
+      if (!h || s.priority > h.priority || (s.priority === h.priority && s.seq < h.seq)) heads[r] = s;
     }
-    for (const s of present) {
-      if (heads.get(s.channel) !== s) {
-        out.set(s, { gain: 0, active: false, stop: false });
+    for (let i = 0; i < count; i++) {
+      const s = present[i]!;
+      const d = s.decision;
+      const r = RANK[s.channel];
+      if (heads[r] !== s) {
+        d.gain = 0;
+        d.active = false;
+        d.stop = false;
         continue;
       }
       let strongest: RuleAction = 'mix';
-      for (const c of heads.keys()) {
-        if (rank(c) >= rank(s.channel)) continue;
-        const a = this.action(c, s.channel);
+      for (let c = 0; c < r; c++) {
+        if (!heads[c]) continue;
+        const a = this.matrix[c]![r]!;
         if (STRENGTH[a] > STRENGTH[strongest]) strongest = a;
       }
-      out.set(s, {
-        gain: strongest === 'mix' ? 1 : strongest === 'duck' ? this.duckLevel : 0,
-        active: true,
-        stop: strongest === 'stop',
-      });
+      d.gain = strongest === 'mix' ? 1 : strongest === 'duck' ? this.duckLevel : 0;
+      d.active = true;
+      d.stop = strongest === 'stop';
     }
-    return out;
+  }
+
+  /** The same decisions as a map (allocates: for tests and status, not the mixing loop). */
+  decide<S extends ArbiterStream>(present: S[]): Map<S, Decision> {
+    const wrapped = present.map((s) => ({ channel: s.channel, priority: s.priority, seq: s.seq, decision: { gain: 0, active: false, stop: false } }));
+    this.decideInto(wrapped);
+    return new Map(present.map((s, i) => [s, wrapped[i]!.decision]));
   }
 }

@@ -6,11 +6,11 @@ import type { KioskCapability, KioskContext } from '../core/context.js';
 import { healthOf } from '../core/capability.js';
 import { AudioEngine } from './engine.js';
 import { addPaRoutes } from './local-routes.js';
-import { createInput } from './input/index.js';
 import type { ConfigChange } from '../core/capability.js';
 import type { ConfigSection } from '../core/context.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { reconfigureAudio } from './reconfigure.js';
+import { createMicrophone } from '../dsp/microphone.js';
 
 /** the microphone runs at the call's narrowband rate; wideband codecs resample */
 const MIC_RATE = 8000;
@@ -20,7 +20,7 @@ export class AudioCapability implements KioskCapability {
   readonly fault = 'audio' as const;
   /** zone and site: volume by zone and time of day; hub: where clips come from */
   readonly config = ['audio', 'pa', 'zone', 'site', 'hub'] as const;
-  readonly raises = ['pa.started', 'pa.ended', 'audio.fault'] as const;
+  readonly raises = ['pa.started', 'pa.ended', 'audio.fault', 'audio.handsFree'] as const;
   readonly handles = ['pa.play', 'pa.stop', 'hub.clock', 'call.state'] as const;
   engine?: AudioEngine;
   private failure?: string;
@@ -30,15 +30,28 @@ export class AudioCapability implements KioskCapability {
     const { bus, log } = ctx;
     const config = ctx.config();
     bus.on('audio.fault', (e) => (this.failure = e.active ? e.reason : undefined));
+    this.engine = new AudioEngine({ config, configDir: ctx.configDir, dataDir: ctx.store.dir, bus, log });
+    ctx.services.audioOut = this.engine.mixer;
+    // The microphone behind the hands-free path (echo cancelling against this mixer's output, src/dsp).
     // A broken microphone setting costs the microphone (the intercom sends silence), not the speaker.
     try {
-      ctx.services.microphone = createInput(config.audio.input, MIC_RATE, (reason) => bus.emit('audio.fault', { active: true, reason }));
+      const mic = createMicrophone({
+        config,
+        speaker: this.engine.mixer,
+        rate: MIC_RATE,
+        onError: (reason) => bus.emit('audio.fault', { active: true, reason }),
+        onStatus: (status) => {
+          log[status.problem ? 'error' : 'info']({ handsFree: status }, 'hands-free audio');
+          bus.emit('audio.handsFree', status);
+        },
+      });
+      ctx.services.microphone = mic;
+      // A missing echo canceller is a fault from start-up on, not a surprise in the first call.
+      setImmediate(() => mic.check());
     } catch (err) {
       bus.emit('audio.fault', { active: true, reason: `microphone: ${(err as Error).message}` });
     }
     this.microphone = ctx.services.microphone;
-    this.engine = new AudioEngine({ config, configDir: ctx.configDir, dataDir: ctx.store.dir, bus, log });
-    ctx.services.audioOut = this.engine.mixer;
     const mic = ctx.services.microphone;
     if (mic && config.pa.volume?.adaptive) {
       // Ambient noise for adaptive PA volume, measured while idle: the microphone runs all the time.

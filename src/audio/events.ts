@@ -17,6 +17,8 @@ export interface PaPlay {
 
 export interface AudioEvents {
   'audio.fault': { active: boolean; reason: string };
+  /** what the hands-free path runs (src/dsp/handsfree.ts); `problem` says why something configured does not */
+  'audio.handsFree': { mode: string; running: 'aec' | 'half-duplex' | 'off'; noiseSuppression: boolean; agc: boolean; problem?: string };
   'pa.play': PaPlay;
   'pa.stop': { id: string };
   'pa.started': { id: string; channel: string; text?: LocalText };

@@ -1,6 +1,7 @@
 // PA on the kiosk's local interface (127.0.0.1 only): status, and play/stop
-// for the screen, maintenance and tests. Commands go through the same bus
-// events as the hub's, after the same validation.
+// for maintenance and tests. Commands go through the same bus events as the
+// hub's, after the same validation. Play and stop act: the local server opens
+// them only with the sim driver or to a caller with the local token.
 import type { LocalServer } from '../kiosk/local-server.js';
 import { sendJson } from '../kiosk/local-server.js';
 import type { Bus } from '../core/bus.js';

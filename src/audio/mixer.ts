@@ -4,8 +4,12 @@
 // take data as fast as it comes). The output runs from start-up, silent when
 // nothing plays, so a device is never opened "just in time" and the first
 // syllable of an announcement cannot be lost to device start-up.
-import { Arbiter, type ArbiterOptions } from './arbiter.js';
-import { createResampler, type Resampler } from './resample.js';
+// Allocation-free per frame: each stream queues into its own ring buffer
+// (resampled in place by the native resampler), the arbiter decides in place,
+// and the output frame is one reused buffer (sinks and frame listeners copy
+// what they keep).
+import { Arbiter, type ArbiterOptions, type Decision } from './arbiter.js';
+import { createResampler, createResamplerSync, type Resampler } from './resample.js';
 import { NullSink, type Sink } from './sinks.js';
 import type { AudioChannel, AudioOutput, ChannelName } from './types.js';
 import { CHANNELS } from './types.js';
@@ -37,6 +41,8 @@ export interface StartInfo {
 
 const LIVE_MAX_MS = 400; // a live stream never lags more than this behind real time
 
+const EMPTY = new Int16Array(0);
+
 export class MixerStream implements AudioChannel {
   readonly id: string;
   readonly channel: ChannelName;
@@ -52,12 +58,20 @@ export class MixerStream implements AudioChannel {
   gain?: number;
   onStart?: (info: StartInfo) => void;
   onEnd?: (reason: EndReason, error?: string) => void;
+  /** the arbiter's verdict for the current frame (filled in place) */
+  readonly decision: Decision = { gain: 0, active: false, stop: false };
+  /** where this stream starts inside the current frame */
+  from = 0;
 
-  private chunks: Int16Array[] = [];
+  /** queued samples at the mixer's rate: a ring, grown only when a write does not fit */
+  private ring: Int16Array = EMPTY;
   private head = 0;
   queued = 0;
+  private readonly maxLive: number;
+  /** only while an asynchronous (fallback) resampler is being created */
   private pendingIn: Int16Array[] | null = null;
   private resampler?: Resampler;
+  private scratch: Int16Array = EMPTY;
   private ending = false;
   finished = false;
 
@@ -75,36 +89,60 @@ export class MixerStream implements AudioChannel {
     this.volume = opts.volume ?? 1;
     this.startAt = opts.startAt;
     this.seq = seq;
+    this.maxLive = (LIVE_MAX_MS * mixer.rate) / 1000;
+    if (this.live) this.ring = new Int16Array(pow2(this.maxLive + mixer.rate / 10));
     if (opts.rate !== mixer.rate) {
-      this.pendingIn = [];
-      createResampler(opts.rate, mixer.rate).then(
-        (r) => {
-          if (this.finished) return r.destroy();
-          this.resampler = r;
-          const pend = this.pendingIn ?? [];
-          this.pendingIn = null;
-          for (const p of pend) this.push(r.process(p));
-        },
-        (err: Error) => this.finish('error', `resampler: ${err.message}`),
-      );
+      const sync = createResamplerSync(opts.rate, mixer.rate);
+      if (sync) this.resampler = sync;
+      else {
+        this.pendingIn = [];
+        createResampler(opts.rate, mixer.rate).then(
+          (r) => {
+            if (this.finished) return r.destroy();
+            this.resampler = r;
+            const pend = this.pendingIn ?? [];
+            this.pendingIn = null;
+            for (const p of pend) this.write(p);
+          },
+          (err: Error) => this.finish('error', `resampler: ${err.message}`),
+        );
+      }
     }
   }
 
+  /** Queues samples (copied: writers may reuse their buffers). */
   write(samples: Int16Array): void {
     if (this.finished || this.ending) return;
-    const copy = samples.slice(); // writers may reuse their buffers
-    if (this.pendingIn) this.pendingIn.push(copy);
-    else this.push(this.resampler ? this.resampler.process(copy) : copy);
+    if (this.pendingIn) {
+      this.pendingIn.push(samples.slice());
+      return;
+    }
+    const r = this.resampler;
+    if (!r) return this.push(samples, samples.length);
+    const need = r.maxOut(samples.length);
+    if (this.scratch.length < need) this.scratch = new Int16Array(pow2(need));
+    this.push(this.scratch, r.convert(samples, this.scratch));
   }
 
-  private push(s: Int16Array): void {
-    if (!s.length) return;
-    this.chunks.push(s);
-    this.queued += s.length;
-    if (this.live) {
-      const max = (LIVE_MAX_MS * this.mixer.rate) / 1000;
-      if (this.queued > max) this.skip(this.queued - max);
-    }
+  private push(src: Int16Array, n: number): void {
+    if (n <= 0) return;
+    if (this.queued + n > this.ring.length) this.grow(this.queued + n);
+    const ring = this.ring;
+    const cap = ring.length;
+    const w = (this.head + this.queued) % cap;
+    const first = Math.min(n, cap - w);
+    for (let i = 0; i < first; i++) ring[w + i] = src[i]!;
+    for (let i = first; i < n; i++) ring[i - first] = src[i]!;
+    this.queued += n;
+    if (this.live && this.queued > this.maxLive) this.skip(this.queued - this.maxLive);
+  }
+
+  private grow(need: number): void {
+    const next = new Int16Array(pow2(need));
+    const cap = this.ring.length;
+    for (let i = 0; i < this.queued; i++) next[i] = this.ring[(this.head + i) % cap]!;
+    this.ring = next;
+    this.head = 0;
   }
 
   end(): void {
@@ -119,7 +157,8 @@ export class MixerStream implements AudioChannel {
   finish(reason: EndReason, error?: string): void {
     if (this.finished) return;
     this.finished = true;
-    this.chunks = [];
+    this.ring = EMPTY;
+    this.head = 0;
     this.queued = 0;
     this.resampler?.destroy();
     this.resampler = undefined;
@@ -131,44 +170,56 @@ export class MixerStream implements AudioChannel {
     return this.ending && this.queued === 0 && this.pendingIn === null;
   }
 
+  /** gain ramp of the current frame (mixRamp) */
+  rampFrom = 0;
+  rampTo = 0;
+
+  mixRamp(acc: Float64Array, from: number, n: number): number {
+    return this.mixInto(acc, from, n, this.rampFrom, this.rampTo);
+  }
+
   /** Adds up to n samples into acc[from..] with a gain ramp g0 -> g1; returns samples read. */
   mixInto(acc: Float64Array, from: number, n: number, g0: number, g1: number): number {
-    let done = 0;
     const total = Math.min(n, this.queued);
-    const step = total > 0 ? (g1 - g0) / total : 0;
-    while (done < total) {
-      const c = this.chunks[0]!;
-      const take = Math.min(c.length - this.head, total - done);
-      if (step === 0) {
-        if (g0 === 1) for (let i = 0; i < take; i++) acc[from + done + i]! += c[this.head + i]!;
-        else if (g0 !== 0) for (let i = 0; i < take; i++) acc[from + done + i]! += c[this.head + i]! * g0;
-      } else {
-        for (let i = 0; i < take; i++) acc[from + done + i]! += c[this.head + i]! * (g0 + step * (done + i));
+    if (total <= 0) return 0;
+    const ring = this.ring;
+    const cap = ring.length;
+    const step = (g1 - g0) / total;
+    let r = this.head;
+    if (step === 0) {
+      if (g0 === 1) {
+        for (let i = 0; i < total; i++) {
+          acc[from + i]! += ring[r]!;
+          if (++r === cap) r = 0;
+        }
+      } else if (g0 !== 0) {
+        for (let i = 0; i < total; i++) {
+          acc[from + i]! += ring[r]! * g0;
+          if (++r === cap) r = 0;
+        }
       }
-      this.advance(take);
-      done += take;
+    } else {
+      for (let i = 0; i < total; i++) {
+        acc[from + i]! += ring[r]! * (g0 + step * i);
+        if (++r === cap) r = 0;
+      }
     }
-    return done;
+    this.skip(total);
+    return total;
   }
 
   skip(n: number): void {
-    let left = Math.min(n, this.queued);
-    while (left > 0) {
-      const c = this.chunks[0]!;
-      const take = Math.min(c.length - this.head, left);
-      this.advance(take);
-      left -= take;
-    }
-  }
-
-  private advance(k: number): void {
-    this.head += k;
+    const k = Math.min(n, this.queued);
+    if (k <= 0) return;
+    this.head = (this.head + k) % this.ring.length;
     this.queued -= k;
-    if (this.head >= this.chunks[0]!.length) {
-      this.chunks.shift();
-      this.head = 0;
-    }
   }
+}
+
+function pow2(n: number): number {
+  let c = 256;
+  while (c < n) c *= 2;
+  return c;
 }
 
 export interface MixerOptions extends ArbiterOptions {
@@ -183,7 +234,8 @@ export interface MixerOptions extends ArbiterOptions {
   sink?: Sink;
 }
 
-export type FrameListener = (frame: Int16Array, t0: number, writtenAt: number) => void;
+/** A mixed frame and its nominal start t0; the instant it went to the device is Mixer.writtenAt. */
+export type FrameListener = (frame: Int16Array, t0: number) => void;
 
 export class Mixer implements AudioOutput {
   readonly rate: number;
@@ -200,9 +252,16 @@ export class Mixer implements AudioOutput {
   private timer?: NodeJS.Timeout;
   private nextT0 = 0;
   private readonly acc: Float64Array;
-  private readonly frameListeners = new Set<FrameListener>();
+  private readonly out: Int16Array;
+  private readonly outBytes: Buffer;
+  private readonly present: MixerStream[] = [];
+  private readonly startedNow: MixerStream[] = [];
+  /** copied on change, so the per-frame loop iterates a plain array */
+  private frameListeners: FrameListener[] = [];
   framesMixed = 0;
   resyncs = 0;
+  /** performance.now() when the latest frame was handed to the device */
+  writtenAt = 0;
 
   constructor(opts: MixerOptions) {
     this.rate = opts.rate;
@@ -215,6 +274,8 @@ export class Mixer implements AudioOutput {
     this.emergencyVolume = opts.emergencyVolume ?? 1;
     this.sink = opts.sink ?? new NullSink();
     this.acc = new Float64Array(this.frameSamples);
+    this.out = new Int16Array(this.frameSamples);
+    this.outBytes = Buffer.from(this.out.buffer, this.out.byteOffset, this.out.byteLength);
   }
 
   get sinkKind(): Sink['kind'] {
@@ -257,9 +318,12 @@ export class Mixer implements AudioOutput {
     return [...this.streams];
   }
 
+  /** Every mixed frame as handed to the device (a reused buffer: copy what you keep). */
   onFrame(l: FrameListener): () => void {
-    this.frameListeners.add(l);
-    return () => this.frameListeners.delete(l);
+    this.frameListeners = [...this.frameListeners, l];
+    return () => {
+      this.frameListeners = this.frameListeners.filter((x) => x !== l);
+    };
   }
 
   private loop(): void {
@@ -279,14 +343,19 @@ export class Mixer implements AudioOutput {
     this.timer = setTimeout(() => this.loop(), Math.max(1, Math.ceil(this.nextT0 - performance.now())));
   }
 
-  /** Mixes the frame starting at t0 (performance.now() time) and hands it to the sink. */
+  /**
+   * Mixes the frame starting at t0 (performance.now() time) and hands it to the
+   * sink. The returned frame is the mixer's own buffer, valid until the next frame.
+   */
   mixFrame(t0: number): Int16Array {
     const N = this.frameSamples;
     const acc = this.acc;
     acc.fill(0);
     const msPerSample = 1000 / this.rate;
-    const present: { s: MixerStream; from: number }[] = [];
-    for (const s of this.streams) {
+    const present = this.present;
+    let count = 0;
+    for (let i = 0; i < this.streams.length; i++) {
+      const s = this.streams[i]!;
       if (s.drained) continue;
       let from = 0;
       if (s.startAt !== undefined && !s.started) {
@@ -294,13 +363,17 @@ export class Mixer implements AudioOutput {
         if (from >= N) continue; // not yet its time
         if (from < 0) from = 0; // late: start at once
       }
-      present.push({ s, from });
+      s.from = from;
+      present[count++] = s;
     }
-    const decisions = this.arbiter.decide(present.map((p) => p.s));
-    const startedNow: { s: MixerStream; at: number }[] = [];
+    this.arbiter.decideInto(present, count);
+    const startedNow = this.startedNow;
+    let started = 0;
     const maxStep = (N / this.rate) * (1000 / this.fadeMs);
-    for (const { s, from } of present) {
-      const d = decisions.get(s)!;
+    for (let i = 0; i < count; i++) {
+      const s = present[i]!;
+      present[i] = undefined as unknown as MixerStream; // hold no reference past this frame
+      const d = s.decision;
       if (d.stop) {
         s.finish('preempted', `preempted by a higher channel`);
         continue;
@@ -315,27 +388,37 @@ export class Mixer implements AudioOutput {
         if (s.gain !== undefined) s.gain = moveToward(s.gain, target, maxStep);
         continue;
       }
-      const g0 = s.gain ?? target; // nothing played yet: start at the right level, no fade-in
-      const g1 = moveToward(g0, target, maxStep);
-      const n = s.mixInto(acc, from, N - from, g0, g1);
-      s.gain = g1;
+      const from = s.from;
+      // the ramp goes through the stream's fields, not arguments: a fractional gain passed to a call would be boxed every frame
+      s.rampFrom = s.gain ?? target; // nothing played yet: start at the right level, no fade-in
+      s.rampTo = moveToward(s.rampFrom, target, maxStep);
+      const n = s.mixRamp(acc, from, N - from);
+      s.gain = s.rampTo;
       if (s.drained) s.endedAt = t0 + (from + n) * msPerSample;
       if (!s.started && n > 0) {
         s.started = true;
-        startedNow.push({ s, at: t0 + from * msPerSample });
+        startedNow[started++] = s;
       }
     }
-    const frame = new Int16Array(N);
+    const frame = this.out;
     for (let i = 0; i < N; i++) {
       const v = Math.round(acc[i]!);
       frame[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
     }
-    this.sink.write(Buffer.from(frame.buffer));
-    const writtenAt = performance.now();
+    this.sink.write(this.outBytes);
+    const writtenAt = (this.writtenAt = performance.now());
     this.framesMixed++;
-    for (const l of this.frameListeners) l(frame, t0, writtenAt);
-    for (const { s, at } of startedNow) s.onStart?.({ at, writtenAt, frameT0: t0 });
-    for (const s of [...this.streams]) if (s.drained) s.finish('done');
+    const listeners = this.frameListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(frame, t0);
+    for (let i = 0; i < started; i++) {
+      const s = startedNow[i]!;
+      startedNow[i] = undefined as unknown as MixerStream;
+      s.onStart?.({ at: t0 + s.from * msPerSample, writtenAt, frameT0: t0 });
+    }
+    for (let i = this.streams.length - 1; i >= 0; i--) {
+      const s = this.streams[i];
+      if (s?.drained) s.finish('done');
+    }
     return frame;
   }
 }

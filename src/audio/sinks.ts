@@ -10,6 +10,7 @@ import { wavHeader } from './wav.js';
 
 export interface Sink {
   readonly kind: 'alsa' | 'file' | 'null';
+  /** One mixed frame; the buffer is the mixer's and is reused: a sink that keeps it copies. */
   write(frame: Buffer): void;
   close(): void;
   /** called once if the sink fails while in use */
@@ -101,6 +102,9 @@ export class AlsaSink implements Sink {
   readonly kind = 'alsa' as const;
   private speaker?: SpeakerLike;
   private readonly maxQueued: number;
+  /** copies of the frames the device still holds: more slots than the most it may queue, reused in turn */
+  private readonly slots: Buffer[];
+  private slot = 0;
   dropped = 0;
   onError?: (err: Error) => void;
 
@@ -108,6 +112,8 @@ export class AlsaSink implements Sink {
     const Speaker = require('speaker') as new (o: object) => SpeakerLike;
     this.speaker = new Speaker({ channels: 1, bitDepth: 16, sampleRate: rate, device, samplesPerFrame: frameSamples });
     this.maxQueued = rate; // one second of audio: beyond that the device is stuck or slower than our clock
+    const frameBytes = frameSamples * 2;
+    this.slots = Array.from({ length: Math.ceil((this.maxQueued * 2) / frameBytes) + 8 }, () => Buffer.alloc(frameBytes));
     this.speaker.on('error', (e) => {
       this.speaker = undefined;
       this.onError?.(e);
@@ -121,7 +127,11 @@ export class AlsaSink implements Sink {
       this.dropped++; // keep latency bounded rather than queue without end
       return;
     }
-    s.write(frame);
+    let b = this.slots[this.slot]!;
+    if (b.length !== frame.length) b = this.slots[this.slot] = Buffer.alloc(frame.length);
+    frame.copy(b);
+    this.slot = (this.slot + 1) % this.slots.length;
+    s.write(b);
   }
 
   close(): void {

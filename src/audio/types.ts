@@ -24,10 +24,17 @@ export interface AudioOutput {
   readonly rate: number;
 }
 
+/**
+ * A microphone frame: the samples (a buffer the source may reuse as soon as the
+ * listener returns: copy what you keep) and, when the source knows it, the
+ * performance.now() instant just after its last sample was captured.
+ */
+export type FrameTimeListener = (samples: Int16Array, at?: number) => void;
+
 export interface AudioInput {
   readonly rate: number;
   /** Receives 20 ms frames while started; returns an unsubscribe function. */
-  onFrame(listener: (samples: Int16Array) => void): () => void;
+  onFrame(listener: FrameTimeListener): () => void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -13,6 +13,8 @@ import type { Faults } from '../health/faults.js';
 import type { FaultCode } from '../health/events.js';
 import type { LocalServer } from '../kiosk/local-server.js';
 import type { AudioInput, AudioOutput } from '../audio/types.js';
+import type { AlarmHooks, CallService } from '../intercom/alarm-call.js';
+import type { AlarmService } from '../alarm/service.js';
 
 export interface ConfigError {
   path: string;
@@ -24,6 +26,10 @@ export interface KioskServices {
   audioOut?: AudioOutput;
   /** the microphone (or its file/silence stand-in) */
   microphone?: AudioInput;
+  /** the intercom's narrow interface for alarm calls (set once SIP is up) */
+  calls?: CallService;
+  /** the alarm controller (set right after io starts): what the intercom and the hub link ask of it */
+  alarm?: AlarmHooks & AlarmService;
 }
 
 export interface KioskContext {

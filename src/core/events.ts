@@ -6,5 +6,6 @@ import type { AudioEvents } from '../audio/events.js';
 import type { HubLinkEvents } from '../hublink/events.js';
 import type { HealthEvents } from '../health/events.js';
 import type { DisplayEvents } from '../display/events.js';
+import type { AlarmEvents } from '../alarm/events.js';
 
-export type KioskEvents = IoEvents & IntercomEvents & AudioEvents & HubLinkEvents & HealthEvents & DisplayEvents;
+export type KioskEvents = IoEvents & IntercomEvents & AudioEvents & HubLinkEvents & HealthEvents & DisplayEvents & AlarmEvents;

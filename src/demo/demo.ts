@@ -1,13 +1,38 @@
 // `helppoint demo`: a whole site on one machine. The hub, every kiosk of the
-// example site on the sim driver, and a desk (baresip answering calls) run as
-// separate processes, exactly as they would on separate boxes.
+// example site on the sim driver, a desk (baresip answering calls) and the
+// SIP server for browser desks (Kamailio + rtpengine) run as separate
+// processes, exactly as they would on separate boxes.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadHubConfig, loadKioskConfig } from '../config/load.js';
 import { start, stopAll, type Managed } from '../testbed/proc.js';
 import { startBaresip } from '../testbed/baresip.js';
+import { startKamailio } from '../testbed/kamailio.js';
+import { startRtpengine } from '../testbed/rtpengine.js';
 import { which } from '../testbed/tools.js';
 import { RESTART_EXIT_CODE } from '../core/exit-codes.js';
+
+/**
+ * The demo's SIP server for browser desks: fixed ports so the printed URL
+ * stays the same, and one demo account (a desk phone registers with it).
+ * Kiosks do not ring browser desks yet: that wiring comes with the alarm board.
+ */
+export const DEMO_SIP = { port: 5062, wsPort: 8088, desk: { user: 'dispatcher', password: 'dispatcher-sip-demo' } };
+
+async function startSipServer(say: (s: string) => void): Promise<void> {
+  if (!which('kamailio') || !which('rtpengine')) {
+    say('SIP server     NOT STARTED: Kamailio or rtpengine is not installed (bash scripts/install-system.sh)');
+    return;
+  }
+  try {
+    // rtpengine first: Kamailio disables an rtpengine that does not answer its first ping.
+    const rtpengine = await startRtpengine();
+    await startKamailio({ users: { [DEMO_SIP.desk.user]: DEMO_SIP.desk.password }, port: DEMO_SIP.port, wsPort: DEMO_SIP.wsPort, rtpengine });
+    say(`SIP server     ws://127.0.0.1:${DEMO_SIP.wsPort}/   (Kamailio + rtpengine for browser desks; demo account ${DEMO_SIP.desk.user}/${DEMO_SIP.desk.password}, domain 127.0.0.1)`);
+  } catch (err) {
+    say(`SIP server     NOT STARTED: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = [path.resolve(here, '../..'), path.resolve(here, '../../..')].find((p) => p.endsWith(path.sep + 'dist') === false)!;
@@ -43,6 +68,8 @@ export async function runDemo(opts: { siteDir?: string }): Promise<number> {
     const desk = await startBaresip({ user: deskUri.username, sipPort: Number(deskUri.port || 5060) });
     say(`desk           ${desk.uri} (baresip, answers automatically)`);
   } else say('desk           NOT STARTED: baresip is not installed (bash scripts/install-system.sh)');
+
+  await startSipServer(say);
 
   for (const file of kiosks) {
     const { config } = loadKioskConfig(file);

@@ -18,7 +18,7 @@ export class DisplayCapability implements KioskCapability {
   /** site, zone, location: the names and the map the screen shows */
   readonly config = ['display', 'site', 'zone', 'location'] as const;
   readonly raises = ['call.requested', 'call.cancel', 'call.upgrade', 'call.answer', 'chat.toDesk', 'call.rating'] as const;
-  readonly handles = ['call.state', 'pa.started', 'pa.ended', 'desk.info', 'chat.fromDesk', 'screen.message', 'incident.mode', 'drill.mode', 'crowd.level', 'fault.raised', 'fault.cleared'] as const;
+  readonly handles = ['alarm.state', 'call.state', 'pa.started', 'pa.ended', 'desk.info', 'chat.fromDesk', 'screen.message', 'incident.mode', 'drill.mode', 'crowd.level', 'fault.raised', 'fault.cleared'] as const;
   screen?: Screen;
   private failure?: string;
 
@@ -26,7 +26,7 @@ export class DisplayCapability implements KioskCapability {
     const config = ctx.config();
     if (!config.display.enabled) return;
     try {
-      this.screen = attachScreen({ bus: ctx.bus, log: ctx.log, config, configDir: ctx.configDir, local: ctx.local, faults: ctx.faults });
+      this.screen = attachScreen({ bus: ctx.bus, log: ctx.log, config, configDir: ctx.configDir, local: ctx.local, faults: ctx.faults, alarm: () => ctx.services.alarm?.current() });
     } catch (err) {
       this.failure = `screen: ${(err as Error).message}`;
       throw new Error(this.failure);

@@ -1,5 +1,5 @@
 // The touch screen's server side. It only subscribes to bus events and emits
-// intents (call.requested, chat.toDesk, call.rating); nothing on the call path
+// intents (call.requested, call.answer, chat.toDesk, call.rating); nothing on the call path
 // awaits it, so a crashed or hung browser cannot delay a call or a PA message.
 // The page is static (web/) and talks over one local WebSocket, /screen/ws.
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { sendJson } from '../kiosk/local-server.js';
 import { WayMap, type Route } from './wayfinding/graph.js';
 import { ScreenState } from './state.js';
 import type { Faults } from '../health/faults.js';
+import type { AlarmState } from '../alarm/events.js';
 
 // The page's files are not compiled: from dist/ they are read in the source tree.
 const HERE = ((here: string) => (existsSync(path.join(here, 'web/index.html')) ? here : path.resolve(here, '../../../src/display')))(
@@ -47,13 +48,13 @@ function loadMap(config: KioskConfig, configDir: string, log: Logger): { map?: W
   return { map, here, floorplan: readFloorplan(config, configDir, log) };
 }
 
-export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig; configDir: string; local: LocalServer; faults?: Faults }): Screen {
+export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig; configDir: string; local: LocalServer; faults?: Faults; alarm?: () => AlarmState | undefined }): Screen {
   const { bus, log, configDir, local } = opts;
   let config = opts.config;
   let { map, here, floorplan } = loadMap(config, configDir, log);
 
   const evacRoute = (blocked: string[]): Route | null => (map && here ? map.nearestExit(here, blocked) : null);
-  const state = new ScreenState(bus, config, evacRoute);
+  const state = new ScreenState(bus, config, evacRoute, opts.alarm);
   // Any active fault shows the approved degraded wording (never the fault text).
   const faultsNow = () => state.setFaults(opts.faults?.list().length ?? 0);
   bus.on('fault.raised', faultsNow);
@@ -68,10 +69,8 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
   const mapOf = (c: KioskConfig) => JSON.stringify([c.display.wayfinding, c.site.map, c.id]);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 });
-  local.server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://local').pathname !== '/screen/ws') return socket.destroy();
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws));
-  });
+  // The local server checks Host and Origin before it hands the upgrade over (local-server.ts).
+  local.upgrade('/screen/ws', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws)));
   const send = (ws: WebSocket, msg: unknown) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg)); };
   state.onChange((snap) => { for (const ws of wss.clients) send(ws, { type: 'state', state: snap }); });
 
@@ -104,6 +103,13 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
         if (!text || text.length > MAX_CHAT) throw new Error('chat text must be 1..500 characters');
         const m = { callId: state.callId(), text, at: new Date().toISOString() };
         bus.emit('chat.toDesk', m);
+        return;
+      }
+      case 'answer': {
+        // A person at the kiosk answers the call that rings (any call, trusted or not: they chose to).
+        const callId = state.ringingCallId();
+        if (!callId) throw new Error('no incoming call is ringing');
+        bus.emit('call.answer', { callId });
         return;
       }
       case 'rating': {

@@ -6,11 +6,16 @@ import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { CallKind, CallState } from '../intercom/events.js';
 import type { CrowdLevel, LocalText } from './events.js';
 import type { Route } from './wayfinding/graph.js';
+import type { AlarmState, AlarmStateName } from '../alarm/events.js';
+
+/** The open alarm as the screen shows it ("help is coming" once acknowledged); null once reset. */
+export interface ScreenAlarm { alarmId: string; state: AlarmStateName; category?: string; raisedAt: number; since: number; attempt?: number }
 
 export interface Snapshot {
   site: LocalText; zone: LocalText; location?: LocalText;
   languages: string[]; defaultLanguage: string; degradedText?: LocalText;
-  call: { callId: string; kind: CallKind; state: CallState; since: number; startedAt: number; target?: string } | null;
+  call: { callId: string; kind: CallKind; state: CallState; since: number; startedAt: number; target?: string; incoming?: boolean } | null;
+  alarm: ScreenAlarm | null;
   callHistory: CallState[];
   rateCallId: string | null;
   desk: { etaMin?: number; responder?: string } | null;
@@ -27,22 +32,47 @@ export class ScreenState {
   private readonly listeners: Array<(s: Snapshot) => void> = [];
   private readonly offs: Array<() => void> = [];
   private lastEnded: string | null = null;
+  /** calls placed or answered for an alarm */
+  private readonly alarmCalls = new Set<string>();
 
-  constructor(bus: Bus, config: KioskConfig, evacRoute: (blocked: string[]) => Route | null) {
+  constructor(bus: Bus, config: KioskConfig, evacRoute: (blocked: string[]) => Route | null, alarmNow?: () => AlarmState | undefined) {
     this.s = {
       ...fromConfig(config),
-      call: null, callHistory: [], rateCallId: null, desk: null, chat: [], crowd: 'none', incident: null, drill: false,
+      call: null, alarm: null, callHistory: [], rateCallId: null, desk: null, chat: [], crowd: 'none', incident: null, drill: false,
       degraded: { hub: false, sip: false, faults: 0 }, now: Date.now(),
     };
     const on = this.offs.push.bind(this.offs);
+    const alarm = (e: AlarmState) => {
+      const prev = this.s.alarm;
+      if (e.state === 'reset') {
+        this.s.alarm = null;
+        // The alarm's calls leave the screen with it, unless one is still connected (it goes on as a plain call).
+        const c = this.s.call;
+        if (c && this.alarmCalls.has(c.callId) && c.state !== 'connected' && c.state !== 'held') this.s.call = null;
+        return;
+      }
+      if (!prev || prev.alarmId !== e.alarmId) { this.s.chat = []; this.s.desk = null; }
+      const since = prev?.alarmId === e.alarmId && prev.state === e.state ? prev.since : Date.now();
+      this.s.alarm = { alarmId: e.alarmId, state: e.state, category: e.category, raisedAt: Date.parse(e.raisedAt), since, attempt: e.attempt };
+    };
+    const open = alarmNow?.();
+    if (open) alarm(open);
+    on(bus.on('alarm.state', (e) => { alarm(e); this.changed(); }));
     on(bus.on('call.state', (e) => {
+      if (this.s.alarm && e.kind === 'emergency') this.alarmCalls.add(e.callId);
+      // A late report of a call of an alarm already reset (its withdrawn attempt) shows nothing.
+      else if (!this.s.alarm && this.alarmCalls.has(e.callId) && this.s.call?.callId !== e.callId) return;
+      if (this.alarmCalls.size > 100) this.alarmCalls.delete(this.alarmCalls.values().next().value!);
       const prev = this.s.call;
       const fresh = !prev || prev.callId !== e.callId;
-      if (fresh) { this.s.chat = []; this.s.desk = null; this.s.callHistory = []; }
+      // A late end of an earlier call (ended for an alarm, a slow CANCEL) must not take over the screen.
+      if (fresh && (e.state === 'ended' || e.state === 'failed') && !e.incoming) return;
+      // The calls of one alarm (re-sends, a desk calling back) share its chat and desk information.
+      if (fresh && !(this.s.alarm && e.kind === 'emergency')) { this.s.chat = []; this.s.desk = null; this.s.callHistory = []; }
       this.s.callHistory = [...this.s.callHistory, e.state];
       const startedAt = fresh ? Date.now() : prev.startedAt;
       const since = e.state === 'connected' && prev?.state !== 'connected' ? Date.now() : (prev && !fresh ? prev.since : Date.now());
-      this.s.call = { callId: e.callId, kind: e.kind, state: e.state, since, startedAt, target: e.target };
+      this.s.call = { callId: e.callId, kind: e.kind, state: e.state, since, startedAt, target: e.target, ...(e.incoming ? { incoming: true } : {}) };
       if (e.state === 'ended' || e.state === 'failed') { this.lastEnded = e.callId; this.s.rateCallId = e.state === 'ended' ? e.callId : null; }
       this.changed();
     }));
@@ -69,6 +99,8 @@ export class ScreenState {
 
   /** faults count comes from the kiosk's fault list (called on fault events). */
   setFaults(n: number): void { if (n !== this.s.degraded.faults) { this.s.degraded = { ...this.s.degraded, faults: n }; this.changed(); } }
+  /** The incoming call that rings now, if any (the screen's answer button). */
+  ringingCallId(): string | undefined { const c = this.s.call; return c?.incoming && c.state === 'ringing' ? c.callId : undefined; }
   callId(): string | undefined { const c = this.s.call; return c && c.state !== 'ended' && c.state !== 'failed' ? c.callId : undefined; }
   lastCallId(): string | null { return this.s.rateCallId ?? this.lastEnded; }
   rated(): void { this.s.rateCallId = null; this.s.call = null; this.changed(); }

@@ -12,6 +12,7 @@ export class Faults {
     bus.on('input.tamper', (e) => (e.active ? this.raise('tamper', 'housing opened') : this.clear('tamper')));
     bus.on('input.power', (e) => (e.onBattery ? this.raise('power', 'mains lost, on battery') : this.clear('power')));
     bus.on('audio.fault', (e) => (e.active ? this.raise('audio', e.reason) : this.clear('audio')));
+    bus.on('audio.handsFree', (e) => (e.problem ? this.raise('echo-canceller', e.problem) : this.clear('echo-canceller')));
   }
 
   raise(code: FaultCode, detail: string): void {

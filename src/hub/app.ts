@@ -80,7 +80,8 @@ export class Hub {
         },
       };
       this.app = await buildServer(this.ctx);
-      await this.app.listen({ port: this.opts.port ?? config.listen.port, host: config.listen.host });
+      // A deep backlog: a fleet reconnecting at once (after a hub restart) must not be reset by the kernel.
+      await this.app.listen({ port: this.opts.port ?? config.listen.port, host: config.listen.host, backlog: 4096 });
       this.port = (this.app.server.address() as import('node:net').AddressInfo).port;
       facilities.start();
     } catch (err) {
@@ -88,15 +89,19 @@ export class Hub {
       await storage.close().catch(() => undefined);
       throw err;
     }
-    const retain = async () => {
-      const n = await this.storage.applyRetention(config.events?.perKioskMax ?? 100_000, config.events?.maxAgeDays);
-      if (n) this.log.info({ deleted: n }, 'event retention');
-      await this.storage.purgeSessions();
-    };
-    this.retention = setInterval(() => void retain().catch((err: Error) => this.log.warn({ err: err.message }, 'retention failed')), 60_000);
+    this.retention = setInterval(() => void this.retain().catch((err: Error) => this.log.warn({ err: err.message }, 'retention failed')), 60_000);
     this.retention.unref();
     const scheme = config.tls ? 'https' : 'http';
     this.log.info({ console: `${scheme}://${config.listen.host}:${this.port}/`, engine: this.storage.db.kind, instance: this.instanceId }, 'ready');
+  }
+
+  /** Event retention (per kiosk, then by age) and expired sessions; runs every minute. */
+  async retain(): Promise<number> {
+    const { config } = this.opts;
+    const n = await this.storage.applyRetention(config.events?.perKioskMax ?? 100_000, config.events?.maxAgeDays);
+    if (n) this.log.info({ deleted: n }, 'event retention');
+    await this.storage.purgeSessions();
+    return n;
   }
 
   /** Every kiosk and its state, as GET /api/fleet shows it. */

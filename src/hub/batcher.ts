@@ -8,7 +8,7 @@ export class Batcher<T> {
 
   constructor(
     private readonly write: (items: T[]) => Promise<void>,
-    private readonly opts: { delayMs?: number; max?: number } = {},
+    private readonly opts: { delayMs?: number; max?: number; /** on a failed group, write each item alone so one bad item cannot fail the others */ split?: boolean } = {},
   ) {}
 
   enqueue(item: T): Promise<void> {
@@ -38,7 +38,9 @@ export class Batcher<T> {
       await this.write(take.map((t) => t.item));
       for (const t of take) t.resolve();
     } catch (err) {
-      for (const t of take) t.reject(err as Error);
+      if (this.opts.split && take.length > 1) {
+        for (const t of take) await this.write([t.item]).then(t.resolve, t.reject);
+      } else for (const t of take) t.reject(err as Error);
     } finally {
       this.running = false;
       if (this.queue.length) this.schedule();

@@ -17,6 +17,8 @@ type Json = Parameters<typeof deepMerge>[0];
 export class ConfigComposer {
   private readonly bases = new Map<string, { mtimeMs: number; value?: Json; error?: string }>();
   private readonly layers = new Map<string, Json>();
+  /** composed documents as JSON text, by base file, its mtime and layer versions (kiosks sharing a base share one) */
+  private readonly texts = new Map<string, string>();
 
   constructor(
     private readonly storage: HubStorage,
@@ -60,6 +62,24 @@ export class ConfigComposer {
       this.layers.set(key, (l?.document ?? {}) as Json);
     }
     return this.layers.get(key);
+  }
+
+  /** The document as JSON text, composed once per base file and layer versions. */
+  async composeText(k: KioskRow, ref: LayerRef): Promise<string | undefined> {
+    const b = this.base(k);
+    if (!b.ok) return undefined;
+    const file = path.resolve(this.configDir, k.baseConfig!);
+    // The document depends on the base file and the layer versions only; the kiosk layer is the kiosk's own.
+    const key = [file, this.bases.get(file)?.mtimeMs, ref.defaults, ref.site, ref.zoneId, ref.zone, ref.kiosk ? `${k.id}@${ref.kiosk}` : '-'].join('|');
+    let text = this.texts.get(key);
+    if (text === undefined) {
+      const doc = await this.compose(k, ref);
+      if (!doc) return undefined;
+      text = JSON.stringify(doc);
+      if (this.texts.size > 5000) this.texts.delete(this.texts.keys().next().value!);
+      this.texts.set(key, text);
+    }
+    return text;
   }
 
   /** The document for a kiosk and a set of layer versions; undefined if its base is missing. */

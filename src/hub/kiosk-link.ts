@@ -10,6 +10,7 @@ import type { ConfigComposer } from './config-compose.js';
 import type { InstanceBus } from './instance-bus.js';
 import type { HubStorage, IncomingEvent, LayerRef, PresenceUpdate } from './storage/storage.js';
 import { sha256Hex } from './passwords.js';
+import { storable } from './storable.js';
 
 export interface LocalKiosk {
   id: string;
@@ -51,6 +52,8 @@ export class KioskLink {
   readonly observers: KioskChangeObserver[] = [];
   /** heartbeat listeners (the facilities console reads the uptime) */
   readonly heartbeatListeners: ((id: string, m: Extract<KioskToHub, { type: 'heartbeat' }>) => void)[] = [];
+  /** pending config versions to check after hellos, many kiosks per query (a reconnect storm is one query, not thousands) */
+  private readonly helloChecks: Batcher<{ id: string; reported: number }>;
   private sweeper?: NodeJS.Timeout;
   private flusher?: NodeJS.Timeout;
 
@@ -59,16 +62,17 @@ export class KioskLink {
     this.presenceWriter = new Batcher(async (lists) => {
       await storage.updatePresence(o.instanceId, lists.flat());
       this.changed(lists.flat().map((u) => u.id), 'presence');
-    });
+    }, { split: true });
     this.events = new Batcher(async (batches) => {
       const added = await storage.insertEvents(batches);
       batches.forEach((b, i) => (b.added = added[i]));
-    });
-    this.results = new Batcher((rs) => storage.commandResults(rs));
+    }, { split: true });
+    this.results = new Batcher((rs) => storage.commandResults(rs), { split: true });
     this.configResults = new Batcher(async (rs) => {
       await storage.configResults(rs);
       this.changed(rs.map((r) => r.kiosk), 'config');
-    });
+    }, { split: true });
+    this.helloChecks = new Batcher((items) => this.resendPendingConfigs(items), { delayMs: 5 });
     o.bus.on((m) => {
       if (m.t === 'command') void this.deliverCommand(m.id).catch((err: Error) => o.log.error({ err: err.message, command: m.id }, 'command not delivered'));
       else if (m.t === 'config') void this.deliverConfig(m.push).catch((err: Error) => o.log.error({ err: err.message, push: m.push }, 'config push not delivered'));
@@ -99,7 +103,7 @@ export class KioskLink {
     clearInterval(this.flusher);
     for (const k of this.local.values()) k.ws.terminate();
     this.flushPresence();
-    await Promise.allSettled([this.events.drain(), this.results.drain(), this.configResults.drain(), this.presenceWriter.drain()]);
+    await Promise.allSettled([this.helloChecks.drain(), this.events.drain(), this.results.drain(), this.configResults.drain(), this.presenceWriter.drain()]);
     await this.o.storage.markOffline(this.o.instanceId, [...this.local.keys()]).catch(() => undefined);
   }
 
@@ -197,6 +201,7 @@ export class KioskLink {
     const { log } = this.o;
     const kioskId = k.id;
     const p = isBinary ? ({ ok: false, error: 'binary frames are not accepted' } as const) : parseFromKiosk(data);
+    if (p.ok) p.msg = storable(p.msg);
     if (!p.ok) {
       log.warn({ kiosk: kioskId, error: p.error }, 'invalid message from kiosk');
       send({ type: 'error', code: 'invalid', message: p.error });
@@ -216,7 +221,7 @@ export class KioskLink {
       send({ type: 'welcome', protocol: PROTOCOL_VERSION, hub: this.o.hubId, time: Date.now() });
       this.flushPresence(); // online everywhere at once, not at the next flush
       log.info({ kiosk: kioskId, firmware: msg.firmware }, 'kiosk online');
-      void this.resendPendingConfig(k, msg.configVersion).catch((err: Error) => log.warn({ kiosk: kioskId, err: err.message }, 'pending config not sent'));
+      this.helloChecks.enqueue({ id: kioskId, reported: msg.configVersion }).catch((err: Error) => log.warn({ kiosk: kioskId, err: err.message }, 'pending config not sent'));
       return;
     }
     if (!k.helloDone) {
@@ -270,36 +275,35 @@ export class KioskLink {
     }
   }
 
-  private async resendPendingConfig(k: LocalKiosk, reported: number): Promise<void> {
-    const [pending] = await this.o.storage.pendingConfigs([k.id]);
-    if (!pending) return;
-    if (pending.version <= reported) {
-      // Applied before the ack was lost (or before a hub restart): the kiosk says so itself.
-      await this.o.storage.configResults([{ kiosk: k.id, version: pending.version, ok: true }]);
-      return;
+  /** After hellos: the pending config version of each kiosk goes to it, or is marked acked if the kiosk already runs it. */
+  private async resendPendingConfigs(items: { id: string; reported: number }[]): Promise<void> {
+    const reported = new Map(items.map((i) => [i.id, i.reported])); // the last hello of a kiosk wins
+    const pending = await this.o.storage.pendingConfigs([...reported.keys()]);
+    // Applied before the ack was lost (or before a hub restart): the kiosk says so itself.
+    const applied = pending.filter((p) => p.version <= reported.get(p.kiosk)!);
+    if (applied.length) {
+      await this.o.storage.configResults(applied.map((p) => ({ kiosk: p.kiosk, version: p.version, ok: true })));
+      this.changed(applied.map((p) => p.kiosk), 'config');
     }
-    await this.sendConfig(k.id, pending.version, pending.layers);
+    await this.sendConfigs(pending.filter((p) => p.version > reported.get(p.kiosk)!));
   }
 
-  private async sendConfig(kioskId: string, version: number, layers: LayerRef): Promise<boolean> {
-    const row = await this.o.storage.getKiosk(kioskId);
-    if (!row) return false;
-    const document = await this.o.composer.compose(row, layers);
-    if (!document) return false;
-    return this.send(kioskId, { type: 'config', version, document });
+  private async sendConfigs(list: { kiosk: string; version: number; layers: LayerRef }[]): Promise<void> {
+    if (list.length === 0) return;
+    const rows = new Map((await this.o.storage.listKiosks({ ids: list.map((p) => p.kiosk) })).map((r) => [r.id, r]));
+    for (const p of list) {
+      const row = rows.get(p.kiosk);
+      const text = row && (await this.o.composer.composeText(row, p.layers));
+      const k = this.local.get(p.kiosk);
+      if (text && k && k.ws.readyState === 1) k.ws.send(`{"type":"config","version":${p.version},"document":${text}}`);
+    }
   }
 
   /** A config push (from any instance): send each of its kiosks held here its new version. */
   async deliverConfig(pushId: string): Promise<void> {
     const here = [...this.local.values()].filter((k) => k.helloDone).map((k) => k.id);
     if (here.length === 0) return;
-    const pending = await this.o.storage.pendingConfigs(here, pushId);
-    const rows = new Map((await this.o.storage.listKiosks({ ids: pending.map((p) => p.kiosk) })).map((r) => [r.id, r]));
-    for (const p of pending) {
-      const row = rows.get(p.kiosk);
-      const document = row && (await this.o.composer.compose(row, p.layers));
-      if (document) this.send(p.kiosk, { type: 'config', version: p.version, document });
-    }
+    await this.sendConfigs(await this.o.storage.pendingConfigs(here, pushId));
   }
 
   /** A command (from any instance): send it to each of its kiosks held here. */

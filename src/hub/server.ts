@@ -9,6 +9,7 @@ import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import { MAX_FRAME_BYTES } from '../protocol/messages.js';
 import type { HubContext } from './context.js';
+import { storable } from './storable.js';
 import errors from './plugins/errors.js';
 import openapi, { openapiRoute } from './plugins/openapi.js';
 import auth from './plugins/auth.js';
@@ -54,8 +55,9 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
     // A socket error (reset, garbage before the request line) is answered and logged, never thrown.
     clientErrorHandler: (err: Error & { code?: string }, socket) => {
       hub.log.debug({ err: err.message, code: err.code }, 'bad HTTP request');
-      const body = JSON.stringify({ error: 'bad request', statusCode: 400 });
-      if (socket.writable && err.code !== 'ECONNRESET') socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      const [status, text] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+      const body = JSON.stringify({ error: text.toLowerCase(), statusCode: status });
+      if (socket.writable && err.code !== 'ECONNRESET') socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
       else socket.destroy();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
@@ -71,6 +73,12 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   });
 
   await app.register(errors);
+  // Hostile text (NUL, lone surrogates) never reaches the database as a 500: cleaned before validation.
+  app.addHook('preValidation', async (req) => {
+    if (req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body)) req.body = storable(req.body);
+    if (req.query && typeof req.query === 'object') req.query = storable(req.query);
+    if (req.params && typeof req.params === 'object') req.params = storable(req.params);
+  });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 8192 });
   await app.register(rateLimit, { global: false });

@@ -11,6 +11,7 @@ import { MAX_EVENTS_PER_BATCH, PROTOCOL_VERSION, parseFromHub, type KioskToHub }
 import type { StoredEvent } from '../store/kiosk-store.js';
 import { dispatchCommand } from './commands.js';
 import type { ConfigReply } from '../core/context.js';
+import type { AlarmService } from '../alarm/service.js';
 import { pinnedConnect } from './pinning.js';
 
 /** The kiosk's persistent outbox, as the link sees it. */
@@ -45,6 +46,8 @@ export class HubLink {
     private readonly outbox?: Outbox,
     /** validates, persists and applies a pushed config; what happened */
     private readonly applyConfig?: (version: number, doc: unknown) => Promise<ConfigReply>,
+    /** the alarm controller, for the dispatcher's acknowledge and reset commands */
+    private readonly alarm?: () => AlarmService | undefined,
   ) {}
 
   /** Runs fn once every config reply in progress has been sent (at once if none is). */
@@ -167,12 +170,13 @@ export class HubLink {
           });
       } else if (p.msg.type === 'command') {
         const cmd = p.msg;
-        try {
-          dispatchCommand(this.bus, cmd);
-          this.send({ type: 'command-result', id: cmd.id, ok: true });
-        } catch (err) {
-          this.send({ type: 'command-result', id: cmd.id, ok: false, error: (err as Error).message });
-        }
+        // "ok" only once the work is done: an alarm command waits for its persisted transition.
+        void Promise.resolve()
+          .then(() => dispatchCommand(this.bus, cmd, this.alarm))
+          .then(
+            () => this.send({ type: 'command-result', id: cmd.id, ok: true }),
+            (err: Error) => this.send({ type: 'command-result', id: cmd.id, ok: false, error: String(err?.message ?? err).slice(0, 2000) }),
+          );
       } else if (p.msg.type === 'events-ack') {
         const acked = p.msg.ids;
         void this.outbox?.acknowledge(acked).then(() => {

@@ -4,10 +4,23 @@ import type { Bus } from '../core/bus.js';
 import type { Command } from '../protocol/messages.js';
 import type { PaPlay } from '../audio/events.js';
 import type { CrowdLevel } from '../display/events.js';
+import type { AlarmService } from '../alarm/service.js';
 
-export function dispatchCommand(bus: Bus, cmd: Command): void {
+/**
+ * Acts on one command. Most become a bus event at once; alarm commands resolve
+ * once the transition is persisted and reject with the reason when the kiosk
+ * refuses (not its open alarm), so the hub's result says what really happened.
+ */
+export function dispatchCommand(bus: Bus, cmd: Command, alarm?: () => AlarmService | undefined): void | Promise<void> {
   const a = cmd.args as Record<string, never>;
   switch (cmd.command) {
+    case 'alarm.ack':
+    case 'alarm.reset': {
+      const svc = alarm?.();
+      if (!svc) throw new Error('this kiosk has no alarm controller running');
+      const { alarmId, by } = cmd.args as { alarmId: string; by: string };
+      return cmd.command === 'alarm.ack' ? svc.ack(alarmId, by, 'dispatcher at the hub') : svc.reset(alarmId, by, 'dispatcher at the hub');
+    }
     case 'pa.play':
       return bus.emit('pa.play', { id: cmd.id, ...(cmd.args as object) } as PaPlay);
     case 'pa.stop':

@@ -31,6 +31,8 @@ export class OutgoingCall {
   session?: Session;
   target?: string;
   connectedAt?: number;
+  /** why the call ended, when the kiosk ended it (media timeout, preempted by an alarm) */
+  endReason?: string;
   private cancelled = false;
   /** clears the current attempt's timers; each attempt owns its own, so a late answer to an abandoned one cannot touch them */
   private stopAttemptTimers?: () => void;
@@ -60,7 +62,7 @@ export class OutgoingCall {
           if (this.cancelled) break;
           const outcome = await this.tryTarget(t.uri, t.ringTimeoutS * 1000);
           if (outcome === 'answered') {
-            this.emit('ended', 'hung up');
+            this.emit('ended', this.endReason ?? 'hung up');
             return;
           }
         }
@@ -68,7 +70,7 @@ export class OutgoingCall {
         this.ctx.log.warn({ callId: this.id, round }, 'no desk answered; trying again from the first');
         await new Promise((r) => setTimeout(r, ROUND_PAUSE_MS));
       }
-      this.emit(this.cancelled ? 'ended' : 'failed', this.cancelled ? 'cancelled' : 'no desk answered');
+      this.emit(this.cancelled ? 'ended' : 'failed', this.cancelled ? (this.endReason ?? 'cancelled') : 'no desk answered');
     } finally {
       this.done();
     }
@@ -166,7 +168,13 @@ export class OutgoingCall {
     this.stopAttemptTimers?.();
     const s = this.session;
     if (s?.state === SessionState.Established) void s.bye().catch(() => {});
-    else if (s instanceof Inviter && (s.state === SessionState.Initial || s.state === SessionState.Establishing)) void s.cancel().catch(() => {});
+    else if (s instanceof Inviter && (s.state === SessionState.Initial || s.state === SessionState.Establishing)) {
+      void s.cancel().catch(() => {});
+      // A desk that has not answered anything yet gets no CANCEL transaction to finish: end the call here anyway.
+      setTimeout(() => {
+        if (s.state !== SessionState.Terminated) void s.dispose().catch(() => {});
+      }, 2000);
+    }
     return true;
   }
 }

@@ -15,7 +15,7 @@ export class IntercomCapability implements KioskCapability {
   readonly fault = 'sip-registration' as const;
   /** name: the display name; zone, location, site: the call's headers (read per call) */
   readonly config = ['sip', 'name', 'zone', 'location', 'site'] as const;
-  readonly raises = ['call.state', 'call.media', 'call.dtmf', 'sip.registration', 'relay.pulse'] as const;
+  readonly raises = ['call.state', 'call.media', 'call.dtmf', 'call.refused', 'intercom.ready', 'sip.registration', 'relay.pulse'] as const;
   readonly handles = ['call.requested', 'call.cancel', 'call.upgrade', 'call.answer'] as const;
   intercom?: Intercom;
   private failure?: string;
@@ -47,8 +47,11 @@ export class IntercomCapability implements KioskCapability {
       const { createInput } = await import('../audio/input/index.js');
       input = createInput({ source: 'silence', device: 'default' }, 8000);
     }
-    const intercom = new Intercom({ bus: ctx.bus, log: ctx.log, config: ctx.config, input, output: ctx.services.audioOut });
+    const intercom = new Intercom({ bus: ctx.bus, log: ctx.log, config: ctx.config, input, output: ctx.services.audioOut, alarm: () => ctx.services.alarm });
     await intercom.start();
+    // The alarm controller places its calls through this one (read on each use) and retries a waiting call now.
+    ctx.services.calls = intercom;
+    ctx.bus.emit('intercom.ready', { port: intercom.localPort });
     return intercom;
   }
 
@@ -78,6 +81,7 @@ export class IntercomCapability implements KioskCapability {
   private async rebuild(): Promise<void> {
     const ctx = this.ctx!;
     ctx.log.info('new SIP settings: restarting the user agent');
+    if (ctx.services.calls === this.intercom) ctx.services.calls = undefined; // no calls through a stopping user agent
     await this.intercom?.stop();
     this.registered.clear();
     this.intercom = undefined;

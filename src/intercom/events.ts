@@ -9,11 +9,23 @@ export interface IntercomEvents {
   'call.cancel': { source: string };
   /** Turn the active information call into an emergency call (emergency held during it). */
   'call.upgrade': { callId: string };
-  'call.state': { callId: string; kind: CallKind; state: CallState; target?: string; attempt?: number; reason?: string; incoming?: boolean };
+  /**
+   * Something the intercom did not do, and why (never silent): a call request it did not act on
+   * (`kind`, `source`), or something a call asked for and did not get because of where it came
+   * from (`callId`, `action`: auto-answer, the door code, DTMF from outside the call).
+   */
+  'call.refused':
+    | { kind: CallKind; source: string; reason: string; callId?: undefined; action?: undefined }
+    | { callId: string; action: 'auto-answer' | 'door' | 'dtmf'; reason: string; kind?: undefined; source?: undefined };
+  /** The SIP user agent is up: calls can be placed (the alarm resumes here after a restart). */
+  'intercom.ready': { port: number };
+  /** `trusted` (incoming calls): arrived over a trusted path (trust.ts), so it may auto-answer and pulse the door. */
+  'call.state': { callId: string; kind: CallKind; state: CallState; target?: string; attempt?: number; reason?: string; incoming?: boolean; trusted?: boolean };
   /** Answer a ringing incoming call (the screen's answer button). */
   'call.answer': { callId: string };
   /** RTP statistics of a call's media, when its stream closes (kept in the call's event record). */
-  'call.media': { callId: string; codec: string; packetsSent: number; packetsReceived: number; packetsLost: number; lossPct: number; jitterMs: number; concealedFrames: number };
+  /** `packetsRejected`: RTP from anyone but the latched peer (rtp-stream.ts), counted and dropped. */
+  'call.media': { callId: string; codec: string; packetsSent: number; packetsReceived: number; packetsLost: number; lossPct: number; jitterMs: number; concealedFrames: number; packetsRejected: number };
   'call.dtmf': { callId: string; digits: string };
   'sip.registration': { registrar: string; registered: boolean; reason?: string };
 }

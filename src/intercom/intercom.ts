@@ -2,7 +2,9 @@
 // (UDP, TCP, TLS) or sip.js's WebSocket transport over `ws`, our RTP media,
 // registration with failover, the call policy, incoming calls with
 // auto-answer, desk DTMF for the door relay, and a per-call time limit.
-import { Invitation, SessionState, UserAgent, type Session, type Transport, type UserAgentOptions } from 'sip.js';
+// Auto-answer and the door code need a trusted call (trust.ts): trusted by how
+// it arrived, never by its From header.
+import { Invitation, Inviter, SessionState, UserAgent, type Session, type Transport, type UserAgentOptions } from 'sip.js';
 import WebSocket from 'ws';
 import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
@@ -12,11 +14,14 @@ import { createMediaFactory, RtpSessionDescriptionHandler, type MediaEvent } fro
 import { UdpTransport } from './transports/udp.js';
 import { StreamTransport } from './transports/stream.js';
 import type { BaseTransport, TransportOptions } from './transports/base.js';
-import { parseSipUriAddress, type Address } from './transports/routing.js';
+import { parseSipUriAddress, type Address, type Arrival } from './transports/routing.js';
 import { Registration } from './registration.js';
 import { OutgoingCall, type CallContext } from './call-policy.js';
 import { asksForAutoAnswer, sourceAllowed } from './auto-answer.js';
+import { describeArrival, isTrustedCall, OWN_CALL, TrustPolicy, type Trust } from './trust.js';
 import type { CallKind } from './events.js';
+import { placeAlarmCall, type AlarmCallHandle, type AlarmCallListener, type AlarmCallRequest, type AlarmHooks, type CallService } from './alarm-call.js';
+import { trustedForAlarmCallback } from './alarm-trust.js';
 
 export interface IntercomOptions {
   bus: Bus;
@@ -26,13 +31,24 @@ export interface IntercomOptions {
   output?: AudioOutput;
   /** overrides sip.localPort (tests use 0) */
   port?: number;
+  /** the alarm controller, once started: it owns every emergency call */
+  alarm?: () => AlarmHooks | undefined;
 }
 
 interface ActiveCall {
   id: string;
   kind: CallKind;
+  incoming: boolean;
+  /** how far the call is trusted (trust.ts): our own calls are, incoming ones by how they arrived */
+  trust: Trust;
+  /** hosts the call's signalling comes from: in-dialog requests (INFO) from elsewhere are refused unless trusted themselves */
+  peerHosts: Set<string>;
   session?: Session;
   outgoing?: OutgoingCall;
+  /** an alarm call: what happens to it goes to the alarm controller */
+  alarm?: AlarmCallListener;
+  /** ends an alarm call we placed */
+  alarmHandle?: AlarmCallHandle;
   digits: string;
   digitsAt: number;
   timers: NodeJS.Timeout[];
@@ -41,10 +57,11 @@ interface ActiveCall {
 /** how long stop() waits for sip.js to unregister and end dialogs gracefully */
 const STOP_GRACE_MS = 1500;
 
-export class Intercom {
+export class Intercom implements CallService {
   ua!: UserAgent;
   transport?: BaseTransport;
   registration?: Registration;
+  trustPolicy!: TrustPolicy;
   private outbound?: Address;
   private call?: ActiveCall;
   private readonly ringing = new Map<string, Invitation>();
@@ -86,6 +103,7 @@ export class Intercom {
         output: this.opts.output,
         onEvent: (sessionId, e) => this.media(sessionId, e),
         warn: (m) => log.warn(m),
+        silenceTimeoutMs: () => this.opts.config().sip.alarm.mediaTimeoutS * 1000,
       }),
       delegate: { onInvite: (inv) => this.incoming(inv) },
       noAnswerTimeout: 120,
@@ -142,26 +160,40 @@ export class Intercom {
     log.info({ transport: kind, port: this.localPort, registrars: account.registrars.map((r) => r.uri) }, 'sip ready');
 
     this.registration = new Registration(this.ua, account, bus, log, (a) => (this.outbound = a));
+    this.trustPolicy = new TrustPolicy(() => this.opts.config().sip, () => this.registration?.registeredAddresses() ?? [], (m) => log.warn(m));
     this.registration.start();
 
     this.offs.push(
-      bus.on('call.requested', (e) => void this.place(e.kind, e.category, e.source)),
+      bus.on('call.requested', (e) => {
+        // Emergencies belong to the alarm controller; without one (it could not start) the plain call policy still calls.
+        if (e.kind === 'emergency' && this.opts.alarm?.()) return;
+        void this.place(e.kind, e.category, e.source);
+      }),
       bus.on('call.cancel', (e) => this.cancel(e.source)),
-      bus.on('call.upgrade', (e) => this.upgrade(e.callId)),
+      bus.on('call.upgrade', (e) => {
+        if (!this.opts.alarm?.()) this.upgrade(e.callId);
+      }),
       bus.on('call.answer', (e) => this.answer(e.callId)),
     );
   }
 
-  /** Places a call unless one is active; returns its id. */
+  private refuse(kind: CallKind, source: string, reason: string): void {
+    this.opts.log.info({ kind, source, reason }, 'call refused');
+    this.opts.bus.emit('call.refused', { kind, source, reason });
+  }
+
+  /** Places a call unless one is active (an emergency without the alarm controller ends an information call first); returns its id. */
   async place(kind: CallKind, category: string | undefined, source: string): Promise<string | undefined> {
-    if (this.call) {
-      this.opts.log.info({ kind, source }, 'call requested during a call; ignored');
+    if (kind === 'information' && this.opts.alarm?.()?.isOpen()) {
+      this.refuse(kind, source, 'an alarm is open');
       return undefined;
     }
-    for (const [id, inv] of this.ringing) {
-      this.ringing.delete(id);
-      void inv.reject({ statusCode: 486 }).catch(() => {});
+    if (this.call && kind === 'emergency' && this.call.kind === 'information') this.preempt('an emergency call');
+    if (this.call) {
+      this.refuse(kind, source, 'a call is already active');
+      return undefined;
     }
+    this.rejectRinging();
     const ctx: CallContext = {
       ua: this.ua,
       bus: this.opts.bus,
@@ -170,7 +202,7 @@ export class Intercom {
       attach: (call, session) => this.attach(call.id, session),
     };
     const call = new OutgoingCall(ctx, kind, category, source);
-    const active: ActiveCall = { id: call.id, kind, outgoing: call, digits: '', digitsAt: 0, timers: [] };
+    const active: ActiveCall = { id: call.id, kind, incoming: false, trust: OWN_CALL, peerHosts: new Set(), outgoing: call, digits: '', digitsAt: 0, timers: [] };
     this.call = active;
     this.opts.log.info({ callId: call.id, kind, category, source, ref: call.ref }, 'placing call');
     void call.run().finally(() => {
@@ -180,6 +212,56 @@ export class Intercom {
     return call.id;
   }
 
+  private rejectRinging(): void {
+    for (const [id, inv] of this.ringing) {
+      this.ringing.delete(id);
+      void inv.reject({ statusCode: 486 }).catch(() => {});
+    }
+  }
+
+  /** Ends whatever call is active (and rings) to make room for an alarm call. */
+  private preempt(why: string): void {
+    this.rejectRinging();
+    const call = this.call;
+    if (!call) return;
+    this.call = undefined;
+    call.timers.forEach(clearTimeout);
+    this.opts.log.info({ callId: call.id, kind: call.kind }, `ending the call for ${why}`);
+    if (call.alarmHandle) call.alarmHandle.end(`ended for ${why}`); // does nothing if the controller has ended it already
+    else if (call.outgoing) {
+      call.outgoing.endReason = `ended for ${why}`;
+      call.outgoing.cancel(true);
+    } else if (call.session?.state === SessionState.Established) void call.session.bye().catch(() => {});
+    else if (call.session instanceof Invitation) void call.session.reject({ statusCode: 486 }).catch(() => {});
+  }
+
+  /** The alarm controller's one way to call: one INVITE to one desk, now. */
+  placeAlarmCall(req: AlarmCallRequest, listener: AlarmCallListener): AlarmCallHandle {
+    this.preempt(`the alarm ${req.alarmId}`);
+    this.opts.log.info({ callId: req.callId, alarmId: req.alarmId, attempt: req.attempt, target: req.target }, 'placing alarm call');
+    const handle = placeAlarmCall(
+      {
+        ua: this.ua,
+        bus: this.opts.bus,
+        log: this.opts.log,
+        config: this.opts.config,
+        activate: (callId, session, l) => {
+          this.call = { id: callId, kind: 'emergency', incoming: false, trust: OWN_CALL, peerHosts: new Set(), alarm: l, digits: '', digitsAt: 0, timers: [] };
+          this.attach(callId, session);
+        },
+        release: (callId) => {
+          if (this.call?.id !== callId) return;
+          this.call.timers.forEach(clearTimeout);
+          this.call = undefined;
+        },
+      },
+      req,
+      listener,
+    );
+    if (this.call?.id === req.callId) this.call.alarmHandle = handle;
+    return handle;
+  }
+
   private attach(callId: string, session: Session): void {
     if (this.call?.id === callId) this.call.session = session;
     this.sessionCalls.set(session.id, callId);
@@ -187,7 +269,27 @@ export class Intercom {
     session.delegate = {
       onInfo: (info) => {
         const body = info.request.body ?? '';
+        const type = (info.request.getHeader('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type === 'application/x-helppoint-alarm') {
+          const call = this.call;
+          if (call?.alarm && call.session?.id === session.id) {
+            void info.accept().catch(() => {});
+            call.alarm({ type: 'info', body });
+          } else {
+            this.opts.log.warn({ callId }, 'alarm INFO on a call that is not an alarm call: refused');
+            void info.reject({ statusCode: 488 }).catch(() => {});
+          }
+          return;
+        }
         const m = /Signal\s*=\s*([0-9*#A-D])/i.exec(body);
+        const call = this.call?.id === callId ? this.call : undefined;
+        if (m && call && !this.fromPeer(call, info.request.viaBranch)) {
+          const via = this.trustPolicy.ofArrival(this.arrivalOf(info.request.viaBranch)).via;
+          this.opts.log.warn({ callId, via }, 'DTMF INFO from outside the call refused');
+          this.opts.bus.emit('call.refused', { callId, action: 'dtmf', reason: `INFO from ${via}, not from the call's peer` });
+          void info.reject({ statusCode: 403 }).catch(() => {});
+          return;
+        }
         void info.accept().catch(() => {});
         if (m) this.digit(session.id, m[1]!.toUpperCase());
       },
@@ -200,7 +302,9 @@ export class Intercom {
   private connected(callId: string, session: Session): void {
     const call = this.call;
     if (!call || call.id !== callId) return;
-    const limit = this.opts.config().sip.callTimeLimitS;
+    this.notePeers(call, session);
+    const sip = this.opts.config().sip;
+    const limit = call.incoming ? sip.incomingCallTimeLimitS : sip.callTimeLimitS;
     if (limit > 0) {
       const warnAt = Math.max(0, limit - 10) * 1000;
       call.timers.push(setTimeout(() => this.warningTone(), warnAt));
@@ -211,6 +315,31 @@ export class Intercom {
         }, limit * 1000),
       );
     }
+  }
+
+  /** How a request (by its top-Via branch) reached us. */
+  private arrivalOf(branch: string | undefined): Arrival | undefined {
+    if (!branch) return undefined;
+    // sip.js's own WebSocket transport has one connection: the one we opened to the registrar.
+    if (!this.transport) return { transport: 'ws', host: '', port: 0, dialed: true };
+    return this.transport.arrival(branch);
+  }
+
+  /** The hosts a connected call's signalling comes from: where the answer (or the INVITE) came from, and the peer's Contact. */
+  private notePeers(call: ActiveCall, session: Session): void {
+    const branch = session instanceof Invitation ? session.request.viaBranch : session instanceof Inviter ? session.request.branch : undefined;
+    const a = branch ? (session instanceof Invitation ? this.arrivalOf(branch) : this.transport?.responseArrival(branch)) : undefined;
+    if (a?.host) call.peerHosts.add(a.host);
+    const contact = session.dialog?.remoteTarget.host;
+    if (contact) call.peerHosts.add(contact);
+  }
+
+  /** Did an in-dialog request come from the call's own peer (or over a trusted path)? */
+  private fromPeer(call: ActiveCall, branch: string | undefined): boolean {
+    if (!this.transport) return true; // WebSocket: everything comes over the one connection to the registrar
+    const a = this.arrivalOf(branch);
+    if (!a) return false;
+    return call.peerHosts.has(a.host) || this.trustPolicy.ofArrival(a).trusted;
   }
 
   /** Two short beeps into the call channel: the call ends in 10 s. */
@@ -228,6 +357,7 @@ export class Intercom {
 
   private media(sessionId: string, e: MediaEvent): void {
     if (e.type === 'dtmf') return this.digit(sessionId, e.digit);
+    if (e.type === 'rtp-silence') return this.silent(sessionId, e.silentMs);
     if (e.type === 'first-rtp-in' || e.type === 'first-rtp-out') this.marks.set(`${sessionId}:${e.type}`, performance.now());
     if (e.type === 'stats') {
       this.opts.log.info({ session: sessionId, rtp: e.stats }, 'call media statistics');
@@ -235,6 +365,17 @@ export class Intercom {
       const { remote: _remote, ...stats } = e.stats;
       this.opts.bus.emit('call.media', { callId, ...stats });
     }
+  }
+
+  /** No RTP from the far end: an alarm call is the controller's to end; any other call ends here. */
+  private silent(sessionId: string, silentMs: number): void {
+    const call = this.call;
+    if (!call || call.session?.id !== sessionId) return;
+    this.opts.log.warn({ callId: call.id, silentMs }, 'no RTP from the far end');
+    if (call.alarm) return call.alarm({ type: 'media-silent', silentMs }); // the controller decides
+    const reason = `no RTP for ${Math.round(silentMs / 1000)} s`;
+    if (call.outgoing) call.outgoing.endReason = reason;
+    if (call.session?.state === SessionState.Established) void call.session.bye().catch(() => {});
   }
 
   private digit(sessionId: string, digit: string): void {
@@ -245,9 +386,15 @@ export class Intercom {
     call.digits = (call.digits + digit).slice(-8);
     call.digitsAt = now;
     this.opts.bus.emit('call.dtmf', { callId: call.id, digits: call.digits });
+    call.alarm?.({ type: 'dtmf', digits: call.digits });
     const code = this.opts.config().sip.doorDtmf;
     if (call.digits.endsWith(code)) {
       call.digits = '';
+      if (!isTrustedCall(call)) {
+        this.opts.log.warn({ callId: call.id, via: call.trust.via }, 'door code on an untrusted call: the door stays shut');
+        this.opts.bus.emit('call.refused', { callId: call.id, action: 'door', reason: `untrusted call (${call.trust.via})` });
+        return;
+      }
       this.opts.log.info({ callId: call.id }, 'door code from the desk');
       this.opts.bus.emit('relay.pulse', { output: 'doorRelay', source: 'dtmf' });
     }
@@ -256,38 +403,106 @@ export class Intercom {
   private incoming(inv: Invitation): void {
     const { log, bus } = this.opts;
     const from = `${inv.request.from.uri.user ?? ''}@${inv.request.from.uri.host}`;
+    try {
+      if (this.alarmCallback(inv, from)) return;
+    } catch (err) {
+      log.error({ err, from }, 'taking a call-back for the alarm failed; handled as an ordinary incoming call');
+    }
     if (this.call || this.ringing.size > 0) {
       log.info({ from }, 'incoming call while busy: 486');
       void inv.reject({ statusCode: 486 }).catch(() => {});
       return;
     }
-    const allowed = sourceAllowed(inv.request, this.opts.config().sip.autoAnswerFrom);
+    const sip = this.opts.config().sip;
+    const arrival = this.arrivalOf(inv.request.viaBranch);
+    const trust = this.trustPolicy.ofArrival(arrival);
+    const fromAllowed = sourceAllowed(inv.request, sip.autoAnswerFrom);
     const id = inv.id;
-    const active: ActiveCall = { id, kind: 'information', session: inv, digits: '', digitsAt: 0, timers: [] };
-    this.attach(id, inv);
+    const active: ActiveCall = { id, kind: 'information', incoming: true, trust, peerHosts: new Set(arrival?.host ? [arrival.host] : []), session: inv, digits: '', digitsAt: 0, timers: [] };
+    const trusted = isTrustedCall(active);
+    // This listener first: the call is the active one before attach()'s listener starts its time limit.
     inv.stateChange.addListener((s) => {
       if (s === SessionState.Established) {
         this.call = active;
-        bus.emit('call.state', { callId: id, kind: 'information', state: 'connected', target: from, incoming: true });
+        bus.emit('call.state', { callId: id, kind: 'information', state: 'connected', target: from, incoming: true, trusted });
       }
       if (s === SessionState.Terminated) {
         const wasRinging = this.ringing.delete(id);
         active.timers.forEach(clearTimeout);
         if (this.call === active) this.call = undefined;
-        bus.emit('call.state', { callId: id, kind: 'information', state: wasRinging ? 'failed' : 'ended', target: from, incoming: true, reason: wasRinging ? 'not answered' : undefined });
+        bus.emit('call.state', { callId: id, kind: 'information', state: wasRinging ? 'failed' : 'ended', target: from, incoming: true, trusted, reason: wasRinging ? 'not answered' : undefined });
       }
     });
-    if (allowed && asksForAutoAnswer(inv.request)) {
+    this.attach(id, inv);
+    const asks = asksForAutoAnswer(inv.request);
+    if (asks && trusted && fromAllowed) {
       this.call = active;
-      log.info({ from }, 'auto-answering a call from the desk');
+      log.info({ from, via: trust.via, trust: trust.reason }, 'auto-answering a call from the desk');
       void inv.accept().catch((err: Error) => log.warn({ err: err.message }, 'auto-answer failed'));
       return;
     }
-    log.info({ from, allowed }, 'incoming call rings on the screen');
+    if (asks) {
+      const reason = trusted ? `caller ${from} is not in sip.autoAnswerFrom` : `the call did not arrive over a trusted path (${trust.via})`;
+      log.warn({ from, via: trust.via }, `auto-answer refused: ${reason}`);
+      bus.emit('call.refused', { callId: id, action: 'auto-answer', reason });
+    }
+    log.info({ from, via: trust.via, trusted }, 'incoming call rings on the screen');
     // A ringing call does not occupy the kiosk: an emergency press still calls out (and ends the ringing).
     this.ringing.set(id, inv);
     void inv.progress().catch(() => {});
-    bus.emit('call.state', { callId: id, kind: 'information', state: 'ringing', target: from, incoming: true });
+    bus.emit('call.state', { callId: id, kind: 'information', state: 'ringing', target: from, incoming: true, trusted });
+  }
+
+  /**
+   * During an open alarm a desk may call back: trusted by how the call arrived
+   * (from the registrar in use or from one of the emergency desks' addresses,
+   * never by its From header), it is answered at once and becomes the alarm's call.
+   */
+  private alarmCallback(inv: Invitation, from: string): boolean {
+    const alarm = this.opts.alarm?.();
+    if (!alarm?.isOpen()) return false;
+    // Over sip.js's WebSocket transport everything arrives on the connection to the proxy we registered with.
+    const arrival = this.transport ? this.transport.sourceOf(inv.request) : this.registration?.active();
+    const trusted = trustedForAlarmCallback(arrival, this.opts.config(), this.registration?.active());
+    const { log, bus } = this.opts;
+    if (!trusted) {
+      log.warn({ from, arrival }, 'call during an open alarm from an untrusted source: not answered automatically');
+      return false;
+    }
+    const id = inv.id;
+    const handle: AlarmCallHandle = {
+      callId: id,
+      end: (reason) => {
+        log.info({ callId: id, reason }, 'ending the call-back');
+        if (inv.state === SessionState.Established) void inv.bye().catch(() => {});
+        else if (inv.state === SessionState.Initial || inv.state === SessionState.Establishing) void inv.reject({ statusCode: 480 }).catch(() => {});
+      },
+    };
+    const listener = alarm.adoptIncoming({ ...handle, from });
+    if (!listener) return false;
+    this.preempt('a desk calling back during the alarm');
+    // Trusted by arrival (alarm-trust.ts): the desk's code may pulse the door on it too.
+    const trust: Trust = { trusted: true, reason: 'trusted-source', via: describeArrival(arrival as Arrival | undefined) };
+    const active: ActiveCall = { id, kind: 'emergency', incoming: true, trust, peerHosts: new Set(arrival?.host ? [arrival.host] : []), session: inv, alarm: listener, alarmHandle: handle, digits: '', digitsAt: 0, timers: [] };
+    this.call = active;
+    this.attach(id, inv);
+    let answered = false;
+    inv.stateChange.addListener((s) => {
+      if (s === SessionState.Established) {
+        answered = true;
+        bus.emit('call.state', { callId: id, kind: 'emergency', state: 'connected', target: from, incoming: true, trusted: true });
+        listener({ type: 'connected' });
+      } else if (s === SessionState.Terminated) {
+        active.timers.forEach(clearTimeout);
+        if (this.call === active) this.call = undefined;
+        const reason = answered ? 'hung up' : 'not answered';
+        bus.emit('call.state', { callId: id, kind: 'emergency', state: answered ? 'ended' : 'failed', target: from, incoming: true, reason });
+        listener({ type: 'ended', reason, answered });
+      }
+    });
+    log.info({ from, arrival }, 'answering a desk call-back during the alarm');
+    void inv.accept().catch((err: Error) => log.warn({ err: err.message }, 'answering the call-back failed'));
+    return true;
   }
 
   /** Answers a ringing incoming call (from the screen). */
@@ -302,20 +517,19 @@ export class Intercom {
   private cancel(source: string): void {
     const call = this.call;
     if (!call) return;
+    if (call.alarm) return; // the alarm controller answers a cancel during an alarm
     if (call.outgoing) {
       if (!call.outgoing.cancel()) this.opts.log.info({ callId: call.id, source }, 'an emergency call cannot be cancelled by the caller');
     } else if (call.session?.state === SessionState.Established) void call.session.bye().catch(() => {});
     else if (call.session instanceof Invitation) void call.session.reject({ statusCode: 603 }).catch(() => {});
   }
 
-  /** An information call becomes an emergency call: end it and call the emergency desks at once. */
+  /** Without the alarm controller: an information call becomes an emergency call at once. */
   private upgrade(callId: string): void {
     const call = this.call;
-    if (!call || call.id !== callId || call.kind !== 'information') return;
+    if (!call || call.id !== callId || call.kind !== 'information') return this.refuse('emergency', 'upgrade', `no information call ${callId} to upgrade`);
     this.opts.log.info({ callId }, 'upgrading to an emergency call');
-    call.outgoing?.cancel(true);
-    const wait = call.outgoing?.finished ?? Promise.resolve();
-    void wait.then(() => this.place('emergency', 'upgrade', 'upgrade'));
+    void this.place('emergency', 'upgrade', 'upgrade');
   }
 
   /** RTP statistics of the current call. */
@@ -324,8 +538,9 @@ export class Intercom {
     return sdh instanceof RtpSessionDescriptionHandler ? sdh.stats() : undefined;
   }
 
-  activeCall(): { id: string; kind: CallKind; state?: string } | undefined {
-    return this.call ? { id: this.call.id, kind: this.call.kind, state: this.call.outgoing?.state } : undefined;
+  activeCall(): { id: string; kind: CallKind; state?: string; alarm?: boolean } | undefined {
+    const c = this.call;
+    return c ? { id: c.id, kind: c.kind, state: c.outgoing?.state, ...(c.alarm ? { alarm: true } : {}) } : undefined;
   }
 
   async stop(): Promise<void> {

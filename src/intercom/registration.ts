@@ -3,6 +3,8 @@
 // answering; parallel mode registers with all of them. A registered registrar
 // is probed with OPTIONS; silence marks it lost, and retries run every few
 // seconds so the kiosk is back within 5 s of the network returning.
+import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
 import { Registerer, RegistererState, UserAgent } from 'sip.js';
 import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
@@ -16,6 +18,8 @@ const PROBE_MS = 5000;
 interface Slot {
   uri: string;
   addr: Address;
+  /** addr.host resolved, for matching where incoming requests come from */
+  ip?: string;
   registerer?: Registerer;
   registered: boolean;
   timer?: NodeJS.Timeout;
@@ -42,6 +46,11 @@ export class Registration {
     });
   }
 
+  /** The registrars the kiosk is registered with now, by address (for trust by arrival). */
+  registeredAddresses(): Address[] {
+    return this.slots.filter((s) => s.registered).map((s) => ({ host: s.ip ?? s.addr.host, port: s.addr.port }));
+  }
+
   /** The registrar calls should go through now, if any. */
   active(): Address | undefined {
     return this.slots.find((s) => s.registered)?.addr;
@@ -56,6 +65,8 @@ export class Registration {
 
   private attempt(slot: Slot): void {
     if (this.stopped) return;
+    if (!slot.ip && isIP(slot.addr.host)) slot.ip = slot.addr.host;
+    if (!slot.ip) void dns.lookup(slot.addr.host, { family: 4 }).then((r) => (slot.ip = r.address), () => {});
     clearTimeout(slot.timer);
     slot.registerer?.dispose().catch(() => {});
     const registerer = new Registerer(this.ua, { registrar: UserAgent.makeURI(slot.uri)!, expires: this.account.expiresS });

@@ -11,6 +11,8 @@ export interface IoEvents {
   'input.tamper': { active: boolean; at: string };
   'input.door': { open: boolean; at: string };
   'input.power': { onBattery: boolean; at: string };
+  /** The staff reset input (key switch on site): active resets an open alarm. */
+  'input.reset': { active: boolean; at: string };
   'output.changed': { output: OutputName; on: boolean };
   'input.changed': { input: InputName; active: boolean };
   /** A press that started nothing (a call is already active, or the button is stuck). */

@@ -65,6 +65,7 @@ export class Inputs {
     if (name === 'tamper') this.bus.emit('input.tamper', { active, at });
     else if (name === 'door') this.bus.emit('input.door', { open: active, at });
     else if (name === 'powerFail') this.bus.emit('input.power', { onBattery: active, at });
+    else if (name === 'reset') this.bus.emit('input.reset', { active, at });
   }
 
   private button(button: ButtonName, active: boolean, line: LineState, at: string): void {

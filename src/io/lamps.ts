@@ -1,23 +1,35 @@
-// Call-status lamps after the EN 81-28 pictograms, driven by events only:
-// yellow = alarm sent (calling, ringing, queued), green = voice connected.
-// The fault lamp mirrors the fault list; the beacon runs during an emergency call.
+// Lamps after the EN 81-28 pictograms, driven by events only:
+//   yellow "alarm sent": from the alarm raised until it is reset (and while an
+//          information call is being put through: calling, ringing, queued);
+//   green  "voice connected": while a call is connected;
+//   beacon: while an alarm is open (or an emergency call runs without one).
+// The fault lamp mirrors the fault list. Each call is followed by its id, so a
+// late event of an earlier call cannot change the lamps of the current one.
 import type { Bus } from '../core/bus.js';
 import type { IoDriver } from './types.js';
 import type { Faults } from '../health/faults.js';
+import type { CallKind, CallState } from '../intercom/events.js';
 
 export function wireLamps(bus: Bus, driver: IoDriver, faults: Faults): void {
-  let current: string | undefined;
+  const calls = new Map<string, { kind: CallKind; state: CallState }>();
+  let alarmOpen = false;
+  const update = () => {
+    const states = [...calls.values()];
+    const sending = states.some((c) => c.state === 'calling' || c.state === 'ringing' || c.state === 'queued');
+    const connected = states.some((c) => c.state === 'connected' || c.state === 'held');
+    driver.write('lampYellow', alarmOpen || (sending && !connected));
+    driver.write('lampGreen', connected);
+    driver.write('beacon', alarmOpen || states.some((c) => c.kind === 'emergency'));
+  };
   bus.on('call.state', (e) => {
     if (e.incoming && e.state === 'ringing') return; // an unanswered incoming call lights nothing
-    // A late event of an earlier call must not change the lamps of the call in progress.
-    const active = e.state !== 'ended' && e.state !== 'failed';
-    if (current && e.callId !== current && !active) return;
-    current = active ? e.callId : undefined;
-    const sending = e.state === 'calling' || e.state === 'ringing' || e.state === 'queued';
-    const connected = e.state === 'connected' || e.state === 'held';
-    driver.write('lampYellow', sending);
-    driver.write('lampGreen', connected);
-    driver.write('beacon', e.kind === 'emergency' && (sending || connected));
+    if (e.state === 'ended' || e.state === 'failed') calls.delete(e.callId);
+    else calls.set(e.callId, { kind: e.kind, state: e.state });
+    update();
+  });
+  bus.on('alarm.state', (e) => {
+    alarmOpen = e.state !== 'reset';
+    update();
   });
   const fault = () => driver.write('lampFault', faults.list().length > 0);
   bus.on('fault.raised', fault);

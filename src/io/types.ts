@@ -2,7 +2,7 @@
 // levels (active = pressed / tampered / on battery, after activeLow is applied)
 // and sets logical output levels. Debounce, press semantics and lamp logic live
 // above drivers (io/inputs.ts, io/lamps.ts) so every driver behaves the same.
-export const INPUT_NAMES = ['emergency', 'information', 'cancel', 'tamper', 'door', 'powerFail'] as const;
+export const INPUT_NAMES = ['emergency', 'information', 'cancel', 'tamper', 'door', 'powerFail', 'reset'] as const;
 export const OUTPUT_NAMES = ['lampYellow', 'lampGreen', 'lampFault', 'beacon', 'doorRelay'] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 export type OutputName = (typeof OUTPUT_NAMES)[number];

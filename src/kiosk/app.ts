@@ -16,7 +16,7 @@ import { ConfigApplier } from './reconfigure.js';
 import type { IoDriver } from '../io/types.js';
 import type { Io } from '../io/index.js';
 import { Faults } from '../health/faults.js';
-import { LocalServer, sendJson } from './local-server.js';
+import { LocalServer, localToken, sendJson } from './local-server.js';
 import type { DestinationStream } from 'pino';
 import type { HubLink } from '../hublink/client.js';
 import type { Intercom } from '../intercom/intercom.js';
@@ -28,10 +28,12 @@ import { AudioCapability } from '../audio/capability.js';
 import { IntercomCapability } from '../intercom/capability.js';
 import { DisplayCapability } from '../display/capability.js';
 import { HubLinkCapability } from '../hublink/capability.js';
+import { AlarmCapability } from '../alarm/capability.js';
+import type { AlarmController } from '../alarm/controller.js';
 import { addTestSeams } from './test-seams.js';
 
 /** Events kept in the event log and sent to the hub. */
-const RECORDED = /^(button\.|call\.|relay\.pulse|input\.(tamper|door|power)|fault\.|pa\.(started|ended)|config\.(applied|healthy|rollback)|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode|capability\.)/;
+const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended)|config\.(applied|healthy|rollback)|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode|capability\.)/;
 
 export interface KioskOptions {
   config: KioskConfig;
@@ -63,6 +65,7 @@ export class Kiosk {
   localPort = 0;
   readonly ctx: KioskContext;
   private readonly ioCap: IoCapability;
+  private readonly alarmCap = new AlarmCapability();
   private readonly audioCap = new AudioCapability();
   private readonly intercomCap = new IntercomCapability();
   private readonly displayCap = new DisplayCapability();
@@ -92,7 +95,7 @@ export class Kiosk {
     // A disk that refuses writes, or a full outbox, is a fault (never a stop).
     this.store.onFault((detail) => (detail ? this.faults.raise('store', detail) : this.faults.clear('store')));
     this.ioCap = new IoCapability(opts.driver);
-    this.capabilities = [this.ioCap, this.audioCap, this.intercomCap, this.displayCap, this.hubCap];
+    this.capabilities = [this.ioCap, this.alarmCap, this.audioCap, this.intercomCap, this.displayCap, this.hubCap];
     this.ctx = {
       bus: this.bus,
       log: this.log,
@@ -148,6 +151,9 @@ export class Kiosk {
   get hubLink(): HubLink | undefined {
     return this.hubCap.link;
   }
+  get alarm(): AlarmController | undefined {
+    return this.alarmCap.controller;
+  }
 
   async start(): Promise<void> {
     const { bus } = this;
@@ -157,6 +163,8 @@ export class Kiosk {
       this.hubCap.flush();
     });
     bus.onAny(({ event, payload }) => this.log.debug({ event, payload: safe(payload) }, 'event'));
+    // Routes that act are open to local callers with the sim driver (addSimRoutes), else only with the local token.
+    this.local.setToken(this.readLocalToken());
     this.local.route('GET', '/health', (_req, res) => sendJson(res, 200, this.health()));
     if (addTestSeams(this.local)) this.log.warn('test seams enabled (HELPPOINT_TEST_SEAMS=1): not for a real site');
 
@@ -168,6 +176,17 @@ export class Kiosk {
     }
     // A config on trial resumes its health window; one that failed by stopping the kiosk is reported.
     this.applier.resume(this.chosen.rolledBack);
+  }
+
+  /** The local token (data folder, mode 0600); without it the routes that act stay closed (a fault says why). */
+  private readLocalToken(): string | undefined {
+    try {
+      return localToken(this.store.dir);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'local token unavailable: routes that act are closed');
+      this.faults.raise('config', `local token: ${(err as Error).message}`);
+      return undefined;
+    }
   }
 
   /** Starts one capability; a failure is a log line, an event and a fault, never a stop. */
@@ -233,6 +252,7 @@ export class Kiosk {
       outbox: this.store.pendingCount(),
       sipPort: this.intercom?.localPort,
       call: this.intercom?.activeCall(),
+      alarm: this.alarmCap.controller?.current() ?? null,
       capabilities,
       uptimeS: Math.round((Date.now() - this.started) / 1000),
     };

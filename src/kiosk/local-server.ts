@@ -4,15 +4,41 @@
 //   GET  /sim/state        input and output levels
 //   POST /sim/input        {"input":"emergency","active":true}
 //   POST /sim/press        {"input":"emergency","ms":100}  press and release
-// Capabilities add their own routes (the screen, its WebSocket) via route().
+// Capabilities add their own routes (the screen, PA) via route() and
+// upgrade().
+//
+// Binding to 127.0.0.1 keeps the network out, not the kiosk's own browser:
+// any web page it shows could send requests here, and a DNS-rebinding name
+// (evil.example resolving to 127.0.0.1) could even read the answers. So every
+// request and WebSocket upgrade is checked first (docs/local-interface.md):
+//   - Host must name this server (127.0.0.1, localhost or [::1], with its port);
+//   - Origin, when a browser sends one, must be this server itself (the screen
+//     and the sim page are served from here), and a browser's Sec-Fetch-Site
+//     must not say cross-site or same-site;
+//   - routes that act (sim presses, PA play/stop, the screen's socket from a
+//     non-browser client) exist only with the sim driver, or for a caller with
+//     the local token: `Authorization: Bearer <token>`, the token being the
+//     contents of `<dataDir>/local-token` (created at start, mode 0600).
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import path from 'node:path';
 import type { SimDriver } from '../io/sim-driver.js';
 import { SIM_PAGE } from './sim-page.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: unknown) => void | Promise<void>;
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface RouteOptions {
+  /** the route changes something (a press, a sound): only with the sim driver or the local token */
+  acts?: boolean;
+}
 
 const MAX_BODY = 64 * 1024;
+const LOCAL_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+export const TOKEN_FILE = 'local-token';
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -20,22 +46,80 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
+/**
+ * The local token: `<dir>/local-token`, 32 random bytes in hex, created when
+ * missing, always mode 0600 (only the kiosk's user may read it).
+ */
+export function localToken(dir: string): string {
+  const file = path.join(dir, TOKEN_FILE);
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  const token = readFileSync(file, 'utf8').trim();
+  if (token.length < 32) throw new Error(`${file}: the local token must be at least 32 characters`);
+  return token;
+}
+
 export class LocalServer {
   readonly server: http.Server;
-  private readonly routes = new Map<string, Handler>();
+  private readonly routes = new Map<string, { handler: Handler; acts: boolean }>();
+  private readonly upgrades = new Map<string, { handler: UpgradeHandler; acts: boolean }>();
+  private sim = false;
+  private token?: Buffer;
 
   constructor(private readonly host: string) {
     this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
   }
 
-  route(method: 'GET' | 'POST', path: string, handler: Handler): void {
-    this.routes.set(`${method} ${path}`, handler);
+  /** The local token: the routes that act are open to its holders. */
+  setToken(token: string | undefined): void {
+    this.token = token ? Buffer.from(token) : undefined;
+  }
+
+  /** With the sim driver (a demo, a test) the routes that act are open to every local caller that passes the Host and Origin checks. */
+  openForSim(): void {
+    this.sim = true;
+  }
+
+  route(method: 'GET' | 'POST', path: string, handler: Handler, opts: RouteOptions = {}): void {
+    this.routes.set(`${method} ${path}`, { handler, acts: opts.acts ?? method === 'POST' });
+  }
+
+  /** A WebSocket endpoint (the screen's socket). */
+  upgrade(path: string, handler: UpgradeHandler, opts: RouteOptions = {}): void {
+    this.upgrades.set(path, { handler, acts: opts.acts ?? true });
+  }
+
+  /** Why a request may not reach this server at all, or undefined when it may. */
+  private refuse(req: http.IncomingMessage): string | undefined {
+    const port = (this.server.address() as AddressInfo | null)?.port;
+    const allowed = LOCAL_NAMES.flatMap((n) => (port === 80 ? [n, `${n}:80`] : [`${n}:${port}`]));
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (!allowed.includes(host)) return `Host "${req.headers.host ?? ''}" is not this kiosk's local interface`;
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowed.some((a) => origin.toLowerCase() === `http://${a}`)) return `Origin "${origin}" may not use the local interface`;
+    const site = req.headers['sec-fetch-site'];
+    if (site === 'cross-site' || site === 'same-site') return `a ${site} request may not use the local interface`;
+    return undefined;
+  }
+
+  /** May this caller use a route that acts? */
+  private mayAct(req: http.IncomingMessage, sameOriginPage: boolean): boolean {
+    if (this.sim || sameOriginPage) return true;
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!m || !this.token) return false;
+    const given = Buffer.from(m[1]!);
+    return given.length === this.token.length && timingSafeEqual(given, this.token);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const refused = this.refuse(req);
+    if (refused) return sendJson(res, 403, { error: refused });
     const url = new URL(req.url ?? '/', 'http://local');
-    const handler = this.routes.get(`${req.method} ${url.pathname}`);
-    if (!handler) return sendJson(res, 404, { error: 'not found' });
+    const route = this.routes.get(`${req.method} ${url.pathname}`);
+    if (!route) return sendJson(res, 404, { error: 'not found' });
+    // Plain HTTP routes that act need the sim driver or the token, whatever the page (the screen uses its socket).
+    if (route.acts && !this.mayAct(req, false)) return sendJson(res, 403, { error: `${url.pathname} needs the local token (Authorization: Bearer <contents of the data folder's ${TOKEN_FILE}>)` });
     let body: unknown;
     if (req.method === 'POST') {
       const chunks: Buffer[] = [];
@@ -52,10 +136,24 @@ export class LocalServer {
       }
     }
     try {
-      await handler(req, res, body);
+      await route.handler(req, res, body);
     } catch (err) {
       sendJson(res, 400, { error: (err as Error).message });
     }
+  }
+
+  private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const deny = (status: string, why: string) => {
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${why}\n`);
+      socket.destroy();
+    };
+    const refused = this.refuse(req);
+    if (refused) return deny('403 Forbidden', refused);
+    const up = this.upgrades.get(new URL(req.url ?? '/', 'http://local').pathname);
+    if (!up) return deny('404 Not Found', 'not found');
+    // A browser page of this server (the screen) may; other clients need the sim driver or the token.
+    if (up.acts && !this.mayAct(req, req.headers.origin !== undefined)) return deny('403 Forbidden', `needs the local token (Authorization: Bearer ...)`);
+    up.handler(req, socket, head);
   }
 
   listen(port: number): Promise<number> {
@@ -72,6 +170,7 @@ export class LocalServer {
 }
 
 export function addSimRoutes(server: LocalServer, sim: SimDriver): void {
+  server.openForSim();
   server.route('GET', '/sim', (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(SIM_PAGE);

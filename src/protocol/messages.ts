@@ -12,6 +12,8 @@ import { Ajv } from 'ajv';
  */
 export const PROTOCOL_VERSION = 3;
 export const MAX_FRAME_BYTES = 256 * 1024;
+/** config versions are 32-bit integers (the hub stores them so) */
+export const MAX_VERSION = 2 ** 31 - 1;
 
 const Base = { id: Type.Optional(Type.String({ maxLength: 128 })) };
 
@@ -22,7 +24,7 @@ export const Hello = Type.Object(
     protocol: Type.Integer({ minimum: 1 }),
     kiosk: Type.String({ maxLength: 64 }),
     firmware: Type.String({ maxLength: 64 }),
-    configVersion: Type.Integer({ minimum: 0 }),
+    configVersion: Type.Integer({ minimum: 0, maximum: MAX_VERSION }),
     capabilities: Type.Array(Type.String({ maxLength: 32 }), { maxItems: 64 }),
   },
   { additionalProperties: false },
@@ -34,7 +36,7 @@ export const Heartbeat = Type.Object(
     type: Type.Literal('heartbeat'),
     at: Type.String({ maxLength: 40 }),
     faults: Type.Array(Type.Object({ code: Type.String({ maxLength: 32 }), detail: Type.String({ maxLength: 500 }) }), { maxItems: 32 }),
-    outbox: Type.Integer({ minimum: 0 }),
+    outbox: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 }),
     /** seconds since the kiosk process started (protocol 3) */
     uptimeS: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
   },
@@ -61,7 +63,7 @@ export const Events = Type.Object(
       Type.Object(
         {
           id: Type.String({ maxLength: 200 }),
-          seq: Type.Integer({ minimum: 0 }),
+          seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
           at: Type.String({ maxLength: 40 }),
           type: Type.String({ maxLength: 64 }),
           data: Type.Unknown(),
@@ -79,7 +81,7 @@ export const EventsAck = Type.Object({ ...Base, type: Type.Literal('events-ack')
 
 /** A full kiosk configuration from the hub; the kiosk validates it with the same schema as the CLI. */
 export const ConfigPush = Type.Object(
-  { ...Base, type: Type.Literal('config'), version: Type.Integer({ minimum: 1 }), document: Type.Record(Type.String(), Type.Unknown()) },
+  { ...Base, type: Type.Literal('config'), version: Type.Integer({ minimum: 1, maximum: MAX_VERSION }), document: Type.Record(Type.String(), Type.Unknown()) },
   { additionalProperties: false },
 );
 const SectionList = Type.Array(Type.String({ maxLength: 32 }), { maxItems: 32 });
@@ -96,7 +98,7 @@ export const ConfigAck = Type.Object(
   {
     ...Base,
     type: Type.Literal('config-ack'),
-    version: Type.Integer({ minimum: 0 }),
+    version: Type.Integer({ minimum: 0, maximum: MAX_VERSION }),
     live: Type.Optional(SectionList),
     deferred: Type.Optional(SectionList),
     restart: Type.Optional(SectionList),
@@ -113,7 +115,7 @@ export const ConfigNack = Type.Object(
   {
     ...Base,
     type: Type.Literal('config-nack'),
-    version: Type.Integer({ minimum: 0 }),
+    version: Type.Integer({ minimum: 0, maximum: MAX_VERSION }),
     code: Type.Optional(ConfigNackCode),
     errors: Type.Array(Type.Object({ path: Type.String({ maxLength: 300 }), message: Type.String({ maxLength: 500 }) }), { maxItems: 100 }),
   },
@@ -168,6 +170,10 @@ export const Command = Type.Union([
   Cmd('call.back', Type.Object({ kind: Type.Optional(Type.Union([Type.Literal('emergency'), Type.Literal('information')])) }, { additionalProperties: false })),
   Cmd('desk.info', Type.Object({ callId: Type.Optional(Type.String({ maxLength: 128 })), etaMin: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })), responder: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false })),
   Cmd('chat', Type.Object({ callId: Type.Optional(Type.String({ maxLength: 128 })), text: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false })),
+  // The alarm: a dispatcher acknowledges or resets it. `by` is 'hub:<user>', filled by the hub from the
+  // session, never from the request body; the kiosk acts only when alarmId is its open alarm.
+  Cmd('alarm.ack', Type.Object({ alarmId: Type.String({ minLength: 1, maxLength: 128 }), by: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })),
+  Cmd('alarm.reset', Type.Object({ alarmId: Type.String({ minLength: 1, maxLength: 128 }), by: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })),
 ]);
 export type Command = Static<typeof Command>;
 

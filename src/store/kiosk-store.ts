@@ -79,6 +79,11 @@ export class KioskStore {
     );
   }
 
+  /** Another persistent part (the alarm journal) reports its state into the one store fault; undefined: healthy again. */
+  problem(part: string, detail: string | undefined): void {
+    this.setProblem(part, detail);
+  }
+
   private setProblem(part: string, detail: string | undefined): void {
     if ((this.problems.get(part) ?? undefined) === detail) return;
     if (detail) this.problems.set(part, detail);

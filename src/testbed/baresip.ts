@@ -19,6 +19,8 @@ export interface BaresipOptions {
   /** register to this registrar (sip:host:port) with user/password; else registrarless */
   registrar?: { uri: string; domain: string; password: string; transport?: 'udp' | 'tcp' };
   sipPort?: number;
+  /** false: no recording and a player that discards (aubridge with nothing attached), like a kiosk's null sink (benchmarks) */
+  record?: boolean;
 }
 
 export interface Baresip {
@@ -56,10 +58,10 @@ export async function startBaresip(opts: BaresipOptions = {}): Promise<Baresip> 
       // aufile insists on the codec's rate unless told the file's rate; baresip then resamples
       `ausrc_srate ${readFileSync(source).readUInt32LE(24)}`,
       'ausrc_channels 1',
-      `audio_player aufile,${path.join(dir, 'unused.wav')}`,
+      opts.record === false ? 'audio_player aubridge,nil' : `audio_player aufile,${path.join(dir, 'unused.wav')}`,
       `audio_alert aufile,${path.join(dir, 'unused.wav')}`,
       'module_path /usr/lib/baresip/modules',
-      ...['g711', 'g722', 'aufile', 'sndfile', 'account', 'menu', 'ctrl_tcp'].map((m) => `module ${m}.so`),
+      ...['g711', 'g722', 'aufile', ...(opts.record === false ? ['aubridge'] : ['sndfile']), 'account', 'menu', 'ctrl_tcp'].map((m) => `module ${m}.so`),
       `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
       `snd_path ${dir}`,
       'sip_trans_def udp',

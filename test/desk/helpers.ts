@@ -77,6 +77,8 @@ export interface DeskOptions {
   domain?: string;
   /** grant the microphone permission (default true) */
   microphone?: boolean;
+  /** accept the SIP server's self-signed certificate (WSS tests) */
+  ignoreHTTPSErrors?: boolean;
 }
 
 export interface Desk {
@@ -90,7 +92,7 @@ export interface Desk {
 
 /** A page with a started (registered) DeskPhone as window.phone; its events collect in window.phoneEvents. */
 export async function openDesk(browser: Browser, pageUrl: string, o: DeskOptions): Promise<Desk> {
-  const context = await browser.newContext({ permissions: o.microphone === false ? [] : ['microphone'] });
+  const context = await browser.newContext({ permissions: o.microphone === false ? [] : ['microphone'], ignoreHTTPSErrors: o.ignoreHTTPSErrors });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('desk page error:', e.message));
   await page.goto(pageUrl);

@@ -31,3 +31,24 @@ describe('device: the kiosk systemd unit', () => {
     assert.match(keys.get('Wants')!.join(' '), /network-online\.target/);
   });
 });
+
+describe('device: the hub systemd unit', () => {
+  const HUB = path.join(REPO, 'device/systemd/helppoint-hub.service');
+  it('passes systemd-analyze verify', () => {
+    const out = execFileSync('systemd-analyze', ['verify', HUB], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.equal(out.trim(), '');
+  });
+
+  it('is Type=notify with a watchdog and restarts always', () => {
+    const keys = new Map<string, string[]>();
+    for (const line of readFileSync(HUB, 'utf8').split('\n')) {
+      const m = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
+      if (m) keys.set(m[1]!, [...(keys.get(m[1]!) ?? []), m[2]!]);
+    }
+    assert.deepEqual(keys.get('Type'), ['notify']);
+    assert.deepEqual(keys.get('NotifyAccess'), ['all']);
+    assert.ok(Number(keys.get('WatchdogSec')?.[0]) > 0);
+    assert.deepEqual(keys.get('Restart'), ['always']);
+    assert.deepEqual(keys.get('StartLimitIntervalSec'), ['0']);
+  });
+});

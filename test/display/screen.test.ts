@@ -91,6 +91,36 @@ describe('touch screen (headless Chromium, in-process kiosk)', function () {
     await page.click('#btn-emergency');
     await until(() => requested.length === 1, 3000, 'call.requested');
     assert.deepEqual(requested[0], { kind: 'emergency', source: 'screen' });
+    // It raised an alarm: the screen follows it until it is reset (staff on site here).
+    await page.waitForFunction(() => !!document.getElementById('call-state')?.dataset.alarm);
+    await kiosk.alarm!.reset(undefined, 'local', 'test over');
+    await page.locator('#home').waitFor();
+  });
+
+  it('follows the alarm, not its calls: yellow until reset, green while talking, "help is coming" once acknowledged', async () => {
+    await setLang(page, 'en');
+    const base = { alarmId: 'conc-north-test-0001', kind: 'emergency' as const, source: 'button', raisedAt: new Date().toISOString() };
+    const alarm = (state: 'raised' | 'calling' | 'talking' | 'acknowledged' | 'reset', seq: number) =>
+      kiosk.bus.emit('alarm.state', { ...base, state, seq, at: new Date().toISOString() });
+    const pictos = async () => [await page.locator('#picto-yellow.on').count(), await page.locator('#picto-green.on').count()];
+    alarm('raised', 1);
+    alarm('calling', 2);
+    await page.waitForFunction(() => document.getElementById('call-state')?.dataset.state === 'calling');
+    assert.equal(await text(page, '#call-state'), en['alarm.state.calling']);
+    assert.deepEqual(await pictos(), [1, 0]);
+    // One of its calls ends: the screen stays with the alarm.
+    kiosk.bus.emit('call.state', { callId: 'a1', kind: 'emergency', state: 'calling' });
+    kiosk.bus.emit('call.state', { callId: 'a1', kind: 'emergency', state: 'failed', reason: '486 Busy Here' });
+    alarm('talking', 3);
+    await page.waitForFunction(() => document.getElementById('call-state')?.dataset.state === 'talking');
+    assert.deepEqual(await pictos(), [1, 1]);
+    alarm('acknowledged', 4);
+    await page.waitForFunction(() => document.getElementById('call-state')?.dataset.state === 'acknowledged');
+    assert.equal(await text(page, '#call-state'), en['alarm.state.acknowledged']);
+    assert.deepEqual(await pictos(), [1, 0]);
+    await shot(page, 'alarm-acknowledged-en');
+    alarm('reset', 5);
+    await page.locator('#home').waitFor();
   });
 
   it('bad messages on the WebSocket are refused and emit nothing', async () => {

@@ -40,9 +40,11 @@ export function sharedPostgres(): Promise<Postgres> {
   return server;
 }
 
-after(async () => {
-  if (server) await (await server).stop();
-});
+// Under mocha a root hook stops it; elsewhere (a benchmark) the caller does.
+if (typeof after === 'function')
+  after(async () => {
+    if (server) await (await server).stop();
+  });
 
 export interface Engine {
   name: 'pglite' | 'postgres';

@@ -22,7 +22,7 @@ for (const engine of engines()) {
     let t: TestHub;
     const as: Partial<Record<(typeof ROLES)[number], ConsoleSession>> = {};
     before(async () => {
-      t = await startHub({ databaseUrl: await engine.fresh(), patch: (c) => (c.console = { sessionTtlS: 3600, loginPerUserPerMin: 5, loginPerAddressPerMin: 1000, trustProxy: false }) });
+      t = await startHub({ databaseUrl: await engine.fresh(), patch: (c) => (c.console = { sessionTtlS: 3600, loginPerUserPerMin: 5, loginPerAddressPerMin: 40, trustProxy: true }) });
       for (const r of ROLES) as[r] = await consoleLogin(t.base, r, `${r}-demo`);
     });
     after(() => t.stop());
@@ -109,6 +109,24 @@ for (const engine of engines()) {
       assert.equal(codes[6], 429, codes.join(','));
       // Another user from the same address is not locked out.
       await consoleLogin(t.base, 'facilities', 'facilities-demo');
+    });
+
+    it('rate-limits log-in per client address (here taken from X-Forwarded-For, as behind a load balancer)', async () => {
+      const attempt = async (addr: string, user: string) => {
+        const pre = await fetch(t.base + '/api/session', { headers: { 'x-forwarded-for': addr } });
+        const { loginCsrf } = (await pre.json()) as { loginCsrf: string };
+        const r = await fetch(t.base + '/login', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': addr, 'x-csrf-token': loginCsrf, cookie: pre.headers.get('set-cookie')!.split(';')[0]! },
+          body: JSON.stringify({ user, password: 'guess' }),
+        });
+        return r.status;
+      };
+      const codes: number[] = [];
+      for (let i = 0; i < 42; i++) codes.push(await attempt('198.51.100.7', `someone-${i}`)); // a new name each time: only the address limit applies
+      assert.ok(codes.slice(0, 40).every((c) => c === 401), codes.join(','));
+      assert.equal(codes[41], 429);
+      assert.equal(await attempt('198.51.100.8', 'someone-else'), 401, 'another address is not limited');
     });
 
     it('enrols a kiosk with a token shown once, revokes it (socket closed within 1 s), rotates a token', async () => {

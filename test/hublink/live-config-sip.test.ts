@@ -67,7 +67,7 @@ describe('config from the hub: SIP registrar, live', function () {
   });
 
   it('during a call the new registrar waits until the call ends; the call is not dropped', async () => {
-    const d = await desk('desk-answer-talk-bye.xml', ['-d', '6000']);
+    const d = await desk('desk-answer-talk-d-bye.xml', ['-d', '6000']);
     const targets = { emergency: [{ uri: d.uri, ringTimeoutS: 10 }], information: [{ uri: d.uri }] };
     // desks are read per call: live, no new user agent
     const t = await hub.pushAndWait(KIOSK, 2, sipWith({ account: { registrars: registrar(b.port) }, targets }));

@@ -22,6 +22,8 @@ describe('intercom G.722 with baresip', function () {
       ...targets([{ uri: deskPhone.uri }]),
       audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: capture, rate: 16000 }, volume: 1 },
     });
+    // the canceller is on (the default): these calls also show it leaves the caller's audio intact
+    assert.match(rig.kiosk.proc.output(), /"handsFree":\{"mode":"aec","running":"aec"/);
     await rig.press('emergency');
     await rig.waitState('connected', 10_000);
     await new Promise((r) => setTimeout(r, 3000));

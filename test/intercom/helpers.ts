@@ -57,6 +57,13 @@ export async function callRig(overrides: Record<string, unknown>, env: NodeJS.Pr
   };
 }
 
+/** The states of the kiosk's first call: an emergency is an alarm, re-sent after a desk hangs up without acknowledging. */
+export function firstCall(rig: CallRig): string[] {
+  const calls = rig.events().filter((e) => e.type === 'call.state');
+  const id = calls[0]?.data.callId;
+  return calls.filter((e) => e.data.callId === id).map((e) => e.data.state + (e.data.reason ? `(${e.data.reason})` : ''));
+}
+
 export function targets(emergency: { uri: string; ringTimeoutS?: number }[], information = emergency) {
   return { sip: { targets: { emergency, information } } };
 }

@@ -1,5 +1,6 @@
-// Calls to the kiosk: auto-answer only for allowed sources that ask for it
-// (here Call-Info answer-after=0); anyone else only rings.
+// Calls to the kiosk: auto-answer only for calls that arrive over a trusted
+// path (here the desk's address in sip.trustedSources), come from an allowed
+// caller and ask for it (here Call-Info answer-after=0); anything else only rings.
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +13,7 @@ describe('intercom: incoming calls', function () {
   afterEach(() => stopAll());
 
   it('auto-answers a desk call-back from an allowed source', async () => {
-    const rig = await callRig({ sip: { autoAnswerFrom: ['desk@127.0.0.1'] } });
+    const rig = await callRig({ sip: { autoAnswerFrom: ['desk@127.0.0.1'], trustedSources: ['127.0.0.1'] } });
     const port = await rig.sipPort();
     const caller = await startSipp({ scenario: scenario('caller-autoanswer.xml'), args: [`127.0.0.1:${port}`, '-s', 'desk', '-set', 'kiosk', 'conc-north', '-m', '1', '-rtp_echo'] });
     assert.equal(await caller.proc.exited, 0, sippErrors(caller.dir));
@@ -22,7 +23,7 @@ describe('intercom: incoming calls', function () {
   });
 
   it('lets a call from a source not on the list only ring, even when it asks for auto-answer', async () => {
-    const rig = await callRig({ sip: { autoAnswerFrom: ['desk@127.0.0.1'] } });
+    const rig = await callRig({ sip: { autoAnswerFrom: ['desk@127.0.0.1'], trustedSources: ['127.0.0.1'] } });
     const port = await rig.sipPort();
     const caller = await startSipp({ scenario: scenario('caller-not-allowed.xml'), args: [`127.0.0.1:${port}`, '-s', 'stranger', '-set', 'kiosk', 'conc-north', '-m', '1'] });
     assert.equal(await caller.proc.exited, 0, sippErrors(caller.dir));

@@ -47,6 +47,8 @@ describe('intercom through Kamailio to a baresip desk', function () {
         audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: capture, rate: 16000 }, volume: 1 },
       });
       await until(() => rig.events().some((e) => e.type === 'sip.registration' && e.data.registered), 10_000, 'kiosk registered');
+      // the canceller is on (the default): these calls also show it leaves the caller's audio intact
+      assert.match(rig.kiosk.proc.output(), /"handsFree":\{"mode":"aec","running":"aec"/);
       await rig.press('emergency');
       await rig.waitState('connected', 15_000);
       await new Promise((r) => setTimeout(r, 3000));

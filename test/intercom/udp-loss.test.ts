@@ -18,20 +18,24 @@ describe('intercom: SIP over a lossy UDP link', function () {
     await stopAll();
   });
 
-  it('30 % of datagrams lost both ways: 20 calls in a row all reach the desk and connect', async () => {
+  it('30 % of datagrams lost both ways: 20 alarms in a row all reach the desk and connect', async () => {
     const CALLS = 20;
     // sipp gives up a transaction after -max_retrans retransmissions; at 30 % loss each way a
     // round trip succeeds about half the time, so give it the same patience as the RFC timers.
-    const { desk, relay, uri } = await relayedDesk('relay-desk-answer-now-bye.xml', { dropRate: 0.3, seed: 20260117, calls: CALLS, extra: ['-max_retrans', '10'] });
+    // The desk acknowledges each alarm (SIP INFO) before it hangs up; staff reset it on site before the next.
+    const { desk, relay, uri } = await relayedDesk('relay-desk-answer-ack-bye.xml', { dropRate: 0.3, seed: 20260117, calls: CALLS, extra: ['-max_retrans', '10'] });
     relays.push(relay);
-    const rig = await callRig(targets([{ uri, ringTimeoutS: 30 }]));
+    const rig = await callRig({ ...targets([{ uri, ringTimeoutS: 30 }]), io: { inputs: { reset: { pin: 16, debounceMs: 0 } } } });
+    const alarms = (state: string) => rig.events().filter((e) => e.type === 'alarm.state' && e.data.state === state).length;
     for (let i = 1; i <= CALLS; i++) {
       await rig.press('emergency');
       await rig.waitState('connected', 40_000, i).catch((err: Error) => {
         throw new Error(`${err.message}\n${relay.log.slice(-60).map((d) => `${d.at.toFixed(0)} ${d.dir} ${d.dropped ? 'DROP' : 'pass'} ${d.line} (${d.method})`).join('\n')}\n${sippLog(desk)}`);
       });
+      await until(() => alarms('acknowledged') >= i, 40_000, `alarm ${i} acknowledged`);
       await rig.waitState('ended', 40_000, i);
-      await sleep(200);
+      await rig.press('reset');
+      await until(() => alarms('reset') >= i, 10_000, `alarm ${i} reset`);
     }
     assert.equal(await desk.proc.exited, 0, sippLog(desk));
     const connected = rig.events().filter((e) => e.type === 'call.state' && e.data.state === 'connected');

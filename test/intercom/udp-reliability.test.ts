@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { startSipp, type Sipp } from '../../src/testbed/sipp.js';
 import { stopAll } from '../../src/testbed/proc.js';
 import { UdpRelay } from '../../src/testbed/udp-relay.js';
-import { callRig, scenario, targets, type CallRig } from './helpers.js';
+import { callRig, firstCall, scenario, targets, type CallRig } from './helpers.js';
 import { relayedDesk, sippLog } from './relay.js';
 import { until } from '../helpers/tmp.js';
 
@@ -45,7 +45,8 @@ describe('intercom: SIP over UDP with lost datagrams', function () {
     const gap1 = invites[1]!.at - invites[0]!.at;
     const gap2 = invites[2]!.at - invites[1]!.at;
     assert.ok(gap1 >= 450 && gap2 >= 950 && gap2 > gap1, `gaps ${gap1.toFixed(0)} and ${gap2.toFixed(0)} ms`);
-    assert.deepEqual(rig.states(), ['calling', 'ringing', 'connected', 'ended(hung up)']);
+    // The desk hung up without acknowledging, so the alarm goes on: the first call is the one under test.
+    assert.deepEqual(firstCall(rig), ['calling', 'ringing', 'connected', 'ended(hung up)']);
   });
 
   it('retransmits a lost CANCEL (Timer E) after the ring timeout', async () => {
@@ -54,7 +55,7 @@ describe('intercom: SIP over UDP with lost datagrams', function () {
     relay.dropNext('toPeer', /^CANCEL /, 1);
     const rig = await callRig({ ...targets([{ uri, ringTimeoutS: 1 }]), sip: { ...targets([{ uri, ringTimeoutS: 1 }]).sip, emergencyCancellable: true } });
     await rig.press('emergency');
-    await until(() => rig.states().includes('calling(no answer)'), 10_000, 'ring timeout');
+    await until(() => rig.states().some((s) => /no answer/.test(s)), 10_000, 'ring timeout');
     assert.equal(await desk.proc.exited, 0, sippLog(desk));
     const cancels = relay.seen({ dir: 'toPeer', line: /^CANCEL / });
     assert.ok(cancels.length >= 2 && cancels[0]!.dropped && !cancels[1]!.dropped, relay.log.map((d) => `${d.dir} ${d.line} ${d.dropped}`).join('\n'));
@@ -125,7 +126,7 @@ describe('intercom: SIP over UDP with lost datagrams', function () {
   });
 
   it('as the called side: a lost 200 OK is retransmitted until the ACK arrives', async () => {
-    const rig = await callRig({ sip: { autoAnswerFrom: ['desk@127.0.0.1'] } });
+    const rig = await callRig({ sip: { autoAnswerFrom: ['desk@127.0.0.1'], trustedSources: ['127.0.0.1'] } });
     const relay = await relayToKiosk(rig);
     relays.push(relay);
     relay.dropNext('toPeer', /^SIP\/2\.0 200[\s\S]*CSeq:\s*\d+ INVITE/, 1);

@@ -43,3 +43,35 @@ describe('codecs', () => {
     });
   }
 });
+
+describe('codecs: the in-place forms the call path uses', () => {
+  it('G.711 table encoders give the same bytes as the segment encoders for every 16-bit sample', () => {
+    const all = Int16Array.from({ length: 65536 }, (_, i) => (i << 16) >> 16);
+    for (const c of [PCMU, PCMA]) {
+      const out = Buffer.alloc(70000);
+      assert.equal(c.encodeInto(all, out, 7), 65536);
+      assert.ok(out.subarray(7, 7 + 65536).equals(c.encode(all)), `${c.name} differs`);
+      const pcm = new Int16Array(65536);
+      assert.equal(c.decodeInto(out, 7, 7 + 65536, pcm), 65536);
+      assert.deepEqual(pcm, c.decode(c.encode(all)));
+    }
+  });
+
+  it('G.722 encodeInto/decodeInto match encode/decode, state carried across calls', () => {
+    const input = tone(1000, 16000, 1);
+    const a = new G722Encoder();
+    const b = new G722Encoder();
+    const packet = Buffer.alloc(12 + 160);
+    const da = new G722Decoder();
+    const db = new G722Decoder();
+    const frame = new Int16Array(320);
+    for (let i = 0; i < input.length; i += 320) {
+      const chunk = input.subarray(i, i + 320);
+      assert.equal(a.encodeInto(chunk, packet, 12), 160);
+      const ref = b.encode(chunk);
+      assert.ok(packet.subarray(12).equals(ref));
+      assert.equal(da.decodeInto(packet, 12, 172, frame), 320);
+      assert.deepEqual(frame, db.decode(ref));
+    }
+  });
+});

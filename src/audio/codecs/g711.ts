@@ -62,21 +62,42 @@ export interface Codec {
   readonly rate: number;
   encode(pcm: Int16Array): Buffer;
   decode(payload: Buffer): Int16Array;
+  /** Encodes pcm into out from offset; returns the bytes written (the hot path: no allocation). */
+  encodeInto(pcm: Int16Array, out: Uint8Array, offset: number): number;
+  /** Decodes payload[start, end) into out; returns the samples written (the hot path: no allocation). */
+  decodeInto(payload: Uint8Array, start: number, end: number, out: Int16Array): number;
 }
 
-export const PCMU: Codec = {
-  name: 'PCMU',
-  payloadType: 0,
-  rate: 8000,
-  encode: (pcm) => Buffer.from(Uint8Array.from(pcm, ulawEncode)),
-  decode: (p) => Int16Array.from(p, (b) => ULAW_TABLE[b]!),
-};
+// Encoding by a 64 Ki-entry table per law (built on first use, 64 KB each):
+// one lookup per sample instead of a segment search.
+let ulawEnc: Uint8Array | undefined;
+let alawEnc: Uint8Array | undefined;
+function encTable(f: (pcm: number) => number): Uint8Array {
+  const t = new Uint8Array(65536);
+  for (let i = 0; i < 65536; i++) t[i] = f((i << 16) >> 16);
+  return t;
+}
 
-export const PCMA: Codec = {
-  name: 'PCMA',
-  payloadType: 8,
-  rate: 8000,
-  encode: (pcm) => Buffer.from(Uint8Array.from(pcm, alawEncode)),
-  decode: (p) => Int16Array.from(p, (b) => ALAW_TABLE[b]!),
-};
+function g711(name: 'PCMU' | 'PCMA', payloadType: number, dec: Int16Array, encode1: (pcm: number) => number, table: () => Uint8Array): Codec {
+  const encodeInto = (pcm: Int16Array, out: Uint8Array, offset: number) => {
+    const t = table();
+    for (let i = 0; i < pcm.length; i++) out[offset + i] = t[pcm[i]! & 0xffff]!;
+    return pcm.length;
+  };
+  const decodeInto = (p: Uint8Array, start: number, end: number, out: Int16Array) => {
+    for (let i = start; i < end; i++) out[i - start] = dec[p[i]!]!;
+    return end - start;
+  };
+  return {
+    name,
+    payloadType,
+    rate: 8000,
+    encode: (pcm) => Buffer.from(Uint8Array.from(pcm, encode1)),
+    decode: (p) => Int16Array.from(p, (b) => dec[b]!),
+    encodeInto,
+    decodeInto,
+  };
+}
 
+export const PCMU: Codec = g711('PCMU', 0, ULAW_TABLE, ulawEncode, () => (ulawEnc ??= encTable(ulawEncode)));
+export const PCMA: Codec = g711('PCMA', 8, ALAW_TABLE, alawEncode, () => (alawEnc ??= encTable(alawEncode)));

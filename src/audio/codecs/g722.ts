@@ -33,6 +33,7 @@ const IHP = [0, 3, 2];
 const QMF = [3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11];
 
 const sat = (v: number) => (v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+const sign = (x: number) => x >> 15;
 
 /** One sub-band's adaptive predictor and scale factor. */
 class Band {
@@ -72,7 +73,6 @@ class Band {
     this.d[0] = d;
     this.r[0] = sat(this.s + d);
     this.p[0] = sat(this.sz + d);
-    const sign = (x: number) => x >> 15;
     // UPPOL2
     let wd1 = sat(this.a[1]! << 2);
     let wd2 = sign(this.p[0]) === sign(this.p[1]!) ? -wd1 : wd1;
@@ -122,8 +122,15 @@ export class G722Encoder {
   /** 16 kHz samples (even count) -> one byte per two samples. */
   encode(pcm: Int16Array): Buffer {
     const out = Buffer.alloc(pcm.length >> 1);
+    this.encodeInto(pcm, out, 0);
+    return out;
+  }
+
+  /** Encodes into out from offset; returns the bytes written. */
+  encodeInto(pcm: Int16Array, out: Uint8Array, offset: number): number {
     const { x, low, high } = this;
-    for (let j = 0, o = 0; j + 1 < pcm.length; j += 2, o++) {
+    let o = offset;
+    for (let j = 0; j + 1 < pcm.length; j += 2, o++) {
       // QMF analysis
       for (let i = 0; i < 22; i++) x[i] = x[i + 2]!;
       x[22] = pcm[j]!;
@@ -156,7 +163,7 @@ export class G722Encoder {
       high.update(dhigh);
       out[o] = (ihigh << 6) | ilow;
     }
-    return out;
+    return o - offset;
   }
 }
 
@@ -168,8 +175,14 @@ export class G722Decoder {
   /** bytes -> 16 kHz samples, two per byte. */
   decode(data: Buffer): Int16Array {
     const out = new Int16Array(data.length * 2);
+    this.decodeInto(data, 0, data.length, out);
+    return out;
+  }
+
+  /** Decodes data[start, end) into out; returns the samples written (two per byte). */
+  decodeInto(data: Uint8Array, start: number, end: number, out: Int16Array): number {
     const { x, low, high } = this;
-    for (let j = 0; j < data.length; j++) {
+    for (let j = start; j < end; j++) {
       const code = data[j]!;
       const ilow = code & 0x3f;
       const ihigh = (code >> 6) & 3;
@@ -196,10 +209,10 @@ export class G722Decoder {
         o2 += x[2 * i]! * QMF[i]!;
         o1 += x[2 * i + 1]! * QMF[11 - i]!;
       }
-      out[2 * j] = sat(o1 >> 11);
-      out[2 * j + 1] = sat(o2 >> 11);
+      out[2 * (j - start)] = sat(o1 >> 11);
+      out[2 * (j - start) + 1] = sat(o2 >> 11);
     }
-    return out;
+    return (end - start) * 2;
   }
 }
 
@@ -207,5 +220,13 @@ export class G722Decoder {
 export function g722(): Codec & { name: 'G722' } {
   const enc = new G722Encoder();
   const dec = new G722Decoder();
-  return { name: 'G722', payloadType: 9, rate: 16000, encode: (pcm) => enc.encode(pcm), decode: (p) => dec.decode(p) };
+  return {
+    name: 'G722',
+    payloadType: 9,
+    rate: 16000,
+    encode: (pcm) => enc.encode(pcm),
+    decode: (p) => dec.decode(p),
+    encodeInto: (pcm, out, offset) => enc.encodeInto(pcm, out, offset),
+    decodeInto: (p, start, end, out) => dec.decodeInto(p, start, end, out),
+  };
 }

@@ -1,39 +1,43 @@
 // Microphone sources behind the AudioInput contract, chosen by
 // audio.input.source: ALSA capture (an `arecord` child process, so a broken
 // device can never take the kiosk process down), a WAV file (the sim
-// driver's microphone; it loops), or silence. Frames are 20 ms.
+// driver's microphone; it loops), silence, or a simulated room (room.ts).
+// Frames are 20 ms, handed out in a buffer the source reuses (listeners copy
+// what they keep), with the instant just after their last sample.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { AudioInput } from '../types.js';
+import type { AudioInput, FrameTimeListener } from '../types.js';
 import { parseWav } from '../wav.js';
 
 const FRAME_MS = 20;
 
 abstract class ClockedInput implements AudioInput {
-  private readonly listeners = new Set<(s: Int16Array) => void>();
+  private readonly listeners = new Set<FrameTimeListener>();
   private timer?: NodeJS.Timeout;
   private next = 0;
-  constructor(readonly rate: number) {}
-  onFrame(listener: (samples: Int16Array) => void): () => void {
+  protected readonly buf: Int16Array;
+  constructor(readonly rate: number) {
+    this.buf = new Int16Array((rate * FRAME_MS) / 1000);
+  }
+  onFrame(listener: FrameTimeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
-  protected emit(frame: Int16Array): void {
-    for (const l of this.listeners) l(frame);
-  }
-  protected abstract frame(): Int16Array;
+  /** Fills this.buf with the next frame. */
+  protected abstract frame(): void;
   async start(): Promise<void> {
     if (this.timer) return;
-    this.next = performance.now();
+    this.next = performance.now() + FRAME_MS;
     const tick = () => {
-      // Drift-free: schedule against the ideal timeline, catch up if late.
+      // Drift-free: frame k ends at start + k*20 ms; a late timer catches up.
       while (performance.now() >= this.next) {
-        this.emit(this.frame());
+        this.frame();
+        for (const l of this.listeners) l(this.buf, this.next);
         this.next += FRAME_MS;
       }
       this.timer = setTimeout(tick, Math.max(0, this.next - performance.now()));
     };
-    tick();
+    this.timer = setTimeout(tick, FRAME_MS);
   }
   async stop(): Promise<void> {
     clearTimeout(this.timer);
@@ -42,8 +46,8 @@ abstract class ClockedInput implements AudioInput {
 }
 
 export class SilenceInput extends ClockedInput {
-  protected frame(): Int16Array {
-    return new Int16Array((this.rate * FRAME_MS) / 1000);
+  protected frame(): void {
+    // the buffer stays zero
   }
 }
 
@@ -57,47 +61,60 @@ export class WavFileInput extends ClockedInput {
     this.samples = wav.samples;
     if (this.samples.length === 0) throw new Error(`${file}: no audio samples`);
   }
-  protected frame(): Int16Array {
-    const n = (this.rate * FRAME_MS) / 1000;
-    const out = new Int16Array(n);
-    for (let i = 0; i < n; i++) {
+  protected frame(): void {
+    const out = this.buf;
+    for (let i = 0; i < out.length; i++) {
       out[i] = this.samples[this.pos]!;
       this.pos = (this.pos + 1) % this.samples.length;
     }
-    return out;
   }
 }
 
 /** ALSA capture through arecord: raw S16_LE mono at the requested rate. */
 export class ArecordInput implements AudioInput {
   private child?: ChildProcess;
-  private readonly listeners = new Set<(s: Int16Array) => void>();
-  private pending = Buffer.alloc(0);
+  private readonly listeners = new Set<FrameTimeListener>();
+  private readonly frame: Int16Array;
+  private fill = 0;
+  /** capture clock: instant of sample 0 and samples since, re-anchored when it drifts from arrival times */
+  private t0 = 0;
+  private count = 0;
   constructor(
     readonly rate: number,
     private readonly device: string,
     private readonly onError: (msg: string) => void = () => {},
-  ) {}
-  onFrame(listener: (samples: Int16Array) => void): () => void {
+  ) {
+    this.frame = new Int16Array((rate * FRAME_MS) / 1000);
+  }
+  onFrame(listener: FrameTimeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
   async start(): Promise<void> {
     if (this.child) return;
-    const bytes = (this.rate * FRAME_MS * 2) / 1000;
     const child = spawn('arecord', ['-q', '-D', this.device, '-t', 'raw', '-f', 'S16_LE', '-c', '1', '-r', String(this.rate), '--buffer-time=40000'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.count = 0;
+    this.fill = 0;
+    let odd: number | undefined; // a sample split across two reads
     child.stdout!.on('data', (d: Buffer) => {
-      this.pending = Buffer.concat([this.pending, d]);
-      while (this.pending.length >= bytes) {
-        const f = this.pending.subarray(0, bytes);
-        this.pending = this.pending.subarray(bytes);
-        const s = new Int16Array(bytes / 2);
-        for (let i = 0; i < s.length; i++) s[i] = f.readInt16LE(i * 2);
-        for (const l of this.listeners) l(s);
+      const now = performance.now();
+      let i = 0;
+      const f = this.frame;
+      const N = f.length;
+      if (odd !== undefined && d.length) {
+        f[this.fill++] = (odd | (d[0]! << 8)) << 16 >> 16;
+        odd = undefined;
+        i = 1;
+        if (this.fill === N) this.emit(now, (d.length - 1) >> 1);
       }
+      for (; i + 1 < d.length; i += 2) {
+        f[this.fill++] = d.readInt16LE(i);
+        if (this.fill === N) this.emit(now, (d.length - i - 2) >> 1);
+      }
+      if (i < d.length) odd = d[i]!;
     });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -107,6 +124,19 @@ export class ArecordInput implements AudioInput {
       if (this.child === child) this.child = undefined;
     });
   }
+  /** A full frame; `after` samples of this read follow it, so it ended that long before `now`. */
+  private emit(now: number, after: number): void {
+    this.fill = 0;
+    this.count += this.frame.length;
+    const arrival = now - (after * 1000) / this.rate;
+    let at = this.t0 + (this.count * 1000) / this.rate;
+    // the device's clock, anchored to arrival times: re-anchor on the first frame and when they part by over 20 ms
+    if (this.count === this.frame.length || Math.abs(at - arrival) > 20) {
+      this.t0 = arrival - (this.count * 1000) / this.rate;
+      at = arrival;
+    }
+    for (const l of this.listeners) l(this.frame, at);
+  }
   async stop(): Promise<void> {
     const c = this.child;
     this.child = undefined;
@@ -114,11 +144,12 @@ export class ArecordInput implements AudioInput {
   }
 }
 
-export function createInput(cfg: { source: 'alsa' | 'file' | 'silence'; device: string; file?: string }, rate: number, onError?: (msg: string) => void): AudioInput {
+export function createInput(cfg: { source: 'alsa' | 'file' | 'silence' | 'room'; device: string; file?: string }, rate: number, onError?: (msg: string) => void): AudioInput {
   if (cfg.source === 'file') {
     if (!cfg.file) throw new Error('audio.input.file is required for the file source');
     return new WavFileInput(cfg.file);
   }
   if (cfg.source === 'alsa') return new ArecordInput(rate, cfg.device, onError);
+  if (cfg.source === 'room') throw new Error('the room source needs the mixer: use createMicrophone');
   return new SilenceInput(rate);
 }

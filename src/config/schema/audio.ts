@@ -4,6 +4,34 @@ import { Id, Port, Strict } from './common.js';
 const ChannelName = Type.Union([Type.Literal('emergency'), Type.Literal('page'), Type.Literal('call'), Type.Literal('announcement'), Type.Literal('music')]);
 const Lang = Type.Union([Type.Literal('zh-CN'), Type.Literal('en')]);
 
+/** The hands-free path: what happens to the microphone before it goes to the desk. */
+export const HandsFree = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('aec'), Type.Literal('half-duplex'), Type.Literal('off')], {
+      default: 'aec',
+      description:
+        'aec: full duplex with the echo canceller (the loudspeaker signal the mixer sends is the reference); half-duplex: the microphone is muted while the loudspeaker carries the far end (hardware with bad acoustics); off: the microphone as it is',
+    }),
+    tailMs: Type.Integer({ minimum: 16, maximum: 512, default: 128, description: 'echo tail the canceller models (loudspeaker-to-microphone delay plus reverberation), ms' }),
+    delayMs: Type.Integer({
+      minimum: 0,
+      maximum: 500,
+      default: 0,
+      description: 'bulk delay of the echo path outside the room (output plus capture buffering), taken off before the tail; leave 0 unless measured',
+    }),
+    noiseSuppression: Type.Boolean({ default: true, description: 'suppress stationary noise on the microphone (traffic, fans)' }),
+    noiseSuppressDb: Type.Integer({ minimum: -60, maximum: 0, default: -15, description: 'most the noise suppressor attenuates, dB' }),
+    agc: Type.Boolean({ default: true, description: 'automatic gain on the microphone (a caller near or far from the grille)' }),
+    agcLevelDbfs: Type.Number({ minimum: -40, maximum: -3, default: -18, description: 'speech level the gain control aims at, dBFS RMS' }),
+    agcMaxGainDb: Type.Integer({ minimum: 0, maximum: 40, default: 20, description: 'most gain the gain control applies, dB' }),
+    echoSuppressDb: Type.Integer({ minimum: -90, maximum: 0, default: -40, description: 'residual echo attenuation while only the far end talks, dB' }),
+    echoSuppressActiveDb: Type.Integer({ minimum: -90, maximum: 0, default: -15, description: 'residual echo attenuation while both talk, dB (closer to 0 keeps more of the caller)' }),
+    halfDuplexThresholdDbfs: Type.Number({ maximum: 0, default: -45, description: 'half-duplex: loudspeaker level above which the microphone is muted, dBFS' }),
+    halfDuplexHangoverMs: Type.Integer({ minimum: 0, maximum: 2000, default: 200, description: 'half-duplex: the microphone stays muted this long after the loudspeaker falls silent' }),
+  },
+  { additionalProperties: false, default: {}, description: 'hands-free audio: echo cancelling, noise suppression and gain on the microphone' },
+);
+
 export const Audio = Strict(
   {
     output: Strict({
@@ -14,10 +42,26 @@ export const Audio = Strict(
       frameMs: Type.Optional(Type.Union([Type.Literal(10), Type.Literal(20)], { description: 'mixer frame length; default 10 ms' })),
     }),
     input: Strict({
-      source: Type.Union([Type.Literal('alsa'), Type.Literal('file'), Type.Literal('silence')], { default: 'alsa' }),
+      source: Type.Union([Type.Literal('alsa'), Type.Literal('file'), Type.Literal('silence'), Type.Literal('room')], {
+        default: 'alsa',
+        description: 'alsa: the microphone; file: a WAV played as the microphone; silence; room: a simulated room (the sim driver\'s microphone hears the loudspeaker through audio.input.room, plus the file as the near-end talker)',
+      }),
       device: Type.String({ default: 'default' }),
-      file: Type.Optional(Type.String({ description: 'file source: a WAV played as the microphone' })),
+      file: Type.Optional(Type.String({ description: 'file source: a WAV played as the microphone (looped); room source: the near-end talker' })),
+      room: Type.Optional(
+        Strict(
+          {
+            delayMs: Type.Optional(Type.Number({ minimum: 0, maximum: 500, description: 'loudspeaker to microphone delay; default 20' })),
+            tailMs: Type.Optional(Type.Number({ minimum: 1, maximum: 1000, description: 'length of the reverberation tail (60 dB decay); default 100' })),
+            gain: Type.Optional(Type.Number({ minimum: 0, maximum: 4, description: 'echo gain, loudspeaker to microphone; default 0.5' })),
+            clip: Type.Optional(Type.Number({ minimum: 0.05, maximum: 1, description: 'loudspeaker clipping point as a share of full scale; default 0.5' })),
+            noiseDbfs: Type.Optional(Type.Number({ maximum: 0, description: 'microphone noise floor; default -70' })),
+          },
+          'the simulated room of the room source',
+        ),
+      ),
     }),
+    handsFree: HandsFree,
     volume: Type.Number({ minimum: 0, maximum: 1, default: 0.8 }),
   },
   'audio devices',

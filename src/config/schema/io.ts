@@ -31,6 +31,7 @@ export const Io = Strict(
       tamper: Type.Optional(InputPin),
       door: Type.Optional(InputPin),
       powerFail: Type.Optional(InputPin),
+      reset: Type.Optional({ ...InputPin, description: 'key switch or button for staff on site: resets (closes) an open alarm' }),
     }),
     outputs: Strict({
       lampYellow: OutputPin,

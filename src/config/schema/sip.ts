@@ -35,6 +35,37 @@ export const Target = Strict({
   name: Type.Optional(Type.String()),
 });
 
+const Dtmf = (dflt: string, description: string) => Type.String({ pattern: '^[0-9*#A-D]{1,8}$', default: dflt, description });
+
+/** The alarm (EN 81-28): how a desk acknowledges and resets it, and how it is re-sent. */
+export const AlarmSettings = Type.Object(
+  {
+    ackDtmf: Dtmf('*5', 'DTMF code (RFC 4733 or SIP INFO dtmf-relay) by which the desk acknowledges the alarm on its call'),
+    resetDtmf: Dtmf('*9', 'DTMF code by which the desk resets (closes) the alarm'),
+    mediaTimeoutS: Type.Integer({
+      minimum: 0,
+      maximum: 300,
+      default: 10,
+      description: 'no RTP from the desk for this long ends a connected call (a desk PC that died sends no BYE); an unacknowledged alarm is then re-sent. Applies to information calls too. 0: never',
+    }),
+    queueMaxWaitS: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'after 182 Queued, the longest wait before the alarm goes to the next desk' }),
+    talkAcknowledgesAfterS: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 0,
+      description: 'for sites whose desks cannot send an acknowledgement: talking this long counts as acknowledged. 0 (the default): only an explicit act of the desk acknowledges',
+    }),
+    raiseOn: Type.Array(
+      Strict({
+        input: Type.Union([Type.Literal('tamper'), Type.Literal('door'), Type.Literal('powerFail')], { description: 'an input of io.inputs' }),
+        category: Type.Optional(Id),
+      }),
+      { default: [], description: 'inputs whose activation raises an alarm (tamper opened, door forced, mains lost), with the category the desk sees' },
+    ),
+  },
+  { additionalProperties: false, default: {}, description: 'the alarm: acknowledgement codes, re-sending, inputs that raise one' },
+);
+
 export const Sip = Strict(
   {
     localPort: Type.Optional(Port),
@@ -56,14 +87,39 @@ export const Sip = Strict(
         'UDP only: longest interval between two retransmissions of an INVITE that has no answer yet (ms). RFC 3261 doubles it from 500 ms without limit (gaps of 8 and 16 s); capped, an INVITE leaves within this time of a network returning. 32000 gives the RFC schedule exactly.',
     }),
     emergencyCancellable: Type.Boolean({ default: false }),
-    callTimeLimitS: Type.Integer({ minimum: 0, default: 0, description: '0: no limit' }),
-    autoAnswerFrom: Type.Array(Type.String(), { default: [], description: 'SIP URIs or user@host patterns allowed to auto-answer' }),
+    callTimeLimitS: Type.Integer({ minimum: 0, default: 0, description: 'limit on calls the kiosk places (s); 0: no limit. Two beeps 10 s before the end.' }),
+    incomingCallTimeLimitS: Type.Integer({
+      minimum: 0,
+      default: 600,
+      description: 'limit on calls to the kiosk (desk call-backs, calls answered on the screen) (s); 0: no limit. Two beeps 10 s before the end. A stranger who reaches the kiosk cannot hold its line and microphone open for ever.',
+    }),
+    trustedSources: Type.Array(
+      Type.String({
+        pattern: '^(\\d{1,3}(\\.\\d{1,3}){3}(/\\d{1,2}|:\\d{1,5})?|\\[[0-9a-fA-F:.]+\\]:\\d{1,5}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*(/\\d{1,3})?)$',
+        description: 'an address (10.0.0.5), an address and port (10.0.0.5:5060, [fd00::5]:5060) or a network (10.0.0.0/24, fd00::/64)',
+      }),
+      {
+        default: [],
+        description:
+          'where calls may come from to be trusted, besides the registrar/proxy the kiosk is registered with (always trusted, by its address and port). Only trusted calls auto-answer and may pulse the door with DTMF; others ring on the screen. Matched against the packet source (UDP) or the connection (TCP/TLS), never the From header.',
+      },
+    ),
+    trustedTlsPeers: Type.Array(Type.String({ pattern: '^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$', description: 'SHA-256 of the peer certificate (DER), hex, colons allowed' }), {
+      default: [],
+      description: 'TLS peers whose calls are trusted, pinned by certificate; a call that arrives over a TLS connection from one of them is trusted wherever it comes from',
+    }),
+    autoAnswerFrom: Type.Array(Type.String(), {
+      default: [],
+      description:
+        'SIP URIs or user@host patterns that may auto-answer. A narrowing filter only: the call must also be trusted by how it arrived (registrar, sip.trustedSources, sip.trustedTlsPeers); the From header alone never opens the microphone.',
+    }),
     doorDtmf: Type.String({ pattern: '^[0-9*#A-D]{1,8}$', default: '*1' }),
     codecs: Type.Array(Type.Union([Type.Literal('G722'), Type.Literal('PCMU'), Type.Literal('PCMA')]), {
       default: ['G722', 'PCMU', 'PCMA'],
     }),
     rtpPortRange: Type.Optional(Strict({ min: Port, max: Port })),
     category: Type.Optional(Id),
+    alarm: AlarmSettings,
   },
   'SIP intercom',
 );

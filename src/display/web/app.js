@@ -73,6 +73,7 @@ function wire() {
   $('lang').onclick = () => { S.lang = S.lang === 'en' ? 'zh-CN' : 'en'; render(); };
   $('a11y-contrast').onclick = () => toggle('contrast', $('a11y-contrast'));
   $('a11y-large').onclick = () => toggle('large', $('a11y-large'));
+  $('call-answer').onclick = () => send({ type: 'answer' });
   $('chat-form').onsubmit = (e) => { e.preventDefault(); const v = $('chat-input').value.trim(); if (v) send({ type: 'chat', text: v }); $('chat-input').value = ''; };
   $('way-search').oninput = () => { S.filterCat = null; renderWay(); };
   $('way-stepfree').onchange = () => { if (S.routeTo) send({ type: 'route', to: S.routeTo, stepFree: $('way-stepfree').checked }); };
@@ -115,7 +116,7 @@ function render() {
 
   let view = S.view;
   if (s.incident) view = 'incident';
-  else if (activeCall()) view = 'call';
+  else if (s.alarm || activeCall()) view = 'call';
   else if (view === 'call' || view === 'incident') view = S.view = 'home';
   for (const sec of document.querySelectorAll('main > .screen')) sec.hidden = sec.id !== view;
   document.body.dataset.view = view;
@@ -125,30 +126,45 @@ function render() {
 }
 
 function renderCall() {
-  const c = activeCall();
   const s = S.snap;
-  $('call-title').textContent = t('call.title.' + c.kind);
-  $('call-state').textContent = t('call.state.' + c.state);
-  $('call-state').dataset.state = c.state;
-  const live = c.state !== 'ended' && c.state !== 'failed';
-  $('picto-yellow').classList.toggle('on', live);
-  $('picto-green').classList.toggle('on', c.state === 'connected');
+  const a = s.alarm;
+  const c = activeCall();
+  $('call-answer').hidden = !(c && c.incoming && c.state === 'ringing');
+  if (a) {
+    // An open alarm: the screen follows the alarm, not its individual calls (re-sends, call-backs).
+    $('call-title').textContent = t('call.title.emergency');
+    $('call-state').textContent = t('alarm.state.' + a.state);
+    $('call-state').dataset.state = a.state;
+    $('call-state').dataset.alarm = a.alarmId;
+    $('picto-yellow').classList.toggle('on', true);
+    $('picto-green').classList.toggle('on', a.state === 'talking' || (!!c && c.state === 'connected'));
+  } else {
+    delete $('call-state').dataset.alarm;
+    $('call-title').textContent = t('call.title.' + c.kind);
+    $('call-state').textContent = t('call.state.' + c.state);
+    $('call-state').dataset.state = c.state;
+    const live = c.state !== 'ended' && c.state !== 'failed';
+    $('picto-yellow').classList.toggle('on', live);
+    $('picto-green').classList.toggle('on', c.state === 'connected');
+  }
   $('desk').hidden = !s.desk;
   if (s.desk) {
     $('desk-eta').textContent = s.desk.etaMin != null ? t('desk.eta', { min: s.desk.etaMin }) : '';
     $('desk-responder').textContent = s.desk.responder ? t('desk.responder', { name: s.desk.responder }) : '';
   }
   $('chat-log').replaceChildren(...s.chat.map((m) => el('li', { className: m.from, textContent: (m.from === 'desk' ? t('chat.desk') : t('chat.me')) + ': ' + m.text })));
-  $('rate').hidden = !(c.state === 'ended' && s.rateCallId && !S.rated);
+  $('rate').hidden = !!a || !(c && c.state === 'ended' && s.rateCallId && !S.rated);
   tick();
 }
 
 function tick() {
   const now = new Date();
   $('clock').textContent = now.toLocaleTimeString(S.lang === 'en' ? 'en-GB' : 'zh-CN', { hour: '2-digit', minute: '2-digit' });
+  const a = S.snap?.alarm;
   const c = activeCall();
-  if (c && c.state !== 'ended' && c.state !== 'failed') {
-    const sec = Math.max(0, Math.floor((Date.now() - (S.skew || 0) - c.startedAt) / 1000));
+  const from = a ? a.raisedAt : c && c.state !== 'ended' && c.state !== 'failed' ? c.startedAt : null;
+  if (from != null) {
+    const sec = Math.max(0, Math.floor((Date.now() - (S.skew || 0) - from) / 1000));
     $('call-elapsed').textContent = Math.floor(sec / 60) + ':' + String(sec % 60).padStart(2, '0');
   }
 }

@@ -39,10 +39,7 @@ export default async function commands(app: FastifyInstance) {
     },
     async (req, reply) => {
       const b = req.body;
-      const ids = new Set(b.kiosks ?? []);
-      if (b.zone) for (const k of await hub.storage.listKiosks({ zone: b.zone })) ids.add(k.id);
-      const known = new Set((await hub.storage.listKiosks({ ids: [...ids] })).filter((k) => !k.revoked).map((k) => k.id));
-      const targets = [...ids].filter((k) => known.has(k));
+      const targets = await hub.storage.kioskIds({ zone: b.zone, ids: b.kiosks });
       if (targets.length === 0) return reply.status(400).send({ error: 'name "kiosks" or a "zone" with kiosks in it', statusCode: 400 });
       const args = { ...(b.args ?? {}) };
       // Who acknowledged an alarm comes from the session, never from the body (alarm contract).
@@ -80,5 +77,19 @@ export default async function commands(app: FastifyInstance) {
       },
     },
     async (req) => (await hub.storage.getCommand(req.params.id)) ?? null,
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/commands/:id/summary',
+    {
+      config: { roles: ALL_ROLES },
+      schema: {
+        tags: ['commands'],
+        summary: 'how many kiosks a command was sent to, and how many answered ok or failed',
+        params: Type.Object({ id: Type.String({ maxLength: 128 }) }),
+        response: { 200: Type.Union([Type.Null(), Type.Object({ total: Type.Integer(), pending: Type.Integer(), ok: Type.Integer(), failed: Type.Integer() })]) },
+      },
+    },
+    async (req) => (await hub.storage.commandSummary(req.params.id)) ?? null,
   );
 }

@@ -79,11 +79,11 @@ export default async function config(app: FastifyInstance) {
       const layers: { scope: LayerScope; target: string; document: unknown; comment?: string }[] = [];
       const ids = new Set<string>();
       if (b.zone) {
-        const inZone = await hub.storage.listKiosks({ zone: b.zone });
+        const inZone = await hub.storage.kioskIds({ zone: b.zone, withRevoked: true });
         if (inZone.length) layers.push({ scope: 'zone', target: b.zone, document: override, comment: b.comment });
-        for (const k of inZone) ids.add(k.id);
+        for (const k of inZone) ids.add(k);
       }
-      const known = new Set((await hub.storage.listKiosks({ ids: b.kiosks ?? [] })).map((k) => k.id));
+      const known = new Set(b.kiosks?.length ? await hub.storage.kioskIds({ ids: b.kiosks, withRevoked: true }) : []);
       for (const k of b.kiosks ?? []) {
         if (!known.has(k)) continue;
         ids.add(k);
@@ -161,7 +161,7 @@ export default async function config(app: FastifyInstance) {
         response: { 200: Type.Object({ acked: Type.Integer(), pending: Type.Integer(), refused: Type.Integer() }) },
       },
     },
-    async (req) => hub.storage.configStatus((await hub.storage.listKiosks({ zone: req.query.zone })).map((k) => k.id)),
+    async (req) => hub.storage.configStatus(req.query.zone),
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(

@@ -166,6 +166,15 @@ export class HubStorage {
     return rows.map(kioskRow);
   }
 
+  /** Ids only (cheap for large zones): kiosks of a zone and/or a list, not revoked unless asked. */
+  async kioskIds(where: { zone?: string; ids?: string[]; withRevoked?: boolean }): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `select id from kiosks where (($1::text is not null and zone = $1) or ($2::text[] is not null and id = any($2))) and ($3 or revoked_at is null) order by id`,
+      [where.zone ?? null, where.ids ?? null, !!where.withRevoked],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async getKiosk(id: string): Promise<KioskRow | undefined> {
     return (await this.listKiosks({ ids: [id] }))[0];
   }
@@ -319,7 +328,7 @@ export class HubStorage {
   }): Promise<{ pushId: string; versions: { kiosk: string; version: number }[] }> {
     const pushId = `cfg-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     return this.db.transaction(async (tx) => {
-      await tx.query('select id from kiosks where id = any($1) order by id for update', [opts.kiosks]);
+      const kiosks = (await tx.query('select * from kiosks where id = any($1) order by id for update', [opts.kiosks])).map(kioskRow);
       for (const l of opts.layer ?? []) await this.addLayer(l.scope, l.target, l.document, opts.by, l.comment ?? '', tx);
       const cur = new Map(
         (await tx.query<{ scope: string; target: string; version: number }>(`select scope, target, max(version) as version from config_layers where state = 'released' group by scope, target`)).map((r) => [
@@ -327,7 +336,6 @@ export class HubStorage {
           Number(r.version),
         ]),
       );
-      const kiosks = (await tx.query('select * from kiosks where id = any($1) order by id', [opts.kiosks])).map(kioskRow);
       await tx.query('insert into config_pushes (id, created_by) values ($1, $2)', [pushId, opts.by]);
       await tx.query(`update kiosk_configs set status = 'superseded' where kiosk_id = any($1) and status = 'pending'`, [kiosks.map((k) => k.id)]);
       const rows = await tx.query<{ kiosk_id: string; version: number }>(
@@ -378,16 +386,17 @@ export class HubStorage {
       );
   }
 
-  /** Counts of kiosks by the state of their newest config version. */
-  async configStatus(ids: string[]): Promise<{ acked: number; pending: number; refused: number }> {
-    const rows = await this.db.query<{ status: string; n: number }>(
-      `select c.status, count(*)::int as n from kiosk_configs c
-       join (select kiosk_id, max(version) as v from kiosk_configs where kiosk_id = any($1) and status <> 'superseded' group by kiosk_id) m on m.kiosk_id = c.kiosk_id and m.v = c.version
-       group by c.status`,
-      [ids],
+  /** Counts of kiosks (of a zone, or all) by the state of their newest config version. */
+  async configStatus(zone?: string): Promise<{ acked: number; pending: number; refused: number }> {
+    const rows = await this.db.query<{ status: string | null; n: number }>(
+      `select c.status, count(*)::int as n from kiosks k
+       left join lateral (select status from kiosk_configs c where c.kiosk_id = k.id and c.status <> 'superseded' order by c.version desc limit 1) c on true
+       where ($1::text is null or k.zone = $1) group by c.status`,
+      [zone ?? null],
     );
     const n = (s: string) => rows.find((r) => r.status === s)?.n ?? 0;
-    return { acked: n('acked'), refused: n('refused'), pending: ids.length - n('acked') - n('refused') };
+    const total = rows.reduce((a, r) => a + r.n, 0);
+    return { acked: n('acked'), refused: n('refused'), pending: total - n('acked') - n('refused') };
   }
 
   // ---- commands -----------------------------------------------------------
@@ -406,6 +415,14 @@ export class HubStorage {
     const results: Record<string, { ok: boolean; error?: string } | null> = {};
     for (const r of rs) results[r.kiosk_id] = r.state === 'pending' ? null : { ok: r.state === 'ok', ...(r.error ? { error: r.error } : {}) };
     return { id: c.id, command: c.command, args: c.args, by: c.created_by, at: ms(c.created_at)!, results };
+  }
+
+  /** How many of a command's kiosks answered, for consoles watching a large fan-out. */
+  async commandSummary(id: string): Promise<{ total: number; pending: number; ok: number; failed: number } | undefined> {
+    const rows = await this.db.query<{ state: string; n: number }>('select state, count(*)::int as n from command_results where command_id = $1 group by state', [id]);
+    if (rows.length === 0 && !(await this.db.query('select 1 from commands where id = $1', [id])).length) return undefined;
+    const n = (s: string) => rows.find((r) => r.state === s)?.n ?? 0;
+    return { total: rows.reduce((a, r) => a + r.n, 0), pending: n('pending'), ok: n('ok'), failed: n('failed') };
   }
 
   /** The command and which of these kiosks still wait for it (for the instance holding their sockets). */
@@ -570,15 +587,20 @@ async function upsertAlarms(tx: Sql, events: (IncomingEvent & { kiosk: string })
   // Within a group, the latest transition per alarm goes in (rank, then time); the row takes it only if it is not older.
   const best = new Map<string, { e: IncomingEvent & { kiosk: string }; rank: number }>();
   for (const e of events) {
-    const d = e.data as { alarmId: string; state?: string; at?: string };
-    const rank = ALARM_RANK[d.state ?? ''] ?? -1;
+    const d = e.data as { alarmId: string; state?: unknown; at?: unknown };
+    const rank = typeof d.state === 'string' && Object.hasOwn(ALARM_RANK, d.state) ? ALARM_RANK[d.state]! : -1;
     if (rank < 0) continue;
     const prev = best.get(d.alarmId);
     if (!prev || rank > prev.rank || (rank === prev.rank && String(d.at ?? e.at) >= String((prev.e.data as { at?: string }).at ?? prev.e.at))) best.set(d.alarmId, { e, rank });
   }
   if (best.size === 0) return;
   const list = [...best.values()];
-  const d = (x: { e: IncomingEvent }) => x.e.data as { alarmId: string; state: string; kind?: string; category?: string; source?: string; raisedAt?: string; at?: string };
+  // Kiosk data is untrusted: only strings go into the text columns.
+  const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 500) : undefined);
+  const d = (x: { e: IncomingEvent }) => {
+    const r = x.e.data as Record<string, unknown>;
+    return { alarmId: r.alarmId as string, state: r.state as string, kind: str(r.kind), category: str(r.category), source: str(r.source), raisedAt: str(r.raisedAt), at: str(r.at) };
+  };
   await tx.query(
     `insert into alarms (alarm_id, kiosk_id, state, rank, kind, category, source, raised_at, at, data)
      select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])

@@ -2,7 +2,7 @@
 // front of one RtpStream. sip.js calls getDescription for our offer or answer
 // and setDescription with the peer's; re-INVITEs (hold/unhold) go through the
 // same two calls.
-import type { BodyAndContentType, SessionDescriptionHandler } from 'sip.js';
+import type { BodyAndContentType, SessionDescriptionHandler, SessionDescriptionHandlerOptions } from 'sip.js';
 import type { Codec } from '../../audio/codecs/index.js';
 import type { AudioInput, AudioOutput } from '../../audio/types.js';
 import { RtpStream, type MediaEvent, type RtpStats } from './rtp-stream.js';
@@ -15,6 +15,8 @@ export interface HandlerOptions {
   input: AudioInput;
   output?: AudioOutput;
   onEvent: (e: MediaEvent) => void;
+  /** no RTP from the far end for this long is reported (0: never); read when the media starts */
+  silenceTimeoutMs?: () => number;
 }
 
 const DTMF_PT = 101;
@@ -38,7 +40,15 @@ export class RtpSessionDescriptionHandler implements SessionDescriptionHandler {
     return this.bound;
   }
 
-  async getDescription(): Promise<BodyAndContentType> {
+  /** options.gate (an alarm call): the offer is built at once and handed over only once the gate settles. */
+  async getDescription(options?: SessionDescriptionHandlerOptions): Promise<BodyAndContentType> {
+    const body = await this.describe();
+    const gate = (options as { gate?: Promise<unknown> } | undefined)?.gate;
+    if (gate) await gate.catch(() => {});
+    return body;
+  }
+
+  private async describe(): Promise<BodyAndContentType> {
     const port = await this.port();
     const local = { address: this.opts.localHost, port, codecs: this.opts.codecs, dtmfPt: DTMF_PT, sessionId: this.sessionId, version: this.version++ };
     if (this.pendingOffer && this.remote) {
@@ -69,6 +79,7 @@ export class RtpSessionDescriptionHandler implements SessionDescriptionHandler {
   private apply(direction = this.localDirection): void {
     if (!this.remote) return;
     this.stream.configure({ codec: this.remote.codec, payloadType: this.remote.payloadType, dtmfPt: this.remote.dtmfPt, remote: this.remote.remote, direction });
+    this.stream.watchSilence(this.opts.silenceTimeoutMs?.() ?? 0);
   }
 
   hasDescription(contentType: string): boolean {

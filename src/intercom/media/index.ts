@@ -17,6 +17,8 @@ export interface MediaOptions {
   output?: AudioOutput;
   onEvent?: (sessionId: string, e: MediaEvent) => void;
   warn?: (msg: string) => void;
+  /** no RTP from the far end for this long is reported (0: never) */
+  silenceTimeoutMs?: () => number;
 }
 
 /** Our codecs in the configured preference order; unknown or unavailable ones are named once and dropped. */
@@ -41,5 +43,6 @@ export function createMediaFactory(opts: MediaOptions): SessionDescriptionHandle
       input: opts.input,
       output: opts.output,
       onEvent: (e) => opts.onEvent?.(session.id, e),
+      silenceTimeoutMs: opts.silenceTimeoutMs,
     });
 }

@@ -1,13 +1,23 @@
 // One call's RTP: a UDP socket, 20 ms packets paced by our own drift-free
-// clock, symmetric RTP (we send from the port we receive on and follow the
-// peer's actual source address), a small jitter buffer with loss concealment,
-// RFC 4733 DTMF both ways, and RFC 3550 statistics.
+// clock, symmetric RTP (we send from the port we receive on), a small jitter
+// buffer with loss concealment, RFC 4733 DTMF both ways, and RFC 3550
+// statistics. Received RTP latches once to the negotiated peer: the first
+// packet from the SDP's connection address fixes its source address, port and
+// SSRC; packets from anyone else (another address, port or SSRC) are counted
+// (`packetsRejected`) and dropped, so a stranger cannot talk into the call or
+// send the door code by RFC 4733. A re-INVITE that moves the peer's media
+// latches again. The audio path allocates nothing per packet: the microphone
+// queue is a sample ring, packets are encoded into reused buffers, received
+// payloads are copied into the jitter buffer's slots and decoded into reused
+// frames.
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { CODECS, type Codec } from '../../audio/codecs/index.js';
 import type { AudioChannel, AudioInput, AudioOutput } from '../../audio/types.js';
 import { createResampler, type Resampler } from '../../audio/resample.js';
-import { buildDtmf, buildRtp, DTMF_CHARS, parseDtmf, parseRtp } from './rtp-packet.js';
+import { SampleRing } from '../../audio/sample-ring.js';
+import { buildDtmf, buildRtp, DTMF_CHARS, newRtpHeader, parseDtmf, readRtp, writeRtpHeader } from './rtp-packet.js';
+import { JitterBuffer } from './jitter-buffer.js';
 import type { Direction } from './sdp.js';
 
 const PTIME_MS = 20;
@@ -22,15 +32,30 @@ export interface RtpStats {
   lossPct: number;
   jitterMs: number;
   concealedFrames: number;
+  /** packets from anyone but the latched peer, dropped */
+  packetsRejected: number;
   remote?: string;
 }
 
-export type MediaEvent = { type: 'first-rtp-in' } | { type: 'first-rtp-out' } | { type: 'dtmf'; digit: string } | { type: 'stats'; stats: RtpStats };
+export type MediaEvent =
+  | { type: 'first-rtp-in' }
+  | { type: 'first-rtp-out' }
+  | { type: 'dtmf'; digit: string }
+  | { type: 'stats'; stats: RtpStats }
+  /** nothing received from the far end for silentMs while it should be sending (a dead desk sends no BYE) */
+  | { type: 'rtp-silence'; silentMs: number }
+  /** packets arrive again after an rtp-silence report */
+  | { type: 'rtp-resumed' };
 
 export class RtpStream {
   readonly socket = dgram.createSocket('udp4');
   port = 0;
+  /** where we send: the SDP's address until the peer's first packet latches */
   remote?: { host: string; port: number };
+  /** the peer as its SDP names it */
+  private sdpRemote?: { host: string; port: number };
+  /** the one source we accept media from, once latched */
+  private latched?: { host: string; port: number; ssrc: number };
   codec?: Codec;
   payloadType = 0;
   dtmfPt?: number;
@@ -43,19 +68,31 @@ export class RtpStream {
   private playTimer?: NodeJS.Timeout;
   private nextSend = 0;
   private nextPlay = 0;
-  private micQueue: Int16Array[] = [];
-  private micQueued = 0;
+  private micRing = new SampleRing(1600);
+  private micScratch = new Int16Array(0);
   private unsubscribeMic?: () => void;
   private micResampler?: Resampler;
   private channel?: AudioChannel;
-  private readonly jitterBuf = new Map<number, Buffer>();
+  private readonly jitterBuf = new JitterBuffer();
+  private readonly hdr = newRtpHeader();
   private expectSeq?: number;
-  private lastFrame?: Int16Array;
+  /** one 20 ms frame at the codec's rate: to send, as decoded, the last good one, a concealed one */
+  private sendPcm = new Int16Array(0);
+  private playPcm = new Int16Array(0);
+  private lastPcm = new Int16Array(0);
+  private concealPcm = new Int16Array(0);
+  private hasLast = false;
+  /** reused packet buffers; one is busy while the socket still holds it */
+  private readonly packets: { buf: Buffer; busy: boolean; done: () => void }[] = [];
   private concealRun = 0;
   private dtmfQueue: string[] = [];
   private dtmfActive?: { event: number; start: number; sent: number; endsSent: number };
   private lastDtmf?: { ts: number; event: number };
   private closed = false;
+  /** RTP silence watch: last packet from the far end (performance.now), and whether silence was reported */
+  private lastRxAt = 0;
+  private silenceTimer?: NodeJS.Timeout;
+  private silenceReported = false;
   // statistics (RFC 3550 A.1, A.8)
   private sent = 0;
   private received = 0;
@@ -63,8 +100,9 @@ export class RtpStream {
   private maxSeq = 0;
   private cycles = 0;
   private jitter = 0;
-  private lastTransit?: number;
+  private lastTransit = NaN;
   private concealed = 0;
+  private rejected = 0;
   /** packet send instants (performance.now), for the benchmark */
   readonly sendTimes: number[] = [];
   recordSendTimes = false;
@@ -109,9 +147,35 @@ export class RtpStream {
     this.payloadType = p.payloadType;
     this.dtmfPt = p.dtmfPt;
     this.direction = p.direction;
-    // Keep a latched source address unless the peer moved its media.
-    if (!this.remote || this.remote.port !== p.remote.port || p.remote.host !== '0.0.0.0') this.remote = p.remote;
+    // Keep the latch unless the peer moved its media (a hold to 0.0.0.0 is no move).
+    const old = this.sdpRemote;
+    const moved = !old || (p.remote.host !== '0.0.0.0' && (p.remote.host !== old.host || p.remote.port !== old.port));
+    if (moved) {
+      this.sdpRemote = p.remote;
+      this.remote = p.remote;
+      this.latched = undefined;
+    }
     if (codecChanged) this.startAudio();
+  }
+
+  /**
+   * Reports RTP silence of the far end: no packet for timeoutMs while the
+   * negotiated direction says it sends (hold with a=inactive or sendonly
+   * from us does not count). 0 turns the watch off.
+   */
+  watchSilence(timeoutMs: number): void {
+    if (this.silenceTimer || timeoutMs <= 0 || this.closed) return;
+    this.lastRxAt = performance.now();
+    this.silenceTimer = setInterval(() => {
+      const now = performance.now();
+      const farSends = this.direction === 'sendrecv' || this.direction === 'recvonly';
+      if (!farSends) this.lastRxAt = now;
+      else if (!this.silenceReported && now - this.lastRxAt >= timeoutMs) {
+        this.silenceReported = true;
+        this.onEvent({ type: 'rtp-silence', silentMs: Math.round(now - this.lastRxAt) });
+      }
+    }, Math.min(250, timeoutMs / 4));
+    this.silenceTimer.unref?.();
   }
 
   private startAudio(): void {
@@ -120,13 +184,22 @@ export class RtpStream {
     this.micResampler?.destroy();
     this.micResampler = undefined;
     if (this.input.rate !== rate) void createResampler(this.input.rate, rate).then((r) => (this.closed ? r.destroy() : (this.micResampler = r)));
+    const frame = (rate * PTIME_MS) / 1000;
+    this.micRing = new SampleRing(rate / 5); // keep <= 200 ms: latency over completeness
+    this.sendPcm = new Int16Array(frame);
+    this.playPcm = new Int16Array(frame);
+    this.lastPcm = new Int16Array(frame);
+    this.concealPcm = new Int16Array(frame);
+    this.hasLast = false;
+    this.packets.length = 0;
     this.unsubscribeMic?.();
     this.unsubscribeMic = this.input.onFrame((f) => {
-      const s = this.input.rate === rate ? f : this.micResampler?.process(f);
-      if (!s || s.length === 0) return;
-      this.micQueue.push(s);
-      this.micQueued += s.length;
-      while (this.micQueued > rate / 5) this.micQueued -= this.micQueue.shift()!.length; // keep <= 200 ms: latency over completeness
+      if (this.input.rate === rate) return this.micRing.write(f);
+      const r = this.micResampler;
+      if (!r) return;
+      const need = r.maxOut(f.length);
+      if (this.micScratch.length < need) this.micScratch = new Int16Array(need);
+      this.micRing.write(this.micScratch, r.convert(f, this.micScratch));
     });
     void this.input.start();
     this.channel?.end();
@@ -135,21 +208,6 @@ export class RtpStream {
       this.nextSend = performance.now();
       this.tickSend();
     }
-  }
-
-  private takeMic(n: number): Int16Array {
-    const out = new Int16Array(n);
-    let filled = 0;
-    while (filled < n && this.micQueue.length) {
-      const head = this.micQueue[0]!;
-      const take = Math.min(n - filled, head.length);
-      out.set(head.subarray(0, take), filled);
-      filled += take;
-      this.micQueued -= take;
-      if (take === head.length) this.micQueue.shift();
-      else this.micQueue[0] = head.subarray(take);
-    }
-    return out; // zero-padded: silence when the microphone is late
   }
 
   private tickSend(): void {
@@ -168,19 +226,35 @@ export class RtpStream {
   private sendFrame(): void {
     const codec = this.codec;
     if (!codec) return;
-    const samples = (codec.rate * PTIME_MS) / 1000;
     const rtpStep = 160; // 8 kHz RTP clock for G.711 (and for G.722 by RFC 3551)
-    const frame = this.takeMic(samples);
+    const frame = this.sendPcm;
+    this.micRing.read(frame); // zero-padded: silence when the microphone is late
     const canSend = this.remote && (this.direction === 'sendrecv' || this.direction === 'sendonly') && this.remote.host !== '0.0.0.0';
     if (canSend && this.dtmfPt !== undefined && (this.dtmfActive || this.dtmfQueue.length)) this.sendDtmfPacket();
-    else if (canSend) this.send(buildRtp({ marker: this.sent === 0, payloadType: this.payloadType, seq: this.seq, timestamp: this.ts, ssrc: this.ssrc }, codec.encode(frame)));
+    else if (canSend) {
+      const pkt = this.packetBuffer(12 + (codec.name === 'G722' ? frame.length / 2 : frame.length));
+      codec.encodeInto(frame, pkt.buf, 12);
+      writeRtpHeader(pkt.buf, this.sent === 0, this.payloadType, this.seq, this.ts, this.ssrc);
+      this.send(pkt.buf, pkt);
+    }
     this.ts = (this.ts + rtpStep) >>> 0;
   }
 
-  private send(packet: Buffer): void {
+  /** A free packet buffer of exactly `bytes` (reused; a new one only while the socket still holds all of ours). */
+  private packetBuffer(bytes: number): { buf: Buffer; busy: boolean; done: () => void } {
+    for (const p of this.packets) if (!p.busy && p.buf.length === bytes) return p;
+    const p = { buf: Buffer.alloc(bytes), busy: false, done: () => (p.busy = false) };
+    this.packets.push(p);
+    return p;
+  }
+
+  private send(packet: Buffer, pooled?: { busy: boolean; done: () => void }): void {
     if (!this.remote) return;
     this.seq = (this.seq + 1) & 0xffff;
-    this.socket.send(packet, this.remote.port, this.remote.host);
+    if (pooled) {
+      pooled.busy = true; // until the socket is done with it
+      this.socket.send(packet, this.remote.port, this.remote.host, pooled.done);
+    } else this.socket.send(packet, this.remote.port, this.remote.host);
     if (this.sent++ === 0) this.onEvent({ type: 'first-rtp-out' });
     if (this.recordSendTimes) this.sendTimes.push(performance.now());
   }
@@ -211,13 +285,20 @@ export class RtpStream {
   }
 
   private receive(buf: Buffer, rinfo: dgram.RemoteInfo): void {
-    const p = parseRtp(buf);
-    if (!p || this.closed) return;
-    // Symmetric RTP: answer to where the media really comes from.
-    if (!this.remote || this.remote.host !== rinfo.address || this.remote.port !== rinfo.port) this.remote = { host: rinfo.address, port: rinfo.port };
+    const p = this.hdr;
+    if (this.closed || !readRtp(buf, p)) return;
+    if (!this.fromPeer(p.ssrc, rinfo)) {
+      this.rejected++;
+      return;
+    }
     if (this.received++ === 0) this.onEvent({ type: 'first-rtp-in' });
-    this.updateStats(p.seq, p.timestamp);
-    if (this.dtmfPt !== undefined && p.payloadType === this.dtmfPt) return this.receiveDtmf(p.timestamp, p.payload);
+    this.lastRxAt = performance.now();
+    if (this.silenceReported) {
+      this.silenceReported = false;
+      this.onEvent({ type: 'rtp-resumed' });
+    }
+    this.updateStats();
+    if (this.dtmfPt !== undefined && p.payloadType === this.dtmfPt) return this.receiveDtmf(p.timestamp, buf.subarray(p.payloadStart, p.payloadEnd));
     if (p.payloadType !== this.payloadType || !this.codec) return;
     if (this.direction === 'sendonly' || this.direction === 'inactive') return;
     if (this.expectSeq === undefined) {
@@ -227,8 +308,20 @@ export class RtpStream {
     }
     const ahead = (p.seq - this.expectSeq + 0x10000) & 0xffff;
     if (ahead >= 0x8000) return; // late: already played or concealed
-    this.jitterBuf.set(p.seq, p.payload);
+    this.jitterBuf.put(p.seq, buf, p.payloadStart, p.payloadEnd);
     if (ahead > JITTER_MAX) this.expectSeq = (p.seq - JITTER_TARGET + 0x10000) & 0xffff; // far behind: skip ahead
+  }
+
+  /** Latches once to the negotiated peer; afterwards only its source and SSRC get through. */
+  private fromPeer(ssrc: number, rinfo: dgram.RemoteInfo): boolean {
+    const l = this.latched;
+    if (l) return l.ssrc === ssrc && l.port === rinfo.port && l.host === rinfo.address;
+    const sdp = this.sdpRemote;
+    if (!sdp || sdp.host !== rinfo.address) return false; // before the SDP, or not the negotiated peer
+    this.latched = { host: rinfo.address, port: rinfo.port, ssrc };
+    // Symmetric RTP: answer to where the media really comes from (a port other than the SDP's, behind some NATs).
+    this.remote = { host: rinfo.address, port: rinfo.port };
+    return true;
   }
 
   private tickPlay(): void {
@@ -243,21 +336,27 @@ export class RtpStream {
 
   private playOne(): void {
     if (this.expectSeq === undefined || !this.codec) return;
-    const payload = this.jitterBuf.get(this.expectSeq);
+    const len = this.jitterBuf.take(this.expectSeq);
     let frame: Int16Array;
-    if (payload) {
-      this.jitterBuf.delete(this.expectSeq);
-      frame = this.codec.decode(payload);
-      this.lastFrame = frame;
+    if (len >= 0) {
+      const n = this.codec.decodeInto(this.jitterBuf.slotOf(this.expectSeq), 0, len, this.playPcm);
+      // a peer with another packet time: a frame of its own length (allocates; 20 ms is the norm)
+      frame = n === this.playPcm.length ? this.playPcm : this.playPcm.length >= n ? this.playPcm.subarray(0, n) : this.codec.decode(this.jitterBuf.slotOf(this.expectSeq).subarray(0, len));
+      if (frame.length === this.lastPcm.length) {
+        this.lastPcm.set(frame);
+        this.hasLast = true;
+      }
       this.concealRun = 0;
-    } else if (this.jitterBuf.size === 0 && this.concealRun > 5) {
+    } else if (this.concealRun > 5 && !this.jitterBuf.hasFrom(this.expectSeq)) {
       return; // the peer is silent (hold, end of talk): do not advance
     } else {
       // Loss concealment: repeat the last frame, fading out over 3 frames.
       this.concealRun++;
       this.concealed++;
       const g = Math.max(0, 1 - this.concealRun / 3);
-      frame = this.lastFrame ? Int16Array.from(this.lastFrame, (s) => s * g) : new Int16Array((this.codec.rate * PTIME_MS) / 1000);
+      frame = this.concealPcm;
+      if (this.hasLast && g > 0) for (let i = 0; i < frame.length; i++) frame[i] = this.lastPcm[i]! * g;
+      else frame.fill(0);
     }
     this.expectSeq = (this.expectSeq + 1) & 0xffff;
     this.channel?.write(frame);
@@ -272,7 +371,10 @@ export class RtpStream {
     this.onEvent({ type: 'dtmf', digit: DTMF_CHARS[e.event]! });
   }
 
-  private updateStats(seq: number, ts: number): void {
+  /** From the packet in this.hdr (read there, not passed: a 32-bit timestamp argument would be boxed per packet). */
+  private updateStats(): void {
+    const seq = this.hdr.seq;
+    const ts = this.hdr.timestamp;
     if (this.baseSeq === undefined) {
       this.baseSeq = seq;
       this.maxSeq = seq;
@@ -286,7 +388,7 @@ export class RtpStream {
     const clock = 8000; // RTP clock of every codec we carry
     const arrival = (performance.now() / 1000) * clock;
     const transit = arrival - ts;
-    if (this.lastTransit !== undefined) {
+    if (!Number.isNaN(this.lastTransit)) {
       const d = Math.abs(transit - this.lastTransit);
       if (d < clock) this.jitter += (d - this.jitter) / 16;
     }
@@ -304,6 +406,7 @@ export class RtpStream {
       lossPct: expected ? Math.round((lost / expected) * 10000) / 100 : 0,
       jitterMs: Math.round((this.jitter / 8) * 100) / 100,
       concealedFrames: this.concealed,
+      packetsRejected: this.rejected,
       remote: this.remote ? `${this.remote.host}:${this.remote.port}` : undefined,
     };
   }
@@ -313,6 +416,7 @@ export class RtpStream {
     this.closed = true;
     clearTimeout(this.sendTimer);
     clearTimeout(this.playTimer);
+    clearInterval(this.silenceTimer);
     this.unsubscribeMic?.();
     this.micResampler?.destroy();
     this.channel?.end();

@@ -2,7 +2,7 @@
 // (Connecting/Connected/Disconnecting/Disconnected) and the guard that keeps
 // garbage from the network out of the SIP stack.
 import { EmitterImpl, TransportState, type Transport } from 'sip.js';
-import type { Address } from './routing.js';
+import type { Address, Arrival } from './routing.js';
 
 export interface TransportOptions {
   /** local address and port to bind (0 picks a free port) */
@@ -58,6 +58,15 @@ export abstract class BaseTransport implements Transport {
       /* sip.js logs parse problems itself; a bad message must never reach our caller */
     }
   }
+
+  /** Where a received request came from (its source address, not what it says about itself). */
+  sourceOf(req: { viaBranch: string }): Address | undefined {
+    return this.arrival(req.viaBranch);
+  }
+  /** How the request with this top-Via branch reached us (its flow), if it did. */
+  abstract arrival(branch: string): Arrival | undefined;
+  /** How the latest response to our request with this branch reached us. */
+  abstract responseArrival(branch: string): Arrival | undefined;
 
   abstract connect(): Promise<void>;
   abstract disconnect(): Promise<void>;

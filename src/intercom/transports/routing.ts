@@ -8,6 +8,18 @@ export interface Address {
   port: number;
 }
 
+/**
+ * How a message reached us: the flow it came over, never what it says about
+ * itself. Trust decisions (src/intercom/trust.ts) are made from this.
+ */
+export interface Arrival extends Address {
+  transport: 'udp' | 'tcp' | 'tls' | 'ws';
+  /** TLS: SHA-256 (hex, lower case) of the peer's certificate (DER), when it presented one */
+  peerCertSha256?: string;
+  /** TCP/TLS: the connection is one the kiosk opened itself, to this address */
+  dialed?: boolean;
+}
+
 const FIRST_LINE = /^([^\r\n]*)\r?\n/;
 
 export function isResponse(message: string): boolean {
@@ -51,19 +63,30 @@ export function requestTarget(message: string, outbound: Address | undefined, de
   return ruri ? parseSipUriAddress(ruri, defaultPort) : undefined;
 }
 
-/** Remembers the source of received requests so their responses go back there. */
+/**
+ * Remembers where received messages came from: requests by branch, so their
+ * responses go back there and the intercom can tell how a call arrived;
+ * responses too (by branch), so it can tell where an answer came from.
+ */
 export class ResponseRoutes {
-  private readonly byBranch = new Map<string, { addr: Address; at: number }>();
-  remember(message: string, from: Address): void {
-    if (isResponse(message)) return;
+  private readonly byBranch = new Map<string, { addr: Arrival; at: number }>();
+  remember(message: string, from: Arrival): void {
     const b = topViaBranch(message);
     if (!b) return;
-    this.byBranch.set(b, { addr: from, at: Date.now() });
+    this.byBranch.set(isResponse(message) ? `response ${b}` : b, { addr: from, at: Date.now() });
     if (this.byBranch.size > 2000) this.prune();
   }
   lookup(message: string): Address | undefined {
     const b = topViaBranch(message);
     return b ? this.byBranch.get(b)?.addr : undefined;
+  }
+  /** How the request with this branch arrived. */
+  request(branch: string): Arrival | undefined {
+    return this.byBranch.get(branch)?.addr;
+  }
+  /** How the latest response to our request with this branch arrived. */
+  response(branch: string): Arrival | undefined {
+    return this.byBranch.get(`response ${branch}`)?.addr;
   }
   private prune(): void {
     const old = Date.now() - 64_000; // transaction lifetime (64*T1)

@@ -2,15 +2,21 @@
 // Content-Length (RFC 3261 18.3). We keep one connection per peer, reuse it
 // for responses and for requests the peer sends us, and also listen on our own
 // port for peers (a desk's BYE) that open a connection to our Contact.
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { TransportState } from 'sip.js';
 import type { Logger } from 'sip.js/lib/core/log/logger.js';
 import { BaseTransport, looksLikeSip, MAX_SIP_MESSAGE, type TransportOptions } from './base.js';
-import { isResponse, requestTarget, ResponseRoutes, type Address } from './routing.js';
+import { isResponse, requestTarget, ResponseRoutes, type Address, type Arrival } from './routing.js';
 import { resolve } from './udp.js';
 
 type Sock = net.Socket | tls.TLSSocket;
+
+/** Connections peers may hold open to us at once; more are closed at once. */
+const MAX_INBOUND = 256;
+/** An inbound connection with no traffic at all for this long is closed (peers keep theirs alive with CRLF). */
+const INBOUND_IDLE_MS = 10 * 60_000;
 
 /** Splits a byte stream into SIP messages. Returns false when the stream is garbage. */
 export class SipFramer {
@@ -38,7 +44,7 @@ export class StreamTransport extends BaseTransport {
   readonly protocol: 'TCP' | 'TLS';
   private server?: net.Server;
   private readonly conns = new Map<string, Sock>();
-  private readonly routes = new ResponseRoutes();
+  protected readonly routes = new ResponseRoutes();
   /** which connection each request arrived on, by Via branch */
   private readonly arrivedOn = new Map<string, Sock>();
 
@@ -54,13 +60,14 @@ export class StreamTransport extends BaseTransport {
     return `${a.host}:${a.port}`;
   }
 
-  private adopt(sock: Sock, peer: Address): void {
+  private adopt(sock: Sock, peer: Address, dialed: boolean): void {
     const key = this.key(peer);
+    const arrival: Arrival = { transport: this.options.secure ? 'tls' : 'tcp', host: peer.host, port: peer.port, dialed, peerCertSha256: certSha256(sock) };
     this.conns.set(key, sock);
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 15_000);
     const framer = new SipFramer((text) => {
-      this.routes.remember(text, peer);
+      this.routes.remember(text, arrival);
       if (!isResponse(text)) {
         const b = /;\s*branch=([^;,\s]+)/i.exec(text)?.[1];
         if (b) this.arrivedOn.set(b, sock);
@@ -83,8 +90,16 @@ export class StreamTransport extends BaseTransport {
   async connect(): Promise<void> {
     if (this.server) return;
     this.transition(TransportState.Connecting);
-    const onConn = (sock: Sock) => this.adopt(sock, { host: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 });
-    const server = this.options.secure ? tls.createServer({ cert: this.options.tls?.cert, key: this.options.tls?.key }, onConn) : net.createServer(onConn);
+    const onConn = (sock: Sock) => {
+      // A peer that only opens connections (or trickles a message that never ends) must not hold them for ever.
+      sock.setTimeout(INBOUND_IDLE_MS, () => sock.destroy());
+      this.adopt(sock, { host: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 }, false);
+    };
+    // A peer may present a certificate of its own: it is not required, but a pinned one makes its calls trusted (trust.ts).
+    const server = this.options.secure
+      ? tls.createServer({ cert: this.options.tls?.cert, key: this.options.tls?.key, requestCert: true, rejectUnauthorized: false }, onConn)
+      : net.createServer(onConn);
+    server.maxConnections = MAX_INBOUND;
     // A TLS kiosk without a certificate of its own cannot accept connections; it still dials out.
     if (!this.options.secure || (this.options.tls?.cert && this.options.tls.key)) {
       await new Promise<void>((res, rej) => {
@@ -109,7 +124,7 @@ export class StreamTransport extends BaseTransport {
       s.setTimeout(5000, () => s.destroy(new Error(`connect to ${dest.host}:${dest.port} timed out`)));
     });
     sock.setTimeout(0);
-    this.adopt(sock, dest);
+    this.adopt(sock, dest, true);
     return sock;
   }
 
@@ -131,6 +146,14 @@ export class StreamTransport extends BaseTransport {
     await new Promise<void>((res, rej) => sock!.write(message, (err) => (err ? rej(err) : res())));
   }
 
+  arrival(branch: string): Arrival | undefined {
+    return this.routes.request(branch);
+  }
+
+  responseArrival(branch: string): Arrival | undefined {
+    return this.routes.response(branch);
+  }
+
   async disconnect(): Promise<void> {
     for (const s of this.conns.values()) s.destroy();
     this.conns.clear();
@@ -139,4 +162,11 @@ export class StreamTransport extends BaseTransport {
     if (server) await new Promise<void>((r) => server.close(() => r()));
     this.transition(TransportState.Disconnected);
   }
+}
+
+/** SHA-256 (hex) of a TLS peer's certificate (DER), if it presented one. */
+function certSha256(sock: Sock): string | undefined {
+  if (!(sock instanceof tls.TLSSocket)) return undefined;
+  const raw = sock.getPeerCertificate()?.raw;
+  return raw ? createHash('sha256').update(raw).digest('hex') : undefined;
 }

@@ -9,13 +9,13 @@ import { promises as dns } from 'node:dns';
 import { TransportState } from 'sip.js';
 import type { Logger } from 'sip.js/lib/core/log/logger.js';
 import { BaseTransport, looksLikeSip, MAX_SIP_MESSAGE, type TransportOptions } from './base.js';
-import { isResponse, requestTarget, ResponseRoutes, type Address } from './routing.js';
+import { isResponse, requestTarget, ResponseRoutes, type Address, type Arrival } from './routing.js';
 import { UdpReliability } from './reliability.js';
 
 export class UdpTransport extends BaseTransport {
   readonly protocol = 'UDP';
   private socket?: dgram.Socket;
-  private readonly routes = new ResponseRoutes();
+  protected readonly routes = new ResponseRoutes();
   private reliability?: UdpReliability;
   /** Is sip.js's client transaction for (branch, method) still there? Set once the user agent exists. */
   clientAlive?: (branch: string, method: string) => boolean;
@@ -46,7 +46,7 @@ export class UdpTransport extends BaseTransport {
       clientAlive: (branch, method) => this.clientAlive?.(branch, method) ?? true,
     });
     socket.on('message', (buf, rinfo) => {
-      const from = { host: rinfo.address, port: rinfo.port };
+      const from: Arrival = { transport: 'udp', host: rinfo.address, port: rinfo.port };
       if (buf.length > MAX_SIP_MESSAGE) return this.options.onGarbage?.('oversized datagram', from);
       const text = buf.toString('utf8');
       if (text.trim() === '') return; // keep-alive CRLF
@@ -68,6 +68,14 @@ export class UdpTransport extends BaseTransport {
     const host = await resolve(dest);
     await new Promise<void>((res, rej) => socket.send(message, dest.port, host, (err) => (err ? rej(err) : res())));
     this.reliability?.sent(message, { host, port: dest.port });
+  }
+
+  arrival(branch: string): Arrival | undefined {
+    return this.routes.request(branch);
+  }
+
+  responseArrival(branch: string): Arrival | undefined {
+    return this.routes.response(branch);
   }
 
   /** Retransmission counters and what is pending (tests, health). */

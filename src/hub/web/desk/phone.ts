@@ -392,6 +392,7 @@ export class DeskPhone extends Emitter<PhoneEvents> {
         },
       })
       .catch((e: Error) => {
+        void inviter.dispose().catch(() => {}); // terminates it: the call leaves the list, 'ended' is emitted
         throw this.fail(new PhoneError('call-failed', `calling ${target} failed: ${e.message}`, inviter.id));
       });
     return inviter.id;

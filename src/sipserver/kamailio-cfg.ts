@@ -1,0 +1,200 @@
+// The site's SIP server: Kamailio as registrar and proxy for kiosks (UDP,
+// TCP, TLS) and browser desks (WebSocket), with rtpengine bridging the
+// browsers' WebRTC media to the kiosks' plain RTP. One generator for the
+// test bed (loopback, free ports, plain passwords), the demo, and the
+// production template in device/sip-server/ (scripts/gen-sip-server.ts), so
+// the routing that is tested is the routing that is deployed.
+//
+// Per the field notes (section 5): no port-less alias (in-dialog requests to
+// an endpoint on the same IP came back to Kamailio), tcp_accept_no_cl=yes,
+// WebSocket handshake in event_route[xhttp:request], nathelper on requests
+// and replies over WebSocket, offer in the INVITE route and answer in an
+// onreply_route, rtpengine_delete on BYE and CANCEL.
+
+/**
+ * rtpengine flags by the side an SDP goes to.
+ * Towards a browser: ICE, DTLS-SRTP (rtpengine's default for SAVPF), rtcp-mux,
+ * a=mid. Towards a kiosk or another plain endpoint: RTP/AVP, no ICE, RTCP on
+ * its own port.
+ */
+export const RTPENGINE_FLAGS = {
+  toBrowser: 'replace-origin replace-session-connection rtcp-mux-offer generate-mid SDES-off ICE=force RTP/SAVPF',
+  toPlain: 'replace-origin replace-session-connection rtcp-mux-demux ICE=remove RTP/AVP',
+} as const;
+
+export interface KamailioCfgOptions {
+  /** lines before the modules: listen, alias, global parameters */
+  header: string;
+  /** the SIP domain: "sip:user@DOMAIN" without a port is looked up in the location table */
+  domain: string;
+  /** rtpengine's ng socket ("udp:127.0.0.1:2223"); without it, no media bridging (plain SIP only) */
+  rtpengine?: string;
+  /** load the TLS module with this config file (kiosks over TLS, browsers over WSS) */
+  tlsConfig?: string;
+  /** the users table: digest passwords (test bed) or HA1 hashes md5(user:domain:password) (production) */
+  users: { ha1: boolean; init: string };
+  /**
+   * Test bed only: INVITE and MESSAGE from a From user with no account pass
+   * without authentication (sipp callers), and in-dialog requests without
+   * Route (sipp ignores Record-Route) are relayed to their Request-URI.
+   * Production authenticates every initial INVITE and MESSAGE.
+   */
+  lenient: boolean;
+  /** log every request and reply (test bed: the tests read the log) */
+  verbose: boolean;
+}
+
+const MODULES = ['kex', 'corex', 'tm', 'tmx', 'sl', 'rr', 'pv', 'maxfwd', 'usrloc', 'registrar', 'textops', 'siputils', 'xlog', 'sanity', 'auth', 'htable', 'nathelper', 'xhttp', 'websocket'];
+
+export function kamailioCfg(o: KamailioCfgOptions): string {
+  const media = o.rtpengine !== undefined;
+  const ha1 = o.users.ha1 ? '1' : '0';
+  const authInvite = o.lenient ? `is_method("INVITE|MESSAGE") && $sht(users=>$fU) != $null` : `is_method("INVITE|MESSAGE")`;
+  return `#!KAMAILIO
+${o.header.trim()}
+
+${MODULES.map((m) => `loadmodule "${m}.so"`).join('\n')}
+${o.tlsConfig ? `loadmodule "tls.so"\nmodparam("tls", "config", "${o.tlsConfig}")\n` : ''}${media ? mediaModules(o.rtpengine!) : ''}
+modparam("htable", "htable", "users=>size=8;")
+modparam("registrar", "received_avp", "$avp(RECEIVED)")
+modparam("nathelper", "received_avp", "$avp(RECEIVED)")
+modparam("rr", "enable_double_rr", 1)
+
+request_route {
+${o.verbose ? `  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU ct=$cT\\n");\n` : ''}  # In-call INFO (DTMF relay, the desk's alarm acknowledgement) with its small body, for diagnosis.
+  if (is_method("INFO") && $cl < 200) xlog("L_INFO", "INFO $ci $cT: $(rb{s.escape.common})\\n");
+  if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+  if (!sanity_check("1511", "7")) { xlog("L_WARN", "malformed request from $si:$sp\\n"); exit; }
+  if (nat_uac_test("64")) {
+    force_rport();
+    if (is_method("REGISTER")) fix_nated_register(); else add_contact_alias();
+  }
+  if (has_totag()) {
+    if (loose_route()) {
+      handle_ruri_alias();${media ? '\n      route(MEDIA_IN_DIALOG);' : ''}
+      route(RELAY);
+    }
+    if (is_method("ACK")) { if (t_check_trans()) route(RELAY); exit; }${
+      o.lenient
+        ? `
+    # Peers that ignore Record-Route (sipp) send in-dialog requests here without Route: relay them to the Request-URI.
+    if (uri != myself) route(RELAY);`
+        : ''
+    }
+    sl_send_reply("404", "Not here");
+    exit;
+  }
+  if (is_method("CANCEL")) { if (t_check_trans()) {${media ? ' rtpengine_delete();' : ''} route(RELAY); } exit; }
+  t_check_trans();
+  if (is_method("REGISTER")) {
+    if (!pv_www_authenticate("$td", "$sht(users=>$tU)", "${ha1}")) { www_challenge("$td", "0"); exit; }${
+      media
+        ? `
+    # A browser (WebSocket, and ICE announced with +sip.ice, RFC 5768) gets WebRTC media: the flag is kept with its contact.
+    if ($pr =~ "^wss?$" && $hdr(Contact) =~ "[+]sip[.]ice") setbflag(FLB_WEBRTC);`
+        : ''
+    }
+    if (!save("location")) sl_reply_error();
+    exit;
+  }
+  if (is_method("OPTIONS") && uri == myself && $rU == $null) { sl_send_reply("200", "Keepalive"); exit; }
+  if (${authInvite}) {
+    if (!pv_proxy_authenticate("$fd", "$sht(users=>$fU)", "${ha1}")) { proxy_challenge("$fd", "0"); exit; }
+    consume_credentials();
+  }
+  if (is_method("INVITE")) record_route();
+  # "sip:user@${o.domain}" (no port) names our own domain: look the user up.
+  if (uri == myself || ($rd == "${o.domain}" && $(ru{uri.port}) == "")) {
+    if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
+  }${media ? '\n  if (is_method("INVITE")) route(MEDIA_INVITE);' : ''}
+  route(RELAY);
+}
+
+onreply_route {
+${o.verbose ? `  xlog("L_INFO", "REPLY $rs $rr for $rm from $si:$sp\\n");\n` : ''}  # A browser's Contact names a host nobody can reach (*.invalid): remember the WebSocket connection it came over.
+  if (nat_uac_test("64")) add_contact_alias();
+}
+
+route[RELAY] {
+  if (!t_relay()) sl_reply_error();
+  exit;
+}
+${media ? mediaRoutes() : ''}
+event_route[xhttp:request] {
+  if ($hdr(Upgrade) =~ "websocket" && $hdr(Connection) =~ "Upgrade" && $rm =~ "GET") {
+    if (ws_handle_handshake()) exit;
+  }
+  xhttp_reply("404", "Not Found", "", "");
+}
+
+${o.users.init.trim()}
+`;
+}
+
+function mediaModules(sock: string): string {
+  return `loadmodule "rtpengine.so"
+
+#!define FLT_SRC_WEBRTC 1
+#!define FLB_WEBRTC 7
+modparam("rtpengine", "rtpengine_sock", "${sock}")
+# is_direction() for in-dialog requests needs the caller's tag in Record-Route.
+modparam("rr", "append_fromtag", 1)
+# A desk whose WebSocket is gone is not rung: the kiosk hunts on at once.
+modparam("usrloc", "handle_lost_tcp", 1)
+`;
+}
+
+/**
+ * rtpengine rewrites an SDP only on a call with a browser on at least one
+ * side; kiosk-to-kiosk and kiosk-to-SIP-phone calls keep their direct RTP.
+ * Which side is a browser is known from the caller's offer (SAVPF) and from
+ * the callee's registration (FLB_WEBRTC), and is kept for in-dialog requests
+ * as Record-Route parameters (rtcc: the caller, rtce: the callee).
+ */
+function mediaRoutes(): string {
+  const offer = (toBrowser: string) => `if (${toBrowser}) { if (!rtpengine_offer("${RTPENGINE_FLAGS.toBrowser}")) route(MEDIA_DOWN); }
+  else if (!rtpengine_offer("${RTPENGINE_FLAGS.toPlain}")) route(MEDIA_DOWN);`;
+  return `
+route[MEDIA_INVITE] {
+  if (has_body("application/sdp") && search_body("RTP/SAVPF")) { setflag(FLT_SRC_WEBRTC); add_rr_param(";rtcc=1"); }
+  if (isbflagset(FLB_WEBRTC)) add_rr_param(";rtce=1");
+  if (!isflagset(FLT_SRC_WEBRTC) && !isbflagset(FLB_WEBRTC)) return;
+  if (!has_body("application/sdp")) { sl_send_reply("488", "Offer Required"); exit; }
+  ${offer('isbflagset(FLB_WEBRTC)')}
+  t_on_reply("MEDIA_REPLY");
+  t_on_failure("MEDIA_FAILURE");
+}
+
+route[MEDIA_IN_DIALOG] {
+  $var(caller) = 0;
+  $var(callee) = 0;
+  if (check_route_param("rtcc=1")) $var(caller) = 1;
+  if (check_route_param("rtce=1")) $var(callee) = 1;
+  if ($var(caller) == 0 && $var(callee) == 0) return;
+  if (is_method("BYE")) { rtpengine_delete(); return; }
+  if (!is_method("INVITE|UPDATE") || !has_body("application/sdp")) return;
+  if (is_direction("downstream")) { $var(src) = $var(caller); $var(dst) = $var(callee); }
+  else { $var(src) = $var(callee); $var(dst) = $var(caller); }
+  if ($var(src) == 1) setflag(FLT_SRC_WEBRTC);
+  ${offer('$var(dst) == 1')}
+  t_on_reply("MEDIA_REPLY");
+}
+
+route[MEDIA_DOWN] {
+  xlog("L_ERR", "rtpengine refused the offer of $ci\\n");
+  sl_send_reply("503", "Media Relay Unavailable");
+  exit;
+}
+
+onreply_route[MEDIA_REPLY] {
+  if (!has_body("application/sdp") || !($rs =~ "^(18[0-9]|2[0-9][0-9])$")) return;
+  # The answer goes back to whoever sent the offer.
+  if (isflagset(FLT_SRC_WEBRTC)) { if (!rtpengine_answer("${RTPENGINE_FLAGS.toBrowser}")) xlog("L_ERR", "rtpengine refused the answer of $ci\\n"); }
+  else if (!rtpengine_answer("${RTPENGINE_FLAGS.toPlain}")) xlog("L_ERR", "rtpengine refused the answer of $ci\\n");
+}
+
+failure_route[MEDIA_FAILURE] {
+  rtpengine_delete();
+}
+`;
+}

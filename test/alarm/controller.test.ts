@@ -1,0 +1,149 @@
+// The alarm controller in process, with its real journal on a real disk and a
+// stand-in intercom that records what it is told: persistence comes before
+// every effect, a disk that fails or hangs never holds the alarm, and the
+// journal reads back what was written (a torn last line included).
+import { strict as assert } from 'node:assert';
+import { appendFileSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { Bus } from '../../src/core/bus.js';
+import { Faults } from '../../src/health/faults.js';
+import { AlarmController } from '../../src/alarm/controller.js';
+import { AlarmJournal, type AlarmRecord } from '../../src/alarm/journal.js';
+import type { AlarmCallListener, AlarmCallRequest, CallService } from '../../src/intercom/alarm-call.js';
+import type { AlarmState } from '../../src/alarm/events.js';
+import { testConfig } from '../io/harness.js';
+import { tmpDir, until, sleep } from '../helpers/tmp.js';
+
+/** Records what it is told; like the intercom, it "sends" the INVITE when the request's gate settles. */
+class FakeCalls implements CallService {
+  placed: { req: AlarmCallRequest; listener: AlarmCallListener; ended?: string; sentAt?: number; journalAtSend?: string }[] = [];
+  constructor(private readonly journalFile: () => string) {}
+  placeAlarmCall(req: AlarmCallRequest, listener: AlarmCallListener) {
+    const entry: FakeCalls['placed'][number] = { req, listener };
+    void (req.gate ?? Promise.resolve()).then(() => {
+      entry.sentAt = Date.now();
+      entry.journalAtSend = this.journalFile();
+    });
+    this.placed.push(entry);
+    return { callId: req.callId, end: (reason: string) => void (entry.ended = reason) };
+  }
+}
+
+function setup(opts: { journal?: Partial<AlarmJournal> } = {}) {
+  const dir = tmpDir('hp-alarm-');
+  const bus = new Bus();
+  const faults = new Faults(bus);
+  const config = testConfig();
+  config.sip.targets.emergency = [{ uri: 'sip:a@127.0.0.1:5071', ringTimeoutS: 30 }, { uri: 'sip:b@127.0.0.1:5072', ringTimeoutS: 30 }];
+  const real = new AlarmJournal(dir);
+  const journal = Object.assign(real, opts.journal ?? {});
+  const read = () => {
+    try {
+      return readFileSync(real.file, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const calls = new FakeCalls(read);
+  const states: { state: AlarmState; journal: string }[] = [];
+  bus.on('alarm.state', (s) => states.push({ state: s, journal: read() }));
+  const storeProblem = (detail: string | undefined) => (detail ? faults.raise('store', detail) : faults.clear('store'));
+  const controller = new AlarmController({ bus, log: pino({ level: 'silent' }), config: () => config, faults, journal, storeProblem, calls: () => calls });
+  return { dir, bus, faults, config, journal: real, calls, states, controller, read };
+}
+
+describe('alarm controller (in process, real journal)', () => {
+  it('persists every transition before its event and before the INVITE may leave', async () => {
+    const t = setup();
+    t.controller.start();
+    t.bus.emit('call.requested', { kind: 'emergency', source: 'button' });
+    await until(() => t.calls.placed[0]?.sentAt, 2000, 'a call sent');
+    for (const { state, journal } of t.states) assert.match(journal, new RegExp(`"alarmId":"${state.alarmId}"[^\\n]*"seq":${state.seq}[,}]`), `${state.state} emitted before it was on disk`);
+    const callId = t.calls.placed[0]!.req.callId;
+    assert.ok(t.calls.placed[0]!.journalAtSend!.includes(callId), 'the calling transition (with its call id) was on disk before the INVITE could leave');
+    t.calls.placed[0]!.listener({ type: 'connected' });
+    await until(() => t.states.some((s) => s.state.state === 'talking'), 2000, 'talking');
+    t.calls.placed[0]!.listener({ type: 'dtmf', digits: '*5' });
+    await until(() => t.states.some((s) => s.state.state === 'acknowledged'), 2000, 'acknowledged');
+    for (const { state, journal } of t.states) assert.match(journal, new RegExp(`"alarmId":"${state.alarmId}"[^\\n]*"seq":${state.seq}[,}]`), `${state.state} emitted before it was on disk`);
+    t.controller.stop();
+  });
+
+  it('the media handler builds the offer at once and hands it to sip.js only when the gate settles', async () => {
+    const { RtpSessionDescriptionHandler } = await import('../../src/intercom/media/handler.js');
+    const { createInput } = await import('../../src/audio/input/index.js');
+    const { codecList } = await import('../../src/intercom/media/index.js');
+    const sdh = new RtpSessionDescriptionHandler({ localHost: '127.0.0.1', codecs: codecList(['PCMU']), input: createInput({ source: 'silence', device: 'default' }, 8000), onEvent: () => {} });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let done = false;
+    const offer = sdh.getDescription({ gate } as never).then((d) => ((done = true), d));
+    await sleep(100);
+    assert.equal(done, false, 'held by the gate');
+    open();
+    assert.match((await offer).body, /m=audio \d+ RTP\/AVP 0/);
+    sdh.close();
+  });
+
+  it('a disk that refuses writes raises the store fault; the alarm goes on in memory', async () => {
+    const t = setup({ journal: { append: () => Promise.reject(new Error('EROFS: read-only file system')) } });
+    t.controller.start();
+    t.bus.emit('call.requested', { kind: 'emergency', source: 'button' });
+    await until(() => t.calls.placed[0]?.sentAt, 2000, 'a call sent despite the disk');
+    assert.deepEqual(t.faults.list().map((f) => f.code), ['store']);
+    assert.match(t.faults.list()[0]!.detail, /EROFS/);
+    assert.deepEqual(t.states.map((s) => s.state.state), ['raised', 'calling']);
+    t.controller.stop();
+  });
+
+  it('a disk that hangs does not hold the alarm longer than the persist timeout', async function () {
+    this.timeout(10_000);
+    const t = setup({ journal: { append: () => new Promise<void>(() => {}) } });
+    t.controller.start();
+    const t0 = Date.now();
+    t.bus.emit('call.requested', { kind: 'emergency', source: 'button' });
+    const sentAt = await until(() => t.calls.placed[0]?.sentAt, 5000, 'a call sent despite the hung disk');
+    assert.ok(sentAt - t0 >= 1900, 'waited for the disk first');
+    assert.deepEqual(t.faults.list().map((f) => f.code), ['store']);
+    t.controller.stop();
+  });
+
+  it('reads back the open alarm, newest record per alarm, and drops a torn last line', async () => {
+    const t = setup();
+    t.controller.start();
+    t.bus.emit('call.requested', { kind: 'emergency', category: 'medical', source: 'screen' });
+    await until(() => t.calls.placed.length === 1, 2000, 'placed');
+    t.controller.stop();
+    await t.journal.close();
+    appendFileSync(t.journal.file, '{"alarmId":"x","state":"rese'); // a power cut in the middle of a write
+    const again = new AlarmJournal(path.dirname(t.journal.file));
+    const loaded = again.load();
+    assert.equal(loaded.dropped, 1);
+    assert.equal(loaded.open?.state, 'calling');
+    assert.equal(loaded.open?.category, 'medical');
+    assert.equal(loaded.open?.seq, 2);
+    await again.compact();
+    assert.ok(readFileSync(again.file, 'utf8').endsWith('}\n'), 'the torn tail is gone after compaction');
+    const after = new AlarmJournal(path.dirname(t.journal.file)).load();
+    assert.equal(after.dropped, 0);
+    assert.equal((after.open as AlarmRecord).alarmId, loaded.open!.alarmId);
+  });
+
+  it('ignores what an abandoned attempt reports later (a late failure of the previous desk)', async () => {
+    const t = setup();
+    t.controller.start();
+    t.bus.emit('call.requested', { kind: 'emergency', source: 'button' });
+    await until(() => t.calls.placed.length === 1, 2000, 'first call');
+    t.calls.placed[0]!.listener({ type: 'ended', reason: '486 Busy Here', answered: false });
+    await until(() => t.calls.placed.length === 2, 2000, 'second call');
+    // The first desk's call reports again (a late 408 of a retransmission): nothing happens to the second.
+    t.calls.placed[0]!.listener({ type: 'ended', reason: '408 Request Timeout', answered: false });
+    t.calls.placed[0]!.listener({ type: 'connected' });
+    await sleep(200);
+    assert.equal(t.calls.placed.length, 2);
+    assert.equal(t.calls.placed[1]!.ended, undefined);
+    assert.deepEqual(t.states.map((s) => s.state.state), ['raised', 'calling', 'calling']);
+    t.controller.stop();
+  });
+});

@@ -1,0 +1,90 @@
+// The production template of the site's SIP server (device/sip-server/):
+// it is what the generator makes from the tested routing, and it runs: on
+// loopback with a throw-away certificate and HA1 accounts, a browser desk
+// registers over WSS, a kiosk over UDP calls it, and the desk hears the kiosk.
+import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { productionKamailioCfg } from '../../src/sipserver/production.js';
+import { runKamailio } from '../../src/testbed/kamailio.js';
+import { startRtpengine } from '../../src/testbed/rtpengine.js';
+import { freePort } from '../../src/testbed/ports.js';
+import { stopAll } from '../../src/testbed/proc.js';
+import { REPO } from '../helpers/processes.js';
+import { tmpDir, until } from '../helpers/tmp.js';
+import { callRig } from '../intercom/helpers.js';
+import { makeTone } from '../intercom/sox.js';
+import { launchDeskBrowser, openDesk, serveDeskPage } from '../desk/helpers.js';
+
+const ha1 = (user: string, realm: string, password: string) => createHash('md5').update(`${user}:${realm}:${password}`).digest('hex');
+
+describe('SIP server production template (device/sip-server)', function () {
+  this.timeout(90_000);
+  let browser: Browser | undefined;
+  let site: { url: string; close(): Promise<void> } | undefined;
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    await stopAll();
+  });
+
+  it('is generated from the routing the tests run (npx tsx scripts/gen-sip-server.ts)', () => {
+    assert.equal(readFileSync(path.join(REPO, 'device/sip-server/kamailio.cfg'), 'utf8'), productionKamailioCfg());
+  });
+
+  it('runs: a browser desk over WSS with HA1 credentials answers a kiosk calling over UDP, through rtpengine', async () => {
+    const dir = tmpDir('hp-sipserver-');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    writeFileSync(
+      path.join(dir, 'tls.cfg'),
+      `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${dir}/key.pem\ncertificate = ${dir}/cert.pem\n`,
+    );
+    const realm = '127.0.0.1';
+    writeFileSync(
+      path.join(dir, 'users.cfg'),
+      `event_route[htable:mod-init] {\n  $sht(users=>conc-north) = "${ha1('conc-north', realm, 'kiosk-secret')}";\n  $sht(users=>desk) = "${ha1('desk', realm, 'desk-secret')}";\n}\n`,
+    );
+    const rtpengine = await startRtpengine();
+    const [sip, sips, wss] = [await freePort(), await freePort(), await freePort()];
+    const cfg = productionKamailioCfg({
+      site: { SIP_IP: '127.0.0.1', SIP_DOMAIN: realm, SIP_PORT: String(sip), SIPS_PORT: String(sips), WSS_PORT: String(wss), RTPENGINE_SOCK: rtpengine.sock },
+      tlsConfig: path.join(dir, 'tls.cfg'),
+      usersFile: path.join(dir, 'users.cfg'),
+    });
+    await runKamailio(cfg, wss);
+
+    site = await serveDeskPage();
+    browser = await launchDeskBrowser(makeTone(path.join(dir, 'desk-1k.wav'), 1000, 10, 48000, 0.3));
+    const desk = await openDesk(browser, site.url, { wsUrl: `wss://127.0.0.1:${wss}/`, user: 'desk', password: 'desk-secret', ignoreHTTPSErrors: true });
+    const target = [{ uri: 'sip:desk@127.0.0.1', ringTimeoutS: 30 }];
+    const rig = await callRig({
+      sip: {
+        account: { user: 'conc-north', password: 'kiosk-secret', domain: realm, registrars: [{ uri: `sip:127.0.0.1:${sip}`, transport: 'udp' }] },
+        targets: { emergency: target, information: target },
+      },
+      audio: { input: { source: 'file', file: makeTone(path.join(dir, 'kiosk-600.wav'), 600, 30, 8000, 0.3) }, output: { sink: 'null' }, volume: 1 },
+    });
+    try {
+      await until(() => rig.events().some((e) => e.type === 'sip.registration' && e.data.registered), 15_000, 'kiosk registered');
+      await rig.press('emergency');
+      const { id } = await desk.waitEvent('incoming');
+      await desk.page.evaluate((c) => (window as any).phone.answer(c), id);
+      await desk.waitEvent('established');
+      await rig.waitState('connected', 10_000);
+      const level = await desk.page.evaluate(async (c) => {
+        const m = await (window as any).phone.meter(c, 'remote');
+        await new Promise((r) => setTimeout(r, 1500));
+        return m.level();
+      }, id);
+      assert.ok(level.rms > 0.02 && Math.abs(level.frequencyHz - 600) / 600 <= 0.05, JSON.stringify(level));
+      await desk.page.evaluate((c) => (window as any).phone.hangup(c), id);
+      await rig.waitState('ended', 10_000);
+    } finally {
+      await desk.close();
+      await rig.kiosk.stop();
+    }
+  });
+});
