@@ -75,7 +75,9 @@ describe('config from the hub: SIP registrar, live', function () {
     assert.deepEqual(t.live, ['sip']);
     await hub.waitEvent('config.healthy', (e) => e.version === 2);
 
-    await postJson(kiosk.url + 'sim/press', { input: 'emergency', ms: 60 });
+    // An information call: an emergency is now an alarm, re-sent to the desks after this desk hangs up
+    // without acknowledging it, so the kiosk would not become idle within the test.
+    await postJson(kiosk.url + 'sim/press', { input: 'information', ms: 60 });
     const connected = await hub.waitEvent('call.state', (e) => e.state === 'connected', 15_000);
     const callId = connected.data.callId;
     const atA = registers(a);
@@ -118,7 +120,7 @@ describe('config from the hub: SIP registrar, live', function () {
     // offered again, the failed version is refused with the reason
     const again = await hub.pushAndWait(KIOSK, 5, bad);
     assert.ok(again.type === 'config-nack' && again.code === 'rolled-back', JSON.stringify(again));
-    assert.match(again.errors[0]!.message, /SIP not registered/);
+    assert.match(again.errors[0]!.message, /SIP not registered|new fault sip-registration: not registered/);
     assert.equal(kiosk.proc.restarts, 0);
   });
 });
