@@ -15,9 +15,13 @@ cat > "$XDG_CONFIG_HOME/alsa/asoundrc" <<ALSA
 pcm.!default { type file; slave.pcm "null"; file "$HP_TEST_TMP/alsa-capture.raw"; format "raw" }
 ALSA
 
+# No arguments: the whole suite, in a few mocha processes at once
+# (scripts/test-parallel.mjs; HP_TEST_JOBS=1 runs it in one). Arguments: one
+# mocha run of those files.
+if [ $# -eq 0 ]; then exec node scripts/test-parallel.mjs; fi
+
 out="$HP_TEST_TMP/mocha.out"
 set +e
-if [ $# -eq 0 ]; then set -- 'test/**/*.test.ts'; fi
 npx mocha --reporter spec "$@" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 set -e

@@ -2,12 +2,12 @@
 // no registrar for a short grace (time to re-register with the same or a
 // backup registrar), cleared as soon as one registration succeeds. Budget for
 // "fault lamp and hub within 10 s of the loss": a dead registrar is noticed by
-// the OPTIONS probe within 5 + 3 s (registration.ts), then this grace of 2 s.
+// the OPTIONS probe within 3 + 2 s (registration.ts), then this grace of 1.5 s.
 // At start-up the first registration gets the whole 10 s.
 import type { Bus } from '../core/bus.js';
 import type { Faults } from '../health/faults.js';
 
-export const REGISTRATION_GRACE_MS = 2000;
+export const REGISTRATION_GRACE_MS = 1500;
 export const FIRST_REGISTRATION_MS = 10_000;
 
 export function watchRegistration(opts: { bus: Bus; faults: Faults; registrars: () => number; graceMs?: number; firstMs?: number }): () => void {

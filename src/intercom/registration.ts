@@ -11,9 +11,9 @@ import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { parseSipUriAddress, type Address } from './transports/routing.js';
 
-const ANSWER_TIMEOUT_MS = 3000;
+const ANSWER_TIMEOUT_MS = 2000; // UDP retransmits the OPTIONS at 0.5 and 1.5 s (Timer E) within it
 const RETRY_MS = 2000;
-const PROBE_MS = 5000;
+const PROBE_MS = 3000; // with the 2 s answer timeout and the fault grace: a lost registrar is a fault within 6.5 s, leaving time to reach the hub
 
 interface Slot {
   uri: string;

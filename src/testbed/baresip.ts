@@ -2,7 +2,7 @@
 // file as its microphone (aufile), records what it hears (sndfile writes
 // dump-*-dec.wav into its folder), can auto-answer, and takes commands over
 // ctrl_tcp (netstring JSON) so a test can make it dial, answer or hang up.
-import { mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -110,7 +110,12 @@ export async function startBaresip(opts: BaresipOptions = {}): Promise<Baresip> 
     ctrlPort,
     uri: `sip:${user}@127.0.0.1:${sipPort}`,
     command,
-    recordings: () => readdirSync(dir).filter((f) => f.endsWith('-dec.wav')).map((f) => path.join(dir, f)),
+    // oldest first (by when the file was last written: when its call ended)
+    recordings: () =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('-dec.wav'))
+        .map((f) => path.join(dir, f))
+        .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs),
     stop: () => proc.stop(),
   };
 }

@@ -21,10 +21,27 @@ function udpFree(port: number, host: string): Promise<boolean> {
   });
 }
 
+// Below Linux's ephemeral range (32768-60999), so the port cannot be taken
+// between our check and its use by some process's outgoing connection (the
+// kernel picks those from the ephemeral range). Test processes that run side
+// by side (scripts/test-parallel.mjs sets HP_TEST_SLOT) each get their own
+// slice, so they cannot race each other for one either.
+const LOW = 10_000;
+const HIGH = 32_000;
+const SLOTS = 8;
+function range(): [number, number] {
+  const slot = Number(process.env.HP_TEST_SLOT);
+  if (!Number.isInteger(slot) || slot < 0) return [LOW, HIGH];
+  const size = Math.floor((HIGH - LOW) / SLOTS);
+  const from = LOW + (slot % SLOTS) * size;
+  return [from, from + size];
+}
+
 /** A port free on TCP and UDP, never handed out twice in this process. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [from, to] = range();
   for (let i = 0; i < 200; i++) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
+    const port = from + Math.floor(Math.random() * (to - from));
     if (handedOut.has(port)) continue;
     if ((await tcpFree(port, host)) && (await udpFree(port, host))) {
       handedOut.add(port);

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { start, type Managed } from './proc.js';
+import { shareProcess, start, type Managed } from './proc.js';
 import { freePort } from './ports.js';
 
 export interface Postgres {
@@ -60,6 +60,8 @@ export async function startPostgres(opts: { durable?: boolean } = {}): Promise<P
   const [cmd, args] = run(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), ...settings]);
   const proc = start('postgres', cmd, args, { cwd: dir });
   await proc.waitFor(/database system is ready to accept connections/, 30_000);
+  // One server serves many suites, and their teardown stops "all" their peers: not this one.
+  shareProcess(proc);
   const made = new Set<string>();
   return {
     proc,

@@ -28,6 +28,13 @@ export interface StartOptions extends SpawnOptions {
 }
 
 const running = new Set<Managed>();
+/** Shared for a whole run (the test bed's PostgreSQL): stopped by their owner, not by stopAll(); still killed when the process exits. */
+const shared = new Set<Managed>();
+
+/** Keeps this process out of stopAll(): its owner stops it (a server shared by many suites). */
+export function shareProcess(m: Managed): void {
+  shared.add(m);
+}
 
 export function start(name: string, cmd: string, args: string[], opts: StartOptions = {}): Managed {
   const { restartExitCode, ...spawnOpts } = opts;
@@ -104,6 +111,7 @@ export function start(name: string, cmd: string, args: string[], opts: StartOpti
     async stop(graceMs = 3000) {
       running.delete(m);
       stopping = true;
+      shared.delete(m);
       if (done) return;
       const kill = (sig: NodeJS.Signals) => {
         try {
@@ -128,7 +136,7 @@ export function start(name: string, cmd: string, args: string[], opts: StartOpti
 
 /** Stops everything still running (test teardown, demo exit). */
 export async function stopAll(): Promise<void> {
-  await Promise.all([...running].map((m) => m.stop()));
+  await Promise.all([...running].filter((m) => !shared.has(m)).map((m) => m.stop()));
 }
 
 process.on('exit', () => {
