@@ -10,7 +10,11 @@
 //                           mixer's file sink, polled every 2 ms); excludes a sound card's buffer
 //   rtpengine_cpu_pct       rtpengine's CPU for one bridged call (WebRTC <-> RTP), % of one core,
 //                           idle subtracted
-// alarm_to_board_ms needs the alarm board (hub platform): not measured here yet.
+//   alarm_to_board_ms       a press on a sim kiosk (the POST to its sim page, 60 ms press) -> the alarm's row
+//                           in an open board page (a MutationObserver in the page); includes the
+//                           button's debounce, the alarm controller, the kiosk's event outbox to the
+//                           hub, storing the event, the push to the page's server-sent event stream and
+//                           the page's render. A hub process and a kiosk process (no desk answers).
 import path from 'node:path';
 import { openSync, readSync, closeSync, writeFileSync, existsSync } from 'node:fs';
 import { encodeWav } from '../src/audio/wav.js';
@@ -20,11 +24,55 @@ import { makeTone } from '../test/intercom/sox.js';
 import { launchDeskBrowser, openDesk, serveDeskPage, startMediaBed } from '../test/desk/helpers.js';
 import { cpuMs, median, percentile } from './stats.js';
 import type { Report } from './run.js';
+import type { Browser } from 'playwright-core';
+import { alarmRig } from '../test/alarm/helpers.js';
+import { consoleLogin } from '../test/helpers/console.js';
+import { DEMO_TOKEN } from '../test/hub/harness.js';
+import { DESK_SECTION, openBoard, startHubProcess } from '../test/desk/hub-bed.js';
+import type { MediaBed } from '../test/desk/helpers.js';
 
 const USERS = { 'conc-north': 'kiosk-secret', desk: 'desk-secret' };
 const ANSWERS = 12; // the first is a warm-up, not counted
 const CLICK_PERIOD_MS = 700;
 const CLICK_CALLS = 4;
+const BOARD_ALARMS = 21; // the first is a warm-up, not counted
+
+/** alarm_to_board_ms: presses on a kiosk linked to a hub process, each timed to its row on an open board page. */
+async function alarmToBoard(report: Report, bed: MediaBed, browser: Browser): Promise<void> {
+  const { hub, base } = await startHubProcess(DESK_SECTION(bed.wsUrl));
+  const nowhere = { uri: 'sip:nobody@127.0.0.1:9', ringTimeoutS: 60 };
+  const rig = await alarmRig({
+    hub: { url: `ws://127.0.0.1:${new URL(base).port}/kiosk`, token: DEMO_TOKEN('conc-north'), heartbeatS: 1 },
+    sip: { targets: { emergency: [nowhere], information: [nowhere] } },
+  });
+  await hub.waitFor(/kiosk online/, 10_000);
+  const page = await openBoard(browser, base);
+  const api = await consoleLogin(base, 'dispatcher', 'dispatcher-demo');
+  await page.evaluate(() => {
+    const w = window as any;
+    w.rowSeen = {};
+    new MutationObserver(() => {
+      document.querySelectorAll<HTMLElement>('#board tr[data-ref]').forEach((tr) => (w.rowSeen[tr.dataset.ref!] ??= performance.timeOrigin + performance.now()));
+    }).observe(document.getElementById('board')!, { childList: true, subtree: true });
+  });
+  const delays: number[] = [];
+  for (let i = 0; i < BOARD_ALARMS; i++) {
+    const t0 = performance.timeOrigin + performance.now();
+    await rig.press('emergency');
+    const raised = await until(() => rig.alarm().filter((a) => a.state === 'raised')[i], 15_000, `alarm #${i + 1} raised`);
+    const seen = (await (await page.waitForFunction((ref) => (window as any).rowSeen[ref], raised.alarmId, { timeout: 15_000, polling: 50 })).jsonValue()) as number;
+    if (i > 0) delays.push(seen - t0);
+    const r = await api.post(`/api/desk/alarms/${raised.alarmId}/reset`, {});
+    if (r.status !== 200) throw new Error(`reset ${raised.alarmId}: ${r.status} ${await r.text()}`);
+    await page.waitForFunction((ref) => !document.querySelector(`#board tr[data-ref="${ref}"]`), raised.alarmId, { timeout: 15_000 });
+    await sleep(300);
+  }
+  report('alarm_to_board_ms', percentile(delays, 95), 'ms', `p95 of ${delays.length} alarms (after a warm-up; median ${Math.round(median(delays))} ms): press on the sim kiosk -> the row on an open board page (kiosk outbox, hub store, server-sent event, render); goal <= 300`);
+  report('alarm_to_board_median_ms', median(delays), 'ms', `${delays.length} alarms`);
+  await page.context().close();
+  await rig.kiosk.stop();
+  await hub.stop();
+}
 
 /** 48 kHz mono: a 10 ms 1 kHz burst at half scale every CLICK_PERIOD_MS, silence between. */
 function clickTrack(file: string): string {
@@ -95,7 +143,8 @@ export async function run(report: Report): Promise<void> {
         account: { user: 'conc-north', password: USERS['conc-north'], domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${bed.kamailio.port}`, transport: 'udp' }] },
         targets: { emergency: deskTarget, information: deskTarget },
       },
-      audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: capture, rate: 16000 }, volume: 1 },
+      // Noise suppression off: it rightly treats the steady test tone as noise (as in the desk tests).
+      audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: capture, rate: 16000 }, volume: 1, handsFree: { noiseSuppression: false, agc: false } },
     });
     await until(() => rig.events().some((e) => e.type === 'sip.registration' && e.data.registered), 15_000, 'kiosk registered');
 
@@ -176,6 +225,8 @@ export async function run(report: Report): Promise<void> {
     report('rtpengine_cpu_pct', ((busyPerS - idlePerS) / 1000) * 100, '%', 'rtpengine (userspace, 2 threads) with one WebRTC<->RTP call for 15 s, idle subtracted, % of one core');
     await rig.kiosk.stop();
     await desk.close();
+    // Last, so it cannot disturb the media figures: the board's own hub and kiosk.
+    await alarmToBoard(report, bed, browser);
   } finally {
     await browser.close();
     await site.close();

@@ -22,7 +22,7 @@ import { hashPassword } from '../src/hub/passwords.js';
 import { EXAMPLE, REPO } from '../test/helpers/processes.js';
 import { consoleLogin, type ConsoleSession } from '../test/helpers/console.js';
 import { lightKiosk, type LightKiosk } from '../test/helpers/light-kiosk.js';
-import { percentile, rssMb } from './stats.js';
+import { cpuMs, percentile, rssMb } from './stats.js';
 import type { Report } from './run.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,8 +53,11 @@ async function hubConfig(n: number, extra: Record<string, unknown> = {}): Promis
   };
 }
 
+// HP_BENCH_CPU_PROF=DIR: each hub process writes a V8 CPU profile there when it stops (node --cpu-prof).
+const profArgs = () => (process.env.HP_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HP_BENCH_CPU_PROF}`] : []);
+
 async function startHubProcess(file: string, port: number, database?: string): Promise<Managed> {
-  const hub = start('hub', process.execPath, [path.join(REPO, 'dist/src/cli.js'), 'hub', '--config', file, ...(database ? ['--database', database] : [])], { cwd: path.dirname(file) });
+  const hub = start('hub', process.execPath, [...profArgs(), path.join(REPO, 'dist/src/cli.js'), 'hub', '--config', file, ...(database ? ['--database', database] : [])], { cwd: path.dirname(file) });
   for (let i = 0; i < 600; i++) {
     if ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok) return hub;
     if (hub.child.exitCode !== null) break;
@@ -96,6 +99,12 @@ async function onPglite(n: number, report: Report, offline: boolean): Promise<vo
   await sleep(1500);
   report(`rss_per_conn_kb_${n}`, ((rssMb(hub.pid) - rss0) * 1024) / n, 'kB', 'hub RSS growth per connected kiosk');
 
+  // CPU used by the hub and by this process (the kiosks) during each fan-out: less at the mercy of a loaded machine than the wall time.
+  const cpu0 = { hub: cpuMs(hub.pid), kiosks: process.cpuUsage() };
+  const cpuNote = () => {
+    const k = process.cpuUsage(cpu0.kiosks);
+    return `; CPU: hub ${(cpuMs(hub.pid) - cpu0.hub).toFixed(0)} ms, kiosks+poller ${((k.user + k.system) / 1000).toFixed(0)} ms`;
+  };
   const t1 = performance.now();
   const r = await admin.post('/api/config', { zone: 'concourse', override: { sip: { callTimeLimitS: 600 } } });
   if (r.status !== 202) throw new Error(`config push: ${r.status}`);
@@ -104,12 +113,14 @@ async function onPglite(n: number, report: Report, offline: boolean): Promise<vo
     if (s.acked === n) break;
     await sleep(10);
   }
-  report(`config_fanout_${n}_ms`, performance.now() - t1, 'ms', 'zone change stored (layer + a version per kiosk) -> all acks stored (PGlite; polled every 10 ms)');
+  report(`config_fanout_${n}_ms`, performance.now() - t1, 'ms', `zone change stored (layer + a version per kiosk) -> all acks stored (PGlite; polled every 10 ms)${cpuNote()}`);
 
+  cpu0.hub = cpuMs(hub.pid);
+  cpu0.kiosks = process.cpuUsage();
   const t2 = performance.now();
   const pa = (await (await admin.post('/api/commands', { zone: 'concourse', command: 'pa.play', args: { channel: 'announcement', message: 'drill' } })).json()) as { id: string };
   await waitCommand(admin, pa.id, n);
-  report(`pa_fanout_${n}_ms`, performance.now() - t2, 'ms', 'PA command to the zone stored -> all results stored (PGlite; summary polled every 10 ms)');
+  report(`pa_fanout_${n}_ms`, performance.now() - t2, 'ms', `PA command to the zone stored -> all results stored (PGlite; summary polled every 10 ms)${cpuNote()}`);
 
   if (offline) {
     const victim = clients[0]!;
@@ -145,7 +156,7 @@ async function login(report: Report): Promise<void> {
       }),
     );
   }
-  report('login_p99_ms', percentile(times, 99), 'ms', `${times.length} log-ins, 8 at a time, GET /api/session + POST /login (scrypt N=32768 r=8 p=1); median ${percentile(times, 50).toFixed(0)} ms`);
+  report('login_p99_ms', percentile(times, 99), 'ms', `${times.length} log-ins, 8 at a time, GET /api/session + POST /login (scrypt N=16384 r=8 p=1, the default cost); median ${percentile(times, 50).toFixed(0)} ms`);
   await hub.stop();
 }
 
@@ -214,10 +225,13 @@ async function onPostgres(report: Report): Promise<void> {
   }
 }
 
+// HP_BENCH_PARTS=pglite1000,pglite5000,login,postgres runs only those parts (profiling one of them).
+const part = (name: string) => !process.env.HP_BENCH_PARTS || process.env.HP_BENCH_PARTS.split(',').includes(name);
+
 export async function run(report: Report): Promise<void> {
-  await onPglite(1000, report, true);
-  await onPglite(5000, report, false);
-  await login(report);
-  await onPostgres(report);
+  if (part('pglite1000')) await onPglite(1000, report, true);
+  if (part('pglite5000')) await onPglite(5000, report, false);
+  if (part('login')) await login(report);
+  if (part('postgres')) await onPostgres(report);
 }
 

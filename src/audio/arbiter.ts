@@ -6,7 +6,7 @@
 // consumed silently so they stay current; stored ones hold their place).
 import { CHANNELS, type ChannelName } from './types.js';
 
-export type RuleAction = 'mix' | 'duck' | 'mute' | 'stop';
+export type RuleAction = 'mix' | 'duck' | 'mute' | 'pause' | 'stop';
 export interface Rule {
   over: ChannelName;
   under: ChannelName;
@@ -25,8 +25,11 @@ export const DEFAULT_RULES: Rule[] = [
   { over: 'emergency', under: 'call', action: 'mute' },
   // a live page is mixed into a running call (Zenitel "HIGH" priority)
   { over: 'page', under: 'call', action: 'mix' },
+  // an emergency pre-empts information and music; they hold their place and carry on afterwards
+  { over: 'emergency', under: 'announcement', action: 'pause' },
+  { over: 'emergency', under: 'music', action: 'pause' },
 ];
-const STRENGTH: Record<RuleAction, number> = { mix: 0, duck: 1, mute: 2, stop: 3 };
+const STRENGTH: Record<RuleAction, number> = { mix: 0, duck: 1, mute: 2, pause: 3, stop: 4 };
 
 export interface ArbiterStream {
   channel: ChannelName;
@@ -94,7 +97,8 @@ export class Arbiter {
         if (STRENGTH[a] > STRENGTH[strongest]) strongest = a;
       }
       d.gain = strongest === 'mix' ? 1 : strongest === 'duck' ? this.duckLevel : 0;
-      d.active = true;
+      // paused: waits like a queued stream (a stored one holds its place, a live one is consumed silently)
+      d.active = strongest !== 'pause';
       d.stop = strongest === 'stop';
     }
   }

@@ -20,8 +20,8 @@ export class AudioCapability implements KioskCapability {
   readonly fault = 'audio' as const;
   /** zone and site: volume by zone and time of day; hub: where clips come from */
   readonly config = ['audio', 'pa', 'zone', 'site', 'hub'] as const;
-  readonly raises = ['pa.started', 'pa.ended', 'audio.fault', 'audio.handsFree'] as const;
-  readonly handles = ['pa.play', 'pa.stop', 'hub.clock', 'call.state'] as const;
+  readonly raises = ['pa.started', 'pa.ended', 'pa.missed', 'audio.fault', 'audio.handsFree'] as const;
+  readonly handles = ['pa.play', 'pa.stop', 'pa.page', 'hub.clock', 'call.state'] as const;
   engine?: AudioEngine;
   private failure?: string;
   private microphone?: KioskContext['services']['microphone'];
@@ -32,6 +32,10 @@ export class AudioCapability implements KioskCapability {
     bus.on('audio.fault', (e) => (this.failure = e.active ? e.reason : undefined));
     this.engine = new AudioEngine({ config, configDir: ctx.configDir, dataDir: ctx.store.dir, bus, log });
     ctx.services.audioOut = this.engine.mixer;
+    // The hub's page gateway sends pages by unicast from the first packet to a kiosk that says it takes no multicast.
+    // Read at each hello: a live config change may have replaced the pager (src/audio/reconfigure.ts).
+    const engine = this.engine;
+    ctx.services.hubCapabilities = () => [...(engine.pager.unicastPort ? [`pa-unicast:${engine.pager.unicastPort}`] : []), ...(ctx.config().pa.hubPages?.multicast === false ? ['pa-no-multicast'] : [])];
     // The microphone behind the hands-free path (echo cancelling against this mixer's output, src/dsp).
     // A broken microphone setting costs the microphone (the intercom sends silence), not the speaker.
     try {
@@ -58,7 +62,10 @@ export class AudioCapability implements KioskCapability {
       this.engine.attachMicrophone(mic);
       mic.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: `microphone: ${err.message}` }));
     }
-    this.engine.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
+    const started = this.engine.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
+    // The paging sockets are bound in a moment (the device probe goes on in the background): the hub
+    // link's hello, which comes after, can then say where this kiosk takes unicast pages. Never waits long.
+    await Promise.race([started, new Promise((r) => setTimeout(r, 1000).unref())]);
     addPaRoutes(ctx.local, bus, this.engine);
   }
 

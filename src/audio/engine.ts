@@ -106,7 +106,7 @@ export class AudioEngine {
   }
 
   pagerFor(config: KioskConfig): RtpPager {
-    return new RtpPager(config.pa.multicast, this.mixer, this.o.bus, this.o.log);
+    return new RtpPager(config.pa.multicast, this.mixer, this.o.bus, this.o.log, { hubPages: config.pa.hubPages, zone: config.zone });
   }
 
   musicFor(config: KioskConfig): MusicPlayer | undefined {

@@ -24,6 +24,12 @@ export interface StreamOptions {
   priority?: number;
   /** live audio (call, page): while it waits or is muted it is consumed, never held back */
   live?: boolean;
+  /**
+   * Live only: the most it may lag behind real time (ms, default 400). Beyond
+   * it the oldest audio is dropped down to half of it, so a burst after a
+   * stall of the sender does not stay in the latency for good.
+   */
+  maxLagMs?: number;
   /** performance.now() instant of the first sample (synchronised start) */
   startAt?: number;
 }
@@ -68,6 +74,8 @@ export class MixerStream implements AudioChannel {
   private head = 0;
   queued = 0;
   private readonly maxLive: number;
+  /** what is kept when a live stream goes over its cap */
+  private readonly keepLive: number;
   /** only while an asynchronous (fallback) resampler is being created */
   private pendingIn: Int16Array[] | null = null;
   private resampler?: Resampler;
@@ -89,7 +97,8 @@ export class MixerStream implements AudioChannel {
     this.volume = opts.volume ?? 1;
     this.startAt = opts.startAt;
     this.seq = seq;
-    this.maxLive = (LIVE_MAX_MS * mixer.rate) / 1000;
+    this.maxLive = Math.round(((opts.maxLagMs ?? LIVE_MAX_MS) * mixer.rate) / 1000);
+    this.keepLive = opts.maxLagMs ? Math.round(this.maxLive / 2) : this.maxLive;
     if (this.live) this.ring = new Int16Array(pow2(this.maxLive + mixer.rate / 10));
     if (opts.rate !== mixer.rate) {
       const sync = createResamplerSync(opts.rate, mixer.rate);
@@ -134,7 +143,8 @@ export class MixerStream implements AudioChannel {
     for (let i = 0; i < first; i++) ring[w + i] = src[i]!;
     for (let i = first; i < n; i++) ring[i - first] = src[i]!;
     this.queued += n;
-    if (this.live && this.queued > this.maxLive) this.skip(this.queued - this.maxLive);
+    // Over the cap: down to the cap, or to half of a stream's own cap (a burst after a stall must not stay in the latency)
+    if (this.live && this.queued > this.maxLive) this.skip(this.queued - this.keepLive);
   }
 
   private grow(need: number): void {
@@ -380,6 +390,8 @@ export class Mixer implements AudioOutput {
       }
       if (!d.active) {
         if (s.live) s.skip(N);
+        // held (paused, or waiting in its channel): it fades back in when its turn comes, no click
+        if (s.gain !== undefined) s.gain = 0;
         continue;
       }
       const own = s.channel === 'emergency' ? s.volume * this.emergencyVolume : s.volume * this.volume;

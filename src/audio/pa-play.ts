@@ -18,6 +18,7 @@ export const PaPlaySchema = Type.Object(
     startAt: Type.Optional(Type.Number({ minimum: 0 })),
     repeat: Type.Optional(Type.Object({ times: Type.Integer({ minimum: 1, maximum: 100 }), intervalS: Type.Number({ minimum: 0, maximum: 86400 }) }, { additionalProperties: false })),
     volume: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    drill: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -8,7 +8,8 @@ import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { PaPlay } from './events.js';
 import type { Mixer, MixerStream, EndReason } from './mixer.js';
-import type { MessageLibrary, Lang } from './messages.js';
+import { concat, type MessageLibrary, type Lang } from './messages.js';
+import type { LocalText } from '../display/events.js';
 import type { ClipCache } from './clips.js';
 import { resampleAll } from './resample.js';
 import { HubClock } from './hub-clock.js';
@@ -25,6 +26,9 @@ export interface PaOptions {
   chime: boolean;
   languages: readonly Lang[];
 }
+
+/** The bundled message spoken before every drill announcement (audio/messages.json). */
+export const DRILL_PREFIX = 'drill-prefix';
 
 interface Job {
   play: PaPlay;
@@ -104,12 +108,22 @@ export class PaService {
       const pcm = await clips.get(play.clip!.sha256, play.clip!.url);
       body = await resampleAll(pcm.samples, pcm.rate, mixer.rate);
     }
-    if (!chime) return body;
-    const c = await library.chime();
-    const out = new Int16Array(c.length + body.length);
-    out.set(c, 0);
-    out.set(body, c.length);
-    return out;
+    const parts: Int16Array[] = [];
+    if (chime) parts.push(await library.chime());
+    // A drill says so before anything else, in every language ("这是演习。This is a drill.").
+    if (play.drill) parts.push(await library.message(DRILL_PREFIX, this.o.languages));
+    parts.push(body);
+    return parts.length === 1 ? body : concat(parts);
+  }
+
+  /** The words for the screen; a drill's say DRILL first. */
+  private textFor(play: PaPlay): LocalText | undefined {
+    const text = play.text ?? (play.message ? this.o.library.texts[play.message] : undefined);
+    if (!play.drill) return text;
+    const d = this.o.library.texts[DRILL_PREFIX] ?? { en: 'This is a drill.', 'zh-CN': '这是演习。' };
+    if (!text) return d;
+    const zh = text['zh-CN'] ?? text.en;
+    return { en: `${d.en} ${text.en}`, 'zh-CN': `${d['zh-CN'] ?? d.en}${zh}` };
   }
 
   private startRound(job: Job, next?: number): void {
@@ -121,7 +135,7 @@ export class PaService {
     s.onStart = () => {
       if (job.started) return;
       job.started = true;
-      const text = play.text ?? (play.message ? this.o.library.texts[play.message] : undefined);
+      const text = this.textFor(play);
       this.o.bus.emit('pa.started', { id: play.id, channel: play.channel, ...(text ? { text } : {}) });
     };
     s.onEnd = (reason, error) => {

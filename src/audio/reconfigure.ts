@@ -72,7 +72,8 @@ export async function reconfigureAudio(engine: AudioEngine, prev: KioskConfig, n
     engine.scheduler.start();
     did();
   }
-  if (changed(['pa.multicast'])) {
+  // the zone also picks which hub pages the pager takes (pa.hubPages itself needs a restart)
+  if (changed(['pa.multicast', 'zone'])) {
     engine.pager.stop(); // a page in progress on a group ends here
     engine.pager = engine.pagerFor(next);
     await engine.pager.start();

@@ -104,6 +104,11 @@ export function checkHub(config: HubConfig): ConfigError[] {
     if (ids.has(k.id)) errors.push({ path: `/kiosks/${i}/id`, message: `duplicate kiosk id "${k.id}"` });
     ids.add(k.id);
   });
+  const desks = new Set<string>();
+  config.desk?.desks.forEach((d, i) => {
+    if (desks.has(d.id)) errors.push({ path: `/desk/desks/${i}/id`, message: `duplicate desk "${d.id}"` });
+    desks.add(d.id);
+  });
   const names = new Set<string>();
   config.users.forEach((u, i) => {
     if (names.has(u.name)) errors.push({ path: `/users/${i}/name`, message: `duplicate user "${u.name}"` });

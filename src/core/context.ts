@@ -26,6 +26,8 @@ export interface KioskServices {
   audioOut?: AudioOutput;
   /** the microphone (or its file/silence stand-in) */
   microphone?: AudioInput;
+  /** what the kiosk tells the hub it can do, beyond the basics (hello capabilities, e.g. "pa-unicast:5004") */
+  hubCapabilities?: () => string[];
   /** the intercom's narrow interface for alarm calls (set once SIP is up) */
   calls?: CallService;
   /** the alarm controller (set right after io starts): what the intercom and the hub link ask of it */
@@ -47,7 +49,7 @@ export interface KioskContext {
   /** validates, persists and applies a config from the hub; what happened (src/kiosk/reconfigure.ts) */
   applyConfig(version: number, doc: unknown): Promise<ConfigReply>;
   /** what the kiosk tells the hub about itself */
-  status(): { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number };
+  status(): { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number; capabilities?: string[] };
 }
 
 /** The top-level sections of a kiosk config; a capability lists those it reads. */

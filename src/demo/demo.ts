@@ -29,6 +29,7 @@ async function startSipServer(say: (s: string) => void): Promise<void> {
     const rtpengine = await startRtpengine();
     await startKamailio({ users: { [DEMO_SIP.desk.user]: DEMO_SIP.desk.password }, port: DEMO_SIP.port, wsPort: DEMO_SIP.wsPort, rtpengine });
     say(`SIP server     ws://127.0.0.1:${DEMO_SIP.wsPort}/   (Kamailio + rtpengine for browser desks; demo account ${DEMO_SIP.desk.user}/${DEMO_SIP.desk.password}, domain 127.0.0.1)`);
+    say('dispatch desk  http://127.0.0.1:8080/desk   (log in as dispatcher: the alarm board and the browser phone on the demo account)');
   } catch (err) {
     say(`SIP server     NOT STARTED: ${(err as Error).message.split('\n')[0]}`);
   }

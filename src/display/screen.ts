@@ -88,6 +88,9 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
     });
   });
 
+  let screenLang: string | undefined;
+  const language = (v: unknown) => (typeof v === 'string' && config.display.languages.includes(v as never) ? v : undefined);
+
   function handle(ws: WebSocket, msg: Record<string, unknown>): void {
     switch (msg.type) {
       case 'call': {
@@ -101,8 +104,19 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
       case 'chat': {
         const text = typeof msg.text === 'string' ? msg.text.trim() : '';
         if (!text || text.length > MAX_CHAT) throw new Error('chat text must be 1..500 characters');
-        const m = { callId: state.callId(), text, at: new Date().toISOString() };
+        const lang = language(msg.lang) ?? screenLang;
+        const m = { callId: state.callId(), text, at: new Date().toISOString(), ...(lang ? { lang } : {}) };
         bus.emit('chat.toDesk', m);
+        return;
+      }
+      case 'language': {
+        // The desk chats in the visitor's language: told when the screen connects and when the visitor switches.
+        const lang = language(msg.lang);
+        if (!lang) throw new Error('lang must be one of display.languages');
+        if (lang !== screenLang) {
+          screenLang = lang;
+          bus.emit('screen.language', { lang });
+        }
         return;
       }
       case 'answer': {

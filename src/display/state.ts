@@ -21,7 +21,9 @@ export interface Snapshot {
   desk: { etaMin?: number; responder?: string } | null;
   chat: Array<{ from: 'desk' | 'me'; text: string; at: string }>;
   crowd: CrowdLevel;
-  incident: { kind: 'incident' | 'evacuation'; text?: LocalText; blockedExits: string[]; route: Route | null } | null;
+  incident: { kind: 'incident' | 'evacuation'; text?: LocalText; blockedExits: string[]; route: Route | null; colour?: CrowdLevel; level?: LocalText } | null;
+  /** the PA announcement or live page playing now, with its words when it has any */
+  announcement: { id: string; channel: string; text?: LocalText } | null;
   drill: boolean;
   degraded: { hub: boolean; sip: boolean; faults: number };
   now: number;
@@ -38,7 +40,7 @@ export class ScreenState {
   constructor(bus: Bus, config: KioskConfig, evacRoute: (blocked: string[]) => Route | null, alarmNow?: () => AlarmState | undefined) {
     this.s = {
       ...fromConfig(config),
-      call: null, alarm: null, callHistory: [], rateCallId: null, desk: null, chat: [], crowd: 'none', incident: null, drill: false,
+      call: null, alarm: null, callHistory: [], rateCallId: null, desk: null, chat: [], crowd: 'none', incident: null, announcement: null, drill: false,
       degraded: { hub: false, sip: false, faults: 0 }, now: Date.now(),
     };
     const on = this.offs.push.bind(this.offs);
@@ -83,10 +85,18 @@ export class ScreenState {
     on(bus.on('drill.mode', (e) => { this.s.drill = e.active; this.changed(); }));
     on(bus.on('incident.mode', (e) => {
       const blocked = e.blockedExits ?? [];
-      this.s.incident = e.active ? { kind: e.kind, text: e.text ?? this.s.incident?.text, blockedExits: blocked, route: evacRoute(blocked) } : null;
+      const colour = e.colour as CrowdLevel | undefined;
+      this.s.incident = e.active
+        ? { kind: e.kind, text: e.text ?? this.s.incident?.text, blockedExits: blocked, route: evacRoute(blocked), ...(colour ? { colour } : {}), ...(e.level ? { level: e.level } : {}) }
+        : null;
       this.changed();
     }));
-    on(bus.on('pa.started', (e) => { if (this.s.incident && e.text) { this.s.incident = { ...this.s.incident, text: e.text }; this.changed(); } }));
+    on(bus.on('pa.started', (e) => {
+      if (this.s.incident && e.text) this.s.incident = { ...this.s.incident, text: e.text };
+      this.s.announcement = { id: e.id, channel: e.channel, ...(e.text ? { text: e.text } : {}) };
+      this.changed();
+    }));
+    on(bus.on('pa.ended', (e) => { if (this.s.announcement?.id === e.id) { this.s.announcement = null; this.changed(); } }));
     on(bus.on('hub.link', (e) => { this.s.degraded = { ...this.s.degraded, hub: !e.connected }; this.changed(); }));
     on(bus.on('sip.registration', (e) => { this.s.degraded = { ...this.s.degraded, sip: !e.registered }; this.changed(); }));
   }

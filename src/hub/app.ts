@@ -15,6 +15,7 @@ import type { HubContext } from './context.js';
 import { InstanceBus } from './instance-bus.js';
 import { KioskLink } from './kiosk-link.js';
 import { Facilities } from './facilities/service.js';
+import { PushHub } from './push.js';
 import { buildServer } from './server.js';
 import { openStorage, type HubStorage } from './storage/index.js';
 import { fleetList, type KioskStatus } from './plugins/fleet.js';
@@ -72,6 +73,8 @@ export class Hub {
         clips: new ClipStore(path.join(dataDir, 'clips')),
         composer,
         facilities,
+        push: new PushHub(bus, log),
+        sessionEnded: [],
         offlineAfterMs,
         async audit(req, action, target, result, detail) {
           await storage
@@ -85,6 +88,10 @@ export class Hub {
       this.port = (this.app.server.address() as import('node:net').AddressInfo).port;
       facilities.start();
     } catch (err) {
+      // Areas started by the server (the PA engine, its SIP gateway) stop with it, before the storage
+      // they use closes: a failed start must end the process, not leave their timers and sockets behind.
+      await this.app?.close().catch(() => undefined);
+      this.ctx?.facilities.stop();
       await this.ctx?.link.stop().catch(() => undefined);
       await storage.close().catch(() => undefined);
       throw err;

@@ -1,14 +1,23 @@
 // Write-behind batching: items queued while a write is in flight go together
 // in the next one (group commit). enqueue() resolves once its item's write has
-// committed, or rejects with the write's error.
+// committed, or rejects with the write's error. With `concurrency` > 1 up to
+// that many writes run at once (on PostgreSQL one transaction's commit, the
+// fsync, overlaps the next one's work); the default is one at a time.
 export class Batcher<T> {
   private queue: { item: T; resolve: () => void; reject: (err: Error) => void }[] = [];
-  private running = false;
+  private running = 0;
   private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly write: (items: T[]) => Promise<void>,
-    private readonly opts: { delayMs?: number; max?: number; /** on a failed group, write each item alone so one bad item cannot fail the others */ split?: boolean } = {},
+    private readonly opts: {
+      delayMs?: number;
+      max?: number;
+      /** on a failed group, write each item alone so one bad item cannot fail the others */
+      split?: boolean;
+      /** writes in flight at once (default 1) */
+      concurrency?: number;
+    } = {},
   ) {}
 
   enqueue(item: T): Promise<void> {
@@ -23,7 +32,7 @@ export class Batcher<T> {
   }
 
   private schedule(): void {
-    if (this.running || this.timer) return;
+    if (this.running >= (this.opts.concurrency ?? 1) || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.run();
@@ -31,8 +40,8 @@ export class Batcher<T> {
   }
 
   private async run(): Promise<void> {
-    if (this.running || this.queue.length === 0) return;
-    this.running = true;
+    if (this.running >= (this.opts.concurrency ?? 1) || this.queue.length === 0) return;
+    this.running++;
     const take = this.queue.splice(0, this.opts.max ?? 10_000);
     try {
       await this.write(take.map((t) => t.item));
@@ -42,7 +51,7 @@ export class Batcher<T> {
         for (const t of take) await this.write([t.item]).then(t.resolve, t.reject);
       } else for (const t of take) t.reject(err as Error);
     } finally {
-      this.running = false;
+      this.running--;
       if (this.queue.length) this.schedule();
     }
   }
@@ -52,6 +61,6 @@ export class Batcher<T> {
     clearTimeout(this.timer);
     this.timer = undefined;
     while (this.running) await new Promise((r) => setTimeout(r, 5));
-    if (this.queue.length) await this.run();
+    while (this.queue.length) await this.run();
   }
 }

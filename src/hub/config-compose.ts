@@ -11,11 +11,14 @@ import type { HubStorage, KioskRow, LayerRef, LayerScope } from './storage/stora
 
 export type { LayerRef };
 
+/** What composing needs of a kiosk row. */
+export type KioskBase = Pick<KioskRow, 'id' | 'baseConfig'>;
+
 
 type Json = Parameters<typeof deepMerge>[0];
 
 export class ConfigComposer {
-  private readonly bases = new Map<string, { mtimeMs: number; value?: Json; error?: string }>();
+  private readonly bases = new Map<string, { mtimeMs: number; checkedAt: number; value?: Json; error?: string }>();
   private readonly layers = new Map<string, Json>();
   /** composed documents as JSON text, by base file, its mtime and layer versions (kiosks sharing a base share one) */
   private readonly texts = new Map<string, string>();
@@ -26,7 +29,7 @@ export class ConfigComposer {
   ) {}
 
   /** The current layer versions that apply to a kiosk. */
-  static refFor(k: KioskRow, current: Map<string, number>): LayerRef {
+  static refFor(k: Pick<KioskRow, 'id' | 'zone'>, current: Map<string, number>): LayerRef {
     return {
       defaults: current.get('defaults/') ?? 0,
       site: current.get('site/') ?? 0,
@@ -36,9 +39,13 @@ export class ConfigComposer {
     };
   }
 
-  base(k: KioskRow): { ok: true; value: Json } | { ok: false; error: string } {
+  base(k: KioskBase): { ok: true; value: Json } | { ok: false; error: string } {
     if (!k.baseConfig) return { ok: false, error: 'unknown kiosk, or no base config file for it' };
     const file = path.resolve(this.configDir, k.baseConfig);
+    // A fan-out asks for the same file for thousands of kiosks: look at the disk at most once a second.
+    const now = Date.now();
+    const fresh = this.bases.get(file);
+    if (fresh && now - fresh.checkedAt < 1000) return fresh.error ? { ok: false, error: fresh.error } : { ok: true, value: fresh.value! };
     let mtimeMs = -1;
     try {
       mtimeMs = statSync(file).mtimeMs;
@@ -48,9 +55,9 @@ export class ConfigComposer {
     let cached = this.bases.get(file);
     if (!cached || cached.mtimeMs !== mtimeMs) {
       const m = readMerged(file);
-      cached = m.ok ? { mtimeMs, value: stripSecrets(m.value) } : { mtimeMs, error: 'base config unreadable' };
+      cached = m.ok ? { mtimeMs, checkedAt: now, value: stripSecrets(m.value) } : { mtimeMs, checkedAt: now, error: 'base config unreadable' };
       this.bases.set(file, cached);
-    }
+    } else cached.checkedAt = now;
     return cached.error ? { ok: false, error: cached.error } : { ok: true, value: cached.value! };
   }
 
@@ -65,7 +72,7 @@ export class ConfigComposer {
   }
 
   /** The document as JSON text, composed once per base file and layer versions. */
-  async composeText(k: KioskRow, ref: LayerRef): Promise<string | undefined> {
+  async composeText(k: KioskBase, ref: LayerRef): Promise<string | undefined> {
     const b = this.base(k);
     if (!b.ok) return undefined;
     const file = path.resolve(this.configDir, k.baseConfig!);
@@ -83,7 +90,7 @@ export class ConfigComposer {
   }
 
   /** The document for a kiosk and a set of layer versions; undefined if its base is missing. */
-  async compose(k: KioskRow, ref: LayerRef): Promise<Record<string, unknown> | undefined> {
+  async compose(k: KioskBase, ref: LayerRef): Promise<Record<string, unknown> | undefined> {
     const b = this.base(k);
     if (!b.ok) return undefined;
     let doc = b.value;

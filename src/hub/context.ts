@@ -12,7 +12,8 @@ import type { ConfigComposer } from './config-compose.js';
 import type { Facilities } from './facilities/service.js';
 import type { InstanceBus } from './instance-bus.js';
 import type { KioskLink } from './kiosk-link.js';
-import type { HubStorage, Role } from './storage/storage.js';
+import type { PushHub } from './push.js';
+import type { HubStorage, Right, Role } from './storage/storage.js';
 
 export interface HubContext {
   config: HubConfig;
@@ -28,6 +29,10 @@ export interface HubContext {
   composer: ConfigComposer;
   /** facilities console: layers with provenance, staged rollouts, live fleet (src/hub/facilities/) */
   facilities: Facilities;
+  /** live updates for console pages: topics, role-filtered, across instances (src/hub/push.ts) */
+  push: PushHub;
+  /** called when a console session logs out (areas let go of what it held); must not throw */
+  sessionEnded: ((s: SessionInfo) => Promise<void> | void)[];
   /** a kiosk silent this long is offline (ms) */
   offlineAfterMs: number;
   /** writes an audit record; never throws (a failure is logged) */
@@ -39,6 +44,8 @@ export interface SessionInfo {
   user: string;
   role: Role;
   csrf: string;
+  /** rights besides the role (e.g. 'pa.approve') */
+  rights: Right[];
 }
 
 declare module 'fastify' {
@@ -51,6 +58,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** roles allowed on this route; a route without `roles` must say `public: true` */
     roles?: Role[];
+    /** rights needed besides one of the roles (e.g. 'pa.approve' to approve a PA wording) */
+    rights?: Right[];
     /** no session needed (log-in page, health, kiosk endpoints with their own token) */
     public?: boolean;
     /** the log-in form: CSRF by the double-submit cookie instead of the session's token */

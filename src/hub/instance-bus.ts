@@ -11,7 +11,13 @@ export type BusMessage =
   | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' }
   // facilities console: kiosks whose state changed (consoles' maps), a rollout that moved on
   | { t: 'fleet'; ids: string[] }
-  | { t: 'rollout'; id: string };
+  | { t: 'rollout'; id: string }
+  // PA console and incidents: receipts or an incident changed (consoles refresh); a kiosk takes a live page by unicast
+  | { t: 'pa'; ev: 'receipts' | 'action' | 'incident' | 'play' | 'message'; id: string }
+  | { t: 'pa'; ev: 'unicast'; id: string; kiosk: string; host: string; port: number }
+  | { t: 'pa'; ev: 'page'; id: string; state: 'chime' | 'live' | 'ended'; reason?: string }
+  // live updates for console pages (src/hub/push.ts): small data only (ids, a chat line)
+  | { t: 'push'; topic: string; event: string; data: unknown };
 
 const CHANNEL = 'helppoint_hub';
 

@@ -20,6 +20,16 @@ export interface LocalKiosk {
   helloDone: boolean;
   /** the faults of its last heartbeat (undefined before the first) */
   faults?: { code: string; detail: string }[];
+  /** the address the kiosk's connection came from */
+  remote?: string;
+  /** what it said it can do in its hello */
+  capabilities?: string[];
+}
+
+/** Areas that follow what kiosks report (the desk's board, PA receipts, incident timelines), told once it is stored. */
+export interface KioskWatcher {
+  events?(kiosk: string, events: IncomingEvent[]): void;
+  results?(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): void;
 }
 
 /**
@@ -63,19 +73,25 @@ export class KioskLink {
       await storage.updatePresence(o.instanceId, lists.flat());
       this.changed(lists.flat().map((u) => u.id), 'presence');
     }, { split: true });
+    // On PostgreSQL a few writes in flight at once: a commit waits for its fsync while the next group is inserted.
+    // PGlite runs one statement at a time in this process, so more would only interleave.
+    const inFlight = storage.db.kind === 'postgres' ? 3 : 1;
     this.events = new Batcher(async (batches) => {
       const added = await storage.insertEvents(batches);
       batches.forEach((b, i) => (b.added = added[i]));
-    }, { split: true });
-    this.results = new Batcher((rs) => storage.commandResults(rs), { split: true });
+    }, { split: true, concurrency: inFlight });
+    this.results = new Batcher(async (rs) => {
+      await storage.commandResults(rs);
+      this.tell((w) => w.results?.(rs));
+    }, { split: true, concurrency: inFlight });
     this.configResults = new Batcher(async (rs) => {
       await storage.configResults(rs);
       this.changed(rs.map((r) => r.kiosk), 'config');
     }, { split: true });
     this.helloChecks = new Batcher((items) => this.resendPendingConfigs(items), { delayMs: 5 });
     o.bus.on((m) => {
-      if (m.t === 'command') void this.deliverCommand(m.id).catch((err: Error) => o.log.error({ err: err.message, command: m.id }, 'command not delivered'));
-      else if (m.t === 'config') void this.deliverConfig(m.push).catch((err: Error) => o.log.error({ err: err.message, push: m.push }, 'config push not delivered'));
+      if (m.t === 'command') this.retrying(() => this.deliverCommand(m.id), { command: m.id }, 'command not delivered');
+      else if (m.t === 'config') this.retrying(() => this.deliverConfig(m.push), { push: m.push }, 'config push not delivered');
       else if (m.t === 'kiosk') void this.kioskChanged(m.id, m.change);
     });
   }
@@ -89,6 +105,41 @@ export class KioskLink {
         this.o.log.error({ err: (err as Error).message }, 'kiosk change observer failed');
       }
     }
+  }
+
+  private readonly watchers: KioskWatcher[] = [];
+
+  /** Follows kiosk events and command results after they are stored (on the instance holding the kiosk). */
+  watch(w: KioskWatcher): void {
+    this.watchers.push(w);
+  }
+
+  private tell(fn: (w: KioskWatcher) => void): void {
+    for (const w of this.watchers) {
+      try {
+        fn(w);
+      } catch (err) {
+        this.o.log.error({ err: (err as Error).message }, 'kiosk watcher failed');
+      }
+    }
+  }
+
+  /** The address a kiosk held here connected from. */
+  remoteOf(id: string): string | undefined {
+    return this.local.get(id)?.remote;
+  }
+
+  /** The capabilities a kiosk held here announced in its hello. */
+  capabilitiesOf(id: string): string[] {
+    return this.local.get(id)?.capabilities ?? [];
+  }
+
+  /** A delivery that failed (database busy) is tried again a few times: the kiosks here would otherwise wait until they reconnect. */
+  private retrying(run: () => Promise<void>, what: Record<string, string>, failed: string, attempt = 1): void {
+    run().catch((err: Error) => {
+      this.o.log.error({ ...what, err: err.message, attempt }, failed);
+      if (attempt < 5) setTimeout(() => this.retrying(run, what, failed, attempt + 1), 250 * 2 ** attempt).unref();
+    });
   }
 
   async start(): Promise<void> {
@@ -151,6 +202,18 @@ export class KioskLink {
     this.presence.set(k.id, { ...prev, ...patch, id: k.id, lastSeen: k.lastSeen });
   }
 
+  /**
+   * A result, an ack or events from a kiosk: alive, but nothing new to store
+   * about it (config acks update config_version with the ack itself). Only a
+   * kiosk that was marked offline goes back to the presence table; the others'
+   * last_seen is kept fresh by their heartbeats. A fan-out thus costs no
+   * presence write for every kiosk that answers.
+   */
+  private touch(k: LocalKiosk): void {
+    if (!k.online) return this.seen(k);
+    k.lastSeen = Date.now();
+  }
+
   private flushPresence(): void {
     if (this.presence.size === 0) return;
     const batch = [...this.presence.values()];
@@ -175,7 +238,7 @@ export class KioskLink {
   connected(kioskId: string, ws: WebSocket, remote?: string): void {
     const prev = this.local.get(kioskId);
     if (prev) prev.ws.close(4001, 'replaced by a newer connection');
-    const k: LocalKiosk = { id: kioskId, ws, online: false, lastSeen: Date.now(), helloDone: false };
+    const k: LocalKiosk = { id: kioskId, ws, online: false, lastSeen: Date.now(), helloDone: false, remote };
     this.local.set(kioskId, k);
     const send = (m: HubToKiosk) => ws.readyState === 1 && ws.send(JSON.stringify(m));
     ws.on('message', (data, isBinary) => {
@@ -217,11 +280,12 @@ export class KioskLink {
         return;
       }
       k.helloDone = true;
+      k.capabilities = msg.capabilities;
       this.seen(k, { firmware: msg.firmware, configVersion: msg.configVersion });
       send({ type: 'welcome', protocol: PROTOCOL_VERSION, hub: this.o.hubId, time: Date.now() });
       this.flushPresence(); // online everywhere at once, not at the next flush
       log.info({ kiosk: kioskId, firmware: msg.firmware }, 'kiosk online');
-      this.helloChecks.enqueue({ id: kioskId, reported: msg.configVersion }).catch((err: Error) => log.warn({ kiosk: kioskId, err: err.message }, 'pending config not sent'));
+      this.checkPending(k, msg.configVersion);
       return;
     }
     if (!k.helloDone) {
@@ -237,11 +301,11 @@ export class KioskLink {
       for (const l of this.heartbeatListeners) l(kioskId, msg);
     }
     else if (msg.type === 'command-result') {
-      this.seen(k);
+      this.touch(k);
       if (!msg.ok) log.warn({ kiosk: kioskId, command: msg.id, error: msg.error }, 'kiosk refused a command');
       this.results.enqueue({ id: msg.id, kiosk: kioskId, ok: msg.ok, ...(msg.error ? { error: msg.error } : {}) }).catch((err: Error) => log.error({ err: err.message }, 'command result not stored'));
     } else if (msg.type === 'config-ack' || msg.type === 'config-nack') {
-      this.seen(k, msg.type === 'config-ack' ? { configVersion: msg.version } : {});
+      this.touch(k);
       if (msg.type === 'config-nack') log.warn({ kiosk: kioskId, version: msg.version, errors: msg.errors }, 'kiosk refused a config');
       this.configResults
         .enqueue({ kiosk: kioskId, version: msg.version, ok: msg.type === 'config-ack', ...(msg.type === 'config-nack' ? { errors: msg.errors } : {}) })
@@ -255,7 +319,7 @@ export class KioskLink {
         k.ws.close(4003, 'identity mismatch');
         return;
       }
-      this.seen(k);
+      this.touch(k);
       // Alarm rows are keyed by alarmId, which starts with the kiosk id: no kiosk can touch another's alarm.
       const events = msg.batch.map((e) =>
         e.type === 'alarm.state' && !String((e.data as { alarmId?: unknown })?.alarmId ?? '').startsWith(`${kioskId}-`) ? { ...e, type: 'alarm.state.invalid' } : e,
@@ -269,10 +333,24 @@ export class KioskLink {
             this.changed([kioskId], 'events');
           }
           send({ type: 'events-ack', ids: msg.batch.map((e) => e.id) });
+          this.tell((w) => w.events?.(kioskId, events));
         },
         (err: Error) => log.error({ kiosk: kioskId, err: err.message }, 'events not stored; no ack, the kiosk will resend'),
       );
     }
+  }
+
+  /**
+   * After a hello: its pending config goes out. A failed check (database busy,
+   * a deadlock aborted after its retries) is tried again while the same socket
+   * is open, or the push would wait forever for a kiosk that is online.
+   */
+  private checkPending(k: LocalKiosk, reported: number, attempt = 1): void {
+    this.helloChecks.enqueue({ id: k.id, reported }).catch((err: Error) => {
+      const current = this.local.get(k.id) === k && k.ws.readyState === 1;
+      this.o.log.warn({ kiosk: k.id, err: err.message, attempt, retry: current }, 'pending config check failed');
+      if (current) setTimeout(() => this.local.get(k.id) === k && this.checkPending(k, reported, attempt + 1), Math.min(10_000, 250 * 2 ** attempt)).unref();
+    });
   }
 
   /** After hellos: the pending config version of each kiosk goes to it, or is marked acked if the kiosk already runs it. */
@@ -281,21 +359,27 @@ export class KioskLink {
     const pending = await this.o.storage.pendingConfigs([...reported.keys()]);
     // Applied before the ack was lost (or before a hub restart): the kiosk says so itself.
     const applied = pending.filter((p) => p.version <= reported.get(p.kiosk)!);
+    await this.sendConfigs(pending.filter((p) => p.version > reported.get(p.kiosk)!));
     if (applied.length) {
       await this.o.storage.configResults(applied.map((p) => ({ kiosk: p.kiosk, version: p.version, ok: true })));
       this.changed(applied.map((p) => p.kiosk), 'config');
     }
-    await this.sendConfigs(pending.filter((p) => p.version > reported.get(p.kiosk)!));
   }
 
-  private async sendConfigs(list: { kiosk: string; version: number; layers: LayerRef }[]): Promise<void> {
-    if (list.length === 0) return;
-    const rows = new Map((await this.o.storage.listKiosks({ ids: list.map((p) => p.kiosk) })).map((r) => [r.id, r]));
+  private async sendConfigs(list: { kiosk: string; version: number; layers: LayerRef; baseConfig: string | null }[]): Promise<void> {
+    // Kiosks of one push mostly share one document and one version: one frame, encoded once, for all of them.
+    // Keyed by the composer's cached text (the same string object: its hash is computed once) and the version.
+    const frames = new Map<string, Map<number, Buffer>>();
     for (const p of list) {
-      const row = rows.get(p.kiosk);
-      const text = row && (await this.o.composer.composeText(row, p.layers));
       const k = this.local.get(p.kiosk);
-      if (text && k && k.ws.readyState === 1) k.ws.send(`{"type":"config","version":${p.version},"document":${text}}`);
+      if (!k || k.ws.readyState !== 1) continue;
+      const text = await this.o.composer.composeText({ id: p.kiosk, baseConfig: p.baseConfig }, p.layers);
+      if (!text) continue;
+      let byVersion = frames.get(text);
+      if (!byVersion) frames.set(text, (byVersion = new Map()));
+      let frame = byVersion.get(p.version);
+      if (!frame) byVersion.set(p.version, (frame = Buffer.from(`{"type":"config","version":${p.version},"document":${text}}`)));
+      k.ws.send(frame, { binary: false });
     }
   }
 
@@ -312,10 +396,10 @@ export class KioskLink {
     if (here.length === 0) return;
     const c = await this.o.storage.pendingCommand(id, here);
     if (!c || c.kiosks.length === 0) return;
-    const frame = JSON.stringify({ type: 'command', id, command: c.command, args: c.args });
+    const frame = Buffer.from(JSON.stringify({ type: 'command', id, command: c.command, args: c.args })); // encoded once for every socket
     for (const kid of c.kiosks) {
       const k = this.local.get(kid);
-      if (k && k.ws.readyState === 1) k.ws.send(frame);
+      if (k && k.ws.readyState === 1) k.ws.send(frame, { binary: false });
     }
   }
 

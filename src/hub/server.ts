@@ -21,12 +21,15 @@ import config from './plugins/config.js';
 import events from './plugins/events.js';
 import clips from './plugins/clips.js';
 import audit from './plugins/audit.js';
+import pa from './plugins/pa.js';
+import stream from './plugins/stream.js';
+import desk from './plugins/desk.js';
 import facilities from './plugins/facilities.js';
 
 export interface RouteEntry {
   method: string;
   url: string;
-  config: { roles?: string[]; public?: boolean; loginCsrf?: boolean };
+  config: { roles?: string[]; rights?: string[]; public?: boolean; loginCsrf?: boolean };
   websocket: boolean;
 }
 
@@ -99,6 +102,9 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   await app.register(events);
   await app.register(clips);
   await app.register(audit);
+  await app.register(pa);
+  await app.register(stream);
+  await app.register(desk);
   await app.register(facilities);
   await app.register(openapiRoute);
   return app;

@@ -11,7 +11,7 @@ export class HubLinkCapability implements KioskCapability {
   readonly name = 'hublink';
   readonly fault = 'hub-link' as const;
   readonly config = ['hub'] as const;
-  readonly raises = ['hub.link', 'hub.clock', 'pa.play', 'pa.stop', 'screen.message', 'incident.mode', 'drill.mode', 'crowd.level', 'relay.pulse', 'call.requested', 'desk.info', 'chat.fromDesk'] as const;
+  readonly raises = ['hub.link', 'hub.clock', 'pa.play', 'pa.stop', 'pa.page', 'screen.message', 'incident.mode', 'drill.mode', 'crowd.level', 'relay.pulse', 'call.requested', 'desk.info', 'chat.fromDesk'] as const;
   readonly handles = [] as const;
   link?: HubLink;
   private ctx?: KioskContext;

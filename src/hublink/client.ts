@@ -40,7 +40,7 @@ export class HubLink {
 
   constructor(
     private cfg: NonNullable<KioskConfig['hub']>,
-    private readonly kiosk: () => { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number },
+    private readonly kiosk: () => { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number; capabilities?: string[] },
     private readonly bus: Bus,
     private readonly log: Logger,
     private readonly outbox?: Outbox,
@@ -134,7 +134,7 @@ export class HubLink {
       this.attempt = 0;
       const k = this.kiosk();
       this.helloSentAt = Date.now();
-      this.send({ type: 'hello', protocol: PROTOCOL_VERSION, kiosk: k.id, firmware: FIRMWARE_VERSION, configVersion: k.configVersion, capabilities: ['io'] });
+      this.send({ type: 'hello', protocol: PROTOCOL_VERSION, kiosk: k.id, firmware: FIRMWARE_VERSION, configVersion: k.configVersion, capabilities: k.capabilities ?? ['io'] });
     });
     ws.on('message', (data) => {
       const p = parseFromHub(data as Buffer);

@@ -25,6 +25,8 @@ export function dispatchCommand(bus: Bus, cmd: Command, alarm?: () => AlarmServi
       return bus.emit('pa.play', { id: cmd.id, ...(cmd.args as object) } as PaPlay);
     case 'pa.stop':
       return bus.emit('pa.stop', { id: a.id });
+    case 'pa.page':
+      return bus.emit('pa.page', cmd.args as never);
     case 'screen.message':
       return bus.emit('screen.message', cmd.args as never);
     case 'incident.mode':

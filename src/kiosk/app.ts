@@ -33,7 +33,7 @@ import type { AlarmController } from '../alarm/controller.js';
 import { addTestSeams } from './test-seams.js';
 
 /** Events kept in the event log and sent to the hub. */
-const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended)|config\.(applied|healthy|rollback)|sip\.registration|audio\.fault|chat\.toDesk|incident\.mode|drill\.mode|capability\.)/;
+const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended|missed)|config\.(applied|healthy|rollback)|sip\.registration|audio\.fault|chat\.(toDesk|fromDesk)|desk\.info|screen\.language|incident\.mode|drill\.mode|capability\.)/;
 
 export interface KioskOptions {
   config: KioskConfig;
@@ -108,7 +108,7 @@ export class Kiosk {
       applyConfig: (version, doc) => this.reconfigure(version, doc),
       status: () => {
         const h = this.health();
-        return { id: this.config.id, configVersion: this.config.configVersion, faults: h.faults, outbox: h.outbox };
+        return { id: this.config.id, configVersion: this.config.configVersion, faults: h.faults, outbox: h.outbox, capabilities: ['io', ...(this.ctx.services.hubCapabilities?.() ?? [])] };
       },
     };
     this.applier = new ConfigApplier({

@@ -151,6 +151,33 @@ export const Command = Type.Union([
   // PA: the audio engine checks the announcement itself (channel, clip, message...)
   Cmd('pa.play', Type.Record(Type.String(), Type.Unknown())),
   Cmd('pa.stop', Type.Object({ id: Type.String({ maxLength: 128 }) }, { additionalProperties: false })),
+  // A live page from the hub's gateway: which RTP stream (group, port, SSRC) carries it, with what priority;
+  // active=false ends it (the dispatcher released Talk). See src/audio/rtp-page.ts.
+  Cmd(
+    'pa.page',
+    Type.Object(
+      {
+        id: Type.String({ minLength: 1, maxLength: 128 }),
+        active: Type.Boolean(),
+        // the page's multicast group per zone: a kiosk takes its own zone's (else the first)
+        groups: Type.Optional(
+          Type.Array(
+            Type.Object(
+              { zone: Type.Optional(Type.String({ maxLength: 64 })), group: Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}$', maxLength: 15 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) },
+              { additionalProperties: false },
+            ),
+            { minItems: 1, maxItems: 64 },
+          ),
+        ),
+        ssrc: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffffffff })),
+        priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
+        emergency: Type.Optional(Type.Boolean()),
+        text: Type.Optional(LocalText),
+        missAfterMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 10000 })),
+      },
+      { additionalProperties: false },
+    ),
+  ),
   Cmd('screen.message', Type.Object({ id: Type.String({ maxLength: 128 }), text: LocalText, until: Type.Optional(Type.String({ maxLength: 40 })) }, { additionalProperties: false })),
   Cmd(
     'incident.mode',
@@ -160,6 +187,9 @@ export const Command = Type.Union([
         kind: Type.Union([Type.Literal('incident'), Type.Literal('evacuation')]),
         text: Type.Optional(LocalText),
         blockedExits: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 50 })),
+        /** warning colour of the incident's level (the screen shows it) */
+        colour: Type.Optional(Type.Union(['blue', 'yellow', 'orange', 'red'].map((l) => Type.Literal(l)))),
+        level: Type.Optional(LocalText),
       },
       { additionalProperties: false },
     ),

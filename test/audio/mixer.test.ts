@@ -92,6 +92,27 @@ describe('audio mixer and arbiter', () => {
     assert.ok(level(out, 440, RATE) > 0.28 && level(out, 1000, RATE) > 0.28);
   });
 
+  it('keeps a live page within its lag cap: a burst after a stall plays its newest audio, not the backlog', () => {
+    // 200 ms of 440 Hz then 100 ms of 1 kHz arrive at once (a sender that stalled and caught up).
+    const burst = () => {
+      const x = new Int16Array((RATE * 300) / 1000);
+      x.set(tone(440, 200, RATE, 0.3));
+      x.set(tone(1000, 100, RATE, 0.3), (RATE * 200) / 1000);
+      return x;
+    };
+    const capped = mixer();
+    capped.m.openChannel({ channel: 'page', rate: RATE, live: true, maxLagMs: 120 }).write(burst());
+    capped.run(100);
+    // Over the cap: trimmed to half of it (60 ms), the newest audio.
+    const head = capped.sink.all().subarray(0, (RATE * 50) / 1000);
+    assert.ok(level(head, 1000, RATE) > 0.25, 'the newest audio plays at once');
+    assert.ok(level(head, 440, RATE) < 0.05, 'the backlog is dropped');
+    const uncapped = mixer();
+    uncapped.m.openChannel({ channel: 'page', rate: RATE, live: true }).write(burst());
+    uncapped.run(100);
+    assert.ok(level(uncapped.sink.all().subarray(0, (RATE * 50) / 1000), 440, RATE) > 0.25, 'within the default 400 ms all of it plays');
+  });
+
   it('queues equal priorities in order', () => {
     const { m, sink, run } = mixer();
     const a = m.openChannel({ channel: 'announcement', rate: RATE, id: 'a' });

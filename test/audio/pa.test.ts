@@ -124,6 +124,21 @@ describe('public address: stored clips and bundled messages', function () {
     assert.equal(mixer.active().length, 0);
   });
 
+  it('a drill says so first: chime, "这是演习。This is a drill.", then the message; the screen text too', async () => {
+    const clip = noise(RATE / 4, 9);
+    const sha = serveClip(clip);
+    bus.emit('pa.play', { id: 'd1', channel: 'announcement', clip: { sha256: sha, url: `/clips/${sha}` }, text: { en: 'Please leave by the west exit.', 'zh-CN': '请从西出口离开。' }, drill: true });
+    await until(() => ended.find((e) => e.id === 'd1'), 15_000, 'pa.ended');
+    assert.deepEqual(started, [{ id: 'd1', channel: 'announcement', text: { en: 'This is a drill. Please leave by the west exit.', 'zh-CN': '这是演习。请从西出口离开。' } }]);
+    const out = sink.all();
+    const chime = await library.chime();
+    const prefix = await library.message('drill-prefix', ['zh-CN', 'en']);
+    const c = indexOfSamples(out, chime);
+    assert.ok(c >= 0, 'chime');
+    assert.equal(indexOfSamples(out, prefix), c + chime.length, 'the drill prefix, in both languages, right after the chime');
+    assert.equal(indexOfSamples(out, clip), c + chime.length + prefix.length, 'then the message');
+  });
+
   it('repeats at the given interval, with one pa.started and one pa.ended', async () => {
     const clip = noise(1600, 3);
     const sha = serveClip(clip);

@@ -191,7 +191,12 @@ describe('several hub instances on one PostgreSQL', function () {
 
     await until(() => onB.every((r) => r.online && r.lastWelcomeAt > killedAt), 60_000, "B's kiosks reconnected to A");
     const reconnectMs = Math.max(...onB.map((r) => r.lastWelcomeAt - killedAt));
-    await until(async () => (await admin.json<{ acked: number }>('/api/config/status?zone=multi')).acked === N, 60_000, 'every kiosk acknowledged the push');
+    await until(async () => (await admin.json<{ acked: number }>('/api/config/status?zone=multi')).acked === N, 60_000, 'every kiosk acknowledged the push').catch(async (err: Error) => {
+      // Say which kind of failure it was: kiosks never sent the config (a lost push) or acks not stored.
+      const status = await admin.json<{ acked: number; pending: number }>('/api/config/status?zone=multi').catch(() => undefined);
+      const behind = roamers.filter((r) => r.configVersion === 0);
+      throw new Error(`${err.message}: status ${JSON.stringify(status)}, ${behind.length} kiosks never applied it (${behind.slice(0, 5).map((r) => `${r.id} online=${r.online}`).join(', ')})\n${a.output().slice(-3000)}`);
+    });
     await until(() => roamers.every((r) => r.outbox.length === 0), 60_000, 'every event acknowledged');
 
     // Every recorded event is in the table exactly once.

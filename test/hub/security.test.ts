@@ -13,6 +13,10 @@ import { hasSecrets } from '../../src/config/secrets.js';
 import { DEMO_TOKEN, engines, startHub, type TestHub } from './harness.js';
 
 const ROLES = ['dispatcher', 'facilities', 'admin'] as const;
+/** Rights besides the role of each example user (a route may need one, e.g. pa.approve). */
+const RIGHTS: Record<string, string[]> = Object.fromEntries(
+  (JSON.parse(readFileSync(path.join(EXAMPLE, 'hub.json'), 'utf8')) as { users: { name: string; rights?: string[] }[] }).users.map((u) => [u.name, u.rights ?? []]),
+);
 const PARAMS: Record<string, string> = { id: 'no-such-kiosk', scope: 'kiosk', target: 'no-such-kiosk', sha256: '0'.repeat(64), name: 'nobody' };
 const fill = (url: string) => url.replace(/:(\w+)/g, (_m, p: string) => PARAMS[p] ?? 'x');
 
@@ -44,7 +48,7 @@ for (const engine of engines()) {
         for (const role of ROLES) {
           const s = as[role]!;
           const res = r.method === 'GET' ? await s.get(url) : await fetch(t.base + url, { method: r.method, headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'application/json' }, body: '{}' });
-          const allowed = r.config.roles!.includes(role);
+          const allowed = r.config.roles!.includes(role) && (r.config.rights ?? []).every((x) => RIGHTS[role]!.includes(x));
           if (allowed) assert.ok(res.status !== 401 && res.status !== 403, `${r.method} ${r.url} as ${role}: ${res.status} ${await res.text()}`);
           else assert.equal(res.status, 403, `${r.method} ${r.url} as ${role}`);
           table.push(`${r.method} ${r.url} ${role} ${res.status}`);

@@ -83,6 +83,18 @@ export const Pa = Strict(
       }),
       { default: [], description: 'RTP paging groups (PCMU, PCMA, G.722, L16)' },
     ),
+    hubPages: Type.Optional(
+      Strict(
+        {
+          interface: Type.Optional(Type.String({ format: 'ipv4', description: "local address to join the hub's page groups on; default: that of the first multicast group above, else any" })),
+          multicast: Type.Optional(Type.Boolean({ description: 'false: this kiosk cannot take multicast (another VLAN, no IGMP); hub pages always come by unicast. Default true' })),
+          unicastPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'UDP port for pages sent to this kiosk alone (the multicast fallback); 0 picks a free one. Absent: no fallback' })),
+          unicastHost: Type.Optional(Type.String({ format: 'ipv4', description: 'local address of the unicast port; default any' })),
+          missAfterMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 10000, description: 'a page announced by the hub that has not arrived by then is reported missed; default 1000' })),
+        },
+        "live pages from the hub's page gateway (announced over the hub link, audio by multicast RTP, unicast as the fallback)",
+      ),
+    ),
     schedule: Type.Array(
       Strict({
         cron: Type.String({ description: 'minute hour day-of-month month day-of-week' }),
@@ -134,9 +146,17 @@ export const Pa = Strict(
       ),
     ),
     rules: Type.Optional(
-      Type.Array(Strict({ over: ChannelName, under: ChannelName, action: Type.Union([Type.Literal('mix'), Type.Literal('duck'), Type.Literal('mute'), Type.Literal('stop')]) }), {
-        description: 'what a higher channel does to a lower one; defaults: emergency mutes call, page mixes into call, else duck',
-      }),
+      Type.Array(
+        Strict({
+          over: ChannelName,
+          under: ChannelName,
+          action: Type.Union([Type.Literal('mix'), Type.Literal('duck'), Type.Literal('mute'), Type.Literal('pause'), Type.Literal('stop')]),
+        }),
+        {
+          description:
+            'what a higher channel does to a lower one (pause: a stored announcement or music holds its place and carries on afterwards); defaults: emergency mutes call, pauses announcement and music; page mixes into call; else duck',
+        },
+      ),
     ),
     duckLevel: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of its volume a ducked stream keeps; default 0.2' })),
     fadeMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 5000, description: 'duck/mute/resume fade; default 250' })),

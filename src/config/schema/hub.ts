@@ -1,7 +1,8 @@
 // The hub (control centre) configuration schema.
 import { Type, type Static } from '@sinclair/typebox';
-import { Id, Listen, LogLevel, Strict } from './common.js';
+import { Id, Listen, LogLevel, Port, Strict, Text } from './common.js';
 import { Site, Location } from './site.js';
+import { Account } from './sip.js';
 
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
@@ -21,7 +22,119 @@ export const HubUser = Strict({
   name: Type.String({ minLength: 1 }),
   role: Type.Union([Type.Literal('dispatcher'), Type.Literal('facilities'), Type.Literal('admin')]),
   passwordHash: Type.String({ pattern: '^scrypt\\$', description: 'scrypt$<salt hex>$<hash hex>; make one with helppoint hash-password' }),
+  rights: Type.Optional(
+    Type.Array(Type.Literal('pa.approve'), { uniqueItems: true, description: 'rights besides the role; pa.approve: approves PA message wordings (a second user, never their author)' }),
+  ),
 });
+
+const Ipv4 = Type.String({ format: 'ipv4' });
+const Colour = Type.Union([Type.Literal('blue'), Type.Literal('yellow'), Type.Literal('orange'), Type.Literal('red')]);
+
+export const HubPa = Strict(
+  {
+    languages: Type.Array(Type.Union([Type.Literal('zh-CN'), Type.Literal('en')]), {
+      minItems: 1,
+      uniqueItems: true,
+      default: ['zh-CN', 'en'],
+      description: 'languages of a stored message, spoken in this order',
+    }),
+    chime: Type.Boolean({ default: true, description: 'pre-announcement chime before live pages and messages' }),
+    gateway: Type.Optional(
+      Strict(
+        {
+          account: Account,
+          localHost: Type.String({ default: '127.0.0.1', description: 'address the gateway\'s SIP and RTP bind to' }),
+          localPort: Type.Optional(Port),
+          rtpPortRange: Type.Optional(Strict({ min: Port, max: Port })),
+          codecs: Type.Array(Type.Union([Type.Literal('G722'), Type.Literal('PCMU'), Type.Literal('PCMA')]), { default: ['G722', 'PCMU', 'PCMA'] }),
+        },
+        'the live-page gateway: the hub\'s SIP endpoint, registered with the site\'s SIP server; a console\'s voice arrives there and goes out to the zones as RTP',
+      ),
+    ),
+    browser: Type.Optional(
+      Strict(
+        {
+          wsUrl: Type.String({ pattern: '^wss?://', description: 'the SIP server\'s WebSocket (wss:// in production)' }),
+          domain: Type.String({ minLength: 1 }),
+          user: Type.Optional(Type.String({ minLength: 1, description: 'the SIP user a console suggests; each dispatcher enters their own desk account and its password in the browser (the hub never holds it)' })),
+        },
+        'the SIP server a console\'s browser phone registers with to call the gateway',
+      ),
+    ),
+    zones: Type.Record(
+      Type.String(),
+      Strict({
+        group: Ipv4,
+        port: Port,
+        priority: Type.Integer({ minimum: 1, maximum: 255, default: 100 }),
+        emergencyGroup: Ipv4,
+        emergencyPort: Port,
+        emergencyPriority: Type.Integer({ minimum: 1, maximum: 255, default: 250 }),
+      }),
+      { default: {}, description: 'multicast page groups by zone id: one for pages, one for emergency pages' },
+    ),
+    multicastInterface: Type.Optional(Type.String({ format: 'ipv4', description: 'local address pages are sent from (default: by route)' })),
+    multicastTtl: Type.Integer({ minimum: 1, maximum: 255, default: 8 }),
+    missAfterMs: Type.Integer({ minimum: 100, maximum: 10000, default: 1000, description: 'a kiosk that has not heard a page by then reports it missed' }),
+    levels: Type.Array(
+      Strict({
+        id: Id,
+        name: Text,
+        colour: Colour,
+        kind: Type.Union([Type.Literal('incident'), Type.Literal('evacuation')], { default: 'incident' }),
+        repeatEveryS: Type.Optional(Type.Integer({ minimum: 10, description: 'repeat the level\'s message this often until the incident closes' })),
+      }),
+      {
+        default: [
+          { id: 'blue', name: { en: 'Blue', 'zh-CN': '蓝色' }, colour: 'blue', kind: 'incident' },
+          { id: 'yellow', name: { en: 'Yellow', 'zh-CN': '黄色' }, colour: 'yellow', kind: 'incident' },
+          { id: 'orange', name: { en: 'Orange', 'zh-CN': '橙色' }, colour: 'orange', kind: 'incident' },
+          { id: 'red', name: { en: 'Red', 'zh-CN': '红色' }, colour: 'red', kind: 'evacuation' },
+        ],
+        description: 'incident levels, lowest first, with their warning colour (the crowd early-warning colours by default)',
+      },
+    ),
+  },
+  'PA console, incidents and drills',
+);
+
+const DeskId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$', description: 'the desk\'s SIP user on the site SIP server' });
+
+/** The dispatch desk (issue 12): console desks, their SIP accounts, listen-in, quick replies. */
+export const HubDesk = Strict(
+  {
+    sip: Strict(
+      {
+        wsUrl: Type.String({ pattern: '^wss?://', description: 'the site SIP server\'s WebSocket URL for browsers (wss:// in production; ws:// only on localhost)' }),
+        domain: Type.String({ minLength: 1, description: 'the SIP domain desks register in' }),
+      },
+      'where console desks register',
+    ),
+    desks: Type.Array(
+      Strict(
+        {
+          id: DeskId,
+          password: Type.String({ minLength: 1, description: 'its digest password on the SIP server; handed to a dispatcher\'s browser only while the dispatcher holds the desk' }),
+          name: Type.Optional(Type.String({ maxLength: 80 })),
+          users: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'only these dispatchers may take this desk (default: any dispatcher)' })),
+        },
+        'a console desk: one SIP account, held by one logged-in dispatcher at a time',
+      ),
+      { minItems: 1 },
+    ),
+    listenIn: Type.Boolean({ default: false, description: 'the site allows a desk to listen in on a kiosk (a call back with the desk\'s microphone off; the kiosk shows the call as usual)' }),
+    quickReplies: Type.Optional(
+      Type.Array(Strict({ id: Id, text: Text }), { maxItems: 40, description: 'chat replies offered to the dispatcher, sent in the caller\'s language (default: a built-in set in en and zh-CN)' }),
+    ),
+    claimLapseS: Type.Integer({
+      minimum: 3,
+      maximum: 300,
+      default: 15,
+      description: 'a claim on an alarm that never turned into a call with the claiming desk lapses when the alarm rings again this long after the claim',
+    }),
+  },
+  'console desks: dispatchers answer alarms in the browser',
+);
 
 export const HubConfigSchema = Strict(
   {
@@ -33,8 +146,10 @@ export const HubConfigSchema = Strict(
     log: Strict({ level: LogLevel }),
     site: Site,
     kiosks: Type.Array(HubKiosk),
+    pa: Type.Optional(HubPa),
     users: Type.Array(HubUser, { minItems: 1 }),
     offlineAfterS: Type.Integer({ minimum: 1, default: 10 }),
+    desk: Type.Optional(HubDesk),
     database: Type.Optional(
       Strict(
         {

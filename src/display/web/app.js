@@ -31,12 +31,16 @@ function connect() {
   S.ws = ws;
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
-    if (msg.type === 'state') { followConfig(msg.state); S.snap = msg.state; S.skew = Date.now() - msg.state.now; render(); }
+    if (msg.type === 'state') {
+      followConfig(msg.state);
+      if (S.toldLang !== S.lang) tellLang();
+      S.snap = msg.state; S.skew = Date.now() - msg.state.now; render();
+    }
     else if (msg.type === 'reload') location.reload(); // a new map from the config
     else if (msg.type === 'route') { S.route = msg.route; S.routeTo = msg.to; S.routeStepFree = msg.stepFree; renderWay(); }
     else if (msg.type === 'error') { /* never show raw errors */ }
   };
-  ws.onclose = () => setTimeout(connect, 1000);
+  ws.onclose = () => { S.toldLang = null; setTimeout(connect, 1000); };
 }
 // The language starts at the configured default and follows a new default
 // pushed by facilities; a visitor's own choice holds until then.
@@ -45,6 +49,8 @@ function followConfig(state) {
   else if (!state.languages.includes(S.lang)) S.lang = state.defaultLanguage;
 }
 const send = (m) => { if (S.ws && S.ws.readyState === 1) S.ws.send(JSON.stringify(m)); };
+// The desk chats in the visitor's language: the kiosk is told which one the screen shows.
+function tellLang() { S.toldLang = S.lang; send({ type: 'language', lang: S.lang }); }
 
 function wire() {
   $('btn-emergency').onclick = () => send({ type: 'call', kind: 'emergency' });
@@ -70,11 +76,11 @@ function wire() {
     b.onclick = () => { send({ type: 'rating', rating: n }); S.rated = true; };
     $('rate-stars').append(b);
   }
-  $('lang').onclick = () => { S.lang = S.lang === 'en' ? 'zh-CN' : 'en'; render(); };
+  $('lang').onclick = () => { S.lang = S.lang === 'en' ? 'zh-CN' : 'en'; tellLang(); render(); };
   $('a11y-contrast').onclick = () => toggle('contrast', $('a11y-contrast'));
   $('a11y-large').onclick = () => toggle('large', $('a11y-large'));
   $('call-answer').onclick = () => send({ type: 'answer' });
-  $('chat-form').onsubmit = (e) => { e.preventDefault(); const v = $('chat-input').value.trim(); if (v) send({ type: 'chat', text: v }); $('chat-input').value = ''; };
+  $('chat-form').onsubmit = (e) => { e.preventDefault(); const v = $('chat-input').value.trim(); if (v) send({ type: 'chat', text: v, lang: S.lang }); $('chat-input').value = ''; };
   $('way-search').oninput = () => { S.filterCat = null; renderWay(); };
   $('way-stepfree').onchange = () => { if (S.routeTo) send({ type: 'route', to: S.routeTo, stepFree: $('way-stepfree').checked }); };
 }
@@ -105,6 +111,11 @@ function render() {
   $('crowd').textContent = s.crowd === 'none' ? '' : t('crowd.' + s.crowd);
   $('drill').hidden = !s.drill;
   $('drill').textContent = t('drill.banner');
+  const pa = s.announcement;
+  $('pa').hidden = !pa;
+  $('pa').dataset.id = pa ? pa.id : '';
+  $('pa-label').textContent = pa ? t(pa.channel === 'emergency' ? 'pa.emergency' : 'pa.label') : '';
+  $('pa-text').textContent = pa ? (pa.text ? lt(pa.text) : t('pa.live')) : '';
   const degraded = s.degraded.hub || s.degraded.sip || s.degraded.faults > 0;
   $('degraded').hidden = !degraded;
   $('degraded').textContent = s.degradedText ? lt(s.degradedText) : t('degraded.default');
@@ -241,6 +252,9 @@ function drawMap(box, route) {
 function renderIncident() {
   const inc = S.snap.incident;
   $('incident-title').textContent = t('incident.' + inc.kind);
+  $('incident').dataset.colour = inc.colour || '';
+  $('incident-level').hidden = !inc.level && !inc.colour;
+  $('incident-level').textContent = inc.level ? lt(inc.level) : inc.colour ? t('incident.colour.' + inc.colour) : '';
   $('incident-text').textContent = inc.text ? lt(inc.text) : '';
   const to = inc.route ? S.map.data.destinations.find((d) => d.node === inc.route.nodes[inc.route.nodes.length - 1] && d.category === 'exit') : null;
   $('incident-follow').textContent = to ? t('incident.follow', { name: lt(to.name) }) : t('incident.noRoute');

@@ -91,7 +91,7 @@ export class Rollouts {
    * The layer versions each kiosk composes now: the released ones, and the
    * staged version of a rollout whose canary it is.
    */
-  async refsFor(kiosks: KioskRow[]): Promise<(k: KioskRow, current: Map<string, number>) => LayerRef> {
+  async refsFor(kiosks: Pick<KioskRow, 'id' | 'zone'>[]): Promise<(k: Pick<KioskRow, 'id' | 'zone'>, current: Map<string, number>) => LayerRef> {
     const pins = await this.o.storage.facilities.canaryPins(kiosks.map((k) => k.id));
     const byKiosk = new Map<string, typeof pins>();
     for (const p of pins) byKiosk.set(p.kiosk, [...(byKiosk.get(p.kiosk) ?? []), p]);

@@ -8,7 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from '@sinclair/typebox';
-import { hashPassword, sha256Hex, verifyPassword } from '../passwords.js';
+import { DEFAULT_COST, hashPassword, sha256Hex, verifyPassword } from '../passwords.js';
 import { ROLES, type Role } from '../storage/storage.js';
 import { loginPage } from '../console-page.js';
 import type { SessionInfo } from '../context.js';
@@ -45,14 +45,14 @@ export default fp(async function auth(app: FastifyInstance) {
   const { hub } = app;
   const cfg = { sessionTtlS: 12 * 3600, loginPerUserPerMin: 10, loginPerAddressPerMin: 30, ...hub.config.console };
   // Unknown users cost one hash of the same kind as real ones: no timing tells which names exist.
-  const dummyHash = await hashPassword(randomBytes(8).toString('hex'), { N: 16384, r: 8, p: 1 });
+  const dummyHash = await hashPassword(randomBytes(8).toString('hex'), DEFAULT_COST);
 
   app.addHook('onRequest', async (req) => {
     const id = req.cookies[SESSION_COOKIE];
     if (!id || !/^[A-Za-z0-9_-]{20,64}$/.test(id)) return;
     const idSha256 = sha256Hex(id);
     const s = await hub.storage.getSession(idSha256);
-    if (s) req.session = { idSha256, user: s.user, role: s.role, csrf: s.csrf };
+    if (s) req.session = { idSha256, user: s.user, role: s.role, csrf: s.csrf, rights: s.rights };
   });
 
   // Roles, for every route in one place, before the body is even read. A route with neither `roles` nor `public` is refused.
@@ -63,6 +63,8 @@ export default fp(async function auth(app: FastifyInstance) {
     if (!rc.roles) return reply.status(403).send({ error: 'route declares no roles', statusCode: 403 });
     if (!req.session) return reply.status(401).send({ error: 'log in first', statusCode: 401 });
     if (!rc.roles.includes(req.session.role)) return reply.status(403).send({ error: `${rc.roles.join(' or ')} role needed`, statusCode: 403 });
+    const missing = (rc.rights ?? []).filter((r) => !req.session!.rights.includes(r));
+    if (missing.length) return reply.status(403).send({ error: `the ${missing.join(' and ')} right is needed`, statusCode: 403 });
   });
 
   // CSRF on every state-changing request, once the body (a form may carry `_csrf`) is parsed and before it is validated.
@@ -115,14 +117,14 @@ export default fp(async function auth(app: FastifyInstance) {
         return reply.status(401).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(loginPage(hub.config.site.name.en, issueLoginCsrf(app, reply), 'Wrong user or password.'));
       }
       const id = randomBytes(24).toString('base64url');
-      const session: SessionInfo = { idSha256: sha256Hex(id), user: user.name, role: user.role, csrf: randomBytes(24).toString('base64url') };
+      const session: SessionInfo = { idSha256: sha256Hex(id), user: user.name, role: user.role, csrf: randomBytes(24).toString('base64url'), rights: user.rights };
       await hub.storage.createSession({ ...session, address: req.ip, ttlS: cfg.sessionTtlS });
       req.session = session;
       await hub.audit(req, 'login', user.name, 'ok');
       req.log.info({ user: user.name, role: user.role }, 'console log-in');
       void reply.setCookie(SESSION_COOKIE, id, { httpOnly: true, sameSite: 'strict', secure: !!hub.config.tls, path: '/', maxAge: cfg.sessionTtlS });
       void reply.clearCookie(LOGIN_COOKIE, { path: '/' });
-      if (wantsJson(req)) return reply.send({ user: user.name, role: user.role, csrf: session.csrf });
+      if (wantsJson(req)) return reply.send({ user: user.name, role: user.role, csrf: session.csrf, rights: user.rights });
       return reply.redirect('/', 303);
     },
   );
@@ -133,6 +135,14 @@ export default fp(async function auth(app: FastifyInstance) {
     async (req, reply) => {
       await hub.storage.revokeSession(req.session!.idSha256);
       await hub.audit(req, 'logout', req.session!.user, 'ok');
+      // Areas let go of what the session held (its desk, its live streams).
+      for (const f of hub.sessionEnded) {
+        try {
+          await f(req.session!);
+        } catch (err) {
+          req.log.error({ err: (err as Error).message }, 'session end handler failed');
+        }
+      }
       void reply.clearCookie(SESSION_COOKIE, { path: '/' });
       if (wantsJson(req)) return reply.send({ ok: true });
       return reply.redirect('/', 303);
@@ -148,14 +158,14 @@ export default fp(async function auth(app: FastifyInstance) {
         summary: 'who is logged in and the CSRF token for state-changing requests; without a session, a log-in CSRF token',
         response: {
           200: Type.Union([
-            Type.Object({ user: Type.String(), role: Type.String(), csrf: Type.String() }),
+            Type.Object({ user: Type.String(), role: Type.String(), csrf: Type.String(), rights: Type.Array(Type.String()) }),
             Type.Object({ loginCsrf: Type.String() }),
           ]),
         },
       },
     },
     async (req, reply) => {
-      if (req.session) return { user: req.session.user, role: req.session.role, csrf: req.session.csrf };
+      if (req.session) return { user: req.session.user, role: req.session.role, csrf: req.session.csrf, rights: req.session.rights };
       return { loginCsrf: issueLoginCsrf(app, reply) };
     },
   );

@@ -50,7 +50,8 @@ export default async function commands(app: FastifyInstance) {
         hub.offlineAfterMs,
       );
       const sent = targets.filter((k) => local.get(k)?.online || online.has(k));
-      const offline = targets.filter((k) => !sent.includes(k));
+      const sentSet = new Set(sent);
+      const offline = targets.filter((k) => !sentSet.has(k));
       const id = `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
       await hub.storage.createCommand({ id, command: b.command, args, by: req.session!.user, role: req.session!.role, kiosks: sent });
       await hub.bus.publish({ t: 'command', id });

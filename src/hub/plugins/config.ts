@@ -19,11 +19,11 @@ export default async function config(app: FastifyInstance) {
 
   /** Stores layer changes and a new version for each kiosk, then tells every instance. */
   async function push(by: string, kioskIds: string[], layers: { scope: LayerScope; target: string; document: unknown; comment?: string }[]) {
-    const rows = await hub.storage.listKiosks({ ids: kioskIds });
+    const rows = await hub.storage.kioskBases(kioskIds);
     const results: Static<typeof PushResult>[] = [];
     const ok: string[] = [];
     for (const id of kioskIds) {
-      const r = rows.find((k) => k.id === id);
+      const r = rows.get(id);
       const base = r && hub.composer.base(r);
       if (!r || !base) results.push({ kiosk: id, error: 'unknown kiosk, or no base config file for it' });
       else if (!base.ok) results.push({ kiosk: id, error: base.error });
@@ -36,7 +36,7 @@ export default async function config(app: FastifyInstance) {
       if (busy) throw Object.assign(new Error(`a rollout of ${l.scope} ${l.target} is in its canary stage (${busy.id})`), { statusCode: 409 });
     }
     // Canaries of a running rollout keep composing its staged version (src/hub/facilities/rollouts.ts).
-    const rowsOk = rows.filter((k) => ok.includes(k.id));
+    const rowsOk = ok.map((id) => ({ id, zone: rows.get(id)!.zone }));
     const { pushId, versions } = await hub.storage.pushConfig({ by, layer: layers, kiosks: ok, layersOf: await hub.facilities.rollouts.refsFor(rowsOk) });
     await hub.bus.publish({ t: 'config', push: pushId });
     const local = hub.link.localView();

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { HubStorage } from './storage.js';
 import { MIGRATIONS_DIR, migrate } from './migrate.js';
+import { withSqlStats } from './sql-stats.js';
 
 /** Names the schema the migrations make, for PGlite's ready-made template. */
 function migrationsHash(): string {
@@ -19,7 +20,7 @@ export async function openStorage(opts: { url?: string; dataDir: string; log: Lo
   const db = opts.url
     ? await (await import('./postgres.js')).openPostgres(opts.url, opts.log, opts.poolSize)
     : await (await import('./pglite.js')).openPglite(path.join(opts.dataDir, 'pglite'), { key: migrationsHash(), prepare: async (db) => void (await migrate(db)) });
-  const storage = new HubStorage(db);
+  const storage = new HubStorage(withSqlStats(db, process.env.HP_SQL_STATS));
   const applied = await storage.migrate();
   if (applied.length) opts.log.info({ applied, engine: db.kind }, 'database migrated');
   return storage;

@@ -32,26 +32,27 @@ export async function openPostgres(url: string, log: Logger, poolSize = 10): Pro
 
   const sql: Sql = {
     async query<T>(text: string, params?: unknown[]) {
-      return (await pool.query(text, params as unknown[])).rows as T[];
+      return retried(async () => (await pool.query(text, params as unknown[])).rows as T[]);
     },
   };
   return {
     kind: 'postgres',
     query: sql.query,
-    async transaction(fn) {
-      const c = await pool.connect();
-      try {
-        await c.query('BEGIN');
-        const r = await fn({ query: async <T>(t: string, p?: unknown[]) => (await c.query(t, p as unknown[])).rows as T[] });
-        await c.query('COMMIT');
-        return r;
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        c.release();
-      }
-    },
+    transaction: (fn) =>
+      retried(async () => {
+        const c = await pool.connect();
+        try {
+          await c.query('BEGIN');
+          const r = await fn({ query: async <T>(t: string, p?: unknown[]) => (await c.query(t, p as unknown[])).rows as T[] });
+          await c.query('COMMIT');
+          return r;
+        } catch (err) {
+          await c.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        } finally {
+          c.release();
+        }
+      }),
     exec: async (text) => void (await pool.query(text)),
     async listen(channel, cb) {
       const first = !listeners.has(channel);
@@ -67,6 +68,25 @@ export async function openPostgres(url: string, log: Logger, poolSize = 10): Pro
       await pool.end();
     },
   };
+}
+
+/**
+ * Two instances (or two batches of one) updating the same kiosk rows in a
+ * different order can deadlock; PostgreSQL then aborts one of them (40P01,
+ * or 40001 for a serialization failure). The aborted statement or
+ * transaction changed nothing, so it is simply run again, a few times with
+ * a random pause, rather than losing a batch of acks or a pending push.
+ */
+async function retried<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== '40P01' && code !== '40001') || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+    }
+  }
 }
 
 function ident(name: string): string {

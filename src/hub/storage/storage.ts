@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { Db, Sql } from './db.js';
 import { migrate } from './migrate.js';
 import { FacilitiesStorage } from './facilities.js';
+import { PaStorage } from './pa.js';
+import { DeskStorage } from './desk.js';
 
 export type Role = 'dispatcher' | 'facilities' | 'admin';
 export const ROLES: Role[] = ['dispatcher', 'facilities', 'admin'];
@@ -41,6 +43,7 @@ export interface SessionRow {
   role: Role;
   csrf: string;
   expiresAt: number;
+  rights: Right[];
 }
 
 export interface EventRow {
@@ -98,11 +101,21 @@ const json = (v: unknown) => JSON.stringify(v ?? null);
 /** Alarm states by how far along they are: a later transition of lower rank never overwrites. */
 export const ALARM_RANK: Record<string, number> = { raised: 0, calling: 1, queued: 1, talking: 1, acknowledged: 2, reset: 3 };
 
+/** Rights a user may hold besides the role (hub config users[].rights). */
+export type Right = 'pa.approve';
+export const RIGHTS: Right[] = ['pa.approve'];
+
 export class HubStorage {
+  /** PA console and incidents (src/hub/storage/pa.ts) */
+  readonly pa: PaStorage;
+  /** the dispatch desk (src/hub/storage/desk.ts) */
+  readonly desk: DeskStorage;
   /** facilities console: layer version states, rollouts, fleet map reads (src/hub/storage/facilities.ts) */
   readonly facilities: FacilitiesStorage;
 
   constructor(readonly db: Db) {
+    this.pa = new PaStorage(db);
+    this.desk = new DeskStorage(db);
     this.facilities = new FacilitiesStorage(db);
   }
 
@@ -175,6 +188,12 @@ export class HubStorage {
     return rows.map((r) => r.id);
   }
 
+  /** What a config push needs of each kiosk (its base file), without the rest of the row. */
+  async kioskBases(ids: string[]): Promise<Map<string, { id: string; zone: string; baseConfig: string | null }>> {
+    const rows = await this.db.query<{ id: string; zone: string; base_config: string | null }>('select id, zone, base_config from kiosks where id = any($1)', [ids]);
+    return new Map(rows.map((r) => [r.id, { id: r.id, zone: r.zone, baseConfig: r.base_config }]));
+  }
+
   async getKiosk(id: string): Promise<KioskRow | undefined> {
     return (await this.listKiosks({ ids: [id] }))[0];
   }
@@ -234,19 +253,19 @@ export class HubStorage {
 
   // ---- users and sessions --------------------------------------------------
 
-  async provisionUsers(users: { name: string; role: Role; passwordHash: string }[]): Promise<void> {
+  async provisionUsers(users: { name: string; role: Role; passwordHash: string; rights?: Right[] }[]): Promise<void> {
     for (const u of users) {
       await this.db.query(
-        `insert into users (name, role, password_hash) values ($1, $2, $3)
-         on conflict (name) do update set role = excluded.role, password_hash = excluded.password_hash where users.source = 'config'`,
-        [u.name, u.role, u.passwordHash],
+        `insert into users (name, role, password_hash, rights) values ($1, $2, $3, $4)
+         on conflict (name) do update set role = excluded.role, password_hash = excluded.password_hash, rights = excluded.rights where users.source = 'config'`,
+        [u.name, u.role, u.passwordHash, u.rights ?? []],
       );
     }
   }
 
-  async getUser(name: string): Promise<{ name: string; role: Role; passwordHash: string } | undefined> {
-    const r = (await this.db.query<{ name: string; role: Role; password_hash: string }>('select name, role, password_hash from users where name = $1 and not disabled', [name]))[0];
-    return r && { name: r.name, role: r.role, passwordHash: r.password_hash };
+  async getUser(name: string): Promise<{ name: string; role: Role; passwordHash: string; rights: Right[] } | undefined> {
+    const r = (await this.db.query<{ name: string; role: Role; password_hash: string; rights: Right[] }>('select name, role, password_hash, rights from users where name = $1 and not disabled', [name]))[0];
+    return r && { name: r.name, role: r.role, passwordHash: r.password_hash, rights: r.rights ?? [] };
   }
 
   async createSession(s: { idSha256: string; user: string; role: Role; csrf: string; address?: string; ttlS: number }): Promise<void> {
@@ -257,13 +276,15 @@ export class HubStorage {
   }
 
   async getSession(idSha256: string): Promise<SessionRow | undefined> {
+    // Rights are read with the session, from the user as it is now: a right taken away applies at once.
     const r = (
-      await this.db.query<{ user_name: string; role: Role; csrf: string; expires_at: Date }>(
-        'select user_name, role, csrf, expires_at from sessions where id_sha256 = $1 and revoked_at is null and expires_at > now()',
+      await this.db.query<{ user_name: string; role: Role; csrf: string; expires_at: Date; rights: Right[] | null }>(
+        `select s.user_name, s.role, s.csrf, s.expires_at, u.rights from sessions s left join users u on u.name = s.user_name
+         where s.id_sha256 = $1 and s.revoked_at is null and s.expires_at > now()`,
         [idSha256],
       )
     )[0];
-    return r && { user: r.user_name, role: r.role, csrf: r.csrf, expiresAt: ms(r.expires_at)! };
+    return r && { user: r.user_name, role: r.role, csrf: r.csrf, expiresAt: ms(r.expires_at)!, rights: r.rights ?? [] };
   }
 
   async revokeSession(idSha256: string): Promise<void> {
@@ -324,11 +345,11 @@ export class HubStorage {
     by: string;
     layer?: { scope: LayerScope; target: string; document: unknown; comment?: string }[];
     kiosks: string[];
-    layersOf: (kiosk: KioskRow, current: Map<string, number>) => LayerRef;
+    layersOf: (kiosk: Pick<KioskRow, 'id' | 'zone'>, current: Map<string, number>) => LayerRef;
   }): Promise<{ pushId: string; versions: { kiosk: string; version: number }[] }> {
     const pushId = `cfg-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     return this.db.transaction(async (tx) => {
-      const kiosks = (await tx.query('select * from kiosks where id = any($1) order by id for update', [opts.kiosks])).map(kioskRow);
+      const kiosks = await tx.query<{ id: string; zone: string }>('select id, zone from kiosks where id = any($1) order by id for update', [opts.kiosks]);
       for (const l of opts.layer ?? []) await this.addLayer(l.scope, l.target, l.document, opts.by, l.comment ?? '', tx);
       const cur = new Map(
         (await tx.query<{ scope: string; target: string; version: number }>(`select scope, target, max(version) as version from config_layers where state = 'released' group by scope, target`)).map((r) => [
@@ -350,12 +371,14 @@ export class HubStorage {
   }
 
   /** The newest pending config version of each of these kiosks (optionally of one push). */
-  async pendingConfigs(kiosks: string[], pushId?: string): Promise<{ kiosk: string; version: number; layers: LayerRef }[]> {
-    const rows = await this.db.query<{ kiosk_id: string; version: number; layers: LayerRef }>(
-      `select kiosk_id, version, layers from kiosk_configs where kiosk_id = any($1) and status = 'pending' and ($2::text is null or push_id = $2)`,
+  async pendingConfigs(kiosks: string[], pushId?: string): Promise<{ kiosk: string; version: number; layers: LayerRef; baseConfig: string | null }[]> {
+    // The base file comes along: the sender composes from it without reading every kiosk row again.
+    const rows = await this.db.query<{ kiosk_id: string; version: number; layers: LayerRef; base_config: string | null }>(
+      `select c.kiosk_id, c.version, c.layers, k.base_config from kiosk_configs c join kiosks k on k.id = c.kiosk_id
+       where c.kiosk_id = any($1) and c.status = 'pending' and ($2::text is null or c.push_id = $2)`,
       [kiosks, pushId ?? null],
     );
-    return rows.map((r) => ({ kiosk: r.kiosk_id, version: r.version, layers: r.layers }));
+    return rows.map((r) => ({ kiosk: r.kiosk_id, version: r.version, layers: r.layers, baseConfig: r.base_config }));
   }
 
   /** The newest config version of a kiosk, whatever its status. */

@@ -91,6 +91,8 @@ export class RtpStream {
   private closed = false;
   /** RTP silence watch: last packet from the far end (performance.now), and whether silence was reported */
   private lastRxAt = 0;
+  /** packets received as of the silence watch's last tick */
+  private receivedAtTick = 0;
   private silenceTimer?: NodeJS.Timeout;
   private silenceReported = false;
   // statistics (RFC 3550 A.1, A.8)
@@ -106,6 +108,13 @@ export class RtpStream {
   /** packet send instants (performance.now), for the benchmark */
   readonly sendTimes: number[] = [];
   recordSendTimes = false;
+  /**
+   * Each received audio packet of the negotiated payload type, as it comes
+   * (before the jitter buffer): for relays that forward packets at once, like
+   * the hub's page gateway. The payload is a view on the socket's buffer: use it
+   * before returning. The jitter buffer and playout go on as usual.
+   */
+  onAudioPacket?: (p: { seq: number; timestamp: number; payload: Buffer }) => void;
 
   constructor(
     private readonly input: AudioInput,
@@ -168,6 +177,11 @@ export class RtpStream {
     this.lastRxAt = performance.now();
     this.silenceTimer = setInterval(() => {
       const now = performance.now();
+      // Packets since the last tick: the clock is read here, not per packet (the receive path allocates nothing).
+      if (this.received !== this.receivedAtTick) {
+        this.receivedAtTick = this.received;
+        this.lastRxAt = now;
+      }
       const farSends = this.direction === 'sendrecv' || this.direction === 'recvonly';
       if (!farSends) this.lastRxAt = now;
       else if (!this.silenceReported && now - this.lastRxAt >= timeoutMs) {
@@ -292,7 +306,6 @@ export class RtpStream {
       return;
     }
     if (this.received++ === 0) this.onEvent({ type: 'first-rtp-in' });
-    this.lastRxAt = performance.now();
     if (this.silenceReported) {
       this.silenceReported = false;
       this.onEvent({ type: 'rtp-resumed' });
@@ -301,6 +314,7 @@ export class RtpStream {
     if (this.dtmfPt !== undefined && p.payloadType === this.dtmfPt) return this.receiveDtmf(p.timestamp, buf.subarray(p.payloadStart, p.payloadEnd));
     if (p.payloadType !== this.payloadType || !this.codec) return;
     if (this.direction === 'sendonly' || this.direction === 'inactive') return;
+    if (this.onAudioPacket) this.onAudioPacket({ seq: p.seq, timestamp: p.timestamp, payload: buf.subarray(p.payloadStart, p.payloadEnd) });
     if (this.expectSeq === undefined) {
       this.expectSeq = p.seq;
       this.nextPlay = performance.now() + JITTER_TARGET * PTIME_MS;

@@ -1,0 +1,255 @@
+// The dispatch desk at the hub: the board of open alarms, desks held by
+// dispatchers, claims (exactly one desk takes an alarm), commands from the
+// desk to kiosks, and the live feed (push topic "desk").
+//
+// Kiosk events reach it after they are stored, on the instance that holds the
+// kiosk (KioskLink.watch): alarm transitions move claims, information calls
+// and screen languages are folded into the desk's tables, and every change is
+// published on the push topic by id. Each instance with boards open reads the
+// changed row once and sends it (src/hub/push.ts).
+import { randomBytes } from 'node:crypto';
+import type { HubDesk } from '../../config/schema/hub.js';
+import type { Static } from '@sinclair/typebox';
+import type { HubContext, SessionInfo } from '../context.js';
+import { ConfigComposer } from '../config-compose.js';
+import type { IncomingEvent } from '../storage/storage.js';
+import { sipUser, type BoardRow, type Claim } from '../storage/desk.js';
+
+export type DeskConfig = Static<typeof HubDesk>;
+
+/** What the desk needs to know about a kiosk beyond its row: from its composed config. */
+export interface KioskFacts {
+  /** where a desk calls it (call back, pick up): through the registrar, or its own address */
+  sipUri: string;
+  doorDtmf: string;
+  defaultLanguage: string;
+  languages: string[];
+  ackDtmf: string;
+  resetDtmf: string;
+}
+
+export const DEFAULT_QUICK_REPLIES: DeskConfig['quickReplies'] = [
+  { id: 'coming', text: { en: 'Help is on the way. Please stay where you are.', 'zh-CN': '救援人员正在赶来，请留在原地。' } },
+  { id: 'hear', text: { en: 'We can hear you. Please speak close to the help point.', 'zh-CN': '我们能听到您，请靠近求助点说话。' } },
+  { id: 'cannot-hear', text: { en: 'We cannot hear you. Please type your message here.', 'zh-CN': '我们听不到您的声音，请在此输入文字。' } },
+  { id: 'injured', text: { en: 'Is anyone injured?', 'zh-CN': '是否有人受伤？' } },
+  { id: 'safe', text: { en: 'Are you in a safe place?', 'zh-CN': '您所在的位置安全吗？' } },
+  { id: 'wait', text: { en: 'Please wait, we are checking.', 'zh-CN': '请稍候，我们正在核实。' } },
+];
+
+/** Event types a kiosk's history shows, besides what dispatchers did. */
+export const HISTORY_TYPES = ['alarm.state', 'alarm.refused', 'call.state', 'call.media', 'call.refused', 'call.rating', 'chat.toDesk', 'chat.fromDesk', 'desk.info', 'relay.pulse', 'screen.language'];
+
+const FACTS_TTL_MS = 10_000;
+
+export class DeskService {
+  readonly cfg: DeskConfig;
+  private readonly facts = new Map<string, { at: number; facts: KioskFacts }>();
+  /** category of the last information call request per kiosk (call.state does not carry it) */
+  private readonly lastCategory = new Map<string, string>();
+
+  constructor(
+    private readonly hub: HubContext,
+    cfg: DeskConfig,
+  ) {
+    this.cfg = { ...cfg, quickReplies: cfg.quickReplies ?? DEFAULT_QUICK_REPLIES };
+  }
+
+  start(): void {
+    const { hub } = this;
+    hub.push.define('desk', { roles: ['dispatcher', 'admin'], resolve: (event, data) => this.resolve(event, data) });
+    hub.link.watch({ events: (kiosk, events) => void this.onEvents(kiosk, events).catch((err: Error) => hub.log.error({ err: err.message, kiosk }, 'desk: kiosk events not followed')) });
+    hub.sessionEnded.push(async (s) => {
+      await this.leaveDesk(s, 'logged out');
+    });
+  }
+
+  // ---- desks --------------------------------------------------------------------
+
+  /** The desks this dispatcher may take, the ones bound to them first. */
+  candidates(user: string): string[] {
+    const mine = this.cfg.desks.filter((d) => d.users?.includes(user));
+    const any = this.cfg.desks.filter((d) => !d.users);
+    return [...mine, ...any].map((d) => d.id);
+  }
+
+  desk(id: string): DeskConfig['desks'][number] | undefined {
+    return this.cfg.desks.find((d) => d.id === id);
+  }
+
+  /** A dispatcher's session takes a desk (or keeps the one it has). */
+  async takeDesk(s: SessionInfo): Promise<{ desk: string; name: string } | undefined> {
+    const seat = await this.hub.storage.desk.takeSeat(this.candidates(s.user), s.user, s.idSha256);
+    if (!seat) return undefined;
+    await this.publish('seats', {});
+    return { desk: seat.desk, name: this.desk(seat.desk)?.name ?? seat.desk };
+  }
+
+  /** The session lets go of its desk; claims it held end (the alarm goes back to the board). */
+  async leaveDesk(s: SessionInfo, why: string): Promise<string | undefined> {
+    const desk = await this.hub.storage.desk.releaseSeat(s.idSha256);
+    if (!desk) return undefined;
+    const released = await this.hub.storage.desk.releaseClaimsOfDesk(desk, why);
+    for (const alarmId of released) await this.publish('alarm', { ref: alarmId });
+    await this.publish('seats', {});
+    this.hub.log.info({ desk, user: s.user, why }, 'desk let go');
+    return desk;
+  }
+
+  // ---- claims ---------------------------------------------------------------------
+
+  async claim(s: SessionInfo, desk: string, row: BoardRow, mode: Claim['mode']): Promise<{ ok: true; claim: Claim } | { ok: false; holder: Claim }> {
+    const r = await this.hub.storage.desk.claim({ alarmId: row.ref, kiosk: row.kiosk, user: s.user, desk, mode });
+    if (r.ok) {
+      await this.hub.storage.desk.action({ kiosk: row.kiosk, alarmId: row.ref, user: s.user, desk, action: mode === 'answer' ? 'answer' : mode === 'pickup' ? 'pick up' : 'listen in' });
+      await this.publish('alarm', { ref: row.ref });
+    }
+    return r;
+  }
+
+  async release(s: SessionInfo, desk: string, row: { ref: string; kiosk: string }, why: string): Promise<boolean> {
+    const ok = await this.hub.storage.desk.releaseClaim(row.ref, desk, why);
+    if (ok) {
+      await this.hub.storage.desk.action({ kiosk: row.kiosk, alarmId: row.ref, user: s.user, desk, action: 'hang up', detail: { why } });
+      await this.publish('alarm', { ref: row.ref });
+    }
+    return ok;
+  }
+
+  // ---- kiosks -------------------------------------------------------------------------
+
+  /** A kiosk's facts from its composed config (cached for a few seconds). */
+  async kioskFacts(id: string): Promise<KioskFacts | undefined> {
+    const hit = this.facts.get(id);
+    if (hit && Date.now() - hit.at < FACTS_TTL_MS) return hit.facts;
+    const row = await this.hub.storage.getKiosk(id);
+    if (!row) return undefined;
+    const doc = (await this.hub.composer.compose(row, ConfigComposer.refFor(row, await this.hub.storage.currentLayers())).catch(() => undefined)) as
+      | { sip?: { account?: { user?: string; domain?: string; registrars?: unknown[] }; localHost?: string; localPort?: number; doorDtmf?: string; alarm?: { ackDtmf?: string; resetDtmf?: string } }; display?: { defaultLanguage?: string; languages?: string[] } }
+      | undefined;
+    const sip = doc?.sip;
+    const user = sip?.account?.user ?? id;
+    // Registered: found through the registrar by its user. Not registered: its own SIP address (the SIP server relays to it).
+    const sipUri = sip?.account?.registrars?.length || !sip?.localPort ? `sip:${user}@${sip?.account?.domain ?? this.cfg.sip.domain}` : `sip:${user}@${sip.localHost ?? '127.0.0.1'}:${sip.localPort}`;
+    const facts: KioskFacts = {
+      sipUri,
+      doorDtmf: sip?.doorDtmf ?? '*1',
+      ackDtmf: sip?.alarm?.ackDtmf ?? '*5',
+      resetDtmf: sip?.alarm?.resetDtmf ?? '*9',
+      defaultLanguage: doc?.display?.defaultLanguage ?? 'zh-CN',
+      languages: doc?.display?.languages ?? ['zh-CN', 'en'],
+    };
+    this.facts.set(id, { at: Date.now(), facts });
+    return facts;
+  }
+
+  /**
+   * A command to one kiosk (as POST /api/commands sends it), waiting up to
+   * waitMs for its result: a desk action says what happened, or that the
+   * kiosk has not answered yet.
+   */
+  async command(s: SessionInfo, ip: string, kiosk: string, command: string, args: Record<string, unknown>, waitMs = 3000): Promise<{ id?: string; ok: boolean; pending?: boolean; error?: string }> {
+    const { hub } = this;
+    const online = hub.link.isLocal(kiosk) || (await hub.storage.onlineKiosks([kiosk], hub.offlineAfterMs)).has(kiosk);
+    if (!online) return { ok: false, error: `kiosk ${kiosk} is offline` };
+    const id = `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    await hub.storage.createCommand({ id, command, args, by: s.user, role: s.role, kiosks: [kiosk] });
+    await hub.bus.publish({ t: 'command', id });
+    await hub.audit({ session: s, ip }, `command.${command}`, kiosk, 'sent', { id, desk: true });
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const r = (await hub.storage.getCommand(id))?.results[kiosk];
+      if (r) return { id, ok: r.ok, ...(r.error ? { error: r.error } : {}) };
+      if (Date.now() >= until) return { id, ok: false, pending: true, error: 'the kiosk has not answered yet' };
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+
+  // ---- the board ----------------------------------------------------------------------------
+
+  async row(ref: string, type: 'alarm' | 'call' = 'alarm'): Promise<BoardRow | undefined> {
+    return (await this.hub.storage.desk.board(type === 'alarm' ? { alarmId: ref } : { callId: ref }))[0];
+  }
+
+  /** Publishes a change on the desk topic (every instance's boards). */
+  async publish(event: string, data: Record<string, unknown>): Promise<void> {
+    await this.hub.push.publish('desk', event, data);
+  }
+
+  /** What boards get for a published change: the row itself (read once per instance). */
+  private async resolve(event: string, data: unknown): Promise<{ event: string; data: unknown } | undefined> {
+    const d = data as { ref?: string; kiosk?: string };
+    if (event === 'alarm' || event === 'call') {
+      const row = await this.row(d.ref!, event);
+      return row ? { event: 'row', data: row } : { event: 'gone', data: { ref: d.ref } };
+    }
+    if (event === 'kiosk') return { event: 'rows', data: await this.hub.storage.desk.board({ kiosk: d.kiosk }) };
+    if (event === 'seats') return { event: 'seats', data: await this.seats() };
+    return { event, data };
+  }
+
+  async seats(): Promise<{ desk: string; name: string; user: string }[]> {
+    return (await this.hub.storage.desk.seats()).map((s) => ({ desk: s.desk, name: this.desk(s.desk)?.name ?? s.desk, user: s.user }));
+  }
+
+  private async onEvents(kiosk: string, events: IncomingEvent[]): Promise<void> {
+    const { storage } = this.hub;
+    for (const e of events) {
+      const data = (e.data ?? {}) as Record<string, unknown>;
+      switch (e.type) {
+        case 'alarm.state': {
+          const alarmId = String(data.alarmId);
+          // Only the alarm's latest transition moves claims (a re-sent old event must not).
+          const row = await this.row(alarmId);
+          const latest = !row ? data.state === 'reset' : row.state === data.state && row.at === data.at;
+          if (latest) await storage.desk.followAlarm(alarmId, String(data.state), String(data.at), typeof data.target === 'string' ? data.target : undefined, this.cfg.claimLapseS);
+          await this.publish('alarm', { ref: alarmId });
+          break;
+        }
+        case 'call.requested':
+          if (data.kind === 'information' && typeof data.category === 'string') this.lastCategory.set(kiosk, data.category);
+          break;
+        case 'call.state': {
+          if (data.kind !== 'information' || data.incoming) break;
+          const callId = String(data.callId);
+          const boot = e.id.split(':')[1] ?? '';
+          await storage.desk.foldCall(kiosk, boot, {
+            callId,
+            state: String(data.state),
+            category: data.state === 'calling' ? this.lastCategory.get(kiosk) : undefined,
+            target: typeof data.target === 'string' ? data.target : undefined,
+            attempt: typeof data.attempt === 'number' ? data.attempt : undefined,
+          });
+          await this.publish('call', { ref: callId });
+          break;
+        }
+        case 'screen.language':
+          if (typeof data.lang === 'string') {
+            await storage.desk.setLanguage(kiosk, data.lang);
+            await this.publish('kiosk', { kiosk });
+          }
+          break;
+        case 'chat.toDesk':
+          if (typeof data.lang === 'string') await storage.desk.setLanguage(kiosk, data.lang);
+          await this.publish('chat', { kiosk, from: 'caller', text: String(data.text ?? '').slice(0, 500), lang: data.lang ?? null, at: data.at ?? e.at, callId: data.callId ?? null });
+          break;
+        case 'chat.fromDesk':
+          // The kiosk's receipt: the line is on its screen.
+          await this.publish('chat', { kiosk, from: 'desk', shown: true, text: String(data.text ?? '').slice(0, 500), at: data.at ?? e.at });
+          break;
+        case 'desk.info':
+          await this.publish('info', { kiosk, etaMin: data.etaMin ?? null, responder: data.responder ?? null, at: e.at });
+          break;
+        case 'relay.pulse':
+          await this.publish('door', { kiosk, output: data.output ?? null, source: data.source ?? null, at: e.at });
+          break;
+      }
+    }
+  }
+
+  /** The desk (SIP user) a board row is ringing or talking to, if it is a console desk. */
+  deskOf(target: string | null): string | null {
+    const u = sipUser(target);
+    return u && this.desk(u) ? u : null;
+  }
+}

@@ -1,0 +1,195 @@
+// The dispatch desk's routes (issue 12): the board of open alarms, the desk a
+// dispatcher holds (its SIP account for the browser phone), claims, and the
+// desk's actions on a kiosk: acknowledge, reset, open the door, chat. Live
+// changes reach the board page on the push topic "desk" (GET
+// /api/stream?topics=desk, src/hub/plugins/stream.ts).
+//
+// Every action goes to the kiosk as a hub command (protocol/messages.ts) and
+// the answer says what the kiosk did (or that it has not answered yet); who
+// acted always comes from the session, never from the body.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { DeskService, type DeskConfig } from '../desk/service.js';
+import { WEB_DIST } from '../web-bundle.js';
+import { deskPage } from '../desk/page.js';
+import type { BoardRow } from '../storage/desk.js';
+
+const DESK_ROLES = ['dispatcher', 'admin'] as const;
+const roles = [...DESK_ROLES];
+
+const AlarmParams = Type.Object({ alarmId: Type.String({ minLength: 1, maxLength: 128 }) });
+const KioskParams = Type.Object({ kiosk: Type.String({ minLength: 1, maxLength: 64 }) });
+const ChatBody = Type.Object(
+  {
+    text: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    reply: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'a quick reply by id: sent in the caller\'s language' })),
+    callId: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+const ClaimBody = Type.Object({ mode: Type.Optional(Type.Union([Type.Literal('answer'), Type.Literal('pickup'), Type.Literal('listen')])) }, { additionalProperties: false });
+const Outcome = Type.Object({ ok: Type.Boolean(), pending: Type.Optional(Type.Boolean()), error: Type.Optional(Type.String()), id: Type.Optional(Type.String()) }, { additionalProperties: true });
+
+export default async function desk(app: FastifyInstance) {
+  const { hub } = app;
+  // Without a desk section the board still works (it needs no SIP account); taking a desk says why it cannot.
+  const cfg: DeskConfig = hub.config.desk ?? { sip: { wsUrl: 'ws://127.0.0.1/', domain: '' }, desks: [], listenIn: false, claimLapseS: 15 };
+  const svc = new DeskService(hub, cfg);
+  svc.start();
+
+  const ip = (req: FastifyRequest) => req.ip;
+
+  /** The open alarm by id (404 when it is closed or unknown). */
+  async function openAlarm(alarmId: string, reply: FastifyReply): Promise<BoardRow | undefined> {
+    const row = await svc.row(alarmId);
+    if (!row) void reply.status(404).send({ error: `no open alarm ${alarmId}`, statusCode: 404 });
+    return row;
+  }
+
+  // ---- the page ------------------------------------------------------------------------
+
+  app.get('/desk', { config: { roles }, schema: { tags: ['desk'], summary: 'the dispatch desk: the alarm board and the browser phone', hide: true } }, async (req, reply) => {
+    void reply.type('text/html; charset=utf-8').header('x-frame-options', 'DENY').header('cache-control', 'no-store');
+    return deskPage(hub.config.site.name.en, req.session!);
+  });
+
+  app.get<{ Params: { file: string } }>(
+    '/desk/:file',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'the desk page\'s script bundles', hide: true, params: Type.Object({ file: Type.String({ pattern: '^(board|phone)\\.js(\\.map)?$' }) }) } },
+    async (req, reply) => {
+      const data = await readFile(path.join(WEB_DIST, 'desk', req.params.file)).catch(() => undefined);
+      if (!data) return reply.status(503).send({ error: 'the desk bundles are not built: npm run build', statusCode: 503 });
+      return reply.type(req.params.file.endsWith('.map') ? 'application/json' : 'text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(data);
+    },
+  );
+
+  // ---- the board ----------------------------------------------------------------------------
+
+  app.get(
+    '/api/desk/board',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'every open alarm of the fleet (emergency first, then oldest), information calls in progress, the desks held, quick replies; follow changes on /api/stream?topics=desk' } },
+    async (req) => ({
+      now: Date.now(),
+      rows: await hub.storage.desk.board(),
+      seats: await svc.seats(),
+      mySeat: (await hub.storage.desk.seatOf(req.session!.idSha256))?.desk ?? null,
+      quickReplies: svc.cfg.quickReplies,
+    }),
+  );
+
+  // ---- the desk a dispatcher holds ---------------------------------------------------------------
+
+  app.post(
+    '/api/desk/seat',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'take a desk (or keep the one held): its SIP account for the browser phone; 409 when every desk is taken' } },
+    async (req, reply) => {
+      if (!hub.config.desk) return reply.status(409).send({ error: 'this hub has no console desks (hub config "desk")', statusCode: 409 });
+      const seat = await svc.takeDesk(req.session!);
+      if (!seat) return reply.status(409).send({ error: 'every desk is taken', statusCode: 409 });
+      const d = svc.desk(seat.desk)!;
+      await hub.audit(req, 'desk.take', seat.desk, 'ok');
+      return { desk: seat.desk, name: seat.name, sip: { wsUrl: cfg.sip.wsUrl, domain: cfg.sip.domain, user: d.id, password: d.password } };
+    },
+  );
+
+  app.post('/api/desk/seat/leave', { config: { roles }, schema: { tags: ['desk'], summary: 'let go of the desk held (its claims end)' } }, async (req) => {
+    const desk = await svc.leaveDesk(req.session!, 'left the desk');
+    if (desk) await hub.audit(req, 'desk.leave', desk, 'ok');
+    return { ok: true, desk: desk ?? null };
+  });
+
+  // ---- claims: exactly one desk takes an alarm ----------------------------------------------------
+
+  app.post<{ Params: Static<typeof AlarmParams>; Body: Static<typeof ClaimBody> }>(
+    '/api/desk/alarms/:alarmId/claim',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'take an alarm for the desk held (before answering its call); 409 with the holder when another desk has it', params: AlarmParams, body: ClaimBody } },
+    async (req, reply) => {
+      const seat = await hub.storage.desk.seatOf(req.session!.idSha256);
+      if (!seat) return reply.status(409).send({ error: 'take a desk first', statusCode: 409 });
+      const row = await openAlarm(req.params.alarmId, reply);
+      if (!row) return reply;
+      const r = await svc.claim(req.session!, seat.desk, row, req.body?.mode ?? 'answer');
+      if (!r.ok) return reply.status(409).send({ error: `taken by ${r.holder.user} at ${r.holder.desk}`, statusCode: 409, holder: { user: r.holder.user, desk: r.holder.desk } });
+      return { ok: true, desk: seat.desk };
+    },
+  );
+
+  app.post<{ Params: Static<typeof AlarmParams> }>(
+    '/api/desk/alarms/:alarmId/release',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'let go of the desk\'s claim on an alarm (hung up without acknowledging)', params: AlarmParams } },
+    async (req, reply) => {
+      const seat = await hub.storage.desk.seatOf(req.session!.idSha256);
+      if (!seat) return reply.status(409).send({ error: 'no desk held', statusCode: 409 });
+      const row = await openAlarm(req.params.alarmId, reply);
+      if (!row) return reply;
+      return { ok: await svc.release(req.session!, seat.desk, row, 'hung up') };
+    },
+  );
+
+  // ---- acknowledge and reset through the hub (the alarm contract's alarm.ack / alarm.reset) -----------
+
+  for (const action of ['ack', 'reset'] as const) {
+    app.post<{ Params: Static<typeof AlarmParams> }>(
+      `/api/desk/alarms/:alarmId/${action}`,
+      {
+        config: { roles },
+        schema: {
+          tags: ['desk'],
+          summary: `${action === 'ack' ? 'acknowledge' : 'reset'} an open alarm: the command alarm.${action} to its kiosk (by: hub:<user> from the session); answers with the kiosk's result`,
+          params: AlarmParams,
+          response: { 200: Outcome },
+        },
+      },
+      async (req, reply) => {
+        const row = await openAlarm(req.params.alarmId, reply);
+        if (!row) return reply;
+        const s = req.session!;
+        const r = await svc.command(s, ip(req), row.kiosk, `alarm.${action}`, { alarmId: row.ref, by: `hub:${s.user}` });
+        const seat = await hub.storage.desk.seatOf(s.idSha256);
+        await hub.storage.desk.action({ kiosk: row.kiosk, alarmId: row.ref, user: s.user, desk: seat?.desk ?? null, action: action === 'ack' ? 'acknowledge' : 'reset', detail: { via: 'hub', ok: r.ok, error: r.error } });
+        return reply.status(r.ok ? 200 : r.pending ? 202 : 409).send(r);
+      },
+    );
+  }
+
+  // ---- the kiosk: door, chat, desk information -----------------------------------------------------------
+
+  app.post<{ Params: Static<typeof KioskParams> }>(
+    '/api/desk/kiosks/:kiosk/door',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'open the kiosk\'s door: a pulse of its door relay (relay.pulse); answers with the kiosk\'s result', params: KioskParams, response: { 200: Outcome } } },
+    async (req, reply) => {
+      if (!(await hub.storage.getKiosk(req.params.kiosk))) return reply.status(404).send({ error: `no kiosk ${req.params.kiosk}`, statusCode: 404 });
+      const r = await svc.command(req.session!, ip(req), req.params.kiosk, 'relay.pulse', {});
+      const seat = await hub.storage.desk.seatOf(req.session!.idSha256);
+      await hub.storage.desk.action({ kiosk: req.params.kiosk, user: req.session!.user, desk: seat?.desk ?? null, action: 'open door', detail: { ok: r.ok, error: r.error } });
+      return reply.status(r.ok ? 200 : r.pending ? 202 : 409).send(r);
+    },
+  );
+
+  app.post<{ Params: Static<typeof KioskParams>; Body: Static<typeof ChatBody> }>(
+    '/api/desk/kiosks/:kiosk/chat',
+    {
+      config: { roles },
+      schema: { tags: ['desk'], summary: 'a chat line to the caller\'s screen: text as typed, or a quick reply by id in the language the screen shows', params: KioskParams, body: ChatBody, response: { 200: Outcome } },
+    },
+    async (req, reply) => {
+      const kiosk = req.params.kiosk;
+      if (!(await hub.storage.getKiosk(kiosk))) return reply.status(404).send({ error: `no kiosk ${kiosk}`, statusCode: 404 });
+      const b = req.body;
+      if (!!b.text === !!b.reply) return reply.status(400).send({ error: 'send "text" or a quick "reply" id (one of them)', statusCode: 400 });
+      let text = b.text;
+      let lang: string | null = null;
+      if (b.reply) {
+        const q = svc.cfg.quickReplies!.find((r) => r.id === b.reply);
+        if (!q) return reply.status(400).send({ error: `no quick reply "${b.reply}" (known: ${svc.cfg.quickReplies!.map((r) => r.id).join(', ')})`, statusCode: 400 });
+        lang = (await hub.storage.desk.language(kiosk)) ?? (await svc.kioskFacts(kiosk))?.defaultLanguage ?? 'en';
+        text = (q.text as Record<string, string | undefined>)[lang] ?? q.text.en;
+      }
+      const r = await svc.command(req.session!, ip(req), kiosk, 'chat', { text: text!, ...(b.callId ? { callId: b.callId } : {}) });
+      if (r.ok) await svc.publish('chat', { kiosk, from: 'desk', user: req.session!.user, text, lang, at: new Date().toISOString() });
+      return reply.status(r.ok ? 200 : r.pending ? 202 : 409).send({ ...r, text, lang });
+    },
+  );
+}

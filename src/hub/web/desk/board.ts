@@ -1,0 +1,341 @@
+// The dispatch desk page: the live alarm board, the browser phone and the
+// chat with the caller's screen. State comes from GET /api/desk/board, then
+// changes from the server-sent stream (/api/stream?topics=desk). Every
+// action says what happened in the notice line; nothing fails silently.
+//
+// Acknowledge and Reset go in-band on the alarm's own call when this desk is
+// talking to the kiosk (SIP INFO application/x-helppoint-alarm), else
+// through the hub (alarm.ack / alarm.reset commands).
+import { DeskPhone, type CallInfo } from './phone.js';
+
+interface Row {
+  ref: string;
+  type: 'alarm' | 'call';
+  kind: 'emergency' | 'information';
+  kiosk: string;
+  zone: string;
+  location: { text?: { en?: string; 'zh-CN'?: string } } | null;
+  category: string | null;
+  lang: string | null;
+  state: string;
+  raisedAt: string;
+  at: string;
+  attempt: number | null;
+  target: string | null;
+  reason: string | null;
+  claim: { user: string; desk: string; mode: string } | null;
+}
+interface QuickReply {
+  id: string;
+  text: { en: string; 'zh-CN'?: string };
+}
+interface ChatLine {
+  kiosk: string;
+  from: 'caller' | 'desk';
+  text: string;
+  lang?: string | null;
+  at: string;
+  shown?: boolean;
+}
+
+const $ = (id: string) => document.getElementById(id)!;
+const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
+
+const S = {
+  rows: new Map<string, Row>(),
+  skew: 0,
+  desk: null as string | null,
+  phone: null as DeskPhone | null,
+  /** the kiosk whose chat is open */
+  chatKiosk: null as string | null,
+  chat: [] as ChatLine[],
+  quick: [] as QuickReply[],
+  streamOpen: false,
+  log: [] as string[],
+};
+
+function notice(text: string): void {
+  $('notice').textContent = text;
+  S.log.push(text);
+}
+
+async function api<T = any>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const r = await fetch(url, {
+    method,
+    headers: method === 'POST' ? { 'content-type': 'application/json', 'x-csrf-token': csrf } : {},
+    body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
+  });
+  const text = await r.text();
+  return { status: r.status, body: (text ? JSON.parse(text) : null) as T };
+}
+
+// ---- the board -----------------------------------------------------------------------
+
+function sorted(): Row[] {
+  return [...S.rows.values()].sort((a, b) => (a.kind === b.kind ? Date.parse(a.raisedAt) - Date.parse(b.raisedAt) : a.kind === 'emergency' ? -1 : 1));
+}
+
+const userOf = (uri: string | null) => (uri ? (/^sips?:([^@;>]+)@/.exec(uri)?.[1] ?? uri) : '');
+const waiting = (r: Row) => Math.max(0, Math.round((Date.now() - S.skew - Date.parse(r.raisedAt)) / 1000));
+const fmtWait = (s: number) => (s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`);
+
+/** The phone call with this kiosk, if any (matched by the kiosk's X-Helppoint-Kiosk header). */
+function callOf(kiosk: string): CallInfo | undefined {
+  return S.phone?.list().find((c) => c.state !== 'ended' && c.headers['x-helppoint-kiosk'] === kiosk);
+}
+
+function button(label: string, act: string, ref: string, disabled = false): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.textContent = label;
+  b.dataset.act = act;
+  b.dataset.ref = ref;
+  b.disabled = disabled;
+  b.onclick = () => void action(act, ref);
+  return b;
+}
+
+function render(): void {
+  const rows = sorted();
+  $('empty').hidden = rows.length > 0;
+  const body = $('board');
+  body.replaceChildren(
+    ...rows.map((r) => {
+      const tr = document.createElement('tr');
+      tr.dataset.ref = r.ref;
+      tr.dataset.kiosk = r.kiosk;
+      tr.dataset.state = r.state;
+      tr.className = `${r.kind}${r.claim && r.claim.desk !== S.desk ? ' taken' : ''}`;
+      const cells = [
+        r.kind,
+        r.kiosk,
+        r.zone,
+        r.location?.text?.en ?? '',
+        r.category ?? '',
+        r.lang ?? '',
+        r.state,
+        fmtWait(waiting(r)),
+        r.attempt === null ? '' : String(r.attempt),
+        userOf(r.target),
+        r.claim ? `${r.claim.user} (${r.claim.desk})` : '',
+      ];
+      for (const [i, c] of cells.entries()) {
+        const td = document.createElement('td');
+        td.textContent = c;
+        td.className = ['kind', 'kiosk', 'zone', 'location', 'category', 'lang', 'state', 'waiting', 'attempt', 'target', 'claim'][i]!;
+        tr.append(td);
+      }
+      const acts = document.createElement('td');
+      const call = callOf(r.kiosk);
+      const ringing = call?.state === 'ringing';
+      const talking = call && call.state !== 'ringing';
+      if (r.type === 'alarm') {
+        acts.append(
+          button('Answer', 'answer', r.ref, !ringing),
+          button('Acknowledge', 'ack', r.ref, r.state === 'acknowledged'),
+          button('Reset', 'reset', r.ref),
+        );
+      } else acts.append(button('Answer', 'answer', r.ref, !ringing));
+      acts.append(button('Hang up', 'hangup', r.ref, !talking && !ringing), button('Open door', 'door', r.ref), button('Chat', 'chat', r.ref));
+      tr.append(acts);
+      return tr;
+    }),
+  );
+}
+
+// Waiting times move every second.
+setInterval(() => {
+  for (const tr of document.querySelectorAll<HTMLTableRowElement>('#board tr')) {
+    const r = S.rows.get(tr.dataset.ref!);
+    const td = tr.querySelector('td.waiting');
+    if (r && td) td.textContent = fmtWait(waiting(r));
+  }
+}, 1000);
+
+function put(row: Row): void {
+  const fresh = !S.rows.has(row.ref);
+  if (row.state === 'reset') S.rows.delete(row.ref);
+  else S.rows.set(row.ref, row);
+  if (fresh && row.kind === 'emergency' && row.state !== 'reset') announce(row);
+  render();
+}
+
+/** A new alarm: a sound and, where allowed, a browser notification. */
+function announce(row: Row): void {
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    osc.frequency.value = 880;
+    osc.connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.3);
+  } catch {
+    /* no audio output: the row and the title still show it */
+  }
+  if ('Notification' in window && Notification.permission === 'granted') new Notification(`Alarm: ${row.kiosk}`, { body: `${row.location?.text?.en ?? row.zone} · ${row.category ?? 'emergency'}` });
+  document.title = `(!) ${row.kiosk} — dispatch desk`;
+}
+
+// ---- actions ---------------------------------------------------------------------------------
+
+async function action(act: string, ref: string): Promise<void> {
+  const row = S.rows.get(ref);
+  if (!row) return notice(`${ref} is no longer open`);
+  const call = callOf(row.kiosk);
+  try {
+    switch (act) {
+      case 'answer': {
+        if (!S.phone || !call) return notice(`no call from ${row.kiosk} is ringing at this desk`);
+        if (row.type === 'alarm') {
+          const c = await api('POST', `/api/desk/alarms/${encodeURIComponent(ref)}/claim`, { mode: 'answer' });
+          if (c.status !== 200) return notice(`not answered: ${c.body?.error ?? c.status}`);
+        }
+        await S.phone.answer(call.id);
+        openChat(row.kiosk);
+        return notice(`talking to ${row.kiosk}`);
+      }
+      case 'ack':
+      case 'reset': {
+        if (call && call.state === 'established' && S.phone) {
+          const status = await S.phone.alarm(call.id, act);
+          return notice(`${act === 'ack' ? 'acknowledged' : 'reset'} on the call (${status})`);
+        }
+        const r = await api('POST', `/api/desk/alarms/${encodeURIComponent(ref)}/${act}`);
+        return notice(r.body?.ok ? `${act === 'ack' ? 'acknowledged' : 'reset'} through the hub` : `not ${act === 'ack' ? 'acknowledged' : 'reset'}: ${r.body?.error ?? r.status}`);
+      }
+      case 'hangup': {
+        if (!S.phone || !call) return notice(`no call with ${row.kiosk}`);
+        if (call.state === 'ringing') await S.phone.reject(call.id);
+        else await S.phone.hangup(call.id);
+        if (row.type === 'alarm') await api('POST', `/api/desk/alarms/${encodeURIComponent(ref)}/release`);
+        return notice(`hung up on ${row.kiosk}`);
+      }
+      case 'door': {
+        const r = await api('POST', `/api/desk/kiosks/${encodeURIComponent(row.kiosk)}/door`);
+        return notice(r.body?.ok ? `door of ${row.kiosk} opened` : `door not opened: ${r.body?.error ?? r.status}`);
+      }
+      case 'chat':
+        return openChat(row.kiosk);
+    }
+  } catch (err) {
+    notice(`${act} failed: ${(err as Error).message}`);
+  }
+}
+
+// ---- chat ------------------------------------------------------------------------------------
+
+function openChat(kiosk: string): void {
+  S.chatKiosk = kiosk;
+  $('chat').hidden = false;
+  $('chat-kiosk').textContent = kiosk;
+  renderChat();
+}
+
+function renderChat(): void {
+  const k = S.chatKiosk;
+  if (!k) return;
+  const lang = [...S.rows.values()].find((r) => r.kiosk === k)?.lang;
+  $('chat-lang').textContent = lang ? `caller reads ${lang}` : '';
+  $('chat-log').replaceChildren(
+    ...S.chat
+      .filter((l) => l.kiosk === k)
+      .map((l) => {
+        const li = document.createElement('li');
+        li.className = l.from;
+        li.textContent = `${l.from === 'caller' ? 'Caller' : 'Desk'}: ${l.text}`;
+        return li;
+      }),
+  );
+  $('quick').replaceChildren(
+    ...S.quick.map((q) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.dataset.reply = q.id;
+      b.textContent = q.text.en;
+      b.title = q.text['zh-CN'] ?? '';
+      b.onclick = () => void sendChat({ reply: q.id });
+      return b;
+    }),
+  );
+}
+
+async function sendChat(body: { text?: string; reply?: string }): Promise<void> {
+  const k = S.chatKiosk;
+  if (!k) return;
+  const r = await api('POST', `/api/desk/kiosks/${encodeURIComponent(k)}/chat`, body);
+  if (!r.body?.ok) notice(`message not delivered: ${r.body?.error ?? r.status}`);
+}
+
+$('chat-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = $('chat-input') as HTMLInputElement;
+  const text = input.value.trim();
+  input.value = '';
+  if (text) void sendChat({ text });
+});
+
+// ---- the live stream ------------------------------------------------------------------------
+
+async function load(): Promise<void> {
+  const r = await api('GET', '/api/desk/board');
+  if (r.status !== 200) return notice(`board not loaded: ${r.status}`);
+  S.skew = Date.now() - r.body.now;
+  S.quick = r.body.quickReplies ?? [];
+  S.rows.clear();
+  for (const row of r.body.rows as Row[]) S.rows.set(row.ref, row);
+  render();
+}
+
+function follow(): void {
+  const es = new EventSource('/api/stream?topics=desk');
+  es.onopen = () => {
+    S.streamOpen = true;
+    $('status').textContent = S.desk ? `desk ${S.desk} · live` : 'live (no desk)';
+    // Changes missed while the stream was down: read the board again.
+    void load();
+  };
+  es.onerror = () => {
+    S.streamOpen = false;
+    $('status').textContent = 'reconnecting…';
+  };
+  const on = (name: string, fn: (d: any) => void) => es.addEventListener(name, (e) => fn(JSON.parse((e as MessageEvent).data)));
+  on('desk.row', (row: Row) => put(row));
+  on('desk.rows', (rows: Row[]) => rows.forEach(put));
+  on('desk.gone', (d: { ref: string }) => {
+    S.rows.delete(d.ref);
+    render();
+  });
+  on('desk.chat', (l: ChatLine) => {
+    // The kiosk's receipt of a desk line (shown: true) repeats a line already listed.
+    if (l.from === 'desk' && l.shown) return;
+    S.chat.push(l);
+    if (l.from === 'caller' && S.chatKiosk === null) openChat(l.kiosk);
+    renderChat();
+  });
+  on('bye', (d: { reason: string }) => {
+    es.close();
+    notice(`stream ended: ${d.reason}`);
+  });
+}
+
+// ---- the phone ----------------------------------------------------------------------------------
+
+async function takeDesk(): Promise<void> {
+  const r = await api('POST', '/api/desk/seat');
+  if (r.status !== 200) return notice(`no desk: ${r.body?.error ?? r.status} (the board works; answer calls elsewhere)`);
+  S.desk = r.body.desk;
+  const phone = new DeskPhone({ ...r.body.sip, displayName: r.body.name });
+  S.phone = phone;
+  for (const ev of ['incoming', 'established', 'ended', 'updated'] as const) phone.on(ev, () => render());
+  phone.on('incoming', (c) => notice(`ringing: ${c.headers['x-helppoint-kiosk'] ?? c.remoteUri}`));
+  phone.on('error', (e) => notice(`phone: ${e.message}`));
+  try {
+    await phone.start();
+    $('status').textContent = `desk ${S.desk} · ${S.streamOpen ? 'live' : 'connecting…'}`;
+  } catch (err) {
+    notice(`phone not registered: ${(err as Error).message}`);
+  }
+}
+
+(window as any).board = { S, action, sendChat, openChat };
+follow();
+void load().then(takeDesk);

@@ -1,0 +1,49 @@
+// A hub process with console desks, for the desk tests and the desk benchmark.
+import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { start, type Managed } from '../../src/testbed/proc.js';
+import { freePort } from '../../src/testbed/ports.js';
+import { readMerged } from '../../src/config/load.js';
+import { CLI, EXAMPLE, REPO } from '../helpers/processes.js';
+import { tmpDir } from '../helpers/tmp.js';
+import type { Browser, Page } from 'playwright-core';
+
+export const DESK_SECTION = (wsUrl = 'ws://127.0.0.1:9/') => ({
+  sip: { wsUrl, domain: '127.0.0.1' },
+  desks: [
+    { id: 'desk', password: 'desk-secret', name: 'Desk 1' },
+    { id: 'desk2', password: 'desk2-secret', name: 'Desk 2' },
+  ],
+  listenIn: false,
+  claimLapseS: 15,
+});
+
+/** A hub process on the example site's config with console desks. */
+export async function startHubProcess(desk: unknown = DESK_SECTION()): Promise<{ hub: Managed; base: string; port: number }> {
+  const m = readMerged(path.join(EXAMPLE, 'hub.json'));
+  assert.ok(m.ok);
+  const port = await freePort();
+  const dir = tmpDir('hp-hub-');
+  const file = path.join(dir, 'hub.json');
+  writeFileSync(file, JSON.stringify({ ...(m.value as object), $schema: 'hub.schema.json', listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), desk }));
+  const hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
+  await hub.waitFor(/"msg":"ready"/, 60_000);
+  return { hub, base: `http://127.0.0.1:${port}`, port };
+}
+
+
+/** Logs in through the console's own form and opens the desk page; resolves once its phone is registered. */
+export async function openBoard(browser: Browser, base: string, user = 'dispatcher', password = 'dispatcher-demo'): Promise<Page> {
+  const context = await browser.newContext({ permissions: ['microphone'] });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('board page error:', e.message));
+  await page.goto(base + '/');
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(base + '/'), page.click('button[type=submit]')]);
+  await page.goto(base + '/desk');
+  await page.waitForFunction(() => (window as any).board?.S.phone?.registered === true && (window as any).board.S.streamOpen, undefined, { timeout: 20_000 });
+  return page;
+}
+
