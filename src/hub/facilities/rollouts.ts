@@ -91,8 +91,8 @@ export class Rollouts {
    * The layer versions each kiosk composes now: the released ones, and the
    * staged version of a rollout whose canary it is.
    */
-  async refsFor(kiosks: Pick<KioskRow, 'id' | 'zone'>[]): Promise<(k: Pick<KioskRow, 'id' | 'zone'>, current: Map<string, number>) => LayerRef> {
-    const pins = await this.o.storage.facilities.canaryPins(kiosks.map((k) => k.id));
+  async refsFor(kiosks: Pick<KioskRow, 'id' | 'zone'>[], exceptRollout?: string): Promise<(k: Pick<KioskRow, 'id' | 'zone'>, current: Map<string, number>) => LayerRef> {
+    const pins = await this.o.storage.facilities.canaryPins(kiosks.map((k) => k.id), exceptRollout);
     const byKiosk = new Map<string, typeof pins>();
     for (const p of pins) byKiosk.set(p.kiosk, [...(byKiosk.get(p.kiosk) ?? []), p]);
     return (k, current) => {
@@ -113,10 +113,10 @@ export class Rollouts {
   }
 
   /** A new config version for each of these kiosks from the layers they compose now; sent by whichever instance holds them. */
-  async pushTo(by: string, kioskIds: string[], layer?: { scope: LayerScope; target: string; document: unknown; comment?: string }[]): Promise<{ kiosk: string; version: number }[]> {
+  async pushTo(by: string, kioskIds: string[], layer?: { scope: LayerScope; target: string; document: unknown; comment?: string }[], exceptRollout?: string): Promise<{ kiosk: string; version: number }[]> {
     if (kioskIds.length === 0 && !layer?.length) return [];
     const rows = await this.o.storage.listKiosks({ ids: kioskIds });
-    const { pushId, versions } = await this.o.storage.pushConfig({ by, layer, kiosks: kioskIds, layersOf: await this.refsFor(rows) });
+    const { pushId, versions } = await this.o.storage.pushConfig({ by, layer, kiosks: kioskIds, layersOf: await this.refsFor(rows, exceptRollout) });
     await this.o.bus.publish({ t: 'config', push: pushId });
     return versions;
   }
@@ -343,22 +343,25 @@ export class Rollouts {
   /** A canary failed: the version is abandoned, the rollout stops and the canaries get their previous config again. */
   private async fail(r: RolloutRow, reason: string): Promise<void> {
     const fs = this.o.storage.facilities;
-    await this.o.storage.db.transaction(async (tx) => {
-      await fs.setLayerState(r.scope, r.target, r.version, 'abandoned', tx);
-      await fs.setRolloutState(r.id, 'failed', reason, tx);
-    });
+    await fs.setLayerState(r.scope, r.target, r.version, 'abandoned');
     this.o.log.warn({ rollout: r.id, reason }, 'rollout stopped; canaries get their previous config');
     const canaries = await fs.rolloutKiosks(r.id, 'canary');
-    // The version is no longer pinned: their configs compose the released layers again.
-    const versions = await this.pushTo(`rollout:${r.id}:rollback`, canaries.map((c) => c.kiosk));
-    await fs.updateRolloutKiosks(
-      r.id,
-      versions.map((v) => {
-        const c = canaries.find((x) => x.kiosk === v.kiosk)!;
-        const state: RolloutKioskState = c.state === 'healthy' || c.state === 'acked' || c.state === 'sent' ? 'rolled-back' : c.state;
-        return { kiosk: v.kiosk, state, detail: `${c.detail ? `${c.detail}; ` : ''}previous config pushed again as version ${v.version}` };
-      }),
-    );
+    // Their configs compose the released layers again (this rollout's pins left out). The rollout reads
+    // 'failed' only together with each canary's rollback version: a reader never sees one without the other.
+    // Stopped half-way (a crash), the rollout is still in its canary stage and the next tick fails it again.
+    const versions = await this.pushTo(`rollout:${r.id}:rollback`, canaries.map((c) => c.kiosk), undefined, r.id);
+    await this.o.storage.db.transaction(async (tx) => {
+      await fs.updateRolloutKiosks(
+        r.id,
+        versions.map((v) => {
+          const c = canaries.find((x) => x.kiosk === v.kiosk)!;
+          const state: RolloutKioskState = c.state === 'healthy' || c.state === 'acked' || c.state === 'sent' ? 'rolled-back' : c.state;
+          return { kiosk: v.kiosk, state, detail: `${c.detail ? `${c.detail}; ` : ''}previous config pushed again as version ${v.version}` };
+        }),
+        tx,
+      );
+      await fs.setRolloutState(r.id, 'failed', reason, tx);
+    });
     this.o.onChange?.(r.id);
   }
 

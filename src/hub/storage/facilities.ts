@@ -200,11 +200,11 @@ export class FacilitiesStorage {
    * Staged versions that apply to kiosks: the canaries of running canary
    * stages compose the staged version of their rollout's layer.
    */
-  async canaryPins(kiosks?: string[]): Promise<{ kiosk: string; scope: LayerScope; target: string; version: number }[]> {
+  async canaryPins(kiosks?: string[], exceptRollout?: string): Promise<{ kiosk: string; scope: LayerScope; target: string; version: number }[]> {
     const rows = await this.db.query<{ kiosk_id: string; scope: LayerScope; target: string; version: number }>(
       `select k.kiosk_id, r.scope, r.target, r.version from rollouts r join rollout_kiosks k on k.rollout_id = r.id
-       where r.state = 'canary' and k.stage = 'canary' and ($1::text[] is null or k.kiosk_id = any($1))`,
-      [kiosks ?? null],
+       where r.state = 'canary' and k.stage = 'canary' and ($1::text[] is null or k.kiosk_id = any($1)) and ($2::text is null or r.id <> $2)`,
+      [kiosks ?? null, exceptRollout ?? null],
     );
     return rows.map((r) => ({ kiosk: r.kiosk_id, scope: r.scope, target: r.target, version: Number(r.version) }));
   }
