@@ -3,10 +3,13 @@
 // so no property of an object is required and no default is filled in;
 // inside arrays everything stays as published (a layer replaces an array
 // whole, so its items must be complete). Identity and bookkeeping a layer
-// must not set (id, configVersion, dataDir, $schema) are left out.
+// must not set (id, configVersion, dataDir, $schema) are left out, and so
+// are secrets (hub token, SIP passwords): the hub strips them from every layer
+// and the kiosk keeps its own (src/config/secrets.ts).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isSecretKey } from '../../config/secrets.js';
 
 type S = Record<string, unknown>;
 
@@ -44,4 +47,22 @@ export function layerSchema(published: S): S {
   const props = { ...(s.properties as S) };
   for (const k of NOT_IN_LAYERS) delete props[k];
   return { ...s, $id: undefined, title: 'Layer (a partial kiosk config)', properties: props };
+}
+
+/**
+ * The schema without its secret fields (token, password, secret at any depth,
+ * also dropped from `required`): what the hub serves to a browser. Those
+ * settings never travel through the hub; each kiosk keeps its own.
+ */
+export function withoutSecretFields<T>(s: T): T {
+  if (Array.isArray(s)) return s.map((x) => withoutSecretFields(x)) as T;
+  if (!s || typeof s !== 'object') return s;
+  const out: S = {};
+  for (const [k, v] of Object.entries(s as S)) {
+    if (k === 'properties' && v && typeof v === 'object' && !Array.isArray(v)) {
+      out[k] = Object.fromEntries(Object.entries(v as S).filter(([p]) => !isSecretKey(p)).map(([p, x]) => [p, withoutSecretFields(x)]));
+    } else if (k === 'required' && Array.isArray(v)) out[k] = v.filter((p) => typeof p !== 'string' || !isSecretKey(p));
+    else out[k] = withoutSecretFields(v);
+  }
+  return out as T;
 }

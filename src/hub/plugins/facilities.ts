@@ -13,7 +13,7 @@ import { Location } from '../../config/schema/site.js';
 import { newToken, sha256Hex } from '../passwords.js';
 import { WEB_DIST } from '../web-bundle.js';
 import { diff, type Change } from '../facilities/compose.js';
-import { layerSchema, NOT_IN_LAYERS, publishedKioskSchema } from '../facilities/layer-schema.js';
+import { layerSchema, NOT_IN_LAYERS, publishedKioskSchema, withoutSecretFields } from '../facilities/layer-schema.js';
 import { RolloutError } from '../facilities/rollouts.js';
 import { editorPage, fleetMapPage } from '../facilities/pages.js';
 import { LAYER_SCOPES, type LayerScope } from '../storage/storage.js';
@@ -125,10 +125,9 @@ export default async function facilities(app: FastifyInstance) {
 
   // ---- layers --------------------------------------------------------------------------
 
-  app.get('/api/facilities/schema', { config: { roles: ALL_ROLES }, schema: { tags: ['facilities'], summary: 'the published kiosk schema and the layer schema the editor is generated from' } }, async () => ({
-    published,
-    layer: forLayers,
-  }));
+  // Secret fields are left out of both: no layer carries them (the hub strips them; each kiosk keeps its own).
+  const servedSchemas = { published: withoutSecretFields(published), layer: withoutSecretFields(forLayers) };
+  app.get('/api/facilities/schema', { config: { roles: ALL_ROLES }, schema: { tags: ['facilities'], summary: 'the published kiosk schema and the layer schema the editor is generated from, both without secret fields (token, password: they stay on each kiosk)' } }, async () => servedSchemas);
 
   app.get<{ Querystring: { scope?: LayerScope; target?: string } }>(
     '/api/facilities/layers',
