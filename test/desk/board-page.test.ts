@@ -40,7 +40,8 @@ describe('desk page: board, answer, acknowledge, door, chat (Chromium, hub, kios
         account: { user: 'conc-north', password: USERS['conc-north'], domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${bed.kamailio.port}`, transport: 'udp' }] },
         targets: { emergency: desk, information: desk },
       },
-      audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: path.join(dir, 'kiosk-out.raw'), rate: 16000 }, volume: 1, handsFree: { noiseSuppression: false, agc: false } },
+      // Hands-free processing off, as in test/desk/browser-kiosk.test.ts (steady tones and double talk).
+      audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: path.join(dir, 'kiosk-out.raw'), rate: 16000 }, volume: 1, handsFree: { mode: 'off' } },
     });
     await hub.waitFor(/kiosk online/, 10_000);
     await until(() => rig.events().some((e) => e.type === 'sip.registration' && e.data.registered), 15_000, 'kiosk registered');

@@ -57,9 +57,10 @@ describe('desk phone in the browser <-> kiosk through Kamailio and rtpengine', f
         targets: { emergency: desk, information: desk },
         autoAnswerFrom: ['desk@127.0.0.1'],
       },
-      // Hands-free processing off: both sides play steady tones at once, which the residual echo
-      // suppressor rightly attenuates as double talk (audio.handsFree.echoSuppressActiveDb); this test is
-      // about the WebRTC bridge. The canceller on a real call is test/dsp/room-call.test.ts.
+      // Hands-free processing off: this test is about the WebRTC bridge. With it on, the noise suppressor
+      // takes a steady tone for noise, and the browser's own tone makes it double talk, which the residual
+      // echo suppressor attenuates by design (audio.handsFree.echoSuppressActiveDb, -15 dB): the tone
+      // arrives near the silence threshold. The canceller on a call: test/dsp/room-call.test.ts.
       audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: capture, rate: 16000 }, volume: 1, handsFree: { mode: 'off' } },
     });
     open.push({ rig });

@@ -65,8 +65,8 @@ describe('SIP server production template (device/sip-server)', function () {
         account: { user: 'conc-north', password: 'kiosk-secret', domain: realm, registrars: [{ uri: `sip:127.0.0.1:${sip}`, transport: 'udp' }] },
         targets: { emergency: target, information: target },
       },
-      // Hands-free processing off: a steady test tone is noise to the suppressor, and the desk's tone
-      // makes it double talk; the canceller on a real call is test/dsp/room-call.test.ts.
+      // Hands-free processing off: a steady tone is noise to the suppressor, and double talk to the
+      // residual echo suppressor (see test/desk/browser-kiosk.test.ts).
       audio: { input: { source: 'file', file: makeTone(path.join(dir, 'kiosk-600.wav'), 600, 30, 8000, 0.3) }, output: { sink: 'null' }, volume: 1, handsFree: { mode: 'off' } },
     });
     try {
