@@ -100,12 +100,20 @@ async function runKiosk(args: string[]): Promise<number> {
     const { config, dir } = loadKioskConfig(values.config);
     const { Kiosk } = await import('./kiosk/app.js');
     const { installProcessGuard } = await import('./core/process-guard.js');
+    const { RESTART_EXIT_CODE } = await import('./core/exit-codes.js');
     let notify: Awaited<ReturnType<typeof systemd>> | undefined;
     const kiosk = new Kiosk({
       config,
       configDir: dir,
       localPort: values['local-port'] ? Number(values['local-port']) : undefined,
       onArmed: () => notify?.ready('buttons armed'),
+      // A config change that cannot apply live: stop cleanly, the supervisor starts us again on it.
+      onRestart: async () => {
+        notify?.stopping();
+        await kiosk.stop();
+        await new Promise<void>((resolve) => kiosk.log.flush(() => resolve()));
+        process.exit(RESTART_EXIT_CODE);
+      },
     });
     notify = await systemd(kiosk.log);
     // Anything thrown that nobody caught: recorded, logged, exit non-zero; systemd restarts the kiosk.

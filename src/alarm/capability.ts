@@ -3,7 +3,7 @@
 // (a crash, a power cut) resumes before anything else is slow to start. It
 // places its calls through ctx.services.calls once the intercom is up.
 import type { KioskCapability, KioskContext } from '../core/context.js';
-import { healthOf } from '../core/capability.js';
+import { healthOf, type Reconfigured } from '../core/capability.js';
 import { AlarmController } from './controller.js';
 import { AlarmJournal, type Loaded } from './journal.js';
 
@@ -57,6 +57,15 @@ export class AlarmCapability implements KioskCapability {
     this.controller = controller;
     ctx.services.alarm = controller;
     controller.start(loaded.open);
+  }
+
+  /**
+   * A new config, live: the controller reads the desks, ring and queue
+   * timeouts and the acknowledge codes from the current config at each use
+   * (the next attempt takes them; an index past a shortened desk list wraps).
+   */
+  async reconfigure(): Promise<Reconfigured> {
+    return this.controller ? 'applied' : 'restart';
   }
 
   async stop(): Promise<void> {

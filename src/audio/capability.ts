@@ -6,6 +6,10 @@ import type { KioskCapability, KioskContext } from '../core/context.js';
 import { healthOf } from '../core/capability.js';
 import { AudioEngine } from './engine.js';
 import { addPaRoutes } from './local-routes.js';
+import type { ConfigChange } from '../core/capability.js';
+import type { ConfigSection } from '../core/context.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import { reconfigureAudio } from './reconfigure.js';
 import { createMicrophone } from '../dsp/microphone.js';
 
 /** the microphone runs at the call's narrowband rate; wideband codecs resample */
@@ -14,11 +18,13 @@ const MIC_RATE = 8000;
 export class AudioCapability implements KioskCapability {
   readonly name = 'audio';
   readonly fault = 'audio' as const;
-  readonly config = ['audio', 'pa'] as const;
+  /** zone and site: volume by zone and time of day; hub: where clips come from */
+  readonly config = ['audio', 'pa', 'zone', 'site', 'hub'] as const;
   readonly raises = ['pa.started', 'pa.ended', 'pa.missed', 'audio.fault', 'audio.handsFree'] as const;
   readonly handles = ['pa.play', 'pa.stop', 'pa.page', 'hub.clock', 'call.state'] as const;
   engine?: AudioEngine;
   private failure?: string;
+  private microphone?: KioskContext['services']['microphone'];
 
   async start(ctx: KioskContext): Promise<void> {
     const { bus, log } = ctx;
@@ -27,8 +33,9 @@ export class AudioCapability implements KioskCapability {
     this.engine = new AudioEngine({ config, configDir: ctx.configDir, dataDir: ctx.store.dir, bus, log });
     ctx.services.audioOut = this.engine.mixer;
     // The hub's page gateway sends pages by unicast from the first packet to a kiosk that says it takes no multicast.
-    const pager = this.engine.pager;
-    ctx.services.hubCapabilities = () => [...(pager.unicastPort ? [`pa-unicast:${pager.unicastPort}`] : []), ...(config.pa.hubPages?.multicast === false ? ['pa-no-multicast'] : [])];
+    // Read at each hello: a live config change may have replaced the pager (src/audio/reconfigure.ts).
+    const engine = this.engine;
+    ctx.services.hubCapabilities = () => [...(engine.pager.unicastPort ? [`pa-unicast:${engine.pager.unicastPort}`] : []), ...(ctx.config().pa.hubPages?.multicast === false ? ['pa-no-multicast'] : [])];
     // The microphone behind the hands-free path (echo cancelling against this mixer's output, src/dsp).
     // A broken microphone setting costs the microphone (the intercom sends silence), not the speaker.
     try {
@@ -48,6 +55,7 @@ export class AudioCapability implements KioskCapability {
     } catch (err) {
       bus.emit('audio.fault', { active: true, reason: `microphone: ${(err as Error).message}` });
     }
+    this.microphone = ctx.services.microphone;
     const mic = ctx.services.microphone;
     if (mic && config.pa.volume?.adaptive) {
       // Ambient noise for adaptive PA volume, measured while idle: the microphone runs all the time.
@@ -59,6 +67,11 @@ export class AudioCapability implements KioskCapability {
     // link's hello, which comes after, can then say where this kiosk takes unicast pages. Never waits long.
     await Promise.race([started, new Promise((r) => setTimeout(r, 1000).unref())]);
     addPaRoutes(ctx.local, bus, this.engine);
+  }
+
+  async reconfigure({ prev, next }: ConfigChange<KioskConfig, ConfigSection>) {
+    if (!this.engine) return 'restart' as const;
+    return reconfigureAudio(this.engine, prev, next, this.microphone);
   }
 
   async stop(): Promise<void> {

@@ -33,16 +33,34 @@ export interface AudioEngineOptions {
   now?: () => number;
 }
 
+/** The announcement volume of a config: base x zone x time of day x ambient noise. */
+export function volumeFor(config: KioskConfig): VolumeControl {
+  const v = config.pa.volume;
+  return new VolumeControl({ base: config.audio.volume, zone: config.zone, zones: v?.zones, times: v?.times, adaptive: v?.adaptive, timezone: config.site.timezone });
+}
+
+/** Mixer rules of a config (what a higher channel does to a lower one, fades, emergency volume). */
+export function mixerRulesFor(config: KioskConfig) {
+  const pa = config.pa;
+  return {
+    rules: pa.rules?.map((r) => ({ over: r.over as ChannelName, under: r.under as ChannelName, action: r.action })),
+    duckLevel: pa.duckLevel,
+    fadeMs: pa.fadeMs,
+    emergencyVolume: pa.emergencyVolume,
+  };
+}
+
 export class AudioEngine {
   readonly mixer: Mixer;
   readonly pa: PaService;
   readonly clock: HubClock;
   readonly clips: ClipCache;
   readonly library: MessageLibrary;
-  readonly volume: VolumeControl;
-  readonly pager: RtpPager;
-  private readonly scheduler: Scheduler;
-  private readonly music?: MusicPlayer;
+  // The parts below are replaced when a new config changes them (src/audio/reconfigure.ts).
+  volume: VolumeControl;
+  pager: RtpPager;
+  scheduler: Scheduler;
+  music?: MusicPlayer;
   private volumeTimer?: NodeJS.Timeout;
   private micOff?: () => void;
   fault?: string;
@@ -54,21 +72,11 @@ export class AudioEngine {
   constructor(private readonly o: AudioEngineOptions) {
     const { config, bus, log } = o;
     const pa = config.pa;
-    this.volume = new VolumeControl({
-      base: config.audio.volume,
-      zone: config.zone,
-      zones: pa.volume?.zones,
-      times: pa.volume?.times,
-      adaptive: pa.volume?.adaptive,
-      timezone: config.site.timezone,
-    });
+    this.volume = volumeFor(config);
     this.mixer = new Mixer({
       rate: config.audio.output.rate,
       frameMs: config.audio.output.frameMs,
-      rules: pa.rules?.map((r) => ({ over: r.over as ChannelName, under: r.under as ChannelName, action: r.action })),
-      duckLevel: pa.duckLevel,
-      fadeMs: pa.fadeMs,
-      emergencyVolume: pa.emergencyVolume,
+      ...mixerRulesFor(config),
       volume: this.volume.current(),
     }).start();
     this.clock = new HubClock(bus);
@@ -82,43 +90,66 @@ export class AudioEngine {
     this.clips = new ClipCache(path.join(o.dataDir, 'clips'), { baseUrl: hubHttpBase(config.hub?.url), token: config.hub?.token, pins: config.hub?.pins });
     const languages = (pa.languages ?? ['zh-CN', 'en']) as Lang[];
     this.pa = new PaService({ mixer: this.mixer, bus, log, library: this.library, clips: this.clips, clock: this.clock, chime: pa.chime, languages });
-    this.scheduler = new Scheduler(
-      pa.schedule.map((s) => ({ ...s, channel: s.channel as ChannelName | undefined })),
-      (p) => bus.emit('pa.play', p),
-      log,
-      { timezone: config.site.timezone, now: o.now },
-    );
-    this.pager = new RtpPager(pa.multicast, this.mixer, bus, log, { hubPages: pa.hubPages, zone: config.zone });
-    if (pa.music?.playlist.length) {
-      this.music = new MusicPlayer(
-        pa.music.playlist.map((f) => path.resolve(o.configDir, f)),
-        this.mixer,
-        log,
-        { volume: pa.music.volume, shuffle: pa.music.shuffle },
-      );
-    }
+    this.scheduler = this.schedulerFor(config);
+    this.pager = this.pagerFor(config);
+    this.music = this.musicFor(config);
   }
 
-  /** Chooses the sink (probing ALSA off-process), then starts the PA sources. */
-  start(): Promise<void> {
-    const { config, log } = this.o;
-    const out = config.audio.output;
-    this.ready = this.chooseSink(out).then((sink) => {
+  schedulerFor(config: KioskConfig): Scheduler {
+    const { bus, log } = this.o;
+    return new Scheduler(
+      config.pa.schedule.map((s) => ({ ...s, channel: s.channel as ChannelName | undefined })),
+      (p) => bus.emit('pa.play', p),
+      log,
+      { timezone: config.site.timezone, now: this.o.now },
+    );
+  }
+
+  pagerFor(config: KioskConfig): RtpPager {
+    return new RtpPager(config.pa.multicast, this.mixer, this.o.bus, this.o.log, { hubPages: config.pa.hubPages, zone: config.zone });
+  }
+
+  musicFor(config: KioskConfig): MusicPlayer | undefined {
+    const m = config.pa.music;
+    if (!m?.playlist.length) return undefined;
+    return new MusicPlayer(
+      m.playlist.map((f) => path.resolve(this.o.configDir, f)),
+      this.mixer,
+      this.o.log,
+      { volume: m.volume, shuffle: m.shuffle },
+    );
+  }
+
+  /** Opens the configured output (probing ALSA off-process) and puts the mixer on it; an unusable one is a fault and silence. */
+  openOutput(out: KioskConfig['audio']['output']): Promise<void> {
+    const faultBefore = this.fault;
+    return this.chooseSink(out).then((sink) => {
       sink.onError = (err) => {
         this.raise(`audio output failed: ${err.message}`);
         this.mixer.setSink(new NullSink());
       };
       this.mixer.setSink(sink);
-      log.info({ sink: sink.kind, rate: this.mixer.rate }, 'audio output open');
+      this.o.log.info({ sink: sink.kind, rate: this.mixer.rate }, 'audio output open');
+      // A device that works again (a new config) ends the fault the old one raised.
+      if (faultBefore && this.fault === faultBefore && this.outputFaults.has(faultBefore)) {
+        this.fault = undefined;
+        this.o.bus.emit('audio.fault', { active: false, reason: `audio output open (${sink.kind})` });
+      }
     }).catch((err: Error) => {
       // never an unhandled rejection (the process guard would end the kiosk): a fault, and no output
       this.raise(`audio output could not be opened: ${err.message}`);
     });
+  }
+
+  /** Chooses the sink (probing ALSA off-process), then starts the PA sources. */
+  start(): Promise<void> {
+    const { config, log } = this.o;
+    this.ready = this.openOutput(config.audio.output);
     // bundled messages are loaded into memory shortly after start-up, off the start-up path
     const preload = setTimeout(() => {
       void this.library.preload((config.pa.languages ?? ['zh-CN', 'en']) as Lang[]).catch((err: Error) => {
         log.error({ err: err.message }, 'bundled messages unavailable');
-        this.raise(err.message);
+        this.raise(err.message, false);
       });
     }, 1000);
     preload.unref();
@@ -165,8 +196,18 @@ export class AudioEngine {
     });
   }
 
-  private raise(reason: string): void {
+  /** Stops measuring ambient noise (adaptive volume switched off). */
+  detachMicrophone(): void {
+    this.micOff?.();
+    this.micOff = undefined;
+  }
+
+  /** faults raised by the output (not the microphone or paging): a working output clears them */
+  private readonly outputFaults = new Set<string>();
+
+  private raise(reason: string, output = true): void {
     this.fault = reason;
+    if (output) this.outputFaults.add(reason);
     this.o.log.error({ reason }, 'audio fault');
     this.o.bus.emit('audio.fault', { active: true, reason });
   }

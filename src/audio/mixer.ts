@@ -251,8 +251,9 @@ export class Mixer implements AudioOutput {
   readonly rate: number;
   readonly frameMs: number;
   readonly frameSamples: number;
-  readonly arbiter: Arbiter;
-  readonly fadeMs: number;
+  /** rules, fades and volumes change live with the config */
+  arbiter: Arbiter;
+  fadeMs: number;
   volume: number;
   emergencyVolume: number;
   private sink: Sink;

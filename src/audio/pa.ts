@@ -49,6 +49,12 @@ export class PaService {
     this.offs.push(o.bus.on('pa.stop', (e) => this.stop(e.id)));
   }
 
+  /** New defaults from the config (chime, languages): announcements started from now on use them. */
+  setDefaults(d: { chime: boolean; languages: readonly Lang[] }): void {
+    this.o.chime = d.chime;
+    this.o.languages = d.languages;
+  }
+
   /** Ids of announcements playing, waiting or between repeats. */
   list(): { id: string; channel: string; started: boolean }[] {
     return [...this.jobs.values()].map((j) => ({ id: j.play.id, channel: j.play.channel, started: j.started }));

@@ -46,13 +46,39 @@ export interface KioskContext {
   /** the 127.0.0.1 interface: capabilities add their routes before it listens */
   local: LocalServer;
   services: KioskServices;
-  /** validates, persists and applies a config from the hub; the errors when refused */
-  applyConfig(version: number, doc: unknown): Promise<ConfigError[]>;
+  /** validates, persists and applies a config from the hub; what happened (src/kiosk/reconfigure.ts) */
+  applyConfig(version: number, doc: unknown): Promise<ConfigReply>;
   /** what the kiosk tells the hub about itself */
   status(): { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number; capabilities?: string[] };
 }
 
-export interface KioskCapability extends Capability<KioskContext, keyof KioskEvents & string, keyof KioskConfig & string> {
+/** The top-level sections of a kiosk config; a capability lists those it reads. */
+export type ConfigSection = keyof KioskConfig & string;
+
+/** What the kiosk answers to a pushed config (the hub link turns it into config-ack / config-nack). */
+export type ConfigReply =
+  | {
+      ok: true;
+      /** sections applied live now */
+      live: ConfigSection[];
+      /** sections applied live once the call in progress ends */
+      deferred: ConfigSection[];
+      /** sections that need a restart: the kiosk restarts itself (once idle) */
+      restart: ConfigSection[];
+      /** the same version and document were already here: acknowledged again, nothing done */
+      repeat?: boolean;
+      /** the config becomes last-known-good after this many healthy seconds */
+      healthWindowS: number;
+    }
+  | {
+      ok: false;
+      /** invalid: schema or cross-checks; conflict: this version is here with another document; stale: older than the running one;
+       *  rolled-back: this version failed its health window here; wrong-kiosk; apply-failed: a capability could not take it (rolled back) */
+      code: 'invalid' | 'conflict' | 'stale' | 'rolled-back' | 'wrong-kiosk' | 'apply-failed';
+      errors: ConfigError[];
+    };
+
+export interface KioskCapability extends Capability<KioskContext, keyof KioskEvents & string, ConfigSection, KioskConfig> {
   /** the fault raised when the capability cannot start */
   readonly fault: FaultCode;
 }

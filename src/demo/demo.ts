@@ -10,6 +10,7 @@ import { startBaresip } from '../testbed/baresip.js';
 import { startKamailio } from '../testbed/kamailio.js';
 import { startRtpengine } from '../testbed/rtpengine.js';
 import { which } from '../testbed/tools.js';
+import { RESTART_EXIT_CODE } from '../core/exit-codes.js';
 
 /**
  * The demo's SIP server for browser desks: fixed ports so the printed URL
@@ -39,7 +40,8 @@ const repo = [path.resolve(here, '../..'), path.resolve(here, '../../..')].find(
 
 function cli(name: string, args: string[]): Managed {
   // Same runtime as this process (node with tsx in development, compiled JS otherwise).
-  return start(name, process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A kiosk applying a config that needs a restart exits with RESTART_EXIT_CODE: start it again, like systemd.
+  return start(name, process.execPath, [...process.execArgv, process.argv[1]!, ...args], { stdio: ['ignore', 'pipe', 'pipe'], restartExitCode: RESTART_EXIT_CODE });
 }
 
 export async function runDemo(opts: { siteDir?: string }): Promise<number> {

@@ -30,15 +30,28 @@ const STATIC: Record<string, [string, string]> = {
 export const CATEGORIES = ['medical', 'security', 'lost-property', 'enquiry', 'accessibility'] as const;
 const MAX_CHAT = 500;
 
-export interface Screen { state: ScreenState; map?: WayMap; clients(): number; close(): void }
+export interface Screen {
+  state: ScreenState;
+  map?: WayMap;
+  clients(): number;
+  /** A new config, live: texts and languages at once; a new map makes open pages reload. Throws (changing nothing) on a map it cannot use. */
+  update(config: KioskConfig): void;
+  close(): void;
+}
 
-export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig; configDir: string; local: LocalServer; faults?: Faults; alarm?: () => AlarmState | undefined }): Screen {
-  const { bus, log, config, configDir, local } = opts;
+/** The wayfinding graph, this kiosk's node on it and the floor plan of a config. */
+function loadMap(config: KioskConfig, configDir: string, log: Logger): { map?: WayMap; here?: string; floorplan?: string } {
   const wf = config.display.wayfinding;
   const map = wf ? WayMap.load(path.resolve(configDir, wf)) : undefined;
   const here = map?.data.kiosks[config.id];
   if (map && !here) throw new Error(`wayfinding: no graph node for kiosk "${config.id}"`);
-  const floorplan = readFloorplan(config, configDir, log);
+  return { map, here, floorplan: readFloorplan(config, configDir, log) };
+}
+
+export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig; configDir: string; local: LocalServer; faults?: Faults; alarm?: () => AlarmState | undefined }): Screen {
+  const { bus, log, configDir, local } = opts;
+  let config = opts.config;
+  let { map, here, floorplan } = loadMap(config, configDir, log);
 
   const evacRoute = (blocked: string[]): Route | null => (map && here ? map.nearestExit(here, blocked) : null);
   const state = new ScreenState(bus, config, evacRoute, opts.alarm);
@@ -53,6 +66,7 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
   }
   local.route('GET', '/screen/map', (_req, res) =>
     sendJson(res, 200, { floorplan: floorplan ?? null, here: here ?? null, data: map?.data ?? null, size: config.site.map ?? null }));
+  const mapOf = (c: KioskConfig) => JSON.stringify([c.display.wayfinding, c.site.map, c.id]);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 });
   // The local server checks Host and Origin before it hands the upgrade over (local-server.ts).
@@ -130,7 +144,18 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
     }
   }
 
-  return { state, map, clients: () => wss.clients.size, close: () => { for (const c of wss.clients) c.terminate(); wss.close(); state.close(); } };
+  function update(next: KioskConfig): void {
+    const newMap = mapOf(next) !== mapOf(config);
+    if (newMap) ({ map, here, floorplan } = loadMap(next, configDir, log)); // throws before anything changed
+    config = next;
+    screen.map = map;
+    state.setConfig(next);
+    // The page fetched the map once: it reloads (and shows the current state at once).
+    if (newMap) for (const ws of wss.clients) send(ws, { type: 'reload' });
+  }
+
+  const screen: Screen = { state, map, update, clients: () => wss.clients.size, close: () => { for (const c of wss.clients) c.terminate(); wss.close(); state.close(); } };
+  return screen;
 }
 
 // The floor plan is decoration under the route: without it the screen still

@@ -38,11 +38,8 @@ export class ScreenState {
   private readonly alarmCalls = new Set<string>();
 
   constructor(bus: Bus, config: KioskConfig, evacRoute: (blocked: string[]) => Route | null, alarmNow?: () => AlarmState | undefined) {
-    const zone = config.site.zones.find((z) => z.id === config.zone);
     this.s = {
-      site: config.site.name, zone: zone?.name ?? { en: config.zone }, location: config.location?.text,
-      languages: config.display.languages, defaultLanguage: config.display.defaultLanguage,
-      degradedText: config.display.degradedText,
+      ...fromConfig(config),
       call: null, alarm: null, callHistory: [], rateCallId: null, desk: null, chat: [], crowd: 'none', incident: null, announcement: null, drill: false,
       degraded: { hub: false, sip: false, faults: 0 }, now: Date.now(),
     };
@@ -104,6 +101,12 @@ export class ScreenState {
     on(bus.on('sip.registration', (e) => { this.s.degraded = { ...this.s.degraded, sip: !e.registered }; this.changed(); }));
   }
 
+  /** A new config: names, languages and wording change on the page at once. */
+  setConfig(config: KioskConfig): void {
+    this.s = { ...this.s, ...fromConfig(config) };
+    this.changed();
+  }
+
   /** faults count comes from the kiosk's fault list (called on fault events). */
   setFaults(n: number): void { if (n !== this.s.degraded.faults) { this.s.degraded = { ...this.s.degraded, faults: n }; this.changed(); } }
   /** The incoming call that rings now, if any (the screen's answer button). */
@@ -115,4 +118,14 @@ export class ScreenState {
   onChange(fn: (s: Snapshot) => void): void { this.listeners.push(fn); }
   close(): void { for (const off of this.offs) off(); }
   private changed(): void { const snap = this.snapshot(); for (const l of this.listeners) l(snap); }
+}
+
+/** The parts of the snapshot that come from the config. */
+function fromConfig(config: KioskConfig): Pick<Snapshot, 'site' | 'zone' | 'location' | 'languages' | 'defaultLanguage' | 'degradedText'> {
+  const zone = config.site.zones.find((z) => z.id === config.zone);
+  return {
+    site: config.site.name, zone: zone?.name ?? { en: config.zone }, location: config.location?.text,
+    languages: config.display.languages, defaultLanguage: config.display.defaultLanguage,
+    degradedText: config.display.degradedText,
+  };
 }

@@ -14,6 +14,7 @@ import { ConfigComposer } from './config-compose.js';
 import type { HubContext } from './context.js';
 import { InstanceBus } from './instance-bus.js';
 import { KioskLink } from './kiosk-link.js';
+import { Facilities } from './facilities/service.js';
 import { PushHub } from './push.js';
 import { buildServer } from './server.js';
 import { openStorage, type HubStorage } from './storage/index.js';
@@ -60,6 +61,7 @@ export class Hub {
       const link = new KioskLink({ hubId: config.id, instanceId: this.instanceId, offlineAfterS: config.offlineAfterS, storage, composer, bus, log: this.log });
       await link.start();
       const log = this.log;
+      const facilities = new Facilities({ storage, bus, link, log, instanceId: this.instanceId, offlineAfterMs, configDir });
       this.ctx = {
         config,
         configDir,
@@ -70,6 +72,7 @@ export class Hub {
         bus,
         clips: new ClipStore(path.join(dataDir, 'clips')),
         composer,
+        facilities,
         push: new PushHub(bus, log),
         sessionEnded: [],
         offlineAfterMs,
@@ -83,10 +86,12 @@ export class Hub {
       // A deep backlog: a fleet reconnecting at once (after a hub restart) must not be reset by the kernel.
       await this.app.listen({ port: this.opts.port ?? config.listen.port, host: config.listen.host, backlog: 4096 });
       this.port = (this.app.server.address() as import('node:net').AddressInfo).port;
+      facilities.start();
     } catch (err) {
       // Areas started by the server (the PA engine, its SIP gateway) stop with it, before the storage
       // they use closes: a failed start must end the process, not leave their timers and sockets behind.
       await this.app?.close().catch(() => undefined);
+      this.ctx?.facilities.stop();
       await this.ctx?.link.stop().catch(() => undefined);
       await storage.close().catch(() => undefined);
       throw err;
@@ -114,6 +119,7 @@ export class Hub {
   async stop(): Promise<void> {
     clearInterval(this.retention);
     if (!this.ctx) return;
+    this.ctx.facilities.stop();
     await this.ctx.link.stop().catch(() => undefined);
     await this.app?.close().catch(() => undefined);
     await this.ctx.storage.close().catch(() => undefined);

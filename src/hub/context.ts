@@ -9,6 +9,7 @@ import type { HubConfig } from '../config/schema/hub.js';
 import type { Logger } from '../core/log.js';
 import type { ClipStore } from './clip-store.js';
 import type { ConfigComposer } from './config-compose.js';
+import type { Facilities } from './facilities/service.js';
 import type { InstanceBus } from './instance-bus.js';
 import type { KioskLink } from './kiosk-link.js';
 import type { PushHub } from './push.js';
@@ -26,6 +27,8 @@ export interface HubContext {
   bus: InstanceBus;
   clips: ClipStore;
   composer: ConfigComposer;
+  /** facilities console: layers with provenance, staged rollouts, live fleet (src/hub/facilities/) */
+  facilities: Facilities;
   /** live updates for console pages: topics, role-filtered, across instances (src/hub/push.ts) */
   push: PushHub;
   /** called when a console session logs out (areas let go of what it held); must not throw */

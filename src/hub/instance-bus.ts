@@ -9,6 +9,9 @@ export type BusMessage =
   | { t: 'command'; id: string }
   | { t: 'config'; push: string }
   | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' }
+  // facilities console: kiosks whose state changed (consoles' maps), a rollout that moved on
+  | { t: 'fleet'; ids: string[] }
+  | { t: 'rollout'; id: string }
   // PA console and incidents: receipts or an incident changed (consoles refresh); a kiosk takes a live page by unicast
   | { t: 'pa'; ev: 'receipts' | 'action' | 'incident' | 'play' | 'message'; id: string }
   | { t: 'pa'; ev: 'unicast'; id: string; kiosk: string; host: string; port: number }

@@ -18,23 +18,26 @@ export interface LocalKiosk {
   online: boolean;
   lastSeen: number;
   helloDone: boolean;
+  /** the faults of its last heartbeat (undefined before the first) */
+  faults?: { code: string; detail: string }[];
   /** the address the kiosk's connection came from */
   remote?: string;
   /** what it said it can do in its hello */
   capabilities?: string[];
 }
 
-/** Areas that follow what kiosks report (PA receipts, incident timelines), told once it is stored. */
+/** Areas that follow what kiosks report (the desk's board, PA receipts, incident timelines), told once it is stored. */
 export interface KioskWatcher {
   events?(kiosk: string, events: IncomingEvent[]): void;
   results?(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): void;
 }
 
-/** Areas that follow what kiosks report (the desk's board, PA receipts), told once it is stored. */
-export interface KioskWatcher {
-  events?(kiosk: string, events: IncomingEvent[]): void;
-  results?(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): void;
-}
+/**
+ * Watches this instance's kiosks for the consoles' live views: called once a
+ * change is in the database (presence written, a kiosk gone, events or config
+ * results stored), with the kiosk ids. Must not throw.
+ */
+export type KioskChangeObserver = (ids: string[], why: 'presence' | 'offline' | 'events' | 'config') => void;
 
 export interface KioskLinkOptions {
   hubId: string;
@@ -55,6 +58,10 @@ export class KioskLink {
   private readonly events: Batcher<{ kiosk: string; events: IncomingEvent[]; added?: number }>;
   private readonly results: Batcher<{ id: string; kiosk: string; ok: boolean; error?: string }>;
   private readonly configResults: Batcher<{ kiosk: string; version: number; ok: boolean; errors?: unknown[] }>;
+  /** observers of changes to this instance's kiosks (src/hub/facilities/feed.ts) */
+  readonly observers: KioskChangeObserver[] = [];
+  /** heartbeat listeners (the facilities console reads the uptime) */
+  readonly heartbeatListeners: ((id: string, m: Extract<KioskToHub, { type: 'heartbeat' }>) => void)[] = [];
   /** pending config versions to check after hellos, many kiosks per query (a reconnect storm is one query, not thousands) */
   private readonly helloChecks: Batcher<{ id: string; reported: number }>;
   private sweeper?: NodeJS.Timeout;
@@ -62,7 +69,10 @@ export class KioskLink {
 
   constructor(private readonly o: KioskLinkOptions) {
     const { storage } = o;
-    this.presenceWriter = new Batcher((lists) => storage.updatePresence(o.instanceId, lists.flat()), { split: true });
+    this.presenceWriter = new Batcher(async (lists) => {
+      await storage.updatePresence(o.instanceId, lists.flat());
+      this.changed(lists.flat().map((u) => u.id), 'presence');
+    }, { split: true });
     // On PostgreSQL a few writes in flight at once: a commit waits for its fsync while the next group is inserted.
     // PGlite runs one statement at a time in this process, so more would only interleave.
     const inFlight = storage.db.kind === 'postgres' ? 3 : 1;
@@ -74,13 +84,27 @@ export class KioskLink {
       await storage.commandResults(rs);
       this.tell((w) => w.results?.(rs));
     }, { split: true, concurrency: inFlight });
-    this.configResults = new Batcher((rs) => storage.configResults(rs), { split: true });
+    this.configResults = new Batcher(async (rs) => {
+      await storage.configResults(rs);
+      this.changed(rs.map((r) => r.kiosk), 'config');
+    }, { split: true });
     this.helloChecks = new Batcher((items) => this.resendPendingConfigs(items), { delayMs: 5 });
     o.bus.on((m) => {
       if (m.t === 'command') this.retrying(() => this.deliverCommand(m.id), { command: m.id }, 'command not delivered');
       else if (m.t === 'config') this.retrying(() => this.deliverConfig(m.push), { push: m.push }, 'config push not delivered');
       else if (m.t === 'kiosk') void this.kioskChanged(m.id, m.change);
     });
+  }
+
+  private changed(ids: string[], why: Parameters<KioskChangeObserver>[1]): void {
+    if (ids.length === 0) return;
+    for (const o of this.observers) {
+      try {
+        o(ids, why);
+      } catch (err) {
+        this.o.log.error({ err: (err as Error).message }, 'kiosk change observer failed');
+      }
+    }
   }
 
   private readonly watchers: KioskWatcher[] = [];
@@ -207,7 +231,7 @@ export class KioskLink {
         this.o.log.warn({ kiosk: k.id }, 'kiosk offline (silent)');
       }
     }
-    if (gone.length) void this.o.storage.markOffline(this.o.instanceId, gone).catch(() => undefined);
+    if (gone.length) void this.o.storage.markOffline(this.o.instanceId, gone).then(() => this.changed(gone, 'offline'), () => undefined);
   }
 
   /** A kiosk's socket, authenticated by its token, is open. */
@@ -229,7 +253,7 @@ export class KioskLink {
       if (this.local.get(kioskId) === k) {
         this.local.delete(kioskId);
         this.presence.delete(kioskId);
-        void this.o.storage.markOffline(this.o.instanceId, [kioskId]).catch(() => undefined);
+        void this.o.storage.markOffline(this.o.instanceId, [kioskId]).then(() => this.changed([kioskId], 'offline'), () => undefined);
         this.o.log.info({ kiosk: kioskId }, 'kiosk offline (disconnected)');
       }
     });
@@ -268,7 +292,14 @@ export class KioskLink {
       send({ type: 'error', code: 'hello', message: 'say hello first' });
       return;
     }
-    if (msg.type === 'heartbeat') this.seen(k, { faults: msg.faults, outbox: msg.outbox });
+    if (msg.type === 'heartbeat') {
+      this.seen(k, { faults: msg.faults, outbox: msg.outbox });
+      // A fault raised or cleared is on the consoles' maps at once, not at the next flush
+      // (the first heartbeat of a connection waits for it: no flush storm when a fleet reconnects).
+      if (k.faults !== undefined && JSON.stringify(k.faults) !== JSON.stringify(msg.faults)) this.flushPresence();
+      k.faults = msg.faults;
+      for (const l of this.heartbeatListeners) l(kioskId, msg);
+    }
     else if (msg.type === 'command-result') {
       this.touch(k);
       if (!msg.ok) log.warn({ kiosk: kioskId, command: msg.id, error: msg.error }, 'kiosk refused a command');
@@ -297,7 +328,10 @@ export class KioskLink {
       // Acknowledged only once the transaction holding these events has committed.
       this.events.enqueue(item).then(
         () => {
-          if (item.added) log.info({ kiosk: kioskId, added: item.added, duplicates: events.length - item.added }, 'events stored');
+          if (item.added) {
+            log.info({ kiosk: kioskId, added: item.added, duplicates: events.length - item.added }, 'events stored');
+            this.changed([kioskId], 'events');
+          }
           send({ type: 'events-ack', ids: msg.batch.map((e) => e.id) });
           this.tell((w) => w.events?.(kioskId, events));
         },
@@ -326,7 +360,10 @@ export class KioskLink {
     // Applied before the ack was lost (or before a hub restart): the kiosk says so itself.
     const applied = pending.filter((p) => p.version <= reported.get(p.kiosk)!);
     await this.sendConfigs(pending.filter((p) => p.version > reported.get(p.kiosk)!));
-    if (applied.length) await this.o.storage.configResults(applied.map((p) => ({ kiosk: p.kiosk, version: p.version, ok: true })));
+    if (applied.length) {
+      await this.o.storage.configResults(applied.map((p) => ({ kiosk: p.kiosk, version: p.version, ok: true })));
+      this.changed(applied.map((p) => p.kiosk), 'config');
+    }
   }
 
   private async sendConfigs(list: { kiosk: string; version: number; layers: LayerRef; baseConfig: string | null }[]): Promise<void> {

@@ -24,6 +24,7 @@ import audit from './plugins/audit.js';
 import pa from './plugins/pa.js';
 import stream from './plugins/stream.js';
 import desk from './plugins/desk.js';
+import facilities from './plugins/facilities.js';
 
 export interface RouteEntry {
   method: string;
@@ -104,6 +105,7 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   await app.register(pa);
   await app.register(stream);
   await app.register(desk);
+  await app.register(facilities);
   await app.register(openapiRoute);
   return app;
 }

@@ -15,7 +15,7 @@ function repoRoot(): string {
 const REPO = repoRoot();
 const SRC = path.join(REPO, 'src/hub/web');
 
-/** Where the bundles are: dist/web/desk/phone.js, dist/web/pa/console.js (+ .map). */
+/** Where the bundles are: dist/web/desk/{phone,board}.js, dist/web/pa/console.js, dist/web/facilities/{console,editor}.js and facilities.css (+ .map). */
 export const WEB_DIST = path.join(REPO, 'dist/web');
 export const DESK_PHONE_BUNDLE = path.join(WEB_DIST, 'desk/phone.js');
 
@@ -23,7 +23,14 @@ export async function buildWebBundles(opts: { minify?: boolean } = {}): Promise<
   // esbuild is a build-time tool (devDependency): loaded only when building.
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
-    entryPoints: { 'desk/phone': path.join(SRC, 'desk/index.ts'), 'pa/console': path.join(SRC, 'pa/index.ts'), 'desk/board': path.join(SRC, 'desk/board.ts') },
+    entryPoints: {
+      'desk/phone': path.join(SRC, 'desk/index.ts'),
+      'desk/board': path.join(SRC, 'desk/board.ts'),
+      'pa/console': path.join(SRC, 'pa/index.ts'),
+      'facilities/console': path.join(SRC, 'facilities/console.ts'),
+      'facilities/editor': path.join(SRC, 'facilities/editor.ts'),
+      'facilities/facilities': path.join(SRC, 'facilities/facilities.css'),
+    },
     outdir: WEB_DIST,
     bundle: true,
     format: 'esm',

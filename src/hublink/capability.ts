@@ -2,7 +2,10 @@
 // without it. It forwards recorded events, applies configs and turns commands
 // into bus events.
 import type { KioskCapability, KioskContext } from '../core/context.js';
+import type { ConfigChange } from '../core/capability.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
 import { HubLink } from './client.js';
+import { reconfigureHubLink } from './reconfigure.js';
 
 export class HubLinkCapability implements KioskCapability {
   readonly name = 'hublink';
@@ -11,16 +14,18 @@ export class HubLinkCapability implements KioskCapability {
   readonly raises = ['hub.link', 'hub.clock', 'pa.play', 'pa.stop', 'pa.page', 'screen.message', 'incident.mode', 'drill.mode', 'crowd.level', 'relay.pulse', 'call.requested', 'desk.info', 'chat.fromDesk'] as const;
   readonly handles = [] as const;
   link?: HubLink;
+  private ctx?: KioskContext;
   private offlineTimer?: NodeJS.Timeout;
   private offline = false;
 
   async start(ctx: KioskContext): Promise<void> {
+    this.ctx = ctx;
     const hub = ctx.config().hub;
     if (!hub) return;
-    this.link = new HubLink(hub, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc), () => ctx.services.alarm);
     // No link for hub.offlineFaultS (since start-up or since it dropped): the hub-link fault, until it is back.
     const watch = (reason: string) => {
       clearTimeout(this.offlineTimer);
+      if (!ctx.config().hub) return; // no hub configured (any more): nothing to miss
       const since = new Date().toISOString();
       const s = ctx.config().hub?.offlineFaultS ?? 60;
       this.offlineTimer = setTimeout(() => {
@@ -36,7 +41,19 @@ export class HubLinkCapability implements KioskCapability {
       this.offline = false;
     });
     watch('not connected since start-up');
-    this.link.start();
+    this.link = this.open(hub);
+  }
+
+  open(hub: NonNullable<KioskConfig['hub']>): HubLink {
+    const ctx = this.ctx!;
+    const link = new HubLink({ ...hub }, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc), () => ctx.services.alarm);
+    link.start();
+    return link;
+  }
+
+  async reconfigure({ prev, next }: ConfigChange<KioskConfig, 'hub'>) {
+    if (!this.ctx) return 'restart' as const;
+    return reconfigureHubLink(this, prev.hub, next.hub);
   }
 
   /** events were recorded: send them if connected */

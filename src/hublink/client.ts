@@ -10,6 +10,7 @@ import type { KioskConfig } from '../config/schema/kiosk.js';
 import { MAX_EVENTS_PER_BATCH, PROTOCOL_VERSION, parseFromHub, type KioskToHub } from '../protocol/messages.js';
 import type { StoredEvent } from '../store/kiosk-store.js';
 import { dispatchCommand } from './commands.js';
+import type { ConfigReply } from '../core/context.js';
 import type { AlarmService } from '../alarm/service.js';
 import { pinnedConnect } from './pinning.js';
 
@@ -31,6 +32,11 @@ export class HubLink {
   /** ids of the batch sent and not yet acknowledged: one batch in flight keeps the order */
   private inFlight: Set<string> | null = null;
   private helloSentAt = 0;
+  /** the hub's protocol version (from welcome): extended config replies from 2 on */
+  hubProtocol = 1;
+  /** config pushes being applied; actions that would cut the link wait until their replies are sent */
+  private replying = 0;
+  private afterReplies: (() => void)[] = [];
 
   constructor(
     private cfg: NonNullable<KioskConfig['hub']>,
@@ -38,11 +44,25 @@ export class HubLink {
     private readonly bus: Bus,
     private readonly log: Logger,
     private readonly outbox?: Outbox,
-    /** validates, persists and applies a pushed config; returns the errors when refused */
-    private readonly applyConfig?: (version: number, doc: unknown) => Promise<{ path: string; message: string }[]>,
+    /** validates, persists and applies a pushed config; what happened */
+    private readonly applyConfig?: (version: number, doc: unknown) => Promise<ConfigReply>,
     /** the alarm controller, for the dispatcher's acknowledge and reset commands */
     private readonly alarm?: () => AlarmService | undefined,
   ) {}
+
+  /** Runs fn once every config reply in progress has been sent (at once if none is). */
+  afterReply(fn: () => void): void {
+    if (this.replying === 0) fn();
+    else this.afterReplies.push(fn);
+  }
+
+  /** A new heartbeat period, live. */
+  setHeartbeat(seconds: number): void {
+    this.cfg = { ...this.cfg, heartbeatS: seconds };
+    if (!this.beat) return;
+    clearInterval(this.beat);
+    this.beat = setInterval(() => this.heartbeat(), seconds * 1000);
+  }
 
   /** Sends the oldest pending events (at least once, in order); called when events are recorded and on connect. */
   flush(): void {
@@ -61,8 +81,24 @@ export class HubLink {
 
   start(): void {
     this.stopped = false;
+    // A fault raised or cleared reaches the hub's fleet map at once, not at the next heartbeat.
+    if (!this.offFaults) {
+      const soon = () => {
+        if (this.faultBeat || !this.connected) return;
+        this.faultBeat = setTimeout(() => {
+          this.faultBeat = undefined;
+          if (this.connected) this.heartbeat();
+        }, 20);
+      };
+      const a = this.bus.on('fault.raised', soon);
+      const b = this.bus.on('fault.cleared', soon);
+      this.offFaults = () => (a(), b());
+    }
     void this.open();
   }
+
+  private offFaults?: () => void;
+  private faultBeat?: NodeJS.Timeout;
 
   /** the hub certificate (PEM) once it matched the pin */
   private pinnedCa?: string;
@@ -114,6 +150,7 @@ export class HubLink {
         // PA start times come on the hub's clock.
         const now = Date.now();
         const rttMs = now - this.helloSentAt;
+        this.hubProtocol = p.msg.protocol;
         this.bus.emit('hub.clock', { offsetMs: p.msg.time - (this.helloSentAt + now) / 2, rttMs });
         this.connected = true;
         this.bus.emit('hub.link', { connected: true });
@@ -122,10 +159,15 @@ export class HubLink {
         this.flush();
       } else if (p.msg.type === 'config') {
         const { version, document } = p.msg;
-        void (this.applyConfig?.(version, document) ?? Promise.resolve([{ path: '', message: 'this kiosk takes no config from the hub' }]))
+        const none: ConfigReply = { ok: false, code: 'invalid', errors: [{ path: '', message: 'this kiosk takes no config from the hub' }] };
+        this.replying++;
+        void (this.applyConfig?.(version, document) ?? Promise.resolve(none))
           // A failure while applying is an answer too (and never an unhandled rejection, which ends the process).
-          .catch((err: Error) => [{ path: '', message: `could not apply: ${err.message}` }])
-          .then((errors) => this.send(errors.length ? { type: 'config-nack', version, errors: errors.slice(0, 100) } : { type: 'config-ack', version }));
+          .catch((err: Error): ConfigReply => ({ ok: false, code: 'apply-failed', errors: [{ path: '', message: `could not apply: ${err.message}` }] }))
+          .then((reply) => {
+            this.send(configReply(version, reply, this.hubProtocol));
+            if (--this.replying === 0) for (const fn of this.afterReplies.splice(0)) fn();
+          });
       } else if (p.msg.type === 'command') {
         const cmd = p.msg;
         // "ok" only once the work is done: an alarm command waits for its persisted transition.
@@ -149,6 +191,7 @@ export class HubLink {
     });
     ws.on('close', (code, reason) => {
       clearInterval(this.beat);
+      this.beat = undefined;
       this.inFlight = null; // unacknowledged events stay in the outbox and go again after reconnect
       if (this.connected) this.bus.emit('hub.link', { connected: false, reason: `${code} ${reason.toString()}`.trim() });
       this.connected = false;
@@ -164,7 +207,9 @@ export class HubLink {
 
   private heartbeat(): void {
     const k = this.kiosk();
-    this.send({ type: 'heartbeat', at: new Date().toISOString(), faults: k.faults, outbox: k.outbox });
+    // From protocol 3 the hub also takes the process uptime (the facilities console shows it).
+    const uptime = this.hubProtocol >= 3 ? { uptimeS: Math.floor(process.uptime()) } : {};
+    this.send({ type: 'heartbeat', at: new Date().toISOString(), faults: k.faults, outbox: k.outbox, ...uptime });
   }
 
   private send(msg: KioskToHub): void {
@@ -173,10 +218,24 @@ export class HubLink {
 
   stop(): void {
     this.stopped = true;
+    this.offFaults?.();
+    this.offFaults = undefined;
+    clearTimeout(this.faultBeat);
     clearTimeout(this.timer);
     clearInterval(this.beat);
     this.ws?.close(1001, 'kiosk stopping');
   }
+}
+
+/** config-ack / config-nack; the protocol 2 fields only for a hub that reads them. */
+export function configReply(version: number, r: ConfigReply, hubProtocol: number): KioskToHub {
+  const v2 = hubProtocol >= 2;
+  if (!r.ok) {
+    const errors = r.errors.slice(0, 100).map((e) => ({ path: e.path.slice(0, 300), message: e.message.slice(0, 500) }));
+    return { type: 'config-nack', version, errors, ...(v2 ? { code: r.code } : {}) };
+  }
+  if (!v2) return { type: 'config-ack', version };
+  return { type: 'config-ack', version, live: r.live, deferred: r.deferred, restart: r.restart, healthWindowS: r.healthWindowS, ...(r.repeat ? { repeat: true } : {}) };
 }
 
 function safeParse(b: Buffer): unknown {

@@ -5,39 +5,104 @@ import type { KioskCapability, KioskContext } from '../core/context.js';
 import { healthOf } from '../core/capability.js';
 import type { Intercom } from './intercom.js';
 import { watchRegistration } from './registration-fault.js';
+import type { ConfigChange, Reconfigured } from '../core/capability.js';
+import type { ConfigSection } from '../core/context.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import { needsNewUserAgent } from './reconfigure.js';
 
 export class IntercomCapability implements KioskCapability {
   readonly name = 'intercom';
   readonly fault = 'sip-registration' as const;
-  readonly config = ['sip'] as const;
+  /** name: the display name; zone, location, site: the call's headers (read per call) */
+  readonly config = ['sip', 'name', 'zone', 'location', 'site'] as const;
   readonly raises = ['call.state', 'call.media', 'call.dtmf', 'call.refused', 'intercom.ready', 'sip.registration', 'relay.pulse'] as const;
   readonly handles = ['call.requested', 'call.cancel', 'call.upgrade', 'call.answer'] as const;
   intercom?: Intercom;
   private failure?: string;
   private registered = new Map<string, boolean>();
   private unwatch?: () => void;
+  private ctx?: KioskContext;
+  /** a new user agent waiting for the call in progress to end */
+  private pending?: Promise<void>;
 
   async start(ctx: KioskContext): Promise<void> {
-    const { bus, log } = ctx;
-    bus.on('sip.registration', (e) => this.registered.set(e.registrar, e.registered));
+    this.ctx = ctx;
+    ctx.bus.on('sip.registration', (e) => this.registered.set(e.registrar, e.registered));
     try {
-      const { Intercom } = await import('./intercom.js');
-      let input = ctx.services.microphone;
-      if (!input) {
-        // No microphone: the call still connects and the desk hears silence.
-        const { createInput } = await import('../audio/input/index.js');
-        input = createInput({ source: 'silence', device: 'default' }, 8000);
-      }
-      this.intercom = new Intercom({ bus, log, config: ctx.config, input, output: ctx.services.audioOut, alarm: () => ctx.services.alarm });
-      await this.intercom.start();
+      this.intercom = await this.build();
       // Registration lost (or never made) for longer than a short grace: the sip-registration fault.
-      this.unwatch = watchRegistration({ bus, faults: ctx.faults, registrars: () => ctx.config().sip.account.registrars.length });
-      ctx.services.calls = this.intercom;
-      bus.emit('intercom.ready', { port: this.intercom.localPort });
+      this.unwatch = watchRegistration({ bus: ctx.bus, faults: ctx.faults, registrars: () => ctx.config().sip.account.registrars.length });
     } catch (err) {
       this.failure = `intercom: ${(err as Error).message}`;
       throw new Error(this.failure);
     }
+  }
+
+  private async build(): Promise<Intercom> {
+    const ctx = this.ctx!;
+    const { Intercom } = await import('./intercom.js');
+    let input = ctx.services.microphone;
+    if (!input) {
+      // No microphone: the call still connects and the desk hears silence.
+      const { createInput } = await import('../audio/input/index.js');
+      input = createInput({ source: 'silence', device: 'default' }, 8000);
+    }
+    const intercom = new Intercom({ bus: ctx.bus, log: ctx.log, config: ctx.config, input, output: ctx.services.audioOut, alarm: () => ctx.services.alarm });
+    await intercom.start();
+    // The alarm controller places its calls through this one (read on each use) and retries a waiting call now.
+    ctx.services.calls = intercom;
+    ctx.bus.emit('intercom.ready', { port: intercom.localPort });
+    return intercom;
+  }
+
+  /** Why the intercom must not be interrupted now. */
+  busy(): string | undefined {
+    const call = this.intercom?.activeCall();
+    return call ? `call ${call.id} in progress` : undefined;
+  }
+
+  async reconfigure({ prev, next }: ConfigChange<KioskConfig, ConfigSection>): Promise<Reconfigured> {
+    // Not running: only a fresh start can try the new settings.
+    if (!this.intercom) return 'restart';
+    if (!needsNewUserAgent(prev, next)) return 'applied'; // read per call from the live config
+    const busy = this.busy();
+    if (!busy) {
+      await this.rebuild();
+      return 'applied';
+    }
+    this.pending ??= this.whenIdle().then(() => {
+      this.pending = undefined;
+      return this.rebuild();
+    });
+    return { deferred: busy, applied: this.pending };
+  }
+
+  /** A new user agent on the current config (it registers anew); the old one stops first, freeing its port. */
+  private async rebuild(): Promise<void> {
+    const ctx = this.ctx!;
+    ctx.log.info('new SIP settings: restarting the user agent');
+    if (ctx.services.calls === this.intercom) ctx.services.calls = undefined; // no calls through a stopping user agent
+    await this.intercom?.stop();
+    this.registered.clear();
+    this.intercom = undefined;
+    try {
+      this.intercom = await this.build();
+      this.failure = undefined;
+    } catch (err) {
+      this.failure = `intercom: ${(err as Error).message}`;
+      throw err;
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setInterval(() => {
+        if (this.busy()) return;
+        clearInterval(timer);
+        resolve();
+      }, 250);
+      timer.unref();
+    });
   }
 
   async stop(): Promise<void> {
@@ -46,8 +111,9 @@ export class IntercomCapability implements KioskCapability {
   }
 
   health() {
-    const regs = [...this.registered.values()];
-    const unregistered = regs.length > 0 && !regs.some(Boolean) ? 'not registered with any registrar' : undefined;
+    // With registrars configured, running means registered with one of them (now, not once).
+    const registrars = this.ctx?.config().sip.account.registrars ?? [];
+    const unregistered = registrars.length > 0 && !registrars.some((r) => this.registered.get(r.uri)) ? 'not registered with any registrar' : undefined;
     return healthOf(!!this.intercom, this.failure ?? unregistered);
   }
 }

@@ -54,6 +54,9 @@ interface ActiveCall {
   timers: NodeJS.Timeout[];
 }
 
+/** how long stop() waits for sip.js to unregister and end dialogs gracefully */
+const STOP_GRACE_MS = 1500;
+
 export class Intercom implements CallService {
   ua!: UserAgent;
   transport?: BaseTransport;
@@ -66,6 +69,8 @@ export class Intercom implements CallService {
   private readonly sessionCalls = new Map<string, string>();
   /** media timing of the current call, for the benchmark */
   readonly marks = new Map<string, number>();
+  /** bus subscriptions, dropped at stop (a new config builds a new Intercom) */
+  private readonly offs: (() => void)[] = [];
 
   constructor(private readonly opts: IntercomOptions) {}
 
@@ -158,16 +163,18 @@ export class Intercom implements CallService {
     this.trustPolicy = new TrustPolicy(() => this.opts.config().sip, () => this.registration?.registeredAddresses() ?? [], (m) => log.warn(m));
     this.registration.start();
 
-    bus.on('call.requested', (e) => {
-      // Emergencies belong to the alarm controller; without one (it could not start) the plain call policy still calls.
-      if (e.kind === 'emergency' && this.opts.alarm?.()) return;
-      void this.place(e.kind, e.category, e.source);
-    });
-    bus.on('call.cancel', (e) => this.cancel(e.source));
-    bus.on('call.upgrade', (e) => {
-      if (!this.opts.alarm?.()) this.upgrade(e.callId);
-    });
-    bus.on('call.answer', (e) => this.answer(e.callId));
+    this.offs.push(
+      bus.on('call.requested', (e) => {
+        // Emergencies belong to the alarm controller; without one (it could not start) the plain call policy still calls.
+        if (e.kind === 'emergency' && this.opts.alarm?.()) return;
+        void this.place(e.kind, e.category, e.source);
+      }),
+      bus.on('call.cancel', (e) => this.cancel(e.source)),
+      bus.on('call.upgrade', (e) => {
+        if (!this.opts.alarm?.()) this.upgrade(e.callId);
+      }),
+      bus.on('call.answer', (e) => this.answer(e.callId)),
+    );
   }
 
   private refuse(kind: CallKind, source: string, reason: string): void {
@@ -537,12 +544,16 @@ export class Intercom implements CallService {
   }
 
   async stop(): Promise<void> {
+    for (const off of this.offs.splice(0)) off();
     this.registration?.stop();
     try {
-      await this.ua?.stop();
+      // sip.js lets a REGISTER in flight finish first: up to 32 s when the registrar is silent. Not that long.
+      await Promise.race([this.ua?.stop(), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
     } catch {
       /* already stopped */
     }
+    // The port is free when this returns, whatever sip.js is still waiting for (a new user agent may bind it).
+    await this.transport?.disconnect().catch(() => undefined);
   }
 }
 

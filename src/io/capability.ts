@@ -6,6 +6,9 @@ import { startIo, type Io } from './index.js';
 import type { IoDriver } from './types.js';
 import { SimDriver } from './sim-driver.js';
 import { addSimRoutes } from '../kiosk/local-server.js';
+import type { ConfigChange } from '../core/capability.js';
+import type { KioskConfig } from '../config/schema/kiosk.js';
+import { reconfigureIo } from './reconfigure.js';
 
 export class IoCapability implements KioskCapability {
   readonly name = 'io';
@@ -32,6 +35,12 @@ export class IoCapability implements KioskCapability {
       addSimRoutes(ctx.local, driver);
       driver.onOutput((output, on) => ctx.bus.emit('output.changed', { output, on }));
     }
+  }
+
+  async reconfigure({ prev, next }: ConfigChange<KioskConfig, 'io'>) {
+    // Not running (no driver): only a fresh start can try the new settings.
+    if (!this.io) return 'restart' as const;
+    return reconfigureIo(prev.io, next.io);
   }
 
   async stop(): Promise<void> {

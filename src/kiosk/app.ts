@@ -7,10 +7,12 @@ import path from 'node:path';
 import { Bus } from '../core/bus.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
-import type { ConfigError, KioskCapability, KioskContext } from '../core/context.js';
+import type { ConfigReply, KioskCapability, KioskContext } from '../core/context.js';
 import type { CapabilityHealth } from '../core/capability.js';
 import { KioskStore } from '../store/kiosk-store.js';
-import { chooseStartConfig } from './config-source.js';
+import { chooseStartConfig, type StartConfig } from './config-source.js';
+import { ConfigTrialStore } from './config-trial.js';
+import { ConfigApplier } from './reconfigure.js';
 import type { IoDriver } from '../io/types.js';
 import type { Io } from '../io/index.js';
 import { Faults } from '../health/faults.js';
@@ -31,7 +33,7 @@ import type { AlarmController } from '../alarm/controller.js';
 import { addTestSeams } from './test-seams.js';
 
 /** Events kept in the event log and sent to the hub. */
-const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended|missed)|config\.applied|sip\.registration|audio\.fault|chat\.(toDesk|fromDesk)|desk\.info|screen\.language|incident\.mode|drill\.mode|capability\.)/;
+const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended|missed)|config\.(applied|healthy|rollback)|sip\.registration|audio\.fault|chat\.(toDesk|fromDesk)|desk\.info|screen\.language|incident\.mode|drill\.mode|capability\.)/;
 
 export interface KioskOptions {
   config: KioskConfig;
@@ -44,6 +46,13 @@ export interface KioskOptions {
   driver?: IoDriver;
   /** the buttons are armed (the io capability started, or failed and its fault is raised): systemd READY=1 */
   onArmed?: () => void;
+  /**
+   * A config change needs a restart and no call is in progress: the program
+   * that runs the kiosk stops it and exits with RESTART_EXIT_CODE so its
+   * supervisor starts it again on the persisted config. Without it the kiosk
+   * logs that it needs a restart and runs on.
+   */
+  onRestart?: (reason: string) => Promise<void> | void;
 }
 
 export class Kiosk {
@@ -64,13 +73,21 @@ export class Kiosk {
   /** start order: the emergency path first, the hub link last */
   readonly capabilities: KioskCapability[];
   private readonly started = Date.now();
+  readonly trials: ConfigTrialStore;
+  readonly applier: ConfigApplier;
+  private readonly chosen: StartConfig;
+  private restartTimer?: NodeJS.Timeout;
+  /** why a restart is pending, once asked for */
+  restartPending?: string;
 
   constructor(private readonly opts: KioskOptions) {
     const fileConfig = opts.config;
     this.log = createLogger({ name: 'kiosk', id: fileConfig.id, level: fileConfig.log.level, destination: opts.logDestination });
     this.bus = new Bus((event, err) => this.log.error({ err, event }, 'event listener failed'));
     this.store = new KioskStore(path.resolve(fileConfig.dataDir.replaceAll('{id}', fileConfig.id)), fileConfig.id, this.log).open();
-    const chosen = chooseStartConfig(fileConfig, this.store, this.log);
+    this.trials = new ConfigTrialStore(this.store.dir, this.log);
+    const chosen = chooseStartConfig(fileConfig, this.store, this.log, this.trials.trial);
+    this.chosen = chosen;
     this.config = chosen.config;
     if (chosen.source !== 'file') this.log.info({ source: chosen.source, version: this.config.configVersion }, 'using stored config');
     this.local = new LocalServer(this.config.local.host);
@@ -94,6 +111,22 @@ export class Kiosk {
         return { id: this.config.id, configVersion: this.config.configVersion, faults: h.faults, outbox: h.outbox, capabilities: ['io', ...(this.ctx.services.hubCapabilities?.() ?? [])] };
       },
     };
+    this.applier = new ConfigApplier({
+      bus: this.bus,
+      log: this.log,
+      store: this.store,
+      trials: this.trials,
+      capabilities: this.capabilities,
+      fileConfig,
+      config: () => this.config,
+      setConfig: (c) => (this.config = c),
+      probe: {
+        faults: () => this.faults.list(),
+        capabilities: () => this.health().capabilities,
+        registrarsConfigured: () => this.config.sip.account.registrars.length > 0,
+      },
+      restart: (reason) => this.requestRestart(reason),
+    });
     queueMicrotask(() => this.bus.emit('config.applied', { version: this.config.configVersion, source: chosen.source }));
   }
 
@@ -141,6 +174,8 @@ export class Kiosk {
       await this.startOne(cap);
       if (cap === this.ioCap) this.opts.onArmed?.();
     }
+    // A config on trial resumes its health window; one that failed by stopping the kiosk is reported.
+    this.applier.resume(this.chosen.rolledBack);
   }
 
   /** The local token (data folder, mode 0600); without it the routes that act stay closed (a fault says why). */
@@ -171,34 +206,36 @@ export class Kiosk {
     this.log.info({ local: `http://${this.config.local.host}:${this.localPort}/`, readyMs: Date.now() - this.started }, 'ready');
   }
 
+  /** A config from the hub: see src/kiosk/reconfigure.ts. */
+  reconfigure(version: number, doc: unknown): Promise<ConfigReply> {
+    return this.applier.receive(version, doc);
+  }
+
   /**
-   * A config from the hub: validated like a config file, persisted atomically,
-   * then applied live (capabilities read `kiosk.config` when they act, so the
-   * next call uses the new desks). Invalid: refused with every error; nothing changes.
+   * Restarts cleanly to apply sections that cannot change live, once no
+   * capability is busy (no call in progress): the config is already
+   * persisted, so the kiosk comes back on it and its health window resumes.
    */
-  async reconfigure(version: number, doc: unknown): Promise<ConfigError[]> {
-    const { validateKioskConfig } = await import('../config/validate.js');
-    // The hub never sends secrets (hub token, SIP passwords): the kiosk keeps its own.
-    const { keepSecrets } = await import('../config/secrets.js');
-    const v = validateKioskConfig({ ...keepSecrets(doc as object, this.config), configVersion: version });
-    if (!v.ok) {
-      this.log.warn({ version, errors: v.errors }, 'config from the hub refused');
-      return v.errors;
-    }
-    if (v.value.id !== this.config.id) return [{ path: '/id', message: `config is for kiosk "${v.value.id}", this is "${this.config.id}"` }];
-    if (v.value.configVersion <= this.config.configVersion) return []; // already applied: acknowledge again
-    const previous = this.config;
-    await this.store.saveConfig(v.value);
-    this.config = v.value;
-    if (v.value.hub) {
-      this.hubLink?.updateConfig(v.value.hub);
-      const { hubHttpBase } = await import('../audio/clips.js');
-      this.audio?.clips.updateSource({ baseUrl: hubHttpBase(v.value.hub.url), token: v.value.hub.token, pins: v.value.hub.pins });
-    }
-    this.log.info({ version, previous: previous.configVersion }, 'config applied from the hub');
-    this.bus.emit('config.applied', { version, source: 'hub' });
-    void this.store.markLastKnownGood(v.value);
-    return [];
+  private requestRestart(reason: string): void {
+    if (this.restartPending) return;
+    this.restartPending = reason;
+    this.log.warn({ reason }, 'restart needed; restarting once no call is in progress');
+    const attempt = async () => {
+      const busy = this.capabilities.map((c) => c.busy?.()).find(Boolean);
+      if (busy) {
+        this.restartTimer = setTimeout(() => void attempt(), 500);
+        return;
+      }
+      await this.applier.plan('restart');
+      if (!this.opts.onRestart) {
+        this.log.error({ reason }, 'restart needed but no supervisor can restart this kiosk; running on');
+        return;
+      }
+      this.log.warn({ reason }, 'restarting');
+      await this.opts.onRestart(reason);
+    };
+    // A moment first, so the acknowledgement of the config leaves before the link closes.
+    this.restartTimer = setTimeout(() => void attempt(), 200);
   }
 
   health() {
@@ -222,6 +259,9 @@ export class Kiosk {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    // A config on trial resumes its health window at the next start (a clean stop is not its fault).
+    await this.applier.plan('stop');
     // Reverse order: the hub link first, the buttons last.
     for (const cap of [...this.capabilities].reverse()) {
       if (cap === this.ioCap) await this.local.close();

@@ -4,7 +4,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: config-ack says how each changed section took effect (live, deferred,
+ * restart) and the health window; config-nack carries a code. A kiosk sends
+ * these fields only to a hub whose welcome says protocol >= 2.
+ * 3: heartbeat may carry uptimeS (sent only to a hub whose welcome says >= 3).
+ */
+export const PROTOCOL_VERSION = 3;
 export const MAX_FRAME_BYTES = 256 * 1024;
 /** config versions are 32-bit integers (the hub stores them so) */
 export const MAX_VERSION = 2 ** 31 - 1;
@@ -31,6 +37,8 @@ export const Heartbeat = Type.Object(
     at: Type.String({ maxLength: 40 }),
     faults: Type.Array(Type.Object({ code: Type.String({ maxLength: 32 }), detail: Type.String({ maxLength: 500 }) }), { maxItems: 32 }),
     outbox: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 }),
+    /** seconds since the kiosk process started (protocol 3) */
+    uptimeS: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
   },
   { additionalProperties: false },
 );
@@ -76,16 +84,63 @@ export const ConfigPush = Type.Object(
   { ...Base, type: Type.Literal('config'), version: Type.Integer({ minimum: 1, maximum: MAX_VERSION }), document: Type.Record(Type.String(), Type.Unknown()) },
   { additionalProperties: false },
 );
-export const ConfigAck = Type.Object({ ...Base, type: Type.Literal('config-ack'), version: Type.Integer({ minimum: 0, maximum: MAX_VERSION }) }, { additionalProperties: false });
+const SectionList = Type.Array(Type.String({ maxLength: 32 }), { maxItems: 32 });
+/**
+ * Validated, persisted and applied (protocol 1: only the version). From
+ * protocol 2, how each changed top-level section took effect: `live` now,
+ * `deferred` once the call in progress ends, `restart` by a clean restart of
+ * the kiosk (it restarts itself as soon as no call is in progress). The
+ * version becomes last-known-good after `healthWindowS` healthy seconds; the
+ * outcome follows as the recorded event `config.healthy` or `config.rollback`.
+ * `repeat`: this version with this document was already here; nothing was done.
+ */
+export const ConfigAck = Type.Object(
+  {
+    ...Base,
+    type: Type.Literal('config-ack'),
+    version: Type.Integer({ minimum: 0, maximum: MAX_VERSION }),
+    live: Type.Optional(SectionList),
+    deferred: Type.Optional(SectionList),
+    restart: Type.Optional(SectionList),
+    repeat: Type.Optional(Type.Boolean()),
+    healthWindowS: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+/** Why a config was refused (protocol 2). */
+export const ConfigNackCode = Type.Union(
+  ['invalid', 'conflict', 'stale', 'rolled-back', 'wrong-kiosk', 'apply-failed'].map((c) => Type.Literal(c)),
+);
 export const ConfigNack = Type.Object(
   {
     ...Base,
     type: Type.Literal('config-nack'),
     version: Type.Integer({ minimum: 0, maximum: MAX_VERSION }),
+    code: Type.Optional(ConfigNackCode),
     errors: Type.Array(Type.Object({ path: Type.String({ maxLength: 300 }), message: Type.String({ maxLength: 500 }) }), { maxItems: 100 }),
   },
   { additionalProperties: false },
 );
+
+/**
+ * Data of the recorded events a kiosk sends about its config (type in
+ * `events` batches; delivered at least once, in order, across restarts):
+ *   config.applied  {version, source, live?, deferred?, restart?}
+ *   config.healthy  {version, windowS}: the version is now last-known-good
+ *   config.rollback {version, to, reason, at}: the version failed and the kiosk runs `to` again
+ */
+export const ConfigHealthyEvent = Type.Object({ version: Type.Integer(), windowS: Type.Number() });
+export const ConfigRollbackEvent = Type.Object({
+  /** the version that failed */
+  version: Type.Integer(),
+  /** the last-known-good version the kiosk went back to */
+  to: Type.Integer(),
+  /** why, in words a technician understands */
+  reason: Type.String(),
+  /** when the failure was seen (ISO time) */
+  at: Type.String(),
+});
+export type ConfigRollbackEvent = Static<typeof ConfigRollbackEvent>;
 
 const LocalText = Type.Object({ en: Type.String({ minLength: 1, maxLength: 2000 }), 'zh-CN': Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) }, { additionalProperties: false });
 const Cmd = <N extends string, A extends import('@sinclair/typebox').TSchema>(name: N, args: A) =>

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, type Managed } from '../../src/testbed/proc.js';
+import { RESTART_EXIT_CODE } from '../../src/core/exit-codes.js';
 import { readMerged, deepMerge } from '../../src/config/load.js';
 import { tmpDir } from './tmp.js';
 
@@ -51,6 +52,8 @@ export async function startKioskProcess(file: string, env: NodeJS.ProcessEnv = {
   const proc = start('kiosk', process.execPath, [...args, 'kiosk', '--config', file], {
     cwd: REPO,
     env: { ...process.env, ...env },
+    // like systemd: a kiosk that restarts itself to apply a config is started again
+    restartExitCode: RESTART_EXIT_CODE,
   });
   const line = await proc.waitFor(/"msg":"ready"/, 20_000);
   const url = (JSON.parse(line) as { local: string }).local;

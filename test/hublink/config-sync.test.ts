@@ -39,7 +39,8 @@ for (const engine of engines()) {
       const health = async () => (await (await fetch(kiosk.url + 'health')).json()) as { configVersion: number; targets: string[]; zone: string };
 
       const d = await desk('desk-answer-bye.xml');
-      const keep = { local: { port: 0 }, dataDir: path.join(dir, 'data'), hub: hubLink };
+      // The kiosk's file has the example's wayfinding map at an absolute path; a relative one would not resolve from its folder.
+      const keep = { local: { port: 0 }, dataDir: path.join(dir, 'data'), hub: hubLink, display: { wayfinding: path.join(EXAMPLE, 'wayfinding.json') } };
       const dispatcher = await consoleLogin(base, 'dispatcher', 'dispatcher-demo');
       const refused = await dispatcher.post('/api/kiosks/conc-north/config', {});
       assert.equal(refused.status, 403, 'a dispatcher may not change configuration');

@@ -21,6 +21,13 @@ export const HubLink = Strict(
       default: 60,
       description: 'seconds without a link to the hub (since start-up or since the link dropped) before the hub-link fault is raised; it clears when the link is back',
     }),
+    configHealthWindowS: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 60,
+      description:
+        'a config from the hub becomes last-known-good after running this long healthily (SIP registered where registrars are set, hub link up, no new fault); a failure inside the window rolls back. 0: at once',
+    }),
   },
   'link to the control centre',
 );

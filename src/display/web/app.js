@@ -32,14 +32,21 @@ function connect() {
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
     if (msg.type === 'state') {
-      if (!S.lang) S.lang = msg.state.defaultLanguage;
+      followConfig(msg.state);
       if (S.toldLang !== S.lang) tellLang();
       S.snap = msg.state; S.skew = Date.now() - msg.state.now; render();
     }
+    else if (msg.type === 'reload') location.reload(); // a new map from the config
     else if (msg.type === 'route') { S.route = msg.route; S.routeTo = msg.to; S.routeStepFree = msg.stepFree; renderWay(); }
     else if (msg.type === 'error') { /* never show raw errors */ }
   };
   ws.onclose = () => { S.toldLang = null; setTimeout(connect, 1000); };
+}
+// The language starts at the configured default and follows a new default
+// pushed by facilities; a visitor's own choice holds until then.
+function followConfig(state) {
+  if (state.defaultLanguage !== S.defaultLang) { S.defaultLang = state.defaultLanguage; S.lang = state.defaultLanguage; }
+  else if (!state.languages.includes(S.lang)) S.lang = state.defaultLanguage;
 }
 const send = (m) => { if (S.ws && S.ws.readyState === 1) S.ws.send(JSON.stringify(m)); };
 // The desk chats in the visitor's language: the kiosk is told which one the screen shows.

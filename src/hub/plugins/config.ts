@@ -7,7 +7,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { stripSecrets } from '../../config/secrets.js';
-import { ConfigComposer } from '../config-compose.js';
 import { LAYER_SCOPES, type LayerScope } from '../storage/storage.js';
 import { ALL_ROLES } from './auth.js';
 
@@ -31,7 +30,14 @@ export default async function config(app: FastifyInstance) {
       else ok.push(id);
     }
     if (ok.length === 0) return results;
-    const { pushId, versions } = await hub.storage.pushConfig({ by, layer: layers, kiosks: ok, layersOf: ConfigComposer.refFor });
+    // A layer whose new version is on trial on canary kiosks takes no other change until the trial ends.
+    for (const l of layers) {
+      const busy = (await hub.storage.facilities.activeRollouts(l.scope, l.target)).find((r) => r.state === 'canary');
+      if (busy) throw Object.assign(new Error(`a rollout of ${l.scope} ${l.target} is in its canary stage (${busy.id})`), { statusCode: 409 });
+    }
+    // Canaries of a running rollout keep composing its staged version (src/hub/facilities/rollouts.ts).
+    const rowsOk = ok.map((id) => ({ id, zone: rows.get(id)!.zone }));
+    const { pushId, versions } = await hub.storage.pushConfig({ by, layer: layers, kiosks: ok, layersOf: await hub.facilities.rollouts.refsFor(rowsOk) });
     await hub.bus.publish({ t: 'config', push: pushId });
     const local = hub.link.localView();
     const online = await hub.storage.onlineKiosks(ok, hub.offlineAfterMs);

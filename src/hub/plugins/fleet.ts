@@ -68,7 +68,7 @@ export default async function fleet(app: FastifyInstance) {
   app.post<{ Body: Static<typeof Enrol> }>(
     '/api/kiosks',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['facilities', 'admin'] },
       bodyLimit: 16 * 1024,
       schema: { tags: ['fleet'], summary: 'enrol a kiosk: its token is in this reply only (the hub keeps its hash)', body: Enrol, response: { 201: Type.Object({ id: Type.String(), token: Type.String() }) } },
     },
@@ -86,7 +86,7 @@ export default async function fleet(app: FastifyInstance) {
   app.post<{ Params: Static<typeof IdParams> }>(
     '/api/kiosks/:id/token',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['facilities', 'admin'] },
       bodyLimit: 4096,
       schema: { tags: ['fleet'], summary: 'rotate a kiosk token: the new one is in this reply only; the old one is refused from now on', params: IdParams, response: { 200: Type.Object({ id: Type.String(), token: Type.String() }) } },
     },
@@ -103,7 +103,7 @@ export default async function fleet(app: FastifyInstance) {
   app.post<{ Params: Static<typeof IdParams> }>(
     '/api/kiosks/:id/revoke',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['facilities', 'admin'] },
       bodyLimit: 4096,
       schema: { tags: ['fleet'], summary: 'revoke a kiosk: its token is refused and its connection closed at once', params: IdParams, response: { 200: Type.Object({ id: Type.String(), revoked: Type.Boolean() }) } },
     },

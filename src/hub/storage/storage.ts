@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, Sql } from './db.js';
 import { migrate } from './migrate.js';
+import { FacilitiesStorage } from './facilities.js';
 import { PaStorage } from './pa.js';
 import { DeskStorage } from './desk.js';
 
@@ -109,10 +110,13 @@ export class HubStorage {
   readonly pa: PaStorage;
   /** the dispatch desk (src/hub/storage/desk.ts) */
   readonly desk: DeskStorage;
+  /** facilities console: layer version states, rollouts, fleet map reads (src/hub/storage/facilities.ts) */
+  readonly facilities: FacilitiesStorage;
 
   constructor(readonly db: Db) {
     this.pa = new PaStorage(db);
     this.desk = new DeskStorage(db);
+    this.facilities = new FacilitiesStorage(db);
   }
 
   async migrate(): Promise<string[]> {
@@ -308,16 +312,17 @@ export class HubStorage {
     return r[0]!.version;
   }
 
-  /** The current version of every layer (scope -> target -> version). */
+  /** The current version of every layer (scope -> target -> version): the newest released one (migration 200: staged versions are tried on canaries first). */
   async currentLayers(): Promise<Map<string, number>> {
-    const rows = await this.db.query<{ scope: string; target: string; version: number }>('select scope, target, max(version) as version from config_layers group by scope, target');
+    const rows = await this.db.query<{ scope: string; target: string; version: number }>(`select scope, target, max(version) as version from config_layers where state = 'released' group by scope, target`);
     return new Map(rows.map((r) => [`${r.scope}/${r.target}`, Number(r.version)]));
   }
 
+  /** One version of a layer, or its current (newest released) one. */
   async getLayer(scope: LayerScope, target: string, version?: number): Promise<{ version: number; document: unknown; author: string; comment: string; createdAt: string } | undefined> {
     const r = (
       await this.db.query<{ version: number; document: unknown; author: string; comment: string; created_at: Date }>(
-        `select version, document, author, comment, created_at from config_layers where scope = $1 and target = $2 and ($3::int is null or version = $3) order by version desc limit 1`,
+        `select version, document, author, comment, created_at from config_layers where scope = $1 and target = $2 and (version = $3 or ($3::int is null and state = 'released')) order by version desc limit 1`,
         [scope, target, version ?? null],
       )
     )[0];
@@ -347,7 +352,7 @@ export class HubStorage {
       const kiosks = await tx.query<{ id: string; zone: string }>('select id, zone from kiosks where id = any($1) order by id for update', [opts.kiosks]);
       for (const l of opts.layer ?? []) await this.addLayer(l.scope, l.target, l.document, opts.by, l.comment ?? '', tx);
       const cur = new Map(
-        (await tx.query<{ scope: string; target: string; version: number }>('select scope, target, max(version) as version from config_layers group by scope, target')).map((r) => [
+        (await tx.query<{ scope: string; target: string; version: number }>(`select scope, target, max(version) as version from config_layers where state = 'released' group by scope, target`)).map((r) => [
           `${r.scope}/${r.target}`,
           Number(r.version),
         ]),

@@ -1,0 +1,195 @@
+// The fleet page: every kiosk on the site's floor plan, coloured by state
+// (online, fault, offline, alarm), filtered by zone; the same as a sortable
+// list; rollouts; enrolment. The fleet is loaded once; then only changed
+// kiosks arrive as server-sent events (no polling of the whole fleet).
+import { canEdit, el, get, post, rolloutBlock, uptime, type FleetEntry, type Rollout } from './api.js';
+
+interface Fleet {
+  site: { id: string; name: { en: string }; zones: { id: string; name: { en: string } }[]; map: { width: number; height: number; floorplan: boolean } | null };
+  kiosks: FleetEntry[];
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+const kiosks = new Map<string, FleetEntry>();
+let sortKey = 'id';
+let sortDir = 1;
+const zoneSel = document.getElementById('zone') as HTMLSelectElement;
+const zone = () => zoneSel.value;
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  return e;
+}
+
+let mapSvg: SVGSVGElement | undefined;
+
+function drawMap(f: Fleet): void {
+  const holder = document.getElementById('map')!;
+  holder.textContent = '';
+  const w = f.site.map?.width ?? 200;
+  const h = f.site.map?.height ?? 120;
+  mapSvg = svg('svg', { viewBox: `0 0 ${w} ${h}`, class: 'floorplan', role: 'img', 'aria-label': 'floor plan with kiosks' });
+  if (f.site.map?.floorplan) mapSvg.append(svg('image', { href: '/api/facilities/floorplan', x: 0, y: 0, width: w, height: h }));
+  holder.append(mapSvg);
+}
+
+function marker(k: FleetEntry): void {
+  if (!mapSvg) return;
+  let g = mapSvg.querySelector<SVGGElement>(`g[data-kiosk="${CSS.escape(k.id)}"]`);
+  if (!g) {
+    g = svg('g', { 'data-kiosk': k.id });
+    const c = svg('circle', { cx: k.location.x, cy: k.location.y, r: 3.2 });
+    const t = svg('text', { x: k.location.x + 4.5, y: k.location.y + 1.5, 'font-size': 4 });
+    t.textContent = k.id;
+    const title = svg('title', {});
+    g.append(c, t, title);
+    mapSvg.append(g);
+  }
+  g.setAttribute('class', `kiosk st-${k.state}`);
+  g.setAttribute('data-state', k.state);
+  g.style.display = zone() && k.zone !== zone() ? 'none' : '';
+  g.querySelector('title')!.textContent = `${k.id} (${k.zone}): ${k.state}${k.faults.length ? ` — ${k.faults.map((x) => x.code).join(', ')}` : ''}`;
+}
+
+const sortValue = (k: FleetEntry, key: string): string | number => {
+  switch (key) {
+    case 'location': return k.location.text.en;
+    case 'faults': return k.faults.length;
+    case 'lastAlarm': return k.lastAlarm?.at ?? '';
+    case 'lastTestCall': return '';
+    case 'uptimeS': return k.uptimeS ?? -1;
+    default: return (k as unknown as Record<string, string | number>)[key] ?? '';
+  }
+};
+
+function row(k: FleetEntry): HTMLTableRowElement {
+  const tr = el('tr', { 'data-kiosk': k.id, 'data-state': k.state });
+  const cells: (string | Node)[] = [
+    k.id,
+    k.zone,
+    k.location.text.en,
+    el('span', { class: `st st-${k.state}` }, k.state),
+    k.firmware ?? '—',
+    String(k.configVersion || '—'),
+    uptime(k.uptimeS),
+    k.faults.map((x) => `${x.code}: ${x.detail}`).join('; ') || '—',
+    '—', // last test call: supervision adds it
+    k.lastAlarm ? `${k.lastAlarm.state} ${new Date(k.lastAlarm.at).toLocaleString()}` : '—',
+  ];
+  for (const c of cells) tr.append(el('td', {}, c));
+  if (canEdit()) {
+    const actions = el('td', {});
+    if (!k.revoked) actions.append(el('button', { type: 'button', 'data-act': 'revoke', 'data-kiosk': k.id }, 'revoke'));
+    actions.append(el('button', { type: 'button', 'data-act': 'replace', 'data-kiosk': k.id }, 'replace hardware'));
+    tr.append(actions);
+  }
+  return tr;
+}
+
+function drawList(): void {
+  const body = document.querySelector('#fleet tbody')!;
+  const list = [...kiosks.values()].filter((k) => !zone() || k.zone === zone());
+  list.sort((a, b) => {
+    const x = sortValue(a, sortKey);
+    const y = sortValue(b, sortKey);
+    return (x < y ? -1 : x > y ? 1 : 0) * sortDir;
+  });
+  body.replaceChildren(...list.map(row));
+}
+
+function update(list: FleetEntry[]): void {
+  for (const k of list) {
+    kiosks.set(k.id, k);
+    marker(k);
+  }
+  drawList();
+}
+
+async function loadRollouts(): Promise<void> {
+  const list = await get<Rollout[]>('/api/facilities/rollouts');
+  document.getElementById('rollouts')!.replaceChildren(...(list.length ? list.slice(0, 10).map(rolloutBlock) : [el('p', {}, 'No rollout yet.')]));
+}
+
+let rolloutTimer: number | undefined;
+function live(): void {
+  const status = document.getElementById('live')!;
+  const es = new EventSource('/api/facilities/stream');
+  es.onopen = () => {
+    status.textContent = 'live';
+    status.className = 'on';
+  };
+  es.onerror = () => {
+    status.textContent = 'reconnecting…';
+    status.className = 'off';
+  };
+  es.addEventListener('kiosks', (e) => update(JSON.parse((e as MessageEvent<string>).data) as FleetEntry[]));
+  es.addEventListener('rollout', () => {
+    clearTimeout(rolloutTimer);
+    rolloutTimer = window.setTimeout(() => void loadRollouts(), 100);
+  });
+}
+
+async function enrolment(): Promise<void> {
+  const form = document.getElementById('enrol') as HTMLFormElement | null;
+  if (!form) return;
+  const opts = await get<{ zones: string[]; baseConfigs: string[] }>('/api/facilities/enrolment');
+  (form.elements.namedItem('zone') as HTMLSelectElement).append(...opts.zones.map((z) => el('option', { value: z }, z)));
+  document.getElementById('bases')!.append(...opts.baseConfigs.map((b) => el('option', { value: b })));
+  const tokenBox = document.getElementById('token')!;
+  const showToken = (id: string, token: string) => {
+    tokenBox.hidden = false;
+    tokenBox.replaceChildren(el('p', {}, `Token for ${id} (shown this once: put it in the kiosk's hub.token now):`), el('code', { id: 'token-value' }, token));
+  };
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const d = new FormData(form);
+    const s = (k: string) => String(d.get(k) ?? '').trim();
+    const body = {
+      id: s('id'),
+      zone: s('zone'),
+      location: { text: { en: s('text') }, x: Number(s('x')), y: Number(s('y')), ...(s('floor') ? { floor: s('floor') } : {}) },
+      ...(s('baseConfig') ? { baseConfig: s('baseConfig') } : {}),
+    };
+    post<{ id: string; token: string }>('/api/kiosks', body).then(
+      (r) => {
+        showToken(r.id, r.token);
+        form.reset();
+      },
+      (err: Error) => alert(`Not enrolled: ${err.message}`),
+    );
+  });
+  document.querySelector('#fleet tbody')!.addEventListener('click', (ev) => {
+    const b = (ev.target as HTMLElement).closest('button[data-act]') as HTMLButtonElement | null;
+    if (!b) return;
+    const id = b.dataset.kiosk!;
+    if (b.dataset.act === 'revoke') {
+      if (!confirm(`Revoke ${id}? Its token stops working and it is disconnected at once.`)) return;
+      void post(`/api/kiosks/${encodeURIComponent(id)}/revoke`, {}).catch((err: Error) => alert(err.message));
+    } else if (b.dataset.act === 'replace') {
+      if (!confirm(`Replace the hardware of ${id}? A new token is made; the old box is refused from now on. Identity, layers and history stay.`)) return;
+      post<{ id: string; token: string }>(`/api/facilities/kiosks/${encodeURIComponent(id)}/replace`, {}).then((r) => showToken(r.id, r.token), (err: Error) => alert(err.message));
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  const f = await get<Fleet>('/api/facilities/fleet');
+  zoneSel.append(...f.site.zones.map((z) => el('option', { value: z.id }, `${z.name.en} (${z.id})`)));
+  drawMap(f);
+  live(); // before the first draw: no change between the load and the stream is lost for long (the next change of a kiosk carries its whole state)
+  update(f.kiosks);
+  zoneSel.addEventListener('change', () => update([...kiosks.values()]));
+  document.querySelectorAll<HTMLTableCellElement>('#fleet th[data-key]').forEach((th) =>
+    th.addEventListener('click', () => {
+      sortDir = sortKey === th.dataset.key ? -sortDir : 1;
+      sortKey = th.dataset.key!;
+      drawList();
+    }),
+  );
+  await loadRollouts();
+  await enrolment();
+  document.body.dataset.ready = '1';
+}
+
+void main();
