@@ -60,7 +60,8 @@ describe('hub link: public-key pins with a backup pin pushed ahead of a key chan
     try {
       const facilities = await consoleLogin(base, 'facilities', 'facilities-demo');
       // Announce the next key: the kiosk now trusts a and b.
-      const keep = { local: { port: 0 }, dataDir: path.join(kdir, 'data'), sip: { localPort: 0 } };
+      // The kiosk's file has the example's wayfinding map at an absolute path; a relative one would not resolve from its folder.
+      const keep = { local: { port: 0 }, dataDir: path.join(kdir, 'data'), sip: { localPort: 0 }, display: { wayfinding: path.join(EXAMPLE, 'wayfinding.json') } };
       const r = await facilities.post('/api/kiosks/conc-north/config', { ...keep, hub: { ...hubLink, token: undefined, pins: [a.pin, b.pin] } });
       assert.equal(r.status, 202);
       await until(async () => (await facilities.json<{ acked: boolean }>('/api/kiosks/conc-north/config')).acked, 10_000, 'pins pushed and acked');
