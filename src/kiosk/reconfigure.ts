@@ -18,11 +18,14 @@ import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { KioskStore } from '../store/kiosk-store.js';
 import { validateKioskConfig } from '../config/validate.js';
 import { keepSecrets } from '../config/secrets.js';
-import { changedSections, fingerprint } from './config-diff.js';
+import { canonical, changedSections, fingerprint } from './config-diff.js';
 import type { ConfigTrialStore, Trial } from './config-trial.js';
 import { baselineOf, HealthWindow, type HealthProbe } from './health-window.js';
 
 export const DEFAULT_HEALTH_WINDOW_S = 60;
+
+/** Settings of the device, not of the fleet: always the kiosk's own file's (like its secrets). */
+const DEVICE_LOCAL = ['dataDir', 'local'] as const;
 
 type How = 'live' | 'deferred' | 'restart';
 const RANK: Record<How, number> = { live: 0, deferred: 1, restart: 2 };
@@ -98,8 +101,14 @@ export class ConfigApplier {
 
   private async receiveNow(version: number, doc: unknown): Promise<ConfigReply> {
     const cur = this.h.config();
-    // The hub never sends secrets (hub token, SIP passwords): the kiosk keeps its own.
-    const v = validateKioskConfig({ ...keepSecrets(doc as object, cur), configVersion: version });
+    // The hub never sends secrets (hub token, SIP passwords): the kiosk keeps its own. Where the
+    // kiosk keeps its store and the port its screen browser opens belong to the device: from its own file.
+    const pushed = keepSecrets(doc as object, cur) as Record<string, unknown>;
+    const file = this.h.fileConfig;
+    for (const k of DEVICE_LOCAL) {
+      if (k in pushed && canonical(pushed[k]) !== canonical(file[k])) this.h.log.warn({ version, setting: k, pushed: pushed[k], kept: file[k] }, 'a pushed device setting is not used: the kiosk keeps its own');
+    }
+    const v = validateKioskConfig({ ...pushed, dataDir: file.dataDir, local: file.local, configVersion: version });
     if (!v.ok) return this.refuse('invalid', v.errors, version);
     const next = v.value;
     if (next.id !== cur.id) return this.refuse('wrong-kiosk', [{ path: '/id', message: `config is for kiosk "${next.id}", this is "${cur.id}"` }], version);
@@ -115,8 +124,6 @@ export class ConfigApplier {
       }
     }
     if (version <= cur.configVersion) return this.refuse('stale', [{ path: '', message: `version ${version} is older than the running version ${cur.configVersion}` }], version);
-    // The store's folder comes from the kiosk's own file; a pushed config cannot move it.
-    if (next.dataDir !== cur.dataDir) return this.refuse('invalid', [{ path: '/dataDir', message: `the store folder is set by the kiosk's own file ("${cur.dataDir}")` }], version);
 
     const touched = this.touched(cur, next);
     const trial: Trial = { version, fingerprint: fp, appliedAt: new Date().toISOString(), windowS: windowOf(next), baseline: baselineOf(this.h.probe, touched) };
