@@ -45,7 +45,7 @@ describe('config changes: what applies live', () => {
   it('io: debounce and timings live; pins and the driver need a restart', () => {
     assert.equal(reconfigureIo(base.io, edit(base, (x) => (x.io.inputs.emergency.debounceMs = 50)).io), 'applied');
     assert.equal(reconfigureIo(base.io, edit(base, (x) => (x.io.doorPulseMs = 3000)).io), 'applied');
-    assert.equal(reconfigureIo(base.io, edit(base, (x) => (x.io.inputs.emergency.pin = 16)).io), 'restart');
+    assert.equal(reconfigureIo(base.io, edit(base, (x) => (x.io.inputs.emergency.pin = 20)).io), 'restart');
     assert.equal(reconfigureIo(base.io, edit(base, (x) => (x.io.outputs.lampGreen.activeLow = true)).io), 'restart');
     assert.equal(reconfigureIo(base.io, base.io), 'unchanged');
   });
@@ -165,7 +165,7 @@ describe('config changes on an in-process kiosk', function () {
 
   it('a restart section without a supervisor is reported, and the kiosk runs on', async () => {
     const { k, base } = await start();
-    const r = await k.reconfigure(1, doc(edit(base, (x) => (x.io.inputs.emergency.pin = 16))));
+    const r = await k.reconfigure(1, doc(edit(base, (x) => (x.io.inputs.emergency.pin = 20))));
     assert.ok(r.ok, JSON.stringify(r));
     assert.deepEqual([r.live, r.restart], [[], ['io']]);
     assert.match(k.restartPending ?? '', /io need a restart/);
