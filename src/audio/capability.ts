@@ -64,8 +64,10 @@ export class AudioCapability implements KioskCapability {
     }
     const started = this.engine.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
     // The paging sockets are bound in a moment (the device probe goes on in the background): the hub
-    // link's hello, which comes after, can then say where this kiosk takes unicast pages. Never waits long.
-    await Promise.race([started, new Promise((r) => setTimeout(r, 1000).unref())]);
+    // link's hello, which comes after, can then say where this kiosk takes unicast pages (a hub that
+    // learns it only from a missed page sends the rest by unicast, without the chime). Binding takes
+    // milliseconds; the bound only guards against a hang (a loaded board may need more than 1 s).
+    await Promise.race([started, new Promise((r) => setTimeout(r, 5000).unref())]);
     addPaRoutes(ctx.local, bus, this.engine);
   }
 

@@ -54,6 +54,9 @@ export async function startBaresip(opts: BaresipOptions = {}): Promise<Baresip> 
       'poll_method epoll',
       `sip_listen 127.0.0.1:${sipPort}`,
       'net_interface 127.0.0.1',
+      // RTP in the ephemeral range, like every other peer's media: the test bed hands out SIP ports
+      // below it (ports.ts), and baresip's default range (1024-49152) would collide with them
+      'rtp_ports 40000-59998',
       `audio_source aufile,${source}`,
       // aufile insists on the codec's rate unless told the file's rate; baresip then resamples
       `ausrc_srate ${readFileSync(source).readUInt32LE(24)}`,
