@@ -61,7 +61,11 @@ export default fp(async function auth(app: FastifyInstance) {
     const rc = req.routeOptions.config;
     if (rc.public || rc.loginCsrf) return;
     if (!rc.roles) return reply.status(403).send({ error: 'route declares no roles', statusCode: 403 });
-    if (!req.session) return reply.status(401).send({ error: 'log in first', statusCode: 401 });
+    if (!req.session) {
+      // A browser opening a console page before logging in goes to the log-in page; API callers get 401.
+      if (req.method === 'GET' && !req.url.startsWith('/api/') && /text\/html/.test(req.headers.accept ?? '')) return reply.redirect('/', 303);
+      return reply.status(401).send({ error: 'log in first', statusCode: 401 });
+    }
     if (!rc.roles.includes(req.session.role)) return reply.status(403).send({ error: `${rc.roles.join(' or ')} role needed`, statusCode: 403 });
     const missing = (rc.rights ?? []).filter((r) => !req.session!.rights.includes(r));
     if (missing.length) return reply.status(403).send({ error: `the ${missing.join(' and ')} right is needed`, statusCode: 403 });
