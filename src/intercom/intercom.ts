@@ -4,7 +4,7 @@
 // auto-answer, desk DTMF for the door relay, and a per-call time limit.
 // Auto-answer and the door code need a trusted call (trust.ts): trusted by how
 // it arrived, never by its From header.
-import { Invitation, Inviter, SessionState, UserAgent, type Session, type Transport, type UserAgentOptions } from 'sip.js';
+import { Invitation, Inviter, SessionState, UserAgent, type Session, type UserAgentOptions } from 'sip.js';
 import WebSocket from 'ws';
 import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
@@ -12,7 +12,7 @@ import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { AudioInput, AudioOutput } from '../audio/types.js';
 import { createMediaFactory, RtpSessionDescriptionHandler, type MediaEvent } from './media/index.js';
 import { UdpTransport } from './transports/udp.js';
-import { StreamTransport } from './transports/stream.js';
+import { boundTransport } from './transports/bound.js';
 import type { BaseTransport, TransportOptions } from './transports/base.js';
 import { parseSipUriAddress, type Address, type Arrival } from './transports/routing.js';
 import { Registration } from './registration.js';
@@ -123,24 +123,10 @@ export class Intercom implements CallService {
         inviteMaxIntervalMs: sip.inviteRetransmitMaxMs,
         onGarbage: (reason, from) => log.debug({ from: `${from.host}:${from.port}`, reason }, 'dropped non-SIP traffic'),
       };
-      // Both classes take (logger, options); typed as one so the subclass below type-checks.
-      const Ctor = (kind === 'udp' ? UdpTransport : StreamTransport) as typeof UdpTransport;
-      const self = this;
-      // sip.js constructs the transport itself; this subclass hands us the instance.
-      class Bound extends Ctor {
-        constructor(l: ConstructorParameters<typeof UdpTransport>[0]) {
-          super(l, topts);
-          self.transport = this;
-        }
-        override async send(message: string): Promise<void> {
-          // Calls go through the registrar we are registered with; REGISTER and OPTIONS go to their own URI.
-          (topts as { outbound?: Address }).outbound = /^(REGISTER|OPTIONS) /.test(message) ? undefined : self.outbound;
-          return super.send(message);
-        }
-      }
+      const transport = boundTransport(kind, topts, (t) => (this.transport = t), () => this.outbound);
       options = {
         ...base,
-        transportConstructor: Bound as unknown as new () => Transport,
+        transportConstructor: transport,
         viaHost: host,
         contactName: account.user,
         contactParams: { transport: kind },

@@ -12,15 +12,14 @@
 //   const out = await ep.call('sip:desk@site', { input, output });
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Invitation, Inviter, SessionState, UserAgent, type Session, type Transport, type UserAgentOptions } from 'sip.js';
+import { Invitation, Inviter, SessionState, UserAgent, type Session, type UserAgentOptions } from 'sip.js';
 import type { Static } from '@sinclair/typebox';
 import { Bus } from '../../core/bus.js';
 import type { Logger } from '../../core/log.js';
 import type { Account } from '../../config/schema/sip.js';
 import type { AudioInput, AudioOutput } from '../../audio/types.js';
 import { codecList, RtpSessionDescriptionHandler, type MediaEvent, type RtpStats } from '../../intercom/media/index.js';
-import { UdpTransport } from '../../intercom/transports/udp.js';
-import { StreamTransport } from '../../intercom/transports/stream.js';
+import { boundTransport } from '../../intercom/transports/bound.js';
 import type { BaseTransport, TransportOptions } from '../../intercom/transports/base.js';
 import type { Address } from '../../intercom/transports/routing.js';
 import { Registration } from '../../intercom/registration.js';
@@ -145,20 +144,7 @@ export class SipEndpoint {
       port: this.o.localPort ?? 0,
       onGarbage: (reason, from) => log.debug({ from: `${from.host}:${from.port}`, reason }, 'dropped non-SIP traffic'),
     };
-    const Ctor = (kind === 'udp' ? UdpTransport : StreamTransport) as typeof UdpTransport;
-    const self = this;
-    // sip.js constructs the transport itself; this subclass hands us the instance and routes requests.
-    class Bound extends Ctor {
-      constructor(l: ConstructorParameters<typeof UdpTransport>[0]) {
-        super(l, topts);
-        self.transport = this;
-      }
-      override async send(message: string): Promise<void> {
-        // Calls go through the registrar we are registered with; REGISTER and OPTIONS go to their own URI.
-        (topts as { outbound?: Address }).outbound = /^(REGISTER|OPTIONS) /.test(message) ? undefined : self.outbound;
-        return super.send(message);
-      }
-    }
+    const transport = boundTransport(kind, topts, (t) => (this.transport = t), () => this.outbound);
     const codecs = codecList(this.o.codecs ?? ['G722', 'PCMU', 'PCMA'], (m) => log.warn(m));
     const options: UserAgentOptions = {
       uri: UserAgent.makeURI(this.uri),
@@ -186,7 +172,7 @@ export class SipEndpoint {
         return sdh;
       },
       delegate: { onInvite: (inv) => this.incoming(inv) },
-      transportConstructor: Bound as unknown as new () => Transport,
+      transportConstructor: transport,
       viaHost: this.o.localHost,
       contactName: account.user,
       contactParams: { transport: kind },
