@@ -26,6 +26,7 @@ import { kioskConfigFile, REPO } from '../test/helpers/processes.js';
 import { loadKioskConfig } from '../src/config/load.js';
 import { scenario } from '../test/intercom/helpers.js';
 import { percentile, stddev, cpuMs } from './stats.js';
+import { kioskUnitArgs } from './unit.js';
 import type { Report } from './run.js';
 import pino from 'pino';
 
@@ -213,7 +214,7 @@ async function kioskCallCpu(deskUri: string, wav: string, handsFree: 'off' | 'ae
     sip: { targets: { emergency: [{ uri: deskUri, ringTimeoutS: 5 }], information: [{ uri: deskUri }] }, codecs: ['PCMU'] },
     audio: { output: { sink: 'null' }, input: { source: 'file', file: wav }, handsFree: { mode: handsFree } },
   });
-  const p = start('kiosk', process.execPath, [path.join(REPO, 'dist/src/cli.js'), 'kiosk', '--config', file], { cwd: mkdtempSync(path.join(os.tmpdir(), 'hp-bench-')) });
+  const p = start('kiosk', process.execPath, kioskUnitArgs(file), { cwd: mkdtempSync(path.join(os.tmpdir(), 'hp-bench-')) });
   const ready = JSON.parse(await p.waitFor(/"msg":"ready"/, 20_000)) as { local: string };
   await sleep(2000);
   const i0 = cpuMs(p.pid);

@@ -21,6 +21,8 @@ fi
 
 echo "build: compiling TypeScript"
 npx tsc -p tsconfig.json
+# The JSON-Schema validators compiled ahead of time (src/validators): a kiosk starts without ajv and TypeBox.
+node dist/src/validators/gen.js
 # The console's browser code: type-checked with DOM types, bundled with esbuild into dist/web.
 npx tsc -p src/hub/web/tsconfig.json
 node dist/src/hub/web-bundle.js

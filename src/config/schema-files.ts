@@ -2,7 +2,7 @@
 // TypeBox sources so documentation and validation can never disagree.
 import { KioskConfigSchema } from './schema/kiosk.js';
 import { HubConfigSchema } from './schema/hub.js';
-import { KioskDefaultsSchema, SiteFileSchema } from './validate.js';
+import { KioskDefaultsSchema, SiteFileSchema } from './schema/files.js';
 import { Wayfinding } from './schema/display.js';
 
 export function schemaFiles(): Record<string, string> {

@@ -1,14 +1,13 @@
 // Config validation: JSON Schema (ajv, with defaults filled in) first, then the
 // few cross-references a schema cannot express (zone ids, pin clashes, board
 // pin ranges). Every problem is reported with its JSON pointer; nothing is
-// returned as valid unless all checks pass.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import { Type, type TSchema } from '@sinclair/typebox';
-import { KioskConfigSchema, type KioskConfig } from './schema/kiosk.js';
-import { HubConfigSchema, type HubConfig } from './schema/hub.js';
+// returned as valid unless all checks pass. The schema validators are
+// compiled ahead of time by the build (src/validators), so a kiosk starts
+// without loading ajv and the TypeBox schemas.
+import { validator, type ValidationError, type ValidatorName } from '../validators/index.js';
+import type { KioskConfig } from './schema/kiosk.js';
+import type { HubConfig } from './schema/hub.js';
 import { loadBoardProfile } from './boards.js';
-import { Site } from './schema/site.js';
 
 export interface ConfigError {
   path: string; // JSON pointer, '' for the whole document
@@ -17,29 +16,7 @@ export interface ConfigError {
 
 export type Result<T> = { ok: true; value: T; errors: [] } | { ok: false; errors: ConfigError[] };
 
-// ajv-formats is CommonJS; its default export differs between loaders.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
-
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
-addFormats(ajv);
-
-export const KioskDefaultsSchema = Type.Partial(KioskConfigSchema, { description: 'kiosk defaults, merged under each kiosk file' });
-export const SiteFileSchema = Type.Object(
-  { $schema: Type.Optional(Type.String()), site: Site },
-  { additionalProperties: false, description: 'a site shared by the hub and kiosk configs' },
-);
-
-const compiled = new Map<TSchema, ValidateFunction>();
-function validator(schema: TSchema): ValidateFunction {
-  let v = compiled.get(schema);
-  if (!v) {
-    v = ajv.compile(schema);
-    compiled.set(schema, v);
-  }
-  return v;
-}
-
-function toErrors(errors: ErrorObject[] | null | undefined): ConfigError[] {
+function toErrors(errors: ValidationError[] | null | undefined): ConfigError[] {
   const out: ConfigError[] = [];
   for (const e of errors ?? []) {
     // Unions report one error per branch; keep the summary, not the noise.
@@ -57,9 +34,9 @@ function toErrors(errors: ErrorObject[] | null | undefined): ConfigError[] {
   return out;
 }
 
-function schemaCheck<T>(schema: TSchema, doc: unknown): Result<T> {
+function schemaCheck<T>(name: ValidatorName, doc: unknown): Result<T> {
   const copy = structuredClone(doc);
-  const v = validator(schema);
+  const v = validator(name);
   if (v(copy)) return { ok: true, value: copy as T, errors: [] };
   return { ok: false, errors: toErrors(v.errors) };
 }
@@ -118,23 +95,23 @@ export function checkHub(config: HubConfig): ConfigError[] {
 }
 
 export function validateKioskConfig(doc: unknown): Result<KioskConfig> {
-  const r = schemaCheck<KioskConfig>(KioskConfigSchema, doc);
+  const r = schemaCheck<KioskConfig>('kiosk-config', doc);
   if (!r.ok) return r;
   const errors = checkKiosk(r.value);
   return errors.length ? { ok: false, errors } : r;
 }
 
 export function validateHubConfig(doc: unknown): Result<HubConfig> {
-  const r = schemaCheck<HubConfig>(HubConfigSchema, doc);
+  const r = schemaCheck<HubConfig>('hub-config', doc);
   if (!r.ok) return r;
   const errors = checkHub(r.value);
   return errors.length ? { ok: false, errors } : r;
 }
 
 export function validateKioskDefaults(doc: unknown): Result<Partial<KioskConfig>> {
-  return schemaCheck<Partial<KioskConfig>>(KioskDefaultsSchema, doc);
+  return schemaCheck<Partial<KioskConfig>>('kiosk-defaults', doc);
 }
 
 export function validateSiteFile(doc: unknown): Result<unknown> {
-  return schemaCheck<unknown>(SiteFileSchema, doc);
+  return schemaCheck<unknown>('site-file', doc);
 }

@@ -3,7 +3,8 @@
 // Everything durable goes to storage; what other instances must do arrives on
 // the instance bus (a command id, a config push id, a revoked kiosk).
 import type { WebSocket } from 'ws';
-import { PROTOCOL_VERSION, parseFromKiosk, type HubToKiosk, type KioskToHub } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type HubToKiosk, type KioskToHub } from '../protocol/messages.js';
+import { parseFromKiosk } from '../protocol/parse.js';
 import type { Logger } from '../core/log.js';
 import { Batcher } from './batcher.js';
 import type { ConfigComposer } from './config-compose.js';

@@ -2,18 +2,11 @@
 // Every frame is one JSON object with "type"; every frame received is
 // validated against these schemas before anything acts on it.
 import { Type, type Static } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
 
-/**
- * 2: config-ack says how each changed section took effect (live, deferred,
- * restart) and the health window; config-nack carries a code. A kiosk sends
- * these fields only to a hub whose welcome says protocol >= 2.
- * 3: heartbeat may carry uptimeS (sent only to a hub whose welcome says >= 3).
- */
-export const PROTOCOL_VERSION = 3;
-export const MAX_FRAME_BYTES = 256 * 1024;
-/** config versions are 32-bit integers (the hub stores them so) */
-export const MAX_VERSION = 2 ** 31 - 1;
+import { MAX_EVENTS_PER_BATCH, MAX_VERSION } from './constants.js';
+
+// The protocol's numbers live in constants.ts so a kiosk can read them without loading these schemas.
+export { PROTOCOL_VERSION, MAX_FRAME_BYTES, MAX_VERSION, MAX_EVENTS_PER_BATCH } from './constants.js';
 
 const Base = { id: Type.Optional(Type.String({ maxLength: 128 })) };
 
@@ -54,7 +47,6 @@ export const Welcome = Type.Object(
 );
 
 /** Recorded kiosk events, oldest first, delivered at least once; ids are `<kiosk>:<boot>:<seq>`. */
-export const MAX_EVENTS_PER_BATCH = 200;
 export const Events = Type.Object(
   {
     ...Base,
@@ -217,26 +209,4 @@ export const HubToKiosk = Type.Union([Welcome, EventsAck, ConfigPush, Command, E
 export type KioskToHub = Static<typeof KioskToHub>;
 export type HubToKiosk = Static<typeof HubToKiosk>;
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-const checkKioskToHub = ajv.compile<KioskToHub>(KioskToHub);
-const checkHubToKiosk = ajv.compile<HubToKiosk>(HubToKiosk);
-
-export type Parsed<T> = { ok: true; msg: T } | { ok: false; error: string };
-
-function parse<T>(raw: string | Buffer, check: { (d: unknown): boolean; errors?: unknown }): Parsed<T> {
-  if (raw.length > MAX_FRAME_BYTES) return { ok: false, error: 'frame too large' };
-  let data: unknown;
-  try {
-    data = JSON.parse(raw.toString());
-  } catch {
-    return { ok: false, error: 'frame is not JSON' };
-  }
-  if (!check(data)) {
-    const t = (data as { type?: unknown })?.type;
-    return { ok: false, error: `invalid ${typeof t === 'string' ? `"${t.slice(0, 32)}"` : 'untyped'} message: ${ajv.errorsText(check.errors as never)}` };
-  }
-  return { ok: true, msg: data as T };
-}
-
-export const parseFromKiosk = (raw: string | Buffer) => parse<KioskToHub>(raw, checkKioskToHub);
-export const parseFromHub = (raw: string | Buffer) => parse<HubToKiosk>(raw, checkHubToKiosk);
+// Parsing and validating received frames: parse.ts (validators compiled ahead of time from these schemas).

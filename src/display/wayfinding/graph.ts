@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { UndirectedGraph } from 'graphology';
 import { dijkstra } from 'graphology-shortest-path';
-import { Value } from '@sinclair/typebox/value';
-import { Wayfinding, type WayfindingData } from '../../config/schema/display.js';
+import { validator } from '../../validators/index.js';
+import type { WayfindingData } from '../../config/schema/display.js';
 
 type LText = { en: string; 'zh-CN': string };
 export interface RouteStep { from: string; to: string; stairs: boolean; via?: LText; metres: number }
@@ -39,9 +39,10 @@ export class WayMap {
 
   /** Schema check, then cross-references (edges, destinations and kiosks name real nodes). */
   static check(raw: unknown): WayMap {
-    if (!Value.Check(Wayfinding, raw)) {
-      const first = [...Value.Errors(Wayfinding, raw)][0];
-      throw new Error(`wayfinding file invalid at ${first?.path || '/'}: ${first?.message}`);
+    const check = validator<WayfindingData>('wayfinding');
+    if (!check(raw)) {
+      const first = check.errors?.[0];
+      throw new Error(`wayfinding file invalid at ${first?.instancePath || '/'}: ${first?.message}`);
     }
     return new WayMap(raw);
   }
