@@ -13,6 +13,7 @@ import { createResampler, createResamplerSync, type Resampler } from './resample
 import { NullSink, type Sink } from './sinks.js';
 import type { AudioChannel, AudioOutput, ChannelName } from './types.js';
 import { CHANNELS } from './types.js';
+import { mediaClock, ORDER, type ClockTask } from './media-clock.js';
 
 export interface StreamOptions {
   channel: ChannelName;
@@ -259,7 +260,9 @@ export class Mixer implements AudioOutput {
   private sink: Sink;
   private streams: MixerStream[] = [];
   private seq = 0;
-  private timer?: NodeJS.Timeout;
+  /** on the process's media clock while started (one timer for the mixer and every call) */
+  private task?: ClockTask;
+  private removeTask?: () => void;
   private nextT0 = 0;
   private readonly acc: Float64Array;
   private readonly out: Int16Array;
@@ -299,15 +302,16 @@ export class Mixer implements AudioOutput {
   }
 
   start(): this {
-    if (this.timer) return this;
+    if (this.task) return this;
     this.nextT0 = performance.now();
-    this.loop();
+    this.task = { order: ORDER.mixer, due: this.nextT0, tick: (now) => this.loop(now) };
+    this.removeTask = mediaClock.add(this.task);
     return this;
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.removeTask?.();
+    this.task = this.removeTask = undefined;
     for (const s of [...this.streams]) s.finish('stopped');
     this.sink.close();
   }
@@ -336,8 +340,8 @@ export class Mixer implements AudioOutput {
     };
   }
 
-  private loop(): void {
-    const now = performance.now();
+  /** Mixes every frame due by `now`; returns when the next one is due. */
+  private loop(now: number): number {
     if (now - this.nextT0 > 200) {
       // the process stalled (GC, suspend): start a fresh timeline rather than burst
       this.resyncs++;
@@ -347,10 +351,7 @@ export class Mixer implements AudioOutput {
       this.mixFrame(this.nextT0);
       this.nextT0 += this.frameMs;
     }
-    // kept referenced: a running output keeps the process alive, like a server
-    // whole milliseconds, at least 1: a zero-delay timer re-armed from a timer
-    // callback could hold the timers phase and starve the process's other timers
-    this.timer = setTimeout(() => this.loop(), Math.max(1, Math.ceil(this.nextT0 - performance.now())));
+    return this.nextT0;
   }
 
   /**

@@ -8,13 +8,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { AudioInput, FrameTimeListener } from '../types.js';
 import { parseWav } from '../wav.js';
+import { mediaClock, ORDER, type ClockTask } from '../media-clock.js';
 
 const FRAME_MS = 20;
 
 abstract class ClockedInput implements AudioInput {
   private readonly listeners = new Set<FrameTimeListener>();
-  private timer?: NodeJS.Timeout;
-  private next = 0;
+  /** on the process's media clock, aligned to the mixer's frames (see media-clock.ts) */
+  private removeTask?: () => void;
   protected readonly buf: Int16Array;
   constructor(readonly rate: number) {
     this.buf = new Int16Array((rate * FRAME_MS) / 1000);
@@ -26,22 +27,26 @@ abstract class ClockedInput implements AudioInput {
   /** Fills this.buf with the next frame. */
   protected abstract frame(): void;
   async start(): Promise<void> {
-    if (this.timer) return;
-    this.next = performance.now() + FRAME_MS;
-    const tick = () => {
-      // Drift-free: frame k ends at start + k*20 ms; a late timer catches up.
-      while (performance.now() >= this.next) {
-        this.frame();
-        for (const l of this.listeners) l(this.buf, this.next);
-        this.next += FRAME_MS;
-      }
-      this.timer = setTimeout(tick, Math.max(0, this.next - performance.now()));
+    if (this.removeTask) return;
+    const task: ClockTask = {
+      order: ORDER.input,
+      due: mediaClock.alignUp(performance.now() + FRAME_MS, FRAME_MS),
+      tick: (now) => {
+        // Drift-free: frame k ends at start + k*20 ms; a late wake-up catches up.
+        let next = task.due;
+        while (now >= next) {
+          this.frame();
+          for (const l of this.listeners) l(this.buf, next);
+          next += FRAME_MS;
+        }
+        return next;
+      },
     };
-    this.timer = setTimeout(tick, FRAME_MS);
+    this.removeTask = mediaClock.add(task);
   }
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.removeTask?.();
+    this.removeTask = undefined;
   }
 }
 

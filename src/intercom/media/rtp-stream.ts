@@ -18,11 +18,14 @@ import { createResampler, type Resampler } from '../../audio/resample.js';
 import { SampleRing } from '../../audio/sample-ring.js';
 import { buildDtmf, buildRtp, DTMF_CHARS, newRtpHeader, parseDtmf, readRtp, writeRtpHeader } from './rtp-packet.js';
 import { JitterBuffer } from './jitter-buffer.js';
+import { mediaClock, ORDER, type ClockTask } from '../../audio/media-clock.js';
 import type { Direction } from './sdp.js';
 
 const PTIME_MS = 20;
 const JITTER_TARGET = 2; // packets buffered before playout starts (40 ms)
 const JITTER_MAX = 10; // beyond this the buffer skips ahead (200 ms)
+/** the mixer's default frame: send and playout are aligned to its grid so they share its wake-ups */
+const GRID_MS = 10;
 
 export interface RtpStats {
   codec: string;
@@ -64,8 +67,10 @@ export class RtpStream {
   private readonly ssrc = randomInt(1, 2 ** 32 - 1);
   private seq = randomInt(0, 0xffff);
   private ts = randomInt(0, 2 ** 31);
-  private sendTimer?: NodeJS.Timeout;
-  private playTimer?: NodeJS.Timeout;
+  /** send and playout run on the process's media clock (media-clock.ts), not timers of their own */
+  private sendTask?: ClockTask;
+  private playTask?: ClockTask;
+  private readonly clockTasks: (() => void)[] = [];
   private nextSend = 0;
   private nextPlay = 0;
   private micRing = new SampleRing(1600);
@@ -218,23 +223,25 @@ export class RtpStream {
     void this.input.start();
     this.channel?.end();
     this.channel = this.output?.openChannel({ channel: 'call', rate, id: `call-${this.ssrc}`, live: true } as never);
-    if (!this.sendTimer) {
-      this.nextSend = performance.now();
-      this.tickSend();
+    if (!this.sendTask) {
+      // the first packet at once (call set-up ends with it), then on the mixer's grid
+      const first = performance.now();
+      this.sendFrame();
+      this.nextSend = mediaClock.alignUp(first + PTIME_MS, GRID_MS);
+      this.sendTask = { order: ORDER.send, due: this.nextSend, tick: (now) => this.tickSend(now) };
+      this.clockTasks.push(mediaClock.add(this.sendTask));
     }
   }
 
-  private tickSend(): void {
-    if (this.closed) return;
-    const now = performance.now();
-    // Drift-free pacing: packets are due on an ideal 20 ms grid; a late timer
+  private tickSend(now: number): number {
+    // Drift-free pacing: packets are due on an ideal 20 ms grid; a late wake-up
     // sends what is due at once rather than slipping the whole stream.
     while (now >= this.nextSend) {
       this.sendFrame();
       this.nextSend += PTIME_MS;
-      if (now - this.nextSend > 200) this.nextSend = now; // after a long stall, resynchronise
+      if (now - this.nextSend > 200) this.nextSend = mediaClock.alignUp(now, GRID_MS); // after a long stall, resynchronise
     }
-    this.sendTimer = setTimeout(() => this.tickSend(), Math.max(0, this.nextSend - performance.now() - 0.5));
+    return this.nextSend;
   }
 
   private sendFrame(): void {
@@ -317,8 +324,11 @@ export class RtpStream {
     if (this.onAudioPacket) this.onAudioPacket({ seq: p.seq, timestamp: p.timestamp, payload: buf.subarray(p.payloadStart, p.payloadEnd) });
     if (this.expectSeq === undefined) {
       this.expectSeq = p.seq;
-      this.nextPlay = performance.now() + JITTER_TARGET * PTIME_MS;
-      this.playTimer = setTimeout(() => this.tickPlay(), JITTER_TARGET * PTIME_MS);
+      if (!this.playTask) {
+        this.nextPlay = mediaClock.alignUp(performance.now() + JITTER_TARGET * PTIME_MS, GRID_MS);
+        this.playTask = { order: ORDER.play, due: this.nextPlay, tick: (now) => this.tickPlay(now) };
+        this.clockTasks.push(mediaClock.add(this.playTask));
+      }
     }
     const ahead = (p.seq - this.expectSeq + 0x10000) & 0xffff;
     if (ahead >= 0x8000) return; // late: already played or concealed
@@ -338,14 +348,12 @@ export class RtpStream {
     return true;
   }
 
-  private tickPlay(): void {
-    if (this.closed || !this.codec) return;
-    const now = performance.now();
+  private tickPlay(now: number): number {
     while (now >= this.nextPlay) {
       this.playOne();
       this.nextPlay += PTIME_MS;
     }
-    this.playTimer = setTimeout(() => this.tickPlay(), Math.max(0, this.nextPlay - performance.now()));
+    return this.nextPlay;
   }
 
   private playOne(): void {
@@ -428,8 +436,7 @@ export class RtpStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.sendTimer);
-    clearTimeout(this.playTimer);
+    for (const remove of this.clockTasks) remove();
     clearInterval(this.silenceTimer);
     this.unsubscribeMic?.();
     this.micResampler?.destroy();

@@ -1,0 +1,102 @@
+// One real-time clock for all of a process's audio: the mixer's frames, each
+// call's RTP send and playout, and the clocked microphone sources run from a
+// single timer instead of one each. A call used to wake the process about 250
+// times a second (mixer every 10 ms, plus send, playout and microphone every
+// 20 ms, each on its own phase); on the shared clock the call's tasks are
+// aligned to the mixer's grid and run in the same wake-up as its frames, so a
+// kiosk in a call wakes 100 times a second, as when idle (call_cpu_pct).
+//
+// Each task keeps its own drift-free schedule: the clock calls tick(now) once
+// its due time has come and the task returns its next due time (it may catch
+// up on several periods in one tick, as before). Tasks due in the same wake-up
+// run in `order`: microphone before send (the freshest frame goes out at
+// once), playout before the mixer (a received frame is mixed in the same
+// wake-up).
+
+export interface ClockTask {
+  /** lower runs first within a wake-up: ORDER.input < send < play < mixer */
+  readonly order: number;
+  /** performance.now() instant the task is next due */
+  due: number;
+  /** runs the task for everything due up to `now`; returns its next due instant */
+  tick(now: number): number;
+}
+
+export const ORDER = { input: 0, send: 1, play: 2, mixer: 3 } as const;
+
+/** Tasks due this close after a wake-up run in it (timers fire on whole milliseconds). */
+const EARLY_MS = 0.5;
+
+export class MediaClock {
+  private tasks: ClockTask[] = [];
+  private timer?: NodeJS.Timeout;
+  private armedAt = Infinity;
+  /** the grid tasks align to: set by the first task, kept while any task runs */
+  private epoch?: number;
+  wakeups = 0;
+
+  /** Adds a task (first run at task.due); returns its removal. */
+  add(task: ClockTask): () => void {
+    if (this.epoch === undefined) this.epoch = task.due;
+    let i = this.tasks.length;
+    while (i > 0 && this.tasks[i - 1]!.order > task.order) i--;
+    this.tasks = [...this.tasks.slice(0, i), task, ...this.tasks.slice(i)];
+    this.arm();
+    return () => this.remove(task);
+  }
+
+  /** Moves a task's next due instant (its schedule changed, e.g. playout started). */
+  reschedule(task: ClockTask, due: number): void {
+    task.due = due;
+    if (this.tasks.includes(task)) this.arm();
+  }
+
+  private remove(task: ClockTask): void {
+    if (!this.tasks.includes(task)) return;
+    this.tasks = this.tasks.filter((t) => t !== task);
+    if (this.tasks.length === 0) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.armedAt = Infinity;
+      this.epoch = undefined;
+    }
+  }
+
+  /**
+   * The first instant at or after t on the clock's grid of `step` ms (the
+   * grid starts at the first task's first due time, normally the mixer's
+   * start): a task on that grid shares the mixer's wake-ups.
+   */
+  alignUp(t: number, step: number): number {
+    if (this.epoch === undefined) return t;
+    return this.epoch + Math.ceil((t - this.epoch - EARLY_MS) / step) * step;
+  }
+
+  private arm(): void {
+    let next = Infinity;
+    for (const t of this.tasks) if (t.due < next) next = t.due;
+    if (next === Infinity || next >= this.armedAt) return;
+    clearTimeout(this.timer);
+    this.armedAt = next;
+    // whole milliseconds, at least 1: a zero-delay timer re-armed from a timer
+    // callback could hold the timers phase and starve the process's other timers.
+    // Kept referenced: running audio keeps the process alive, like a server.
+    this.timer = setTimeout(this.wake, Math.max(1, Math.ceil(next - performance.now())));
+  }
+
+  private readonly wake = (): void => {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    this.wakeups++;
+    const now = performance.now() + EARLY_MS;
+    const tasks = this.tasks; // a task added or removed meanwhile takes effect from the next wake-up
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i]!;
+      if (t.due <= now && this.tasks.includes(t)) t.due = t.tick(now);
+    }
+    this.arm();
+  };
+}
+
+/** The process's clock (kiosk, hub page gateway, tests: each process has one). */
+export const mediaClock = new MediaClock();
