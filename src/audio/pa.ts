@@ -132,9 +132,16 @@ export class PaService {
     const startAt = first && play.startAt !== undefined ? this.o.clock.toPerf(play.startAt) : next;
     const s = this.o.mixer.openChannel({ channel: play.channel, rate: this.o.mixer.rate, id: play.id, volume: play.volume, startAt, live: false });
     job.stream = s;
-    s.onStart = () => {
+    s.onStart = (info) => {
       if (job.started) return;
       job.started = true;
+      if (play.startAt !== undefined && first) {
+        // Where a synchronised start really landed, on the host's monotonic clock (shared by every process on
+        // the machine): zone_skew_max_ms compares kiosk processes by it. lateMs: how late its frame reached the device.
+        const monoMinusPerf = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+        const lateMs = info.writtenAt - info.frameT0;
+        this.o.log.info({ id: play.id, startMonoMs: info.at + lateMs + monoMinusPerf, lateMs, hubOffsetMs: this.o.clock.offsetMs }, 'pa synchronised start');
+      }
       const text = this.textFor(play);
       this.o.bus.emit('pa.started', { id: play.id, channel: play.channel, ...(text ? { text } : {}) });
     };

@@ -86,6 +86,13 @@ export class FakeHub {
     ws.send(JSON.stringify({ type: 'config', version, document } satisfies HubToKiosk));
   }
 
+  /** Sends a command frame (protocol `command`) to a connected kiosk. */
+  command(kiosk: string, id: string, command: string, args: Record<string, unknown>): void {
+    const ws = this.sockets.get(kiosk);
+    if (!ws) throw new Error(`kiosk ${kiosk} is not connected`);
+    ws.send(JSON.stringify({ type: 'command', id, command, args }));
+  }
+
   /** The first config-ack or config-nack for this version received after `since` (ms epoch). */
   reply(kiosk: string, version: number, since = 0, timeoutMs = 15_000) {
     return until(

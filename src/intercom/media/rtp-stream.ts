@@ -11,6 +11,8 @@
 // payloads are copied into the jitter buffer's slots and decoded into reused
 // frames.
 import dgram from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { CODECS, type Codec } from '../../audio/codecs/index.js';
 import type { AudioChannel, AudioInput, AudioOutput } from '../../audio/types.js';
@@ -50,8 +52,21 @@ export type MediaEvent =
   /** packets arrive again after an rtp-silence report */
   | { type: 'rtp-resumed' };
 
+/**
+ * dgram resolves every destination, even an IP literal, through dns.lookup,
+ * which answers on the next tick: a nextTick and two closures per packet sent.
+ * RTP goes to the addresses of the SDP or of the latched peer (literals): they
+ * are answered at once; a name still goes through dns.lookup.
+ */
+const literalLookup = ((host: string, opts: unknown, cb: (err: Error | null, address: string, family: number) => void) => {
+  const family = isIP(host);
+  if (family) return cb(null, host, family);
+  return (dnsLookup as (h: string, o: unknown, c: typeof cb) => void)(host, opts, cb);
+}) as unknown as typeof dnsLookup;
+
 export class RtpStream {
-  readonly socket = dgram.createSocket('udp4');
+  /** Not connected to the peer: packets from others must still arrive, to be counted (packetsRejected) and dropped. */
+  readonly socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
   port = 0;
   /** where we send: the SDP's address until the peer's first packet latches */
   remote?: { host: string; port: number };
