@@ -160,7 +160,7 @@ async function zoneSkew(): Promise<{ actual: number; timeline: number }> {
 async function zoneSkewProcesses(): Promise<{ spreads: number[]; maxOffset: number }> {
   const KIOSKS = 5;
   const ROUNDS = 5;
-  const tokens = Object.fromEntries(Array.from({ length: KIOSKS }, (_, i) => [`skew-token-${i}`, `skew-${i}`]));
+  const tokens = Object.fromEntries(Array.from({ length: KIOSKS }, (_, i) => [`skew-bench-token-${i}`, `skew-${i}`]));
   const hub = await FakeHub.start(tokens);
   const kiosks: Managed[] = [];
   // each kiosk's "pa synchronised start" log lines
