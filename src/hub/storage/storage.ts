@@ -303,6 +303,7 @@ export class HubStorage {
 
   async purgeSessions(): Promise<void> {
     await this.db.query(`delete from sessions where expires_at < now() - interval '1 day'`);
+    await this.db.query(`delete from rate_limits where window_start < now() - interval '1 day'`);
   }
 
   // ---- config layers and kiosk config versions ------------------------------
