@@ -105,6 +105,9 @@ export class RtpStream {
   /** reused packet buffers; one is busy while the socket still holds it */
   private readonly packets: { buf: Buffer; busy: boolean; done: () => void }[] = [];
   private concealRun = 0;
+  /** the peer went silent (hold, end of talk): playout waits, then rebuilds its depth before playing again */
+  private paused = false;
+  private primed = 0;
   private dtmfQueue: string[] = [];
   private dtmfActive?: { event: number; start: number; sent: number; endsSent: number };
   private lastDtmf?: { ts: number; event: number };
@@ -373,6 +376,14 @@ export class RtpStream {
 
   private playOne(): void {
     if (this.expectSeq === undefined || !this.codec) return;
+    if (this.paused) {
+      // After a pause the first packet is not played at the next tick with nothing behind it (any
+      // jitter would then drop the following ones as late): the buffer fills to its target first.
+      if (!this.jitterBuf.hasFrom(this.expectSeq)) return;
+      if (++this.primed < JITTER_TARGET) return;
+      this.paused = false;
+      this.primed = 0;
+    }
     const len = this.jitterBuf.take(this.expectSeq);
     let frame: Int16Array;
     if (len >= 0) {
@@ -385,6 +396,7 @@ export class RtpStream {
       }
       this.concealRun = 0;
     } else if (this.concealRun > 5 && !this.jitterBuf.hasFrom(this.expectSeq)) {
+      this.paused = true;
       return; // the peer is silent (hold, end of talk): do not advance
     } else {
       // Loss concealment: repeat the last frame, fading out over 3 frames.
