@@ -3,9 +3,13 @@
 // a failed test raises, and a press during a test call.
 import { strict as assert } from 'node:assert';
 import { stopAll } from '../../src/testbed/proc.js';
-import { sleep, until } from '../helpers/tmp.js';
+import { until } from '../helpers/tmp.js';
 import { startAnswerer, type Answerer } from './answerer.js';
 import { rig, STEP_ORDER } from './helpers.js';
+import { FakeHub } from '../helpers/fake-hub.js';
+import dgram from 'node:dgram';
+
+const TOKEN = 'supervision-test-token-0123456789';
 
 describe('supervision test call', function () {
   this.timeout(60_000);
@@ -40,5 +44,83 @@ describe('supervision test call', function () {
     assert.equal(call.gotDigit1, true);
     assert.equal(call.endReason, 'remote hung up');
     assert.ok(!(await r.faults()).some((f) => f.code === 'test-failed'));
+  });
+
+  it('with the sim acoustic loop broken, a test from the hub fails at acoustic-loop and says so; test-failed and audio reach the hub within 10 s', async () => {
+    answerer = await startAnswerer();
+    const hub = await FakeHub.start({ [TOKEN]: 'conc-north' });
+    try {
+      const r = await rig({ supervision: { enabled: false, target: answerer.uri }, hub: { url: hub.url, token: TOKEN, heartbeatS: 5 } });
+      await until(() => hub.online('conc-north'), 15_000, 'kiosk online');
+      assert.equal((await r.post('sim/acoustic', { broken: true })).status, 200);
+      const id = hub.command('conc-north', 'supervision.test');
+      const result = await hub.commandResult(id, 30_000);
+      const t = r.tests().at(-1)!;
+      assert.equal(t.trigger, 'hub');
+      assert.equal(t.passed, false);
+      assert.equal(t.failedStep, 'acoustic-loop');
+      assert.equal(result.ok, false, 'the command result is the verdict');
+      assert.match(result.error ?? '', new RegExp(`test ${t.testId} failed at acoustic-loop: 1000 Hz not heard`));
+      // The call steps passed: the fault is local.
+      assert.ok(t.steps.filter((s) => STEP_ORDER.indexOf(s.step) < 6).every((s) => s.ok), JSON.stringify(t.steps));
+      const verdictAt = Date.parse(t.at);
+      const raised = await hub.waitEvent('fault.raised', (d) => d.code === 'test-failed', 10_000);
+      assert.match(raised.data.detail, /^acoustic-loop: 1000 Hz not heard/);
+      await hub.waitEvent('fault.raised', (d) => d.code === 'audio' && /acoustic loop/.test(d.detail), 10_000);
+      const frame = hub.frames.find((f) => f.msg.type === 'events' && (f.msg as any).batch.some((e: any) => e.type === 'fault.raised' && e.data.code === 'test-failed'))!;
+      assert.ok(frame.at - verdictAt < 10_000, `fault at the hub ${frame.at - verdictAt} ms after the verdict`);
+      assert.ok(hub.event('supervision.test', (d) => d.testId === t.testId), 'the verdict reached the hub');
+      // Mended: the next test passes and clears both faults.
+      await r.post('sim/acoustic', { broken: false });
+      const again = await r.runTest();
+      assert.equal(again.body.passed, true, JSON.stringify(again.body.steps));
+      await hub.waitEvent('fault.cleared', (d) => d.code === 'test-failed', 10_000);
+      await hub.waitEvent('fault.cleared', (d) => d.code === 'audio', 10_000);
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  it('with the answerer unreachable, the test fails at invite (the later call steps skipped) and raises test-failed', async () => {
+    const r = await rig({ supervision: { enabled: false, target: 'sip:test-answerer@127.0.0.1:9', answerTimeoutMs: 3000 } });
+    const res = await r.runTest();
+    assert.equal(res.status, 200);
+    const t = res.body;
+    assert.equal(t.passed, false);
+    assert.equal(t.failedStep, 'invite');
+    assert.deepEqual(t.steps.map((s: any) => s.step), STEP_ORDER);
+    for (const s of t.steps.slice(2, 6)) assert.equal(s.detail, 'skipped: invite failed');
+    const f = await until(async () => (await r.faults()).find((x) => x.code === 'test-failed'), 5000, 'test-failed fault');
+    assert.match(f.detail, /^invite: sip:test-answerer@127\.0\.0\.1:9/);
+  });
+
+  it('a press during a test call ends the test at once (interrupted, not a fault) and the alarm INVITE reaches the desk within 1 s', async () => {
+    answerer = await startAnswerer({ noInfo: true }); // keeps the call up: the test waits for its report
+    const desk = dgram.createSocket('udp4');
+    await new Promise<void>((res) => desk.bind(0, '127.0.0.1', () => res()));
+    const invites: number[] = [];
+    desk.on('message', (m) => {
+      if (m.toString().startsWith('INVITE ') && !invites.length) invites.push(Date.now());
+    });
+    try {
+      const deskUri = `sip:desk@127.0.0.1:${desk.address().port}`;
+      const r = await rig({ supervision: { enabled: false, target: answerer.uri, toneTimeoutMs: 20_000 }, sip: { targets: { emergency: [{ uri: deskUri }], information: [{ uri: deskUri }] } } });
+      const pending = r.runTest();
+      await until(() => answerer!.calls[0]?.establishedAt, 10_000, 'test call established');
+      const pressedAt = Date.now();
+      await r.post('sim/press', { input: 'emergency', ms: 60 });
+      const res = await pending;
+      await until(() => invites[0], 5000, 'alarm INVITE at the desk');
+      const t = res.body;
+      assert.equal(t.passed, false);
+      assert.equal(t.failedStep, 'interrupted');
+      assert.match(t.steps.find((s: any) => s.step === 'audio-out').detail, /^skipped: interrupted/);
+      assert.ok(invites[0]! - pressedAt < 1000, `alarm INVITE ${invites[0]! - pressedAt} ms after the press`);
+      await until(() => answerer!.calls[0]!.endedAt, 5000, 'the test call ended');
+      assert.ok(!(await r.faults()).some((f) => f.code === 'test-failed'), 'an interrupted test is not a fault');
+      assert.ok(r.events().some((e) => e.type === 'alarm.state' && e.data.state === 'calling'), 'the alarm proceeds');
+    } finally {
+      desk.close();
+    }
   });
 });
