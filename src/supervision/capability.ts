@@ -18,6 +18,7 @@ import type { TestCallHandle } from '../intercom/test-call.js';
 import { runCallTest } from './call-test.js';
 import { acousticLoop, lampReadBack, relayReadBack, storageProbe, timed } from './self-tests.js';
 import { KioskMetrics } from './metrics.js';
+import { nextTestAt } from './schedule.js';
 import type { SupervisionStep, SupervisionTest, TestTrigger } from './events.js';
 
 /** What the hub link asks of supervision (ctx.services.supervision). */
@@ -39,6 +40,7 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
   private timer?: NodeJS.Timeout;
   private screenTimer?: NodeJS.Timeout;
   private running?: Promise<SupervisionTest>;
+  private runningTrigger?: TestTrigger;
   private nextAt?: number;
   private readonly registered = new Map<string, boolean>();
   private clockOffsetMs?: number;
@@ -65,12 +67,12 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
       bus.on('screen.heartbeat', (e) => {
         this.lastHeartbeat = e.at;
         ctx.faults.clear('screen');
+        if (!this.screenTimer) this.watchScreen(); // no timer at all on a kiosk without a screen page
       }),
     );
     this.metrics = new KioskMetrics(bus, () => ctx.faults.list());
     ctx.services.supervision = this;
     this.routes(ctx);
-    this.watchScreen();
     this.schedule(true);
   }
 
@@ -142,16 +144,7 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
     if (this.stopped) return;
     const cfg = this.cfg;
     if (!cfg.enabled) return;
-    const interval = cfg.intervalS * 1000;
-    const jitter = Math.min(cfg.jitterS * 1000, interval / 2);
-    let at: number;
-    if (delayMs !== undefined) at = Date.now() + delayMs;
-    else {
-      const last = first ? this.lastTestAt() : Date.now();
-      if (last === undefined) at = Date.now() + Math.random() * interval;
-      else at = last + interval + (Math.random() * 2 - 1) * jitter;
-      if (at < Date.now()) at = Date.now() + Math.random() * Math.min(60_000, interval);
-    }
+    const at = delayMs !== undefined ? Date.now() + delayMs : nextTestAt({ now: Date.now(), lastTestAt: first ? this.lastTestAt() : Date.now(), intervalS: cfg.intervalS, jitterS: cfg.jitterS });
     this.nextAt = at;
     // setTimeout holds at most 2^31-1 ms (24.8 days): longer waits go in steps.
     const wait = Math.min(at - Date.now(), 2 ** 31 - 1);
@@ -174,7 +167,9 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
   // --- a test --------------------------------------------------------------
 
   run(trigger: TestTrigger): Promise<SupervisionTest> {
-    if (this.running) return this.running;
+    // The same request joins the running test; another (the hub asking during a scheduled test) gets its own, after it.
+    if (this.running && this.runningTrigger === trigger) return this.running;
+    if (this.running) return this.running.catch(() => undefined).then(() => this.run(trigger));
     const ctx = this.ctx;
     if (!ctx) return Promise.reject(new Error('supervision is not running'));
     const busy = ctx.services.alarm?.isOpen() ? 'an alarm is open' : undefined;
@@ -183,6 +178,7 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
       if (this.running === p) this.running = undefined;
     });
     this.running = p;
+    this.runningTrigger = trigger;
     return p;
   }
 
