@@ -52,6 +52,8 @@ export interface CallService {
   placeTestCall?(req: TestCallRequest, listener: TestCallListener): TestCallHandle;
   /** the call in progress, if any */
   activeCall?(): unknown;
+  /** the registrars the user agent is registered with now */
+  registeredWith?(): string[];
 }
 
 /** The alarm as the intercom sees it (ctx.services.alarm). */

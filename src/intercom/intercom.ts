@@ -258,6 +258,11 @@ export class Intercom implements CallService {
     return handle;
   }
 
+  /** The registrars this user agent is registered with now (their configured URIs). */
+  registeredWith(): string[] {
+    return this.registration?.registeredUris() ?? [];
+  }
+
   /** A supervision test call over the alarm's own path; refused (throws) while a call is in progress or an alarm is open. */
   placeTestCall(req: TestCallRequest, listener: TestCallListener): TestCallHandle {
     if (this.opts.alarm?.()?.isOpen()) throw new Error('an alarm is open');

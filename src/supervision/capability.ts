@@ -199,7 +199,7 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
       callId: `test-${testId}`,
       target,
       registrars,
-      registeredWith: registrars.filter((r) => this.registered.get(r)),
+      registeredWith: ctx.services.calls?.registeredWith?.() ?? registrars.filter((r) => this.registered.get(r)),
       answerTimeoutMs: cfg.answerTimeoutMs,
       toneTimeoutMs: cfg.toneTimeoutMs,
       dtmfTimeoutMs: cfg.dtmfTimeoutMs,

@@ -24,9 +24,9 @@ export interface Answerer {
   stop(): Promise<void>;
 }
 
-export async function startAnswerer(opts: { silent?: boolean; noInfo?: boolean } = {}): Promise<Answerer> {
-  const log = createLogger({ name: 'hub', id: 'test-answerer', level: 'warn' });
-  const ep = new SipEndpoint({ account: { user: 'test-answerer', domain: '127.0.0.1', registrars: [] } as never, localHost: '127.0.0.1', localPort: 0, codecs: ['PCMU', 'PCMA'], log });
+export async function startAnswerer(opts: { silent?: boolean; noInfo?: boolean; registrar?: { uri: string; password: string } } = {}): Promise<Answerer> {
+  const log = createLogger({ name: 'hub', id: 'test-answerer', level: 'error' });
+  const ep = new SipEndpoint({ account: { user: 'test-answerer', domain: '127.0.0.1', password: opts.registrar?.password, registrars: opts.registrar ? [{ uri: opts.registrar.uri }] : [] } as never, localHost: '127.0.0.1', localPort: 0, codecs: ['PCMU', 'PCMA'], log });
   const a: Answerer = { uri: '', port: 0, calls: [], refused: 0, stop: async () => ep.stop() };
   ep.onInvite = (call: EndpointCall) => {
     if (!call.headers['x-helppoint-test']) {

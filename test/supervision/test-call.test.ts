@@ -15,9 +15,9 @@ describe('supervision test call', function () {
   this.timeout(60_000);
   let answerer: Answerer | undefined;
   afterEach(async () => {
-    await stopAll();
     await answerer?.stop();
     answerer = undefined;
+    await stopAll();
   });
 
   it('a scheduled test (interval 10 s) passes against a contract answerer, with every step in order and the test headers', async () => {
