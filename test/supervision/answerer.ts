@@ -24,7 +24,7 @@ export interface Answerer {
   stop(): Promise<void>;
 }
 
-export async function startAnswerer(opts: { silent?: boolean; noInfo?: boolean; registrar?: { uri: string; password: string } } = {}): Promise<Answerer> {
+export async function startAnswerer(opts: { silent?: boolean; noInfo?: boolean; reportFail?: boolean; noDtmf?: boolean; registrar?: { uri: string; password: string } } = {}): Promise<Answerer> {
   const log = createLogger({ name: 'hub', id: 'test-answerer', level: 'error' });
   const ep = new SipEndpoint({ account: { user: 'test-answerer', domain: '127.0.0.1', password: opts.registrar?.password, registrars: opts.registrar ? [{ uri: opts.registrar.uri }] : [] } as never, localHost: '127.0.0.1', localPort: 0, codecs: ['PCMU', 'PCMA'], log });
   const a: Answerer = { uri: '', port: 0, calls: [], refused: 0, stop: async () => ep.stop() };
@@ -41,7 +41,7 @@ export async function startAnswerer(opts: { silent?: boolean; noInfo?: boolean; 
     call.on('media', (e: { type: string; digit?: string }) => {
       if (e.type === 'dtmf' && e.digit === '1') {
         rec.gotDigit1 = true;
-        call.media?.sendDtmf('2');
+        if (!opts.noDtmf) call.media?.sendDtmf('2');
       }
     });
     call.on('established', () => {
@@ -50,7 +50,7 @@ export async function startAnswerer(opts: { silent?: boolean; noInfo?: boolean; 
       void det.wait(4000).then((ok) => {
         rec.heardKioskTone = ok;
         if (call.state !== 'established') return;
-        void call.session.info({ requestOptions: { body: { contentDisposition: 'render', contentType: 'application/x-helppoint-test', content: `audio-out=${ok ? 'ok' : 'fail'}` } } }).catch(() => {});
+        void call.session.info({ requestOptions: { body: { contentDisposition: 'render', contentType: 'application/x-helppoint-test', content: `audio-out=${ok && !opts.reportFail ? 'ok' : 'fail'}` } } }).catch(() => {});
       });
     });
     call.on('ended', (reason: string) => {

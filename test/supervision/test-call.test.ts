@@ -125,4 +125,21 @@ describe('supervision test call', function () {
       desk.close();
     }
   });
+
+  for (const [what, opts, step, detail] of [
+    ['the answerer reports it did not hear the kiosk', { reportFail: true }, 'audio-out', /audio-out=fail/],
+    ['the answerer sends no tone', { silent: true }, 'audio-in', /^2000 Hz not heard/],
+    ['the answerer sends no DTMF back', { noDtmf: true }, 'dtmf', /no 2 back within 1000 ms/],
+  ] as const) {
+    it(`${what}: fails at ${step}, the later call steps skipped, the call cleared`, async () => {
+      answerer = await startAnswerer(opts);
+      const r = await rig({ supervision: { enabled: false, target: answerer.uri, toneTimeoutMs: 2000, dtmfTimeoutMs: 1000 } });
+      const t = (await r.runTest()).body;
+      assert.equal(t.failedStep, step, JSON.stringify(t.steps));
+      const i = STEP_ORDER.indexOf(step);
+      assert.match(t.steps[i].detail, detail);
+      for (const s of t.steps.slice(i + 1, 6)) assert.equal(s.detail, `skipped: ${step} failed`);
+      await until(() => answerer!.calls[0]?.endedAt, 5000, 'the test call ended');
+    });
+  }
 });
