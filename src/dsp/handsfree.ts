@@ -138,6 +138,11 @@ export class HandsFreeInput implements AudioInput {
     return this.status;
   }
 
+  /** started (and not stopped since): the raw microphone runs for it */
+  get started(): boolean {
+    return !!this.offRaw;
+  }
+
   async start(): Promise<void> {
     if (this.offRaw) return;
     this.check();

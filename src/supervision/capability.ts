@@ -27,6 +27,17 @@ export interface SupervisionService {
   run(trigger: TestTrigger): Promise<SupervisionTest>;
 }
 
+/**
+ * Whether the raw microphone must keep running after the acoustic loop: the
+ * hands-free input runs on it (it stays started after a call, and adaptive PA
+ * volume listens all the time), or a call is in progress. Stopping it under
+ * the hands-free input would leave the next call without a microphone.
+ */
+export function micInUse(ctx: Pick<KioskContext, "services">): boolean {
+  const mic = ctx.services.microphone as { started?: boolean } | undefined;
+  return mic?.started !== false || !!ctx.services.calls?.activeCall?.();
+}
+
 /** A call or an alarm in progress postpones a scheduled test by this much. */
 const BUSY_RETRY_MS = 60_000;
 
@@ -251,7 +262,7 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
     const cfg = this.cfg;
     const steps: SupervisionStep[] = [];
     const loop = await timed('acoustic-loop', () =>
-      acousticLoop({ out: ctx.services.audioOut, mic: ctx.services.rawMicrophone, source: config.audio.input.source, keepMicRunning: () => !!config.pa.volume?.adaptive || !!ctx.services.calls?.activeCall?.() }),
+      acousticLoop({ out: ctx.services.audioOut, mic: ctx.services.rawMicrophone, source: config.audio.input.source, keepMicRunning: () => micInUse(ctx) }),
     );
     steps.push(loop);
     // A loop that fails is the audio device's fault too (speaker or microphone); it clears when the loop works again.
