@@ -24,11 +24,24 @@ export interface Answerer {
   stop(): Promise<void>;
 }
 
-export async function startAnswerer(opts: { silent?: boolean; noInfo?: boolean; reportFail?: boolean; noDtmf?: boolean; registrar?: { uri: string; password: string } } = {}): Promise<Answerer> {
+export async function startAnswerer(opts: { silent?: boolean; acceptAll?: number; noInfo?: boolean; reportFail?: boolean; noDtmf?: boolean; registrar?: { uri: string; password: string } } = {}): Promise<Answerer> {
   const log = createLogger({ name: 'hub', id: 'test-answerer', level: 'error' });
   const ep = new SipEndpoint({ account: { user: 'test-answerer', domain: '127.0.0.1', password: opts.registrar?.password, registrars: opts.registrar ? [{ uri: opts.registrar.uri }] : [] } as never, localHost: '127.0.0.1', localPort: 0, codecs: ['PCMU', 'PCMA'], log });
   const a: Answerer = { uri: '', port: 0, calls: [], refused: 0, stop: async () => ep.stop() };
   ep.onInvite = (call: EndpointCall) => {
+    if (!call.headers['x-helppoint-test'] && opts.acceptAll) {
+      // A plain call (an alarm), for tests that check the kiosk's microphone: listens for acceptAll Hz.
+      const det = new ToneDetector(opts.acceptAll);
+      const rec: AnswererCall = { headers: call.headers, heardKioskTone: false, gotDigit1: false };
+      a.calls.push(rec);
+      call.on('established', () => {
+        rec.establishedAt = Date.now();
+        void det.wait(4000).then((ok) => (rec.heardKioskTone = ok));
+      });
+      call.on('ended', (reason: string) => ((rec.endedAt = Date.now()), (rec.endReason = reason)));
+      void call.accept({ output: new DetectorOutput(det) }).catch(() => {});
+      return;
+    }
     if (!call.headers['x-helppoint-test']) {
       a.refused++;
       void call.reject(403, 'Only test calls');

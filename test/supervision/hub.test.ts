@@ -60,7 +60,7 @@ describe('supervision with a real hub', function () {
     const failed = await command();
     const resultAt = Date.now();
     assert.equal(failed.ok, false);
-    assert.match(failed.error ?? '', /^test conc-north-t-[0-9a-z]+-[0-9a-f]{4} failed at acoustic-loop: 1000 Hz not heard/);
+    assert.match(failed.error ?? '', /^test conc-north-t-[0-9a-z]+-[0-9a-f]{4} failed at acoustic-loop: not heard twice: 1000 Hz not heard/);
     const f = await until(async () => (await fleetRow())?.faults.find((x) => x.code === 'test-failed'), 10_000, 'test-failed in the fleet list');
     assert.match(f.detail, /^acoustic-loop:/);
     assert.ok(Date.now() - resultAt < 10_000);

@@ -5,6 +5,12 @@ import { strict as assert } from 'node:assert';
 import { acousticLoop } from '../../src/supervision/self-tests.js';
 import { micInUse } from '../../src/supervision/capability.js';
 import type { AudioChannel, AudioInput, AudioOutput } from '../../src/audio/types.js';
+import path from 'node:path';
+import { stopAll } from '../../src/testbed/proc.js';
+import { tmpDir, until } from '../helpers/tmp.js';
+import { makeTone } from '../intercom/sox.js';
+import { startAnswerer, type Answerer } from './answerer.js';
+import { rig } from './helpers.js';
 
 function fakeMic() {
   const m = { starts: 0, stops: 0, rate: 8000 };
@@ -31,6 +37,41 @@ describe('supervision and the microphone', () => {
     assert.equal(inUse.stops, 0, 'not stopped under its user');
     const idle = fakeMic();
     await acousticLoop({ out, mic: idle, source: 'room', keepMicRunning: () => false, playMs: 100, timeoutMs: 200 });
-    assert.deepEqual([idle.starts, idle.stops], [1, 1], 'started for the loop and stopped again');
+    assert.deepEqual([idle.starts, idle.stops], [2, 2], 'started for each try and stopped again');
+  });
+});
+
+describe('supervision and the microphone, in a kiosk process', function () {
+  this.timeout(90_000);
+  let answerer: Answerer | undefined;
+  afterEach(async () => {
+    await answerer?.stop();
+    answerer = undefined;
+    await stopAll();
+  });
+
+  it('an alarm call after a test still carries the microphone (the talker in the simulated room)', async () => {
+    answerer = await startAnswerer({ acceptAll: 600 });
+    const talker = makeTone(path.join(tmpDir('hp-sup-mic-'), 'talker-600.wav'), 600, 60, 16000, 0.05);
+    const r = await rig({
+      audio: { input: { source: 'room', file: talker }, output: { sink: 'null', rate: 16000 }, handsFree: { mode: 'off' } },
+      supervision: { enabled: false, target: answerer.uri },
+      sip: { targets: { emergency: [{ uri: answerer.uri, ringTimeoutS: 10 }], information: [{ uri: answerer.uri }] } },
+    });
+    const alarmCall = async (n: number) => {
+      await r.post('sim/press', { input: 'emergency', ms: 60 });
+      await until(() => answerer!.calls[n]?.establishedAt, 10_000, `alarm call ${n} answered`);
+      await until(() => answerer!.calls[n]!.heardKioskTone, 6000, `the desk hears the kiosk's microphone on call ${n}`).catch(() => undefined);
+      const heard = answerer!.calls[n]!.heardKioskTone;
+      await r.post('sim/press', { input: 'reset', ms: 100 });
+      await until(async () => !((await (await fetch(r.kiosk.url + 'health')).json()) as { alarm: unknown; call: unknown }).call, 10_000, 'call over');
+      await until(async () => !((await (await fetch(r.kiosk.url + 'health')).json()) as { alarm: unknown }).alarm, 10_000, 'alarm reset');
+      return heard;
+    };
+    assert.equal(await alarmCall(0), true, 'first call: microphone heard');
+    const t = (await r.runTest()).body;
+    assert.equal(t.passed, true, JSON.stringify(t.steps));
+    assert.match(t.steps.find((s: any) => s.step === 'acoustic-loop').detail, /1000 Hz heard/);
+    assert.equal(await alarmCall(2), true, 'the call after the test: microphone heard');
   });
 });

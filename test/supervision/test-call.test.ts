@@ -60,12 +60,12 @@ describe('supervision test call', function () {
       assert.equal(t.passed, false);
       assert.equal(t.failedStep, 'acoustic-loop');
       assert.equal(result.ok, false, 'the command result is the verdict');
-      assert.match(result.error ?? '', new RegExp(`test ${t.testId} failed at acoustic-loop: 1000 Hz not heard`));
+      assert.match(result.error ?? '', new RegExp(`test ${t.testId} failed at acoustic-loop: not heard twice: 1000 Hz not heard`));
       // The call steps passed: the fault is local.
       assert.ok(t.steps.filter((s: any) => STEP_ORDER.indexOf(s.step) < 6).every((s: any) => s.ok), JSON.stringify(t.steps));
       const verdictAt = Date.parse(t.at);
       const raised = await hub.waitEvent('fault.raised', (d) => d.code === 'test-failed', 10_000);
-      assert.match(raised.data.detail, /^acoustic-loop: 1000 Hz not heard/);
+      assert.match(raised.data.detail, /^acoustic-loop: not heard twice: 1000 Hz not heard/);
       await hub.waitEvent('fault.raised', (d) => d.code === 'audio' && /acoustic loop/.test(d.detail), 10_000);
       const frame = hub.frames.find((f) => f.msg.type === 'events' && (f.msg as any).batch.some((e: any) => e.type === 'fault.raised' && e.data.code === 'test-failed'))!;
       assert.ok(frame.at - verdictAt < 10_000, `fault at the hub ${frame.at - verdictAt} ms after the verdict`);
