@@ -189,14 +189,14 @@ async function zoneSkewProcesses(): Promise<{ spreads: number[]; maxOffset: numb
     for (let r = 0; r < ROUNDS; r++) {
       const playId = `skew-${r}`;
       const startAt = Date.now() + 1500;
-      for (const id of Object.values(tokens)) hub.command(id, `cmd-${r}-${id}`, 'pa.play', { id: playId, channel: 'announcement', message: 'please-wait', chime: false, startAt });
+      for (const id of Object.values(tokens)) hub.command(id, 'pa.play', { id: playId, channel: 'announcement', message: 'please-wait', chime: false, startAt });
       const until = Date.now() + 10_000;
       const got = () => starts().map((l) => l.find((s) => s.id === playId)).filter((s) => s !== undefined);
       while (got().length < KIOSKS && Date.now() < until) await sleep(50);
       const monos = got().map((s) => s.startMonoMs);
       if (monos.length < KIOSKS) throw new Error(`round ${r}: only ${monos.length} of ${KIOSKS} kiosks reported their start`);
       spreads.push(Math.max(...monos) - Math.min(...monos));
-      for (const id of Object.values(tokens)) hub.command(id, `stop-${r}-${id}`, 'pa.stop', { id: playId });
+      for (const id of Object.values(tokens)) hub.command(id, 'pa.stop', { id: playId });
       await sleep(500);
     }
     const maxOffset = Math.max(...starts().flat().map((s) => Math.abs(s.hubOffsetMs)));
