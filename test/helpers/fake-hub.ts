@@ -5,7 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { PROTOCOL_VERSION, parseFromKiosk, type HubToKiosk, type KioskToHub } from '../../src/protocol/messages.js';
+import { PROTOCOL_VERSION, type HubToKiosk, type KioskToHub } from '../../src/protocol/messages.js';
+import { parseFromKiosk } from '../../src/protocol/parse.js';
 import { until } from './tmp.js';
 
 export interface HubEvent {
