@@ -7,6 +7,7 @@ import type { AudioInput, FrameTimeListener } from '../../audio/types.js';
 export const TONE_PEAK = Math.round(32767 * 10 ** (-12 / 20));
 export const DETECT_MS = 300;
 const FRAME_MS = 20;
+const CUSHION_FRAMES = 3;
 /** probe frequencies (x the tone): +-5 % in quarter-bin steps, so a tone anywhere in the band lands near one */
 const PROBES = [0.95, 0.975, 1, 1.025, 1.05];
 
@@ -33,6 +34,9 @@ export class ToneInput implements AudioInput {
 
   onFrame(listener: FrameTimeListener): () => void {
     this.listeners.add(listener);
+    // A cushion of 60 ms: the call's packet clock and this one tick apart, and
+    // a call that found its ring empty would send a gap (and break the 300 ms run).
+    for (let i = 0; i < CUSHION_FRAMES; i++) listener(this.frame, performance.now());
     if (!this.timer) {
       this.next = performance.now();
       this.tick();
