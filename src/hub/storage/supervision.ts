@@ -212,11 +212,11 @@ export class SupervisionStorage {
     return new Map(rows.map((r) => [r.test_id as string, answerRow(r)]));
   }
 
-  /** The first test of a kiosk after an instant (an on-demand test's verdict), by trigger. */
+  /** The first test of a kiosk that finished after an instant (an on-demand test's verdict), by trigger. */
   async testAfter(kiosk: string, since: number, trigger?: string): Promise<TestRow | undefined> {
     const r = (
       await this.db.query<Record<string, unknown>>(
-        `select ${TEST_COLS} from supervision_tests where kiosk_id = $1 and started_at >= to_timestamp($2 / 1000.0) and ($3::text is null or trigger = $3) order by at asc limit 1`,
+        `select ${TEST_COLS} from supervision_tests where kiosk_id = $1 and at >= to_timestamp($2 / 1000.0) and ($3::text is null or trigger = $3) order by at asc limit 1`,
         [kiosk, since, trigger ?? null],
       )
     )[0];

@@ -4,7 +4,8 @@
 //   a kiosk counts as available at instant t (from its enrolment on) when all hold:
 //   1. online: its link to the hub was up (the last link change at or before t says online);
 //   2. no blocking fault open: every kiosk fault except those that do not stop an
-//      alarm (NON_BLOCKING: tamper, power, screen, clock, storage) — a fault is open
+//      alarm (NON_BLOCKING: tamper, power, screen, clock, store/storage, config,
+//      echo-canceller, and the kiosk's own hub-link: rule 1 covers the link) — a fault is open
 //      from its fault.raised event to its fault.cleared event;
 //   3. its last test call verdict at or before t passed (none yet counts as passed;
 //      a test ended by a real press, failedStep 'interrupted', is no verdict);
@@ -17,7 +18,7 @@
 // Pure functions over the histories, so the rule is tested on a constructed history.
 
 /** Faults that do not stop a kiosk answering an alarm (the emergency path needs no screen, disk or exact clock). */
-export const NON_BLOCKING = new Set(['tamper', 'power', 'screen', 'clock', 'storage']);
+export const NON_BLOCKING = new Set(['tamper', 'power', 'screen', 'clock', 'store', 'storage', 'config', 'echo-canceller', 'hub-link']);
 export const DAY_MS = 86_400_000;
 
 export interface KioskHistory {

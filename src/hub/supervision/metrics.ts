@@ -27,7 +27,7 @@ export class HubMetrics {
   ) {
     const r = this.registry;
     r.setDefaultLabels({ instance_id: hub.instanceId });
-    client.collectDefaultMetrics({ register: r, prefix: 'helppoint_hub_process_' });
+    client.collectDefaultMetrics({ register: r, prefix: 'helppoint_hub_' });
     const { storage } = hub;
     const db = storage.db;
     new client.Gauge({
