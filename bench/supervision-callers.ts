@@ -20,7 +20,7 @@ await Promise.all(
     await new Promise((r) => setTimeout(r, delay));
     const startedAt = performance.now() - t0;
     const r = await callers[i % endpoints]!.test(target!, `light-${i}`, { timeoutMs: 32_000 }).catch((err: Error) => ({ passed: false, failedStep: `error: ${err.message}`, steps: [], refusedWith: undefined, ms: 0, testId: '', kiosk: `light-${i}` }));
-    console.log(JSON.stringify({ i, startedAt: Math.round(startedAt), endedAt: Math.round(performance.now() - t0), passed: r.passed, failedStep: r.failedStep ?? null, refusedWith: r.refusedWith ?? null, ms: r.ms }));
+    console.log(JSON.stringify({ i, startedAt: Math.round(startedAt), endedAt: Math.round(performance.now() - t0), passed: r.passed, failedStep: r.failedStep ?? null, refusedWith: r.refusedWith ?? null, detail: r.passed ? undefined : r.steps.find((s) => !s.ok)?.detail, ms: r.ms }));
   }),
 );
 await Promise.all(callers.map((c) => c.stop()));

@@ -95,8 +95,9 @@ export class ContractCaller {
     if (stream?.codec) {
       const dec = CODECS[stream.codec.name]();
       const det = new ToneDetector(2000, stream.codec.rate);
+      const pcm = new Int16Array(stream.codec.rate / 25);
       stream.onAudioPacket = (p) => {
-        if (!det.detected && det.push(dec.decode(p.payload))) toneAt = performance.now();
+        if (!det.detected && det.push(pcm.subarray(0, dec.decodeInto(p.payload, 0, p.payload.length, pcm)))) toneAt = performance.now();
       };
     }
     call.on('media', (e: { type: string; digit?: string }) => {

@@ -152,15 +152,16 @@ export class TestAnswerer {
     if (stream?.codec) {
       const decoder = CODECS[stream.codec.name]();
       const detector = (live.detector = new ToneDetector(KIOSK_TONE_HZ, stream.codec.rate));
+      const pcm = new Int16Array(stream.codec.rate / 25); // 40 ms: room for any packet of ours
       stream.onAudioPacket = (p) => {
         if (detector.detected) return;
-        let pcm: Int16Array;
+        let n: number;
         try {
-          pcm = decoder.decode(p.payload);
+          n = decoder.decodeInto(p.payload, 0, p.payload.length, pcm);
         } catch {
           return;
         }
-        if (detector.push(pcm)) {
+        if (detector.push(pcm.subarray(0, n))) {
           live.toneAt = Date.now();
           this.stats.toneHeard++;
           this.setInfo(live, 'audio-out=ok');

@@ -7,7 +7,8 @@ import type { AudioInput, FrameTimeListener } from '../../audio/types.js';
 export const TONE_PEAK = Math.round(32767 * 10 ** (-12 / 20));
 export const DETECT_MS = 300;
 const FRAME_MS = 20;
-const CUSHION_FRAMES = 3;
+/** frames handed to a new listener at once: the call's ring holds 200 ms, so up to 140 ms of event-loop lag leaves no gap */
+const CUSHION_FRAMES = 7;
 /** probe frequencies (x the tone): +-5 % in quarter-bin steps, so a tone anywhere in the band lands near one */
 const PROBES = [0.95, 0.975, 1, 1.025, 1.05];
 
@@ -34,8 +35,10 @@ export class ToneInput implements AudioInput {
 
   onFrame(listener: FrameTimeListener): () => void {
     this.listeners.add(listener);
-    // A cushion of 60 ms: the call's packet clock and this one tick apart, and
-    // a call that found its ring empty would send a gap (and break the 300 ms run).
+    // A cushion of 140 ms: the call's packet clock and this one tick apart (and
+    // late together when the event loop lags); a call that found its ring empty
+    // would send a gap and break the 300 ms run at the far end. Whole frames of
+    // whole periods: whatever the ring drops when full, the phase stays continuous.
     for (let i = 0; i < CUSHION_FRAMES; i++) listener(this.frame, performance.now());
     if (!this.timer) {
       this.next = performance.now();
