@@ -14,6 +14,7 @@
 //                      test answerer; the figure is the first INVITE -> the last
 //                      call cleared, in seconds. Refusals (INVITE not answered 200)
 //                      and failed tests are reported as figures too; goal: 0 refused.
+import os from 'node:os';
 import path from 'node:path';
 import { start } from '../src/testbed/proc.js';
 import { DEMO_TOKEN, startHub } from '../test/hub/harness.js';
@@ -105,6 +106,8 @@ async function fleetTest(report: Report): Promise<void> {
     const last = Math.max(...rows.map((r) => r.endedAt));
     const refused = rows.filter((r) => r.failedStep === 'invite').length;
     const rejected = rows.filter((r) => r.refusedWith !== null).length;
+    const codes = new Map<string, number>();
+    for (const r of rows.filter((x) => x.failedStep === 'invite')) codes.set(`${r.refusedWith ?? 'none'} ${r.detail ?? ''}`.trim(), (codes.get(`${r.refusedWith ?? 'none'} ${r.detail ?? ''}`.trim()) ?? 0) + 1);
     const failed = rows.filter((r) => !r.passed);
     const byStep = new Map<string, number>();
     for (const r of failed) byStep.set(r.failedStep ?? '?', (byStep.get(r.failedStep ?? '?') ?? 0) + 1);
@@ -114,9 +117,9 @@ async function fleetTest(report: Report): Promise<void> {
       'fleet_test_1000_s',
       (last - first) / 1000,
       's',
-      `${FLEET} light kiosks, starts spread over ${WINDOW_MS / 1000} s; first INVITE -> last call cleared; ${rows.length - failed.length} passed; calls at once at the answerer: max ${s.maxActive}; call median ${Math.round(percentile(callMs, 50))} ms, p95 ${Math.round(percentile(callMs, 95))} ms; CPU: hub with answerer ${hubCpu.toFixed(0)} s, callers ${callersCpu.toFixed(0)} s (2 cores shared with other work)`,
+      `${FLEET} light kiosks, starts spread over ${WINDOW_MS / 1000} s; first INVITE -> last call cleared; ${rows.length - failed.length} passed; calls at once at the answerer: max ${s.maxActive}; call median ${Math.round(percentile(callMs, 50))} ms, p95 ${Math.round(percentile(callMs, 95))} ms; CPU: hub with answerer ${hubCpu.toFixed(0)} s, callers ${callersCpu.toFixed(0)} s (${os.cpus().length} cores shared with other work; load average at the end ${os.loadavg()[0]!.toFixed(1)})`,
     );
-    report('fleet_test_refused', refused + s.refused, 'calls', `INVITEs not answered 200: callers saw ${refused} (${rejected} with an error status, ${refused - rejected} with no final answer within 32 s), the answerer counted ${s.refused} it could not answer; goal 0`);
+    report('fleet_test_refused', refused + s.refused, 'calls', `INVITEs not answered 200: callers saw ${refused} (${rejected} with an error status, ${refused - rejected} with no final answer within 32 s), the answerer counted ${s.refused} it could not answer and was offered ${s.offered}${codes.size ? `; why: ${[...codes].map(([k, v]) => `${k} x${v}`).join(', ')}` : ''}; goal 0`);
     report('fleet_test_failed', failed.length, 'calls', failed.length ? `failed steps: ${[...byStep].map(([k, v]) => `${k} ${v}`).join(', ')}` : 'every call passed every step');
   } finally {
     await t.stop();
