@@ -134,15 +134,17 @@ for (const engine of engines()) {
       let current: { code: string; detail: string }[] = [];
       const beat = () => k.send({ type: 'heartbeat', at: new Date().toISOString(), faults: current, outbox: 0 });
       const timer = setInterval(beat, 1000);
-      after(() => clearInterval(timer));
-      for (const code of codes) {
-        current = [{ code, detail: `${code} broken` }];
-        beat();
-        await sendEvents(k, [{ type: 'fault.raised', data: { code, detail: `${code} broken` } }]);
-        const { ms } = await until(`fault ${code} at the hub`, async () => (await dispatcher.json<F>('/api/supervision/faults?kiosk=conc-north')).some((f) => f.code === code), 10_000);
-        assert.ok(ms < 10_000);
+      try {
+        for (const code of codes) {
+          current = [{ code, detail: `${code} broken` }];
+          beat();
+          await sendEvents(k, [{ type: 'fault.raised', data: { code, detail: `${code} broken` } }]);
+          const { ms } = await until(`fault ${code} at the hub`, async () => (await dispatcher.json<F>('/api/supervision/faults?kiosk=conc-north')).some((f) => f.code === code), 10_000);
+          assert.ok(ms < 10_000);
+        }
+      } finally {
+        clearInterval(timer);
       }
-      clearInterval(timer);
       k.ws.terminate();
       await until('hub-link at the hub', async () => (await dispatcher.json<F>('/api/supervision/faults?kiosk=conc-north')).some((f) => f.code === 'hub-link' && f.source === 'hub'), 10_000);
       // Silence without a close: noticed after offlineAfterS (3 s here).
