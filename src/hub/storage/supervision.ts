@@ -213,11 +213,12 @@ export class SupervisionStorage {
   }
 
   /** The first test of a kiosk that finished after an instant (an on-demand test's verdict), by trigger. */
-  async testAfter(kiosk: string, since: number, trigger?: string): Promise<TestRow | undefined> {
+  async testAfter(kiosk: string, since: number, trigger?: string, exclude?: string): Promise<TestRow | undefined> {
     const r = (
       await this.db.query<Record<string, unknown>>(
-        `select ${TEST_COLS} from supervision_tests where kiosk_id = $1 and at >= to_timestamp($2 / 1000.0) and ($3::text is null or trigger = $3) order by at asc limit 1`,
-        [kiosk, since, trigger ?? null],
+        `select ${TEST_COLS} from supervision_tests where kiosk_id = $1 and at >= to_timestamp($2 / 1000.0) and ($3::text is null or trigger = $3)
+           and ($4::text is null or test_id <> $4) order by at asc limit 1`,
+        [kiosk, since, trigger ?? null, exclude ?? null],
       )
     )[0];
     return r ? testRow(r) : undefined;

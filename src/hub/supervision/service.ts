@@ -205,6 +205,8 @@ export class SupervisionService {
     if (!online) return { ok: false, error: `kiosk ${kiosk} is offline` };
     const id = `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const since = Date.now() - 1000; // the kiosk's clock may run a little behind ours
+    // ... so a test that ended just before this one is not taken for its verdict.
+    const previous = (await hub.storage.supervision.lastTests([kiosk])).get(kiosk)?.testId;
     await hub.storage.createCommand({ id, command: 'supervision.test', args: {}, by: s.user, role: s.role, kiosks: [kiosk] });
     await hub.bus.publish({ t: 'command', id });
     const until = Date.now() + waitMs;
@@ -213,7 +215,7 @@ export class SupervisionService {
       result ??= (await hub.storage.getCommand(id))?.results[kiosk];
       if (result) {
         // The verdict event travels on the kiosk's event stream, right behind its command result.
-        const t = await hub.storage.supervision.testAfter(kiosk, since, 'hub');
+        const t = await hub.storage.supervision.testAfter(kiosk, since, 'hub', previous);
         if (t) return { id, ok: result.ok && t.passed, ...(result.error ? { error: result.error } : !t.passed ? { error: `failed at ${t.failedStep ?? '?'}` } : {}), test: (await this.join([t]))[0] };
       }
       if (Date.now() >= until) {
