@@ -21,10 +21,11 @@ export interface BenchModule {
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const resultsFile = path.join(dir, 'results/latest.json');
-const all = readdirSync(dir)
-  .filter((f) => f.endsWith('.bench.ts'))
-  .map((f) => f.replace(/\.bench\.ts$/, ''))
-  .sort();
+// A benchmark NAME is bench/NAME.bench.ts plus any companion bench/NAME.<part>.bench.ts
+// (two work streams can add figures to one benchmark without editing one file).
+const files = readdirSync(dir).filter((f) => f.endsWith('.bench.ts'));
+const all = [...new Set(files.map((f) => f.replace(/\.bench\.ts$/, '').split('.')[0]!))].sort();
+const filesOf = (name: string) => files.filter((f) => f === `${name}.bench.ts` || f.startsWith(`${name}.`)).sort();
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !all.includes(w));
 if (unknown.length) {
@@ -40,19 +41,21 @@ const ran = wanted.length ? wanted : all;
 const figures: Figure[] = (previous.figures ?? []).filter((f) => !ran.includes(f.bench));
 let failed = false;
 for (const name of ran) {
-  const mod = (await import(`./${name}.bench.ts`)) as BenchModule;
   const report: Report = (metric, value, unit, note) => {
     const f: Figure = { bench: name, metric, value: Math.round(value * 1000) / 1000, unit, ...(note ? { note } : {}) };
     figures.push(f);
     console.log(JSON.stringify(f));
   };
-  try {
-    await mod.run(report);
-  } catch (err) {
-    failed = true;
-    console.error(`bench ${name} failed: ${(err as Error).stack ?? err}`);
-  } finally {
-    await stopAll();
+  for (const file of filesOf(name)) {
+    try {
+      const mod = (await import(`./${file}`)) as BenchModule;
+      await mod.run(report);
+    } catch (err) {
+      failed = true;
+      console.error(`bench ${name} (${file}) failed: ${(err as Error).stack ?? err}`);
+    } finally {
+      await stopAll();
+    }
   }
 }
 writeFileSync(

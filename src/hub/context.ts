@@ -13,6 +13,7 @@ import type { Facilities } from './facilities/service.js';
 import type { InstanceBus } from './instance-bus.js';
 import type { KioskLink } from './kiosk-link.js';
 import type { PushHub } from './push.js';
+import type { SupervisionService } from './supervision/service.js';
 import type { HubStorage, Right, Role } from './storage/storage.js';
 
 export interface HubContext {
@@ -31,6 +32,8 @@ export interface HubContext {
   facilities: Facilities;
   /** live updates for console pages: topics, role-filtered, across instances (src/hub/push.ts) */
   push: PushHub;
+  /** supervision: test calls, faults, overdue alarms, availability (src/hub/supervision/; set by its plugin) */
+  supervision?: SupervisionService;
   /** called when a console session logs out (areas let go of what it held); must not throw */
   sessionEnded: ((s: SessionInfo) => Promise<void> | void)[];
   /** a kiosk silent this long is offline (ms) */

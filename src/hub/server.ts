@@ -26,6 +26,7 @@ import pa from './plugins/pa.js';
 import stream from './plugins/stream.js';
 import desk from './plugins/desk.js';
 import facilities from './plugins/facilities.js';
+import supervision from './plugins/supervision.js';
 
 export interface RouteEntry {
   method: string;
@@ -108,6 +109,7 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   await app.register(stream);
   await app.register(desk);
   await app.register(facilities);
+  await app.register(supervision);
   await app.register(openapiRoute);
   return app;
 }

@@ -136,6 +136,30 @@ export const HubDesk = Strict(
   'console desks: dispatchers answer alarms in the browser',
 );
 
+export const HubSupervision = Strict(
+  {
+    answererUser: Type.String({ minLength: 1, default: 'test-answerer', description: 'the SIP user the test answerer registers as (kiosks call it for their test calls)' }),
+    answerer: Type.Optional(
+      Strict(
+        {
+          account: Type.Optional(Account),
+          localHost: Type.String({ default: '127.0.0.1', description: 'address the answerer\'s SIP and RTP bind to' }),
+          localPort: Type.Optional(Port),
+          rtpPortRange: Type.Optional(Strict({ min: Port, max: Port })),
+          codecs: Type.Array(Type.Union([Type.Literal('G722'), Type.Literal('PCMU'), Type.Literal('PCMA')]), { default: ['PCMU', 'PCMA', 'G722'] }),
+          toneTimeoutMs: Type.Integer({ minimum: 500, maximum: 30000, default: 4000, description: 'audio-out=fail is sent when the kiosk\'s tone was not heard this long after the answer' }),
+        },
+        'the test answerer: the hub\'s SIP endpoint answering kiosks\' test calls (without an account: unregistered, user answererUser, reached at localHost:localPort)',
+      ),
+    ),
+    defaultIntervalS: Type.Integer({ minimum: 10, default: 259200, description: 'test interval assumed for a kiosk that has not reported its own yet' }),
+    graceS: Type.Integer({ minimum: 0, default: 3600, description: 'a kiosk whose last passed test is older than its interval plus this raises an overdue alarm' }),
+    overdueCheckS: Type.Integer({ minimum: 1, maximum: 3600, default: 30, description: 'how often the hub looks for overdue kiosks' }),
+    metricsTokenSha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the bearer token a Prometheus server presents at /metrics (besides admin and facilities sessions)' })),
+  },
+  'supervision at the hub: the test answerer, overdue tests, metrics',
+);
+
 export const HubConfigSchema = Strict(
   {
     $schema: Type.Optional(Type.String()),
@@ -150,6 +174,7 @@ export const HubConfigSchema = Strict(
     users: Type.Array(HubUser, { minItems: 1 }),
     offlineAfterS: Type.Integer({ minimum: 1, default: 10 }),
     desk: Type.Optional(HubDesk),
+    supervision: Type.Optional(HubSupervision),
     database: Type.Optional(
       Strict(
         {

@@ -25,8 +25,8 @@ export interface FleetEntry {
   uptimeS?: number;
   faults: { code: string; detail: string }[];
   lastAlarm?: { alarmId: string; state: string; at: string; category: string | null };
-  /** the last automatic test call (supervision fills this in; empty until then) */
-  lastTestCall: null;
+  /** the kiosk's last test call (supervision): when, how it was started, its verdict; null before the first */
+  lastTestCall: { testId: string; at: string; trigger: string; passed: boolean; failedStep: string | null } | null;
 }
 
 /** An alarm that is not reset is still going on. */
@@ -129,6 +129,7 @@ export class FleetFeed {
     const { storage, link, instanceId, offlineAfterMs } = this.o;
     const rows = await storage.listKiosks({ ids, zone });
     const alarms = await storage.facilities.lastAlarms(ids);
+    const tests = await storage.supervision.lastTests(ids);
     const started = await storage.db.query<{ id: string; started_at: Date | null }>('select id, started_at from kiosks where ($1::text[] is null or id = any($1)) and started_at is not null', [ids ?? null]);
     const startedAt = new Map(started.map((r) => [r.id, new Date(r.started_at!).getTime()]));
     const local = link.localView();
@@ -153,7 +154,7 @@ export class FleetFeed {
         ...(online && s ? { uptimeS: Math.max(0, Math.round((now - s) / 1000)) } : {}),
         faults: r.faults,
         ...(alarm ? { lastAlarm: alarm } : {}),
-        lastTestCall: null,
+        lastTestCall: ((t) => (t ? { testId: t.testId, at: t.at, trigger: t.trigger, passed: t.passed, failedStep: t.failedStep } : null))(tests.get(r.id)),
       };
     });
   }

@@ -8,7 +8,7 @@ function shell(title: string, user: { user: string; role: string; csrf: string }
 <meta name="csrf-token" content="${esc(user.csrf)}"><meta name="role" content="${esc(user.role)}">
 <link rel="stylesheet" href="/static/console.css"><link rel="stylesheet" href="/static/facilities/facilities.css"></head>
 <body><header><b>Help-point control centre</b> · ${esc(title)} · ${esc(user.user)} (${esc(user.role)}) ·
-<nav class="inline"><a href="/">fleet table</a> · <a href="/facilities">map</a>${canEdit ? ' · <a href="/facilities/editor">config editor</a>' : ''}</nav> ·
+<nav class="inline"><a href="/">fleet table</a> · <a href="/facilities">map</a>${canEdit ? ' · <a href="/facilities/editor">config editor</a>' : ''} · <a href="/supervision">supervision</a></nav> ·
 <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(user.csrf)}"><button type="submit">log out</button></form></header>
 <main>${body}</main><script type="module" src="/static/facilities/${script}.js"></script></body></html>`;
 }

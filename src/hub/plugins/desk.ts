@@ -146,6 +146,14 @@ export default async function desk(app: FastifyInstance) {
         const row = await openAlarm(req.params.alarmId, reply);
         if (!row) return reply;
         const s = req.session!;
+        // The hub's own alarms (supervision's "test overdue") have no kiosk alarm behind them: reset here.
+        if (await hub.storage.supervision.isHubAlarm(row.ref)) {
+          if (action === 'ack') return reply.status(409).send({ ok: false, error: 'a test-overdue alarm ends with a reset (or a passed test)' });
+          const ok = (await hub.supervision?.resetOverdue(row.ref, `hub:${s.user}`)) ?? (await hub.storage.supervision.resetOverdue(row.ref, `hub:${s.user}`, 'reset by a dispatcher'));
+          await hub.storage.desk.action({ kiosk: row.kiosk, alarmId: row.ref, user: s.user, desk: (await hub.storage.desk.seatOf(s.idSha256))?.desk ?? null, action: 'reset', detail: { via: 'hub', ok } });
+          await hub.audit(req, 'supervision.overdue.reset', row.kiosk, ok ? 'ok' : 'already reset', { alarmId: row.ref });
+          return reply.status(ok ? 200 : 409).send(ok ? { ok } : { ok, error: 'already reset' });
+        }
         const r = await svc.command(s, ip(req), row.kiosk, `alarm.${action}`, { alarmId: row.ref, by: `hub:${s.user}` });
         const seat = await hub.storage.desk.seatOf(s.idSha256);
         await hub.storage.desk.action({ kiosk: row.kiosk, alarmId: row.ref, user: s.user, desk: seat?.desk ?? null, action: action === 'ack' ? 'acknowledge' : 'reset', detail: { via: 'hub', ok: r.ok, error: r.error } });

@@ -235,6 +235,20 @@ export class SipEndpoint {
   }
 
   private incoming(inv: Invitation): void {
+    // sip.js 0.21: when the ACK for our 200 never comes, it ends the session even if
+    // it already ended (the caller's BYE or CANCEL raced the ACK) and throws "Invalid
+    // state transition from Terminated to Terminated" from a timer, which would end
+    // the hub process. A session that has ended has nothing left to end.
+    const ackTimeout = (inv as unknown as { onAckTimeout: () => void }).onAckTimeout.bind(inv);
+    (inv as unknown as { onAckTimeout: () => void }).onAckTimeout = () => {
+      if (inv.state === SessionState.Terminated) return this.o.log.debug({ callId: inv.request.callId }, 'ACK timeout after the call ended: ignored');
+      this.o.log.warn({ callId: inv.request.callId }, 'no ACK for our 200 OK: ending the call');
+      try {
+        ackTimeout();
+      } catch (err) {
+        this.o.log.warn({ callId: inv.request.callId, err: (err as Error).message }, 'ending a call without ACK failed');
+      }
+    };
     const req = inv.request;
     const headers: Record<string, string> = {};
     for (const name of Object.keys(req.headers).slice(0, HEADER_LIMIT)) headers[name.toLowerCase()] = req.getHeaders(name).join(', ');

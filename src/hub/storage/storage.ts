@@ -7,6 +7,7 @@ import { migrate } from './migrate.js';
 import { FacilitiesStorage } from './facilities.js';
 import { PaStorage } from './pa.js';
 import { DeskStorage } from './desk.js';
+import { SupervisionStorage } from './supervision.js';
 
 export type Role = 'dispatcher' | 'facilities' | 'admin';
 export const ROLES: Role[] = ['dispatcher', 'facilities', 'admin'];
@@ -118,11 +119,14 @@ export class HubStorage {
   readonly desk: DeskStorage;
   /** facilities console: layer version states, rollouts, fleet map reads (src/hub/storage/facilities.ts) */
   readonly facilities: FacilitiesStorage;
+  /** supervision: test verdicts, the test answerer's records, link changes, overdue alarms (src/hub/storage/supervision.ts) */
+  readonly supervision: SupervisionStorage;
 
   constructor(readonly db: Db) {
     this.pa = new PaStorage(db);
     this.desk = new DeskStorage(db);
     this.facilities = new FacilitiesStorage(db);
+    this.supervision = new SupervisionStorage(db);
   }
 
   async migrate(): Promise<string[]> {

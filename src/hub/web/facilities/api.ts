@@ -52,7 +52,8 @@ export interface FleetEntry {
   uptimeS?: number;
   faults: { code: string; detail: string }[];
   lastAlarm?: { alarmId: string; state: string; at: string; category: string | null };
-  lastTestCall: null;
+  /** the last test call (supervision), null before the first */
+  lastTestCall: { testId: string; at: string; trigger: string; passed: boolean; failedStep: string | null } | null;
 }
 
 export interface Rollout {

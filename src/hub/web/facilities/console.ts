@@ -57,7 +57,7 @@ const sortValue = (k: FleetEntry, key: string): string | number => {
     case 'location': return k.location.text.en;
     case 'faults': return k.faults.length;
     case 'lastAlarm': return k.lastAlarm?.at ?? '';
-    case 'lastTestCall': return '';
+    case 'lastTestCall': return k.lastTestCall?.at ?? '';
     case 'uptimeS': return k.uptimeS ?? -1;
     default: return (k as unknown as Record<string, string | number>)[key] ?? '';
   }
@@ -74,7 +74,9 @@ function row(k: FleetEntry): HTMLTableRowElement {
     String(k.configVersion || '—'),
     uptime(k.uptimeS),
     k.faults.map((x) => `${x.code}: ${x.detail}`).join('; ') || '—',
-    '—', // last test call: supervision adds it
+    k.lastTestCall
+      ? el('span', { class: k.lastTestCall.passed ? 'on' : 'off', title: k.lastTestCall.testId }, `${k.lastTestCall.passed ? 'passed' : `failed: ${k.lastTestCall.failedStep ?? '?'}`} ${new Date(k.lastTestCall.at).toLocaleString()}`)
+      : '—',
     k.lastAlarm ? `${k.lastAlarm.state} ${new Date(k.lastAlarm.at).toLocaleString()}` : '—',
   ];
   for (const c of cells) tr.append(el('td', {}, c));
