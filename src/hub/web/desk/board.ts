@@ -311,13 +311,33 @@ function follow(): void {
     if (l.from === 'caller' && S.chatKiosk === null) openChat(l.kiosk);
     renderChat();
   });
+  on('desk.seats', (seats: { desk: string; user: string }[]) => {
+    // The hub let go of this page's desk (logged out elsewhere, session over): stop ringing here at once.
+    // A list read before this page took its desk may arrive after: ask the hub before letting go.
+    if (S.desk && !seats.some((x) => x.desk === S.desk))
+      void api('GET', '/api/desk/board').then((r) => {
+        if (r.status !== 200 || r.body.mySeat !== S.desk) void dropDesk('the desk was let go at the hub');
+      });
+  });
   on('bye', (d: { reason: string }) => {
     es.close();
+    void dropDesk(d.reason);
     notice(`stream ended: ${d.reason}`);
   });
 }
 
 // ---- the phone ----------------------------------------------------------------------------------
+
+/** The phone unregisters: kiosks hunting for this desk skip it from now on. */
+async function dropDesk(why: string): Promise<void> {
+  const phone = S.phone;
+  if (!phone) return;
+  S.phone = null;
+  S.desk = null;
+  $('status').textContent = `no desk (${why})`;
+  await phone.stop().catch(() => {});
+  render();
+}
 
 async function takeDesk(): Promise<void> {
   const r = await api('POST', '/api/desk/seat');
