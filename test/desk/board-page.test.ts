@@ -155,4 +155,94 @@ describe('desk page: board, answer, acknowledge, door, chat (Chromium, hub, kios
     await row.waitFor({ state: 'detached', timeout: 10_000 });
     await page.context().close();
   });
+  it('page buttons in a call: Mute, Hold, the keypad opens the door, ETA and responder on the screen, Call back is auto-answered; Listen in is not offered where the site forbids it', async () => {
+    // The last test closed its tab without logging out: the hub lets go of its desk within seconds (the kiosk rings "desk").
+    await until(() => /"desk":"desk".*"why":"page closed"/.test(hub.output()), 10_000, 'the closed tab\'s desk let go');
+    const page = await openBoard(browser, base);
+    assert.equal(await page.evaluate(() => (window as any).board.S.desk), 'desk');
+    const before = rig.alarm().filter((a) => a.state === 'calling').length;
+    await rig.press('emergency');
+    const raised = await until(() => rig.alarm().filter((a) => a.state === 'calling')[before], 10_000, 'the new alarm calling');
+    const row = page.locator(`#board tr[data-ref="${raised.alarmId}"]`);
+    const enabled = (act: string) =>
+      page.waitForFunction(
+        ([ref, a]) => {
+          const b = document.querySelector(`#board tr[data-ref="${ref}"] button[data-act=${a}]`) as HTMLButtonElement | null;
+          return !!b && !b.disabled;
+        },
+        [raised.alarmId, act] as const,
+        { timeout: 20_000 },
+      );
+    const call = () => page.evaluate(() => (window as any).board.S.phone.list().find((c: any) => c.state !== 'ended') ?? null);
+    await enabled('answer');
+    await row.locator('button[data-act=answer]').click();
+    await rig.waitAlarm((a) => a.alarmId === raised.alarmId && a.state === 'talking', 'talking');
+    await enabled('mute');
+
+    // Mute and unmute: the phone's microphone track follows, the button says what a click does next.
+    await row.locator('button[data-act=mute]').click();
+    await until(async () => (await call())?.muted === true, 5000, 'muted');
+    assert.equal(await row.locator('button[data-act=mute]').textContent(), 'Unmute');
+    await row.locator('button[data-act=mute]').click();
+    await until(async () => (await call())?.muted === false, 5000, 'unmuted');
+
+    // Hold and resume: re-INVITEs accepted by the kiosk (through Kamailio and rtpengine).
+    await row.locator('button[data-act=hold]').click();
+    await until(async () => (await call())?.held === true, 10_000, 'held');
+    assert.equal(await row.locator('button[data-act=hold]').textContent(), 'Resume');
+    await row.locator('button[data-act=hold]').click();
+    await until(async () => (await call())?.held === false, 10_000, 'resumed');
+
+    // The keypad: *1 is the kiosk's door code; the door relay pulses.
+    const pulses = () => rig.events().filter((e) => e.type === 'relay.pulse').length;
+    const p0 = pulses();
+    await row.locator('button[data-act=keypad]').click();
+    await page.locator('#pad button[data-digit="*"]').click();
+    await page.locator('#pad button[data-digit="1"]').click();
+    await until(() => pulses() > p0, 10_000, 'door pulse from the keypad');
+
+    // Acknowledge, hang up, then call the kiosk back: auto-answered (a trusted desk during its open alarm).
+    await row.locator('button[data-act=ack]').click();
+    await rig.waitAlarm((a) => a.alarmId === raised.alarmId && a.state === 'acknowledged', 'acknowledged');
+    // ETA and the responder's name, sent from the chat panel: on the caller's screen.
+    const ws = new WebSocket(rig.kiosk.url.replace('http', 'ws') + 'screen/ws');
+    const shownDesk = new Promise<{ etaMin?: number; responder?: string }>((resolve) =>
+      ws.on('message', (m) => {
+        const msg = JSON.parse(String(m));
+        if (msg.type === 'state' && msg.state?.desk?.etaMin === 7) resolve(msg.state.desk);
+      }),
+    );
+    await row.locator('button[data-act=chat]').click();
+    await page.fill('#eta-min', '7');
+    await page.fill('#eta-responder', 'Officer Li, station staff');
+    await page.click('#eta-form button[type=submit]');
+    assert.deepEqual(await shownDesk, { etaMin: 7, responder: 'Officer Li, station staff' });
+    ws.close();
+    await page.waitForFunction(() => ((window as any).board.S.log as string[]).some((l) => l.startsWith('ETA and responder shown')), undefined, { timeout: 10_000 });
+
+    await row.locator('button[data-act=hangup]').click();
+    await until(async () => (await call()) === null, 10_000, 'call over');
+    const incomingBefore = rig.events().filter((e) => e.type === 'call.state' && e.data.incoming && e.data.state === 'connected').length;
+    await enabled('callback');
+    await row.locator('button[data-act=callback]').click();
+    await until(() => rig.events().filter((e) => e.type === 'call.state' && e.data.incoming && e.data.state === 'connected').length > incomingBefore, 15_000, 'the kiosk answered the call back');
+    await until(async () => (await call())?.state === 'established', 10_000, 'call back established in the page');
+    // The row knows the call: Hang up ends it.
+    await enabled('hangup');
+    await row.locator('button[data-act=hangup]').click();
+    await until(async () => (await call()) === null, 10_000, 'call back over');
+
+    // Listen-in: this site does not allow it (desk.listenIn false): no button, and the API refuses.
+    assert.equal(await row.locator('button[data-act=listen]').count(), 0);
+    const refused = await page.evaluate(async (k) => {
+      const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
+      const r = await fetch(`/api/desk/kiosks/${k}/call`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ listen: true }) });
+      return r.status;
+    }, 'conc-north');
+    assert.equal(refused, 403);
+
+    await row.locator('button[data-act=reset]').click();
+    await rig.waitAlarm((a) => a.alarmId === raised.alarmId && a.state === 'reset', 'reset');
+    await page.context().close();
+  });
 });

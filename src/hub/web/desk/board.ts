@@ -52,6 +52,12 @@ const S = {
   quick: [] as QuickReply[],
   streamOpen: false,
   log: [] as string[],
+  /** the site allows listening in (hub config desk.listenIn) */
+  listenIn: false,
+  /** the kiosk whose call the DTMF pad sends to */
+  padKiosk: null as string | null,
+  /** calls this desk placed (call back, listen in): call id -> kiosk */
+  dialed: new Map<string, string>(),
 };
 
 function notice(text: string): void {
@@ -79,9 +85,9 @@ const userOf = (uri: string | null) => (uri ? (/^sips?:([^@;>]+)@/.exec(uri)?.[1
 const waiting = (r: Row) => Math.max(0, Math.round((Date.now() - S.skew - Date.parse(r.raisedAt)) / 1000));
 const fmtWait = (s: number) => (s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`);
 
-/** The phone call with this kiosk, if any (matched by the kiosk's X-Helppoint-Kiosk header). */
+/** The phone call with this kiosk, if any: its call to us (the kiosk's X-Helppoint-Kiosk header) or ours to it. */
 function callOf(kiosk: string): CallInfo | undefined {
-  return S.phone?.list().find((c) => c.state !== 'ended' && c.headers['x-helppoint-kiosk'] === kiosk);
+  return S.phone?.list().find((c) => c.state !== 'ended' && (c.headers['x-helppoint-kiosk'] === kiosk || S.dialed.get(c.id) === kiosk));
 }
 
 function button(label: string, act: string, ref: string, disabled = false): HTMLButtonElement {
@@ -135,7 +141,16 @@ function render(): void {
           button('Reset', 'reset', r.ref),
         );
       } else acts.append(button('Answer', 'answer', r.ref, !ringing));
-      acts.append(button('Hang up', 'hangup', r.ref, !talking && !ringing), button('Open door', 'door', r.ref), button('Chat', 'chat', r.ref));
+      const up = call?.state === 'established';
+      acts.append(
+        button('Hang up', 'hangup', r.ref, !talking && !ringing),
+        button(call?.held ? 'Resume' : 'Hold', 'hold', r.ref, !up),
+        button(call?.muted ? 'Unmute' : 'Mute', 'mute', r.ref, !up),
+        button('Keypad', 'keypad', r.ref, !up),
+        button('Call back', 'callback', r.ref, !!call || !S.phone),
+      );
+      if (S.listenIn) acts.append(button('Listen in', 'listen', r.ref, !!call || !S.phone));
+      acts.append(button('Open door', 'door', r.ref), button('Chat', 'chat', r.ref));
       tr.append(acts);
       return tr;
     }),
@@ -209,6 +224,31 @@ async function action(act: string, ref: string): Promise<void> {
         if (row.type === 'alarm') await api('POST', `/api/desk/alarms/${encodeURIComponent(ref)}/release`);
         return notice(`hung up on ${row.kiosk}`);
       }
+      case 'hold': {
+        if (!S.phone || call?.state !== 'established') return notice(`no call with ${row.kiosk} to hold`);
+        await S.phone.hold(call.id, !call.held);
+        return notice(`${call.held ? 'resumed' : 'holding'} ${row.kiosk}`);
+      }
+      case 'mute': {
+        if (!S.phone || call?.state !== 'established') return notice(`no call with ${row.kiosk} to mute`);
+        S.phone.mute(call.id, !call.muted);
+        return notice(`microphone ${call.muted ? 'on' : 'off'} for ${row.kiosk}`);
+      }
+      case 'keypad':
+        return openPad(row.kiosk);
+      case 'callback':
+      case 'listen': {
+        if (!S.phone) return notice('no desk phone: take a desk first');
+        if (call) return notice(`already in a call with ${row.kiosk}`);
+        const listen = act === 'listen';
+        const r = await api('POST', `/api/desk/kiosks/${encodeURIComponent(row.kiosk)}/call`, { listen });
+        if (r.status !== 200) return notice(`${listen ? 'not listening in' : 'not called back'}: ${r.body?.error ?? r.status}`);
+        // Auto-answer is asked for; the kiosk grants it only to a trusted desk (else it rings there).
+        const id = await S.phone.dial(r.body.uri, { autoAnswer: true, muted: listen, headers: [`X-Helppoint-Desk-Call: ${listen ? 'listen' : 'callback'}`] });
+        S.dialed.set(id, row.kiosk);
+        render();
+        return notice(`${listen ? 'listening in on' : 'calling back'} ${row.kiosk}`);
+      }
       case 'door': {
         const r = await api('POST', `/api/desk/kiosks/${encodeURIComponent(row.kiosk)}/door`);
         return notice(r.body?.ok ? `door of ${row.kiosk} opened` : `door not opened: ${r.body?.error ?? r.status}`);
@@ -220,6 +260,28 @@ async function action(act: string, ref: string): Promise<void> {
     notice(`${act} failed: ${(err as Error).message}`);
   }
 }
+
+// ---- the DTMF pad ------------------------------------------------------------------------------
+
+function openPad(kiosk: string): void {
+  S.padKiosk = kiosk;
+  $('pad').hidden = false;
+  $('pad-kiosk').textContent = kiosk;
+}
+
+async function padDigit(digit: string): Promise<void> {
+  const k = S.padKiosk;
+  const call = k ? callOf(k) : undefined;
+  if (!S.phone || !call || call.state !== 'established') return notice('the keypad needs a call in progress');
+  try {
+    await S.phone.dtmf(call.id, digit);
+    notice(`sent ${digit} to ${k}`);
+  } catch (err) {
+    notice(`DTMF not sent: ${(err as Error).message}`);
+  }
+}
+
+for (const b of document.querySelectorAll<HTMLButtonElement>('#pad button[data-digit]')) b.onclick = () => void padDigit(b.dataset.digit!);
 
 // ---- chat ------------------------------------------------------------------------------------
 
@@ -265,6 +327,20 @@ async function sendChat(body: { text?: string; reply?: string }): Promise<void> 
   if (!r.body?.ok) notice(`message not delivered: ${r.body?.error ?? r.status}`);
 }
 
+$('eta-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const k = S.chatKiosk;
+  if (!k) return;
+  const eta = ($('eta-min') as HTMLInputElement).value.trim();
+  const responder = ($('eta-responder') as HTMLInputElement).value.trim();
+  const body: { etaMin?: number; responder?: string } = {};
+  if (eta) body.etaMin = Number(eta);
+  if (responder) body.responder = responder;
+  void api('POST', `/api/desk/kiosks/${encodeURIComponent(k)}/info`, body).then((r) =>
+    notice(r.body?.ok ? `ETA and responder shown on ${k}'s screen` : `not shown on ${k}'s screen: ${r.body?.error ?? r.status}`),
+  );
+});
+
 $('chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const input = $('chat-input') as HTMLInputElement;
@@ -280,6 +356,7 @@ async function load(): Promise<void> {
   if (r.status !== 200) return notice(`board not loaded: ${r.status}`);
   S.skew = Date.now() - r.body.now;
   S.quick = r.body.quickReplies ?? [];
+  S.listenIn = r.body.listenIn === true;
   S.rows.clear();
   for (const row of r.body.rows as Row[]) S.rows.set(row.ref, row);
   render();
@@ -356,6 +433,6 @@ async function takeDesk(): Promise<void> {
   }
 }
 
-(window as any).board = { S, action, sendChat, openChat };
+(window as any).board = { S, action, sendChat, openChat, padDigit };
 follow();
 void load().then(takeDesk);
