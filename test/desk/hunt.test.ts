@@ -43,7 +43,7 @@ describe('desk hunt: desks and groups by name, two dispatchers, log-out and clos
         { id: 'desk', password: 'desk-secret', name: 'Desk 1', groups: ['control'] },
         { id: 'desk2', password: 'desk2-secret', name: 'Desk 2', groups: ['control'] },
       ],
-      listenIn: false,
+      listenIn: true,
       claimLapseS: 15,
     }));
     fallback = await startBaresip({ user: 'fallback', registrar: { uri: `sip:127.0.0.1:${bed.kamailio.port}`, domain: '127.0.0.1', password: USERS.fallback } });
@@ -206,5 +206,41 @@ describe('desk hunt: desks and groups by name, two dispatchers, log-out and clos
     assert.ok(skippedMs < RING_S * 1000 / 3, `the group was skipped only after ${skippedMs} ms (ring timeout ${RING_S} s)`);
     const talking = await rig.waitAlarm((x) => x.alarmId === first.alarmId && x.state === 'talking', 'talking with the fallback');
     assert.equal(talking.target, 'sip:fallback@127.0.0.1');
+  });
+  it('listen-in where the site allows it (desk.listenIn): the kiosk answers the desk\'s call, the desk\'s microphone stays off', async () => {
+    // The alarm of the last test talks with the fallback desk; it ends by a reset, then a new alarm is acknowledged through the hub.
+    const page = await openBoard(browser, base, 'dispatcher', 'dispatcher-demo');
+    const open = rig.alarm().at(-1)!;
+    await page.evaluate((id) => (window as any).board.action('reset', id), open.alarmId);
+    await rig.waitAlarm((x) => x.alarmId === open.alarmId && x.state === 'reset', 'reset');
+    const before = rig.alarm().filter((x) => x.state === 'calling').length;
+    await rig.press('emergency');
+    const raised = await calling(before);
+    await answerable(page, raised.alarmId);
+    await page.evaluate((id) => (window as any).board.action('ack', id), raised.alarmId); // through the hub: ringing, no call up
+    await rig.waitAlarm((x) => x.alarmId === raised.alarmId && x.state === 'acknowledged', 'acknowledged');
+    const row = page.locator(`#board tr[data-ref="${raised.alarmId}"]`);
+    // The call still rings (an acknowledged alarm's call may still be taken); decline it: acknowledged, it is not re-sent.
+    await row.locator('button[data-act=hangup]').click();
+    await until(async () => (await callStates(page)).length === 0, 10_000, 'the ringing call gone');
+    await page.waitForFunction((ref) => {
+      const b = document.querySelector(`#board tr[data-ref="${ref}"] button[data-act=listen]`) as HTMLButtonElement | null;
+      return !!b && !b.disabled;
+    }, raised.alarmId, { timeout: 10_000 });
+    const incoming = () => rig.events().filter((e) => e.type === 'call.state' && e.data.incoming && e.data.state === 'connected').length;
+    const n0 = incoming();
+    await row.locator('button[data-act=listen]').click();
+    await until(() => incoming() > n0, 15_000, 'the kiosk answered the listen-in call');
+    await until(async () => (await callStates(page)).includes('established'), 10_000, 'listen-in established');
+    const mic = await page.evaluate(() => {
+      const phone = (window as any).board.S.phone;
+      const call = phone.list().find((c: any) => c.state === 'established');
+      return { muted: call.muted as boolean };
+    });
+    assert.equal(mic.muted, true);
+    await row.locator('button[data-act=hangup]').click();
+    await until(async () => (await callStates(page)).length === 0, 10_000, 'listen-in over');
+    await page.evaluate((id) => (window as any).board.action('reset', id), raised.alarmId);
+    await rig.waitAlarm((x) => x.alarmId === raised.alarmId && x.state === 'reset', 'reset');
   });
 });
