@@ -241,8 +241,26 @@ describe('desk page: board, answer, acknowledge, door, chat (Chromium, hub, kios
     }, 'conc-north');
     assert.equal(refused, 403);
 
+    assert.equal(await row.locator('td.kiosk a').getAttribute('href'), '/desk/kiosks/conc-north/history');
     await row.locator('button[data-act=reset]').click();
     await rig.waitAlarm((a) => a.alarmId === raised.alarmId && a.state === 'reset', 'reset');
+
+    // The kiosk's history, linked from the board's kiosk cell: the alarm with who acknowledged and reset,
+    // calls with their media statistics, the ETA shown, the door, and what the dispatcher did.
+    await until(async () => {
+      const r = await page.evaluate(() => fetch('/api/desk/kiosks/conc-north/history').then((x) => x.json()));
+      return r.entries.some((e: any) => e.type === 'alarm.state' && e.alarmId === raised.alarmId && e.data.state === 'reset');
+    }, 10_000, 'the reset in the history');
+    await page.goto(base + '/desk/kiosks/conc-north/history');
+    const lines = await page.locator('#history tbody tr').allTextContents();
+    const has = (re: RegExp, what: string) => assert.ok(lines.some((l) => re.test(l)), `${what} not in the history:\n${lines.slice(0, 40).join('\n')}`);
+    has(/alarm acknowledged.*by info/, 'the acknowledgement and by whom');
+    has(/alarm reset.*by hub:dispatcher/, 'the reset and by whom');
+    has(/call media .*loss \d+(\.\d)? %, jitter \d+(\.\d)? ms/, 'a call with its loss and jitter');
+    has(/ETA 7 min, responder Officer Li/, 'the ETA shown');
+    has(/door relay pulsed/, 'the door');
+    has(/dispatcher at desk: answer/, 'the dispatcher answering');
+    has(/dispatcher at desk: call back/, 'the call back');
     await page.context().close();
   });
 });

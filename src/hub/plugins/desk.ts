@@ -14,6 +14,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DeskService, type DeskConfig } from '../desk/service.js';
 import { WEB_DIST } from '../web-bundle.js';
 import { deskPage } from '../desk/page.js';
+import { historyPage, kioskHistory } from '../desk/history.js';
 import type { BoardRow } from '../storage/desk.js';
 
 const DESK_ROLES = ['dispatcher', 'admin'] as const;
@@ -154,6 +155,28 @@ export default async function desk(app: FastifyInstance) {
       },
     );
   }
+
+  // ---- a kiosk's history -----------------------------------------------------------------------------------
+
+  const HistoryQuery = Type.Object({ from: Type.Optional(Type.String({ format: 'date-time' })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })) });
+  app.get<{ Params: Static<typeof KioskParams>; Querystring: Static<typeof HistoryQuery> }>(
+    '/api/desk/kiosks/:kiosk/history',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'a kiosk\'s history, newest first: alarms (who acknowledged and reset), calls with media statistics (loss, jitter), chat, screen information, door, dispatchers\' actions', params: KioskParams, querystring: HistoryQuery } },
+    async (req, reply) => {
+      if (!(await hub.storage.getKiosk(req.params.kiosk))) return reply.status(404).send({ error: `no kiosk ${req.params.kiosk}`, statusCode: 404 });
+      return { kiosk: req.params.kiosk, entries: await kioskHistory(hub, req.params.kiosk, req.query) };
+    },
+  );
+
+  app.get<{ Params: Static<typeof KioskParams> }>(
+    '/desk/kiosks/:kiosk/history',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'a kiosk\'s history page', params: KioskParams, hide: true } },
+    async (req, reply) => {
+      if (!(await hub.storage.getKiosk(req.params.kiosk))) return reply.status(404).send({ error: `no kiosk ${req.params.kiosk}`, statusCode: 404 });
+      void reply.type('text/html; charset=utf-8').header('x-frame-options', 'DENY').header('cache-control', 'no-store');
+      return historyPage(hub.config.site.name.en, req.params.kiosk, await kioskHistory(hub, req.params.kiosk));
+    },
+  );
 
   // ---- calling a kiosk: call back, listen in ----------------------------------------------------------------
 

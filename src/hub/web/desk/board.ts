@@ -126,7 +126,14 @@ function render(): void {
       ];
       for (const [i, c] of cells.entries()) {
         const td = document.createElement('td');
-        td.textContent = c;
+        if (i === 1) {
+          // The kiosk's history (alarms, calls with media statistics, chat, who acknowledged and reset).
+          const a = document.createElement('a');
+          a.href = `/desk/kiosks/${encodeURIComponent(c)}/history`;
+          a.target = '_blank';
+          a.textContent = c;
+          td.append(a);
+        } else td.textContent = c;
         td.className = ['kind', 'kiosk', 'zone', 'location', 'category', 'lang', 'state', 'waiting', 'attempt', 'target', 'claim'][i]!;
         tr.append(td);
       }
