@@ -62,6 +62,12 @@ describe('desk page: board, answer, acknowledge, door, chat (Chromium, hub, kios
     assert.equal(await row.locator('td.kiosk').textContent(), 'conc-north');
     assert.equal(await row.locator('td.location').textContent(), 'Concourse, north entrance');
     assert.equal(await row.locator('td.zone').textContent(), 'concourse');
+    // The mini map (the facilities console's floor plan code): a marker at the kiosk's place, red for an emergency.
+    const marker = page.locator('#minimap g[data-kiosk="conc-north"]');
+    await marker.waitFor({ timeout: 5000 });
+    assert.equal(await marker.getAttribute('class'), 'kiosk emergency');
+    assert.equal(await marker.locator('circle').getAttribute('cx'), '40');
+    assert.equal(await page.locator('#minimap svg image').getAttribute('href'), '/api/facilities/floorplan');
 
     // The kiosk rings this desk: Answer becomes possible, then the call is up.
     const answer = row.locator('button[data-act=answer]');
@@ -126,6 +132,7 @@ describe('desk page: board, answer, acknowledge, door, chat (Chromium, hub, kios
     await row.locator('button[data-act=reset]').click();
     assert.equal((await rig.waitAlarm((a) => a.state === 'reset', 'reset')).by, 'hub:dispatcher');
     await row.waitFor({ state: 'detached', timeout: 10_000 });
+    await marker.waitFor({ state: 'detached', timeout: 5000 });
     // Logging out lets go of the desk: the next dispatcher's page takes it.
     await Promise.all([page.waitForURL(base + '/'), page.click('header form button[type=submit]')]);
     await page.context().close();

@@ -16,6 +16,11 @@ export function deskPage(siteName: string, s: SessionInfo): string {
 #chat-log li.caller{color:#036}
 #chat-log li.desk{color:#060}
 #status{font-size:.9em}
+#minimap{max-width:28em;border:1px solid #ccc;margin-top:8px}
+#minimap svg{width:100%;height:auto;display:block}
+#minimap g.kiosk circle{fill:#c00;stroke:#fff;stroke-width:.6}
+#minimap g.kiosk.information circle{fill:#06c}
+#minimap g.kiosk.taken circle{fill:#888}
 #pad{border:1px solid #999;padding:6px;margin-top:10px;display:inline-block}
 #pad button{width:3em;height:2.4em;margin:2px}
 </style></head>
@@ -27,6 +32,7 @@ export function deskPage(siteName: string, s: SessionInfo): string {
 <table><thead><tr><th>Kind</th><th>Kiosk</th><th>Zone</th><th>Location</th><th>Category</th><th>Language</th><th>State</th><th>Waiting</th><th>Attempt</th><th>Ringing / with</th><th>Desk</th><th>Actions</th></tr></thead>
 <tbody id="board"></tbody></table>
 <p id="empty">No open alarm.</p>
+<div id="minimap" title="open alarms on the site map"></div>
 <section id="pad" hidden><h3>Keypad: <span id="pad-kiosk"></span></h3>
 ${['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'].map((d, i) => `<button type="button" data-digit="${d}">${d}</button>${i % 3 === 2 ? '<br>' : ''}`).join('')}</section>
 <section id="chat" hidden><h3>Chat with <span id="chat-kiosk"></span> <small id="chat-lang"></small></h3>

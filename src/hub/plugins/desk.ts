@@ -78,6 +78,7 @@ export default async function desk(app: FastifyInstance) {
       mySeat: (await hub.storage.desk.seatOf(req.session!.idSha256))?.desk ?? null,
       quickReplies: svc.cfg.quickReplies,
       listenIn: svc.cfg.listenIn,
+      map: hub.config.site.map ? { width: hub.config.site.map.width, height: hub.config.site.map.height, floorplan: !!hub.config.site.map.floorplan } : null,
     }),
   );
 

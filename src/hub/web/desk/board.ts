@@ -7,6 +7,7 @@
 // talking to the kiosk (SIP INFO application/x-helppoint-alarm), else
 // through the hub (alarm.ack / alarm.reset commands).
 import { DeskPhone, type CallInfo } from './phone.js';
+import { drawFloorplan, kioskMarker, type SiteMap } from '../floorplan.js';
 
 interface Row {
   ref: string;
@@ -14,7 +15,7 @@ interface Row {
   kind: 'emergency' | 'information';
   kiosk: string;
   zone: string;
-  location: { text?: { en?: string; 'zh-CN'?: string } } | null;
+  location: { text?: { en?: string; 'zh-CN'?: string }; x?: number; y?: number } | null;
   category: string | null;
   lang: string | null;
   state: string;
@@ -58,6 +59,8 @@ const S = {
   padKiosk: null as string | null,
   /** calls this desk placed (call back, listen in): call id -> kiosk */
   dialed: new Map<string, string>(),
+  /** the mini map: the site's floor plan with a marker per kiosk that has an open alarm */
+  map: null as SVGSVGElement | null,
 };
 
 function notice(text: string): void {
@@ -100,8 +103,23 @@ function button(label: string, act: string, ref: string, disabled = false): HTML
   return b;
 }
 
+/** Markers of the kiosks with open alarms on the mini map (emergency red, information blue, taken grey). */
+function renderMap(rows: Row[]): void {
+  const map = S.map;
+  if (!map) return;
+  const open = new Map<string, Row>();
+  for (const r of rows) if (!open.has(r.kiosk) && typeof r.location?.x === 'number' && typeof r.location?.y === 'number') open.set(r.kiosk, r);
+  for (const g of map.querySelectorAll<SVGGElement>('g[data-kiosk]')) if (!open.has(g.dataset.kiosk!)) g.remove();
+  for (const [kiosk, r] of open) {
+    const g = kioskMarker(map, kiosk, { x: r.location!.x!, y: r.location!.y! });
+    g.setAttribute('class', `kiosk ${r.kind}${r.claim && r.claim.desk !== S.desk ? ' taken' : ''}`);
+    g.querySelector('title')!.textContent = `${kiosk}: ${r.category ?? r.kind} · ${r.state} · ${r.location?.text?.en ?? ''}`;
+  }
+}
+
 function render(): void {
   const rows = sorted();
+  renderMap(rows);
   $('empty').hidden = rows.length > 0;
   const body = $('board');
   body.replaceChildren(
@@ -364,6 +382,7 @@ async function load(): Promise<void> {
   S.skew = Date.now() - r.body.now;
   S.quick = r.body.quickReplies ?? [];
   S.listenIn = r.body.listenIn === true;
+  if (!S.map) S.map = drawFloorplan($('minimap'), (r.body.map ?? null) as SiteMap | null);
   S.rows.clear();
   for (const row of r.body.rows as Row[]) S.rows.set(row.ref, row);
   render();
