@@ -19,6 +19,8 @@ import type { BoardRow } from '../storage/desk.js';
 
 const DESK_ROLES = ['dispatcher', 'admin'] as const;
 const roles = [...DESK_ROLES];
+/** a kiosk's history is read by facilities staff too (linked from the fleet list) */
+const historyRoles = [...DESK_ROLES, 'facilities' as const];
 
 const AlarmParams = Type.Object({ alarmId: Type.String({ minLength: 1, maxLength: 128 }) });
 const KioskParams = Type.Object({ kiosk: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -162,7 +164,7 @@ export default async function desk(app: FastifyInstance) {
   const HistoryQuery = Type.Object({ from: Type.Optional(Type.String({ format: 'date-time' })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })) });
   app.get<{ Params: Static<typeof KioskParams>; Querystring: Static<typeof HistoryQuery> }>(
     '/api/desk/kiosks/:kiosk/history',
-    { config: { roles }, schema: { tags: ['desk'], summary: 'a kiosk\'s history, newest first: alarms (who acknowledged and reset), calls with media statistics (loss, jitter), chat, screen information, door, dispatchers\' actions', params: KioskParams, querystring: HistoryQuery } },
+    { config: { roles: historyRoles }, schema: { tags: ['desk'], summary: 'a kiosk\'s history, newest first: alarms (who acknowledged and reset), calls with media statistics (loss, jitter), chat, screen information, door, dispatchers\' actions', params: KioskParams, querystring: HistoryQuery } },
     async (req, reply) => {
       if (!(await hub.storage.getKiosk(req.params.kiosk))) return reply.status(404).send({ error: `no kiosk ${req.params.kiosk}`, statusCode: 404 });
       return { kiosk: req.params.kiosk, entries: await kioskHistory(hub, req.params.kiosk, req.query) };
@@ -171,7 +173,7 @@ export default async function desk(app: FastifyInstance) {
 
   app.get<{ Params: Static<typeof KioskParams> }>(
     '/desk/kiosks/:kiosk/history',
-    { config: { roles }, schema: { tags: ['desk'], summary: 'a kiosk\'s history page', params: KioskParams, hide: true } },
+    { config: { roles: historyRoles }, schema: { tags: ['desk'], summary: 'a kiosk\'s history page', params: KioskParams, hide: true } },
     async (req, reply) => {
       if (!(await hub.storage.getKiosk(req.params.kiosk))) return reply.status(404).send({ error: `no kiosk ${req.params.kiosk}`, statusCode: 404 });
       void reply.type('text/html; charset=utf-8').header('x-frame-options', 'DENY').header('cache-control', 'no-store');

@@ -45,7 +45,7 @@ const sortValue = (k: FleetEntry, key: string): string | number => {
 function row(k: FleetEntry): HTMLTableRowElement {
   const tr = el('tr', { 'data-kiosk': k.id, 'data-state': k.state });
   const cells: (string | Node)[] = [
-    k.id,
+    el('a', { href: `/desk/kiosks/${encodeURIComponent(k.id)}/history`, title: 'alarms, calls, chat and who acted: the kiosk\'s history' }, k.id),
     k.zone,
     k.location.text.en,
     el('span', { class: `st st-${k.state}` }, k.state),
