@@ -50,6 +50,7 @@ export class AudioCapability implements KioskCapability {
         },
       });
       ctx.services.microphone = mic;
+      ctx.services.rawMicrophone = mic.raw;
       // A missing echo canceller is a fault from start-up on, not a surprise in the first call.
       setImmediate(() => mic.check());
     } catch (err) {

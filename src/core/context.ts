@@ -15,6 +15,8 @@ import type { LocalServer } from '../kiosk/local-server.js';
 import type { AudioInput, AudioOutput } from '../audio/types.js';
 import type { AlarmHooks, CallService } from '../intercom/alarm-call.js';
 import type { AlarmService } from '../alarm/service.js';
+import type { IoDriver } from '../io/types.js';
+import type { SupervisionService } from '../supervision/capability.js';
 
 export interface ConfigError {
   path: string;
@@ -26,12 +28,18 @@ export interface KioskServices {
   audioOut?: AudioOutput;
   /** the microphone (or its file/silence stand-in) */
   microphone?: AudioInput;
+  /** the microphone before the hands-free processing (the acoustic loop self-test listens here) */
+  rawMicrophone?: AudioInput;
+  /** the GPIO driver (lamp and relay read-back) */
+  ioDriver?: IoDriver;
   /** what the kiosk tells the hub it can do, beyond the basics (hello capabilities, e.g. "pa-unicast:5004") */
   hubCapabilities?: () => string[];
   /** the intercom's narrow interface for alarm calls (set once SIP is up) */
   calls?: CallService;
   /** the alarm controller (set right after io starts): what the intercom and the hub link ask of it */
   alarm?: AlarmHooks & AlarmService;
+  /** supervision: runs a test on demand (the hub command supervision.test) */
+  supervision?: SupervisionService;
 }
 
 export interface KioskContext {

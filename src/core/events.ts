@@ -7,5 +7,6 @@ import type { HubLinkEvents } from '../hublink/events.js';
 import type { HealthEvents } from '../health/events.js';
 import type { DisplayEvents } from '../display/events.js';
 import type { AlarmEvents } from '../alarm/events.js';
+import type { SupervisionEvents } from '../supervision/events.js';
 
-export type KioskEvents = IoEvents & IntercomEvents & AudioEvents & HubLinkEvents & HealthEvents & DisplayEvents & AlarmEvents;
+export type KioskEvents = IoEvents & IntercomEvents & AudioEvents & HubLinkEvents & HealthEvents & DisplayEvents & AlarmEvents & SupervisionEvents;

@@ -17,7 +17,7 @@ export class DisplayCapability implements KioskCapability {
   readonly fault = 'screen' as const;
   /** site, zone, location: the names and the map the screen shows */
   readonly config = ['display', 'site', 'zone', 'location'] as const;
-  readonly raises = ['call.requested', 'call.cancel', 'call.upgrade', 'call.answer', 'chat.toDesk', 'screen.language', 'call.rating'] as const;
+  readonly raises = ['call.requested', 'call.cancel', 'call.upgrade', 'call.answer', 'chat.toDesk', 'screen.language', 'call.rating', 'screen.heartbeat'] as const;
   readonly handles = ['alarm.state', 'call.state', 'pa.started', 'pa.ended', 'desk.info', 'chat.fromDesk', 'screen.message', 'incident.mode', 'drill.mode', 'crowd.level', 'fault.raised', 'fault.cleared'] as const;
   screen?: Screen;
   private failure?: string;

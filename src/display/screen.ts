@@ -93,6 +93,10 @@ export function attachScreen(opts: { bus: Bus; log: Logger; config: KioskConfig;
 
   function handle(ws: WebSocket, msg: Record<string, unknown>): void {
     switch (msg.type) {
+      // The page is alive: its own timer sends this every 5 s (a hung page stops; supervision raises the screen fault).
+      case 'heartbeat':
+        bus.emit('screen.heartbeat', { at: performance.now() });
+        return;
       case 'call': {
         const kind = msg.kind;
         if (kind !== 'emergency' && kind !== 'information') throw new Error('kind must be emergency or information');

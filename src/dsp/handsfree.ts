@@ -61,7 +61,8 @@ export class HandsFreeInput implements AudioInput {
   mutedFrames = 0;
 
   constructor(
-    private readonly raw: AudioInput,
+    /** the microphone before echo cancelling (supervision's acoustic loop listens here) */
+    readonly raw: AudioInput,
     private readonly speaker: SpeakerTap | undefined,
     private readonly cfg: HandsFreeConfig,
     private readonly onStatus: (s: HandsFreeStatus) => void = () => {},
@@ -135,6 +136,11 @@ export class HandsFreeInput implements AudioInput {
     };
     this.onStatus(this.status);
     return this.status;
+  }
+
+  /** started (and not stopped since): the raw microphone runs for it */
+  get started(): boolean {
+    return !!this.offRaw;
   }
 
   async start(): Promise<void> {

@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
+import { sqlRateLimitStore } from './rate-limit-store.js';
 import websocket from '@fastify/websocket';
 import { MAX_FRAME_BYTES } from '../protocol/messages.js';
 import type { HubContext } from './context.js';
@@ -84,7 +85,8 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 8192 });
-  await app.register(rateLimit, { global: false });
+  // Counted in the database: instances on one PostgreSQL share the log-in limits.
+  await app.register(rateLimit, { global: false, store: sqlRateLimitStore(hub.storage.db) });
   await app.register(websocket, {
     options: { maxPayload: MAX_FRAME_BYTES },
     errorHandler: (err, socket) => {

@@ -13,6 +13,7 @@ import { dispatchCommand } from './commands.js';
 import type { ConfigReply } from '../core/context.js';
 import type { AlarmService } from '../alarm/service.js';
 import { pinnedConnect } from './pinning.js';
+import type { SupervisionService } from '../supervision/capability.js';
 
 /** The kiosk's persistent outbox, as the link sees it. */
 export interface Outbox {
@@ -48,6 +49,8 @@ export class HubLink {
     private readonly applyConfig?: (version: number, doc: unknown) => Promise<ConfigReply>,
     /** the alarm controller, for the dispatcher's acknowledge and reset commands */
     private readonly alarm?: () => AlarmService | undefined,
+    /** supervision, for the hub's supervision.test command */
+    private readonly supervision?: () => SupervisionService | undefined,
   ) {}
 
   /** Runs fn once every config reply in progress has been sent (at once if none is). */
@@ -172,7 +175,7 @@ export class HubLink {
         const cmd = p.msg;
         // "ok" only once the work is done: an alarm command waits for its persisted transition.
         void Promise.resolve()
-          .then(() => dispatchCommand(this.bus, cmd, this.alarm))
+          .then(() => dispatchCommand(this.bus, cmd, this.alarm, this.supervision))
           .then(
             () => this.send({ type: 'command-result', id: cmd.id, ok: true }),
             (err: Error) => this.send({ type: 'command-result', id: cmd.id, ok: false, error: String(err?.message ?? err).slice(0, 2000) }),

@@ -5,13 +5,14 @@ import type { Command } from '../protocol/messages.js';
 import type { PaPlay } from '../audio/events.js';
 import type { CrowdLevel } from '../display/events.js';
 import type { AlarmService } from '../alarm/service.js';
+import type { SupervisionService } from '../supervision/capability.js';
 
 /**
  * Acts on one command. Most become a bus event at once; alarm commands resolve
  * once the transition is persisted and reject with the reason when the kiosk
  * refuses (not its open alarm), so the hub's result says what really happened.
  */
-export function dispatchCommand(bus: Bus, cmd: Command, alarm?: () => AlarmService | undefined): void | Promise<void> {
+export function dispatchCommand(bus: Bus, cmd: Command, alarm?: () => AlarmService | undefined, supervision?: () => SupervisionService | undefined): void | Promise<void> {
   const a = cmd.args as Record<string, never>;
   switch (cmd.command) {
     case 'alarm.ack':
@@ -20,6 +21,16 @@ export function dispatchCommand(bus: Bus, cmd: Command, alarm?: () => AlarmServi
       if (!svc) throw new Error('this kiosk has no alarm controller running');
       const { alarmId, by } = cmd.args as { alarmId: string; by: string };
       return cmd.command === 'alarm.ack' ? svc.ack(alarmId, by, 'dispatcher at the hub') : svc.reset(alarmId, by, 'dispatcher at the hub');
+    }
+    case 'supervision.test': {
+      const svc = supervision?.();
+      if (!svc) throw new Error('this kiosk has no supervision running');
+      return svc.run('hub').then((t) => {
+        if (!t.passed) {
+          const step = t.steps.find((s) => s.step === t.failedStep);
+          throw new Error(`test ${t.testId} failed at ${t.failedStep}${step ? `: ${step.detail}` : ''}`);
+        }
+      });
     }
     case 'pa.play':
       return bus.emit('pa.play', { id: cmd.id, ...(cmd.args as object) } as PaPlay);

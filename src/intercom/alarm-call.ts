@@ -11,6 +11,7 @@ import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { callHeaders } from './headers.js';
 import { resolveTarget } from './targets.js';
+import type { TestCallHandle, TestCallListener, TestCallRequest } from './test-call.js';
 
 /** What happened to one alarm call, reported to the controller. */
 export type AlarmCallEvent =
@@ -48,6 +49,12 @@ export interface AlarmCallHandle {
 export interface CallService {
   /** Places one INVITE now; an information call or a ringing call is ended first. Never throws for a bad target: reports 'ended'. */
   placeAlarmCall(req: AlarmCallRequest, listener: AlarmCallListener): AlarmCallHandle;
+  /** A supervision test call (src/intercom/test-call.ts); throws when a call is in progress or an alarm is open. */
+  placeTestCall?(req: TestCallRequest, listener: TestCallListener): TestCallHandle;
+  /** the call in progress, if any */
+  activeCall?(): unknown;
+  /** the registrars the user agent is registered with now */
+  registeredWith?(): string[];
 }
 
 /** The alarm as the intercom sees it (ctx.services.alarm). */

@@ -22,6 +22,7 @@ import { describeArrival, isTrustedCall, OWN_CALL, TrustPolicy, type Trust } fro
 import type { CallKind } from './events.js';
 import { placeAlarmCall, type AlarmCallHandle, type AlarmCallListener, type AlarmCallRequest, type AlarmHooks, type CallService } from './alarm-call.js';
 import { trustedForAlarmCallback } from './alarm-trust.js';
+import { placeTestCall, TEST_INFO_TYPE, type TestCallHandle, type TestCallListener, type TestCallRequest } from './test-call.js';
 
 export interface IntercomOptions {
   bus: Bus;
@@ -49,6 +50,9 @@ interface ActiveCall {
   alarm?: AlarmCallListener;
   /** ends an alarm call we placed */
   alarmHandle?: AlarmCallHandle;
+  /** a supervision test call: what happens to it goes to supervision */
+  test?: TestCallListener;
+  testHandle?: TestCallHandle;
   digits: string;
   digitsAt: number;
   timers: NodeJS.Timeout[];
@@ -71,6 +75,8 @@ export class Intercom implements CallService {
   readonly marks = new Map<string, number>();
   /** bus subscriptions, dropped at stop (a new config builds a new Intercom) */
   private readonly offs: (() => void)[] = [];
+  /** sessions with their own media (test calls) */
+  private readonly ownMedia = new WeakMap<Session, { input: AudioInput; output?: AudioOutput }>();
 
   constructor(private readonly opts: IntercomOptions) {}
 
@@ -104,6 +110,7 @@ export class Intercom implements CallService {
         onEvent: (sessionId, e) => this.media(sessionId, e),
         warn: (m) => log.warn(m),
         silenceTimeoutMs: () => this.opts.config().sip.alarm.mediaTimeoutS * 1000,
+        mediaFor: (session) => this.ownMedia.get(session),
       }),
       delegate: { onInvite: (inv) => this.incoming(inv) },
       noAnswerTimeout: 120,
@@ -175,6 +182,8 @@ export class Intercom implements CallService {
       return undefined;
     }
     if (this.call && kind === 'emergency' && this.call.kind === 'information') this.preempt('an emergency call');
+    // A visitor's call ends a test call at once.
+    if (this.call?.testHandle) this.preempt(`a ${kind} call`);
     if (this.call) {
       this.refuse(kind, source, 'a call is already active');
       return undefined;
@@ -214,6 +223,7 @@ export class Intercom implements CallService {
     call.timers.forEach(clearTimeout);
     this.opts.log.info({ callId: call.id, kind: call.kind }, `ending the call for ${why}`);
     if (call.alarmHandle) call.alarmHandle.end(`ended for ${why}`); // does nothing if the controller has ended it already
+    else if (call.testHandle) call.testHandle.end(`ended for ${why}`, true);
     else if (call.outgoing) {
       call.outgoing.endReason = `ended for ${why}`;
       call.outgoing.cancel(true);
@@ -248,6 +258,38 @@ export class Intercom implements CallService {
     return handle;
   }
 
+  /** The registrars this user agent is registered with now (their configured URIs). */
+  registeredWith(): string[] {
+    return this.registration?.registeredUris() ?? [];
+  }
+
+  /** A supervision test call over the alarm's own path; refused (throws) while a call is in progress or an alarm is open. */
+  placeTestCall(req: TestCallRequest, listener: TestCallListener): TestCallHandle {
+    if (this.opts.alarm?.()?.isOpen()) throw new Error('an alarm is open');
+    if (this.call) throw new Error(`a call is in progress (${this.call.id})`);
+    if (this.ringing.size) throw new Error('a call is ringing');
+    this.opts.log.info({ callId: req.callId, testId: req.testId, target: req.target }, 'placing test call');
+    return placeTestCall(
+      {
+        ua: this.ua,
+        log: this.opts.log,
+        config: this.opts.config,
+        media: (session, m) => (m ? this.ownMedia.set(session, m) : this.ownMedia.delete(session)),
+        activate: (callId, session, l, handle) => {
+          this.call = { id: callId, kind: 'information', incoming: false, trust: OWN_CALL, peerHosts: new Set(), test: l, testHandle: handle, digits: '', digitsAt: 0, timers: [] };
+          this.attach(callId, session);
+        },
+        release: (callId) => {
+          if (this.call?.id !== callId) return;
+          this.call.timers.forEach(clearTimeout);
+          this.call = undefined;
+        },
+      },
+      req,
+      listener,
+    );
+  }
+
   private attach(callId: string, session: Session): void {
     if (this.call?.id === callId) this.call.session = session;
     this.sessionCalls.set(session.id, callId);
@@ -265,6 +307,14 @@ export class Intercom implements CallService {
             this.opts.log.warn({ callId }, 'alarm INFO on a call that is not an alarm call: refused');
             void info.reject({ statusCode: 488 }).catch(() => {});
           }
+          return;
+        }
+        if (type === TEST_INFO_TYPE) {
+          const call = this.call;
+          if (call?.test && call.session?.id === session.id) {
+            void info.accept().catch(() => {});
+            call.test({ type: 'info', body });
+          } else void info.reject({ statusCode: 488 }).catch(() => {});
           return;
         }
         const m = /Signal\s*=\s*([0-9*#A-D])/i.exec(body);
@@ -357,6 +407,7 @@ export class Intercom implements CallService {
   private silent(sessionId: string, silentMs: number): void {
     const call = this.call;
     if (!call || call.session?.id !== sessionId) return;
+    if (call.test) return; // supervision times its own steps
     this.opts.log.warn({ callId: call.id, silentMs }, 'no RTP from the far end');
     if (call.alarm) return call.alarm({ type: 'media-silent', silentMs }); // the controller decides
     const reason = `no RTP for ${Math.round(silentMs / 1000)} s`;
@@ -367,6 +418,8 @@ export class Intercom implements CallService {
   private digit(sessionId: string, digit: string): void {
     const call = this.call;
     if (!call || call.session?.id !== sessionId) return;
+    // A test call's digits are the test's: never a door code.
+    if (call.test) return call.test({ type: 'dtmf', digit });
     const now = Date.now();
     if (now - call.digitsAt > 3000) call.digits = '';
     call.digits = (call.digits + digit).slice(-8);
@@ -524,9 +577,9 @@ export class Intercom implements CallService {
     return sdh instanceof RtpSessionDescriptionHandler ? sdh.stats() : undefined;
   }
 
-  activeCall(): { id: string; kind: CallKind; state?: string; alarm?: boolean } | undefined {
+  activeCall(): { id: string; kind: CallKind; state?: string; alarm?: boolean; test?: boolean } | undefined {
     const c = this.call;
-    return c ? { id: c.id, kind: c.kind, state: c.outgoing?.state, ...(c.alarm ? { alarm: true } : {}) } : undefined;
+    return c ? { id: c.id, kind: c.kind, state: c.outgoing?.state, ...(c.alarm ? { alarm: true } : {}), ...(c.test ? { test: true } : {}) } : undefined;
   }
 
   async stop(): Promise<void> {

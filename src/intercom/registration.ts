@@ -52,6 +52,11 @@ export class Registration {
   }
 
   /** The registrar calls should go through now, if any. */
+  /** The URIs of the registrars the kiosk is registered with now. */
+  registeredUris(): string[] {
+    return this.slots.filter((s) => s.registered).map((s) => s.uri);
+  }
+
   active(): Address | undefined {
     return this.slots.find((s) => s.registered)?.addr;
   }

@@ -30,6 +30,7 @@ export class IoCapability implements KioskCapability {
       throw err;
     }
     const driver = this.io.driver;
+    ctx.services.ioDriver = driver;
     ctx.log.info({ driver: driver.kind }, 'buttons armed');
     if (driver instanceof SimDriver) {
       addSimRoutes(ctx.local, driver);

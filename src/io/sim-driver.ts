@@ -10,6 +10,8 @@ export class SimDriver implements IoDriver {
   private readonly outputs = new Map<OutputName, boolean>();
   private readonly listeners: InputListener[] = [];
   private readonly outputListeners: ((o: OutputName, on: boolean) => void)[] = [];
+  /** outputs stuck at a level (a burnt lamp, a welded relay): writes do not move them (POST /sim/stuck) */
+  private readonly stuck = new Map<OutputName, boolean>();
 
   constructor(readonly io: KioskConfig['io']) {
     for (const n of INPUT_NAMES) if (io.inputs[n]) this.inputs.set(n, false);
@@ -43,8 +45,19 @@ export class SimDriver implements IoDriver {
     return this.inputs.get(input) ?? false;
   }
 
+  /** Sticks an output at a level (undefined: works again). */
+  setStuck(output: OutputName, level: boolean | undefined): void {
+    if (!this.outputs.has(output)) throw new Error(`output "${output}" is not in this kiosk's pin map`);
+    if (level === undefined) this.stuck.delete(output);
+    else {
+      this.stuck.set(output, level);
+      this.outputs.set(output, level);
+    }
+  }
+
   write(output: OutputName, on: boolean): void {
     if (!this.outputs.has(output)) return;
+    if (this.stuck.has(output)) return;
     if (this.outputs.get(output) === on) return;
     this.outputs.set(output, on);
     for (const l of this.outputListeners) l(output, on);

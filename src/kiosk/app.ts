@@ -31,9 +31,10 @@ import { HubLinkCapability } from '../hublink/capability.js';
 import { AlarmCapability } from '../alarm/capability.js';
 import type { AlarmController } from '../alarm/controller.js';
 import { addTestSeams } from './test-seams.js';
+import { SupervisionCapability } from '../supervision/capability.js';
 
 /** Events kept in the event log and sent to the hub. */
-const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended|missed)|config\.(applied|healthy|rollback)|sip\.registration|audio\.fault|chat\.(toDesk|fromDesk)|desk\.info|screen\.language|incident\.mode|drill\.mode|capability\.)/;
+const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended|missed)|config\.(applied|healthy|rollback)|sip\.registration|audio\.fault|chat\.(toDesk|fromDesk)|desk\.info|screen\.language|incident\.mode|drill\.mode|capability\.|supervision\.test$)/;
 
 export interface KioskOptions {
   config: KioskConfig;
@@ -70,6 +71,7 @@ export class Kiosk {
   private readonly intercomCap = new IntercomCapability();
   private readonly displayCap = new DisplayCapability();
   private readonly hubCap = new HubLinkCapability();
+  private readonly supervisionCap = new SupervisionCapability();
   /** start order: the emergency path first, the hub link last */
   readonly capabilities: KioskCapability[];
   private readonly started = Date.now();
@@ -95,7 +97,7 @@ export class Kiosk {
     // A disk that refuses writes, or a full outbox, is a fault (never a stop).
     this.store.onFault((detail) => (detail ? this.faults.raise('store', detail) : this.faults.clear('store')));
     this.ioCap = new IoCapability(opts.driver);
-    this.capabilities = [this.ioCap, this.alarmCap, this.audioCap, this.intercomCap, this.displayCap, this.hubCap];
+    this.capabilities = [this.ioCap, this.alarmCap, this.audioCap, this.intercomCap, this.displayCap, this.supervisionCap, this.hubCap];
     this.ctx = {
       bus: this.bus,
       log: this.log,

@@ -6,6 +6,8 @@ export const SIM_PAGE = `<!doctype html>
 .out span.on{background:#6c6}</style></head><body>
 <h1>Simulated hardware</h1>
 <div id="inputs"></div><h2>Outputs</h2><div class="out" id="outputs"></div>
+<h2>Supervision</h2><button onclick="post('/sim/acoustic',{broken:true})">break acoustic loop</button><button onclick="post('/sim/acoustic',{broken:false})">mend acoustic loop</button>
+<button onclick="fetch('/supervision/test',{method:'POST'}).then(r=>r.json()).then(t=>document.getElementById('verdict').textContent=JSON.stringify(t,null,1))">run a test now</button><pre id="verdict"></pre>
 <script>
 async function post(p,b){await fetch(p,{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(b)});refresh();}
 async function refresh(){const s=await (await fetch('/sim/state')).json();

@@ -204,6 +204,9 @@ export const Command = Type.Union([
   // session, never from the request body; the kiosk acts only when alarmId is its open alarm.
   Cmd('alarm.ack', Type.Object({ alarmId: Type.String({ minLength: 1, maxLength: 128 }), by: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })),
   Cmd('alarm.reset', Type.Object({ alarmId: Type.String({ minLength: 1, maxLength: 128 }), by: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })),
+  // Supervision: run a test now. The result comes once the test has finished: ok = passed; else the error names
+  // the test, the failed step and why. The whole verdict is the recorded event supervision.test (trigger 'hub').
+  Cmd('supervision.test', Type.Object({}, { additionalProperties: false })),
 ]);
 export type Command = Static<typeof Command>;
 

@@ -22,6 +22,9 @@ export class FakeHub {
   readonly invalid: string[] = [];
   private readonly sockets = new Map<string, WebSocket>();
   private readonly seen = new Set<string>();
+  /** added to the hub's time in welcome (a kiosk clock that is off by -clockSkewMs) */
+  clockSkewMs = 0;
+  private commandSeq = 0;
 
   private constructor(
     private readonly server: http.Server,
@@ -60,7 +63,7 @@ export class FakeHub {
         return send({ type: 'error', code: 'invalid', message: p.error });
       }
       this.frames.push({ kiosk, msg: p.msg, at: Date.now() });
-      if (p.msg.type === 'hello') send({ type: 'welcome', protocol: this.protocol, hub: 'fake-hub', time: Date.now() });
+      if (p.msg.type === 'hello') send({ type: 'welcome', protocol: this.protocol, hub: 'fake-hub', time: Date.now() + this.clockSkewMs });
       if (p.msg.type === 'events') {
         for (const e of p.msg.batch) {
           if (this.seen.has(e.id)) continue;
@@ -83,6 +86,20 @@ export class FakeHub {
     const ws = this.sockets.get(kiosk);
     if (!ws) throw new Error(`kiosk ${kiosk} is not connected`);
     ws.send(JSON.stringify({ type: 'config', version, document } satisfies HubToKiosk));
+  }
+
+  /** Sends a command; its id. */
+  command(kiosk: string, command: string, args: Record<string, unknown> = {}): string {
+    const ws = this.sockets.get(kiosk);
+    if (!ws) throw new Error(`kiosk ${kiosk} is not connected`);
+    const id = `cmd-${++this.commandSeq}`;
+    ws.send(JSON.stringify({ type: 'command', id, command, args }));
+    return id;
+  }
+
+  /** The command-result of a command, once it came. */
+  commandResult(id: string, timeoutMs = 15_000) {
+    return until(() => this.frames.find((f) => f.msg.type === 'command-result' && f.msg.id === id)?.msg as Extract<KioskToHub, { type: 'command-result' }> | undefined, timeoutMs, `result of ${id}`);
   }
 
   /** The first config-ack or config-nack for this version received after `since` (ms epoch). */

@@ -25,8 +25,11 @@ for (const engine of engines()) {
     this.timeout(120_000);
     let t: TestHub;
     const as: Partial<Record<(typeof ROLES)[number], ConsoleSession>> = {};
+    let databaseUrl: string | undefined;
+    const consoleCfg = { sessionTtlS: 3600, loginPerUserPerMin: 5, loginPerAddressPerMin: 40, trustProxy: true };
     before(async () => {
-      t = await startHub({ databaseUrl: await engine.fresh(), patch: (c) => (c.console = { sessionTtlS: 3600, loginPerUserPerMin: 5, loginPerAddressPerMin: 40, trustProxy: true }) });
+      databaseUrl = await engine.fresh();
+      t = await startHub({ databaseUrl, patch: (c) => (c.console = { ...consoleCfg }) });
       for (const r of ROLES) as[r] = await consoleLogin(t.base, r, `${r}-demo`);
     });
     after(() => t.stop());
@@ -114,6 +117,30 @@ for (const engine of engines()) {
       // Another user from the same address is not locked out.
       await consoleLogin(t.base, 'facilities', 'facilities-demo');
     });
+
+    if (engine.name === 'postgres') {
+      it('shares the log-in limits between hub instances on one PostgreSQL', async () => {
+        const b = await startHub({ databaseUrl, patch: (c) => (c.console = { ...consoleCfg }) });
+        try {
+          const codes: number[] = [];
+          for (let i = 0; i < 7; i++) {
+            const base = i % 2 ? b.base : t.base; // attempts alternate between the two instances
+            const pre = await fetch(base + '/api/session');
+            const { loginCsrf } = (await pre.json()) as { loginCsrf: string };
+            const r = await fetch(base + '/login', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-csrf-token': loginCsrf, cookie: pre.headers.get('set-cookie')!.split(';')[0]! },
+              body: JSON.stringify({ user: 'ghost-two', password: 'guess' + i }),
+            });
+            codes.push(r.status);
+          }
+          // 5 per minute for the user in all: a count per instance would have let all 7 through.
+          assert.deepEqual(codes, [401, 401, 401, 401, 401, 429, 429]);
+        } finally {
+          await b.stop();
+        }
+      });
+    }
 
     it('rate-limits log-in per client address (here taken from X-Forwarded-For, as behind a load balancer)', async () => {
       const attempt = async (addr: string, user: string) => {

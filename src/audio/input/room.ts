@@ -30,6 +30,8 @@ export class RoomInput implements AudioInput {
   private readonly block: Int16Array;
   private fill = 0;
   private off?: () => void;
+  /** The sim's broken acoustic loop (a dead speaker or microphone): the room hears nothing of the loudspeaker. */
+  loopBroken = false;
 
   constructor(
     private readonly speaker: RoomSpeaker,
@@ -83,6 +85,7 @@ export class RoomInput implements AudioInput {
       i += take;
       if (this.fill === N) {
         this.fill = 0;
+        if (this.loopBroken) this.block.fill(0);
         this.room.echo(this.block, this.echo);
         let near: Int16Array | undefined;
         if (this.near) {

@@ -8,6 +8,7 @@ import { Sip } from './sip.js';
 import { Audio, Pa } from './audio.js';
 import { Display } from './display.js';
 import { HubLink } from './hublink.js';
+import { Supervision } from './supervision.js';
 
 export const KioskConfigSchema = Strict(
   {
@@ -33,6 +34,7 @@ export const KioskConfigSchema = Strict(
     pa: Pa,
     display: Display,
     hub: Type.Optional(HubLink),
+    supervision: Type.Optional(Supervision),
   },
   'help-point kiosk configuration',
 );

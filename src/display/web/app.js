@@ -32,6 +32,7 @@ function connect() {
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
     if (msg.type === 'state') {
+      if (!S.snap) heartbeat();
       followConfig(msg.state);
       if (S.toldLang !== S.lang) tellLang();
       S.snap = msg.state; S.skew = Date.now() - msg.state.now; render();
@@ -42,6 +43,10 @@ function connect() {
   };
   ws.onclose = () => { S.toldLang = null; setTimeout(connect, 1000); };
 }
+// The heartbeat: sent by this page's own timer, so a page whose script hangs falls silent
+// (the kiosk raises the screen fault; the kiosk browser unit restarts the page).
+function heartbeat() { send({ type: 'heartbeat' }); }
+setInterval(heartbeat, 5000);
 // The language starts at the configured default and follows a new default
 // pushed by facilities; a visitor's own choice holds until then.
 function followConfig(state) {

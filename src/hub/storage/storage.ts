@@ -105,6 +105,12 @@ export const ALARM_RANK: Record<string, number> = { raised: 0, calling: 1, queue
 export type Right = 'pa.approve';
 export const RIGHTS: Right[] = ['pa.approve'];
 
+/** Each kiosk's first answer to command $1 (k, ok, error): answers are stored in batches of arrays. */
+const FIRST_ANSWERS = `select distinct on (u.k) u.k, u.ok, u.error
+    from command_answers ca cross join lateral unnest(ca.kiosks, ca.oks, ca.errors) as u(k, ok, error)
+   where ca.command_id = $1
+   order by u.k, ca.serial`;
+
 export class HubStorage {
   /** PA console and incidents (src/hub/storage/pa.ts) */
   readonly pa: PaStorage;
@@ -297,6 +303,7 @@ export class HubStorage {
 
   async purgeSessions(): Promise<void> {
     await this.db.query(`delete from sessions where expires_at < now() - interval '1 day'`);
+    await this.db.query(`delete from rate_limits where window_start < now() - interval '1 day'`);
   }
 
   // ---- config layers and kiosk config versions ------------------------------
@@ -425,43 +432,66 @@ export class HubStorage {
   // ---- commands -----------------------------------------------------------
 
   async createCommand(c: { id: string; command: string; args: unknown; by: string; role: string; kiosks: string[] }): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.query('insert into commands (id, command, args, created_by, role) values ($1, $2, $3::jsonb, $4, $5)', [c.id, c.command, json(c.args), c.by, c.role]);
-      if (c.kiosks.length) await tx.query(`insert into command_results (command_id, kiosk_id, state) select $1, k, 'pending' from unnest($2::text[]) as k`, [c.id, c.kiosks]);
-    });
+    await this.db.query('insert into commands (id, command, args, created_by, role, kiosks) values ($1, $2, $3::jsonb, $4, $5, $6::text[])', [
+      c.id,
+      c.command,
+      json(c.args),
+      c.by,
+      c.role,
+      c.kiosks,
+    ]);
   }
 
   async getCommand(id: string): Promise<{ id: string; command: string; args: unknown; by: string; at: number; results: Record<string, { ok: boolean; error?: string } | null> } | undefined> {
-    const c = (await this.db.query<{ id: string; command: string; args: unknown; created_by: string; created_at: Date }>('select * from commands where id = $1', [id]))[0];
+    const c = (await this.db.query<{ id: string; command: string; args: unknown; created_by: string; created_at: Date }>('select id, command, args, created_by, created_at from commands where id = $1', [id]))[0];
     if (!c) return undefined;
-    const rs = await this.db.query<{ kiosk_id: string; state: string; error: string | null }>('select kiosk_id, state, error from command_results where command_id = $1 order by kiosk_id', [id]);
+    const rs = await this.db.query<{ kiosk_id: string; ok: boolean | null; error: string | null }>(
+      `select t.k as kiosk_id, a.ok, a.error
+         from (select unnest(kiosks) as k from commands where id = $1) t
+         left join (${FIRST_ANSWERS}) a on a.k = t.k
+        order by t.k`,
+      [id],
+    );
     const results: Record<string, { ok: boolean; error?: string } | null> = {};
-    for (const r of rs) results[r.kiosk_id] = r.state === 'pending' ? null : { ok: r.state === 'ok', ...(r.error ? { error: r.error } : {}) };
+    for (const r of rs) results[r.kiosk_id] = r.ok === null ? null : { ok: r.ok, ...(r.error ? { error: r.error } : {}) };
     return { id: c.id, command: c.command, args: c.args, by: c.created_by, at: ms(c.created_at)!, results };
   }
 
   /** How many of a command's kiosks answered, for consoles watching a large fan-out. */
   async commandSummary(id: string): Promise<{ total: number; pending: number; ok: number; failed: number } | undefined> {
-    const rows = await this.db.query<{ state: string; n: number }>('select state, count(*)::int as n from command_results where command_id = $1 group by state', [id]);
-    if (rows.length === 0 && !(await this.db.query('select 1 from commands where id = $1', [id])).length) return undefined;
-    const n = (s: string) => rows.find((r) => r.state === s)?.n ?? 0;
-    return { total: rows.reduce((a, r) => a + r.n, 0), pending: n('pending'), ok: n('ok'), failed: n('failed') };
+    const [r] = await this.db.query<{ total: number | null; ok: number; failed: number }>(
+      `with t as (select unnest(kiosks) as k from commands where id = $1)
+       select (select count(*) from t)::int as total, (count(*) filter (where a.ok))::int as ok, (count(*) filter (where not a.ok))::int as failed
+         from (${FIRST_ANSWERS}) a join t on t.k = a.k`,
+      [id],
+    );
+    const total = r?.total ?? 0;
+    if (total === 0 && !(await this.db.query('select 1 from commands where id = $1', [id])).length) return undefined;
+    return { total, pending: total - r!.ok - r!.failed, ok: r!.ok, failed: r!.failed };
   }
 
   /** The command and which of these kiosks still wait for it (for the instance holding their sockets). */
   async pendingCommand(id: string, kiosks: string[]): Promise<{ command: string; args: unknown; kiosks: string[] } | undefined> {
     const c = (await this.db.query<{ command: string; args: unknown }>('select command, args from commands where id = $1', [id]))[0];
     if (!c) return undefined;
-    const rs = await this.db.query<{ kiosk_id: string }>(`select kiosk_id from command_results where command_id = $1 and state = 'pending' and kiosk_id = any($2)`, [id, kiosks]);
-    return { command: c.command, args: c.args, kiosks: rs.map((r) => r.kiosk_id) };
+    // Set operations (hashed): these kiosks, that the command was sent to, without an answer yet.
+    const rs = await this.db.query<{ k: string }>(
+      `(select unnest($2::text[]) as k intersect select unnest(kiosks) from commands where id = $1)
+       except select unnest(kiosks) from command_answers where command_id = $1`,
+      [id, kiosks],
+    );
+    return { command: c.command, args: c.args, kiosks: rs.map((r) => r.k) };
   }
 
+  /** Stores a batch of answers: one row per command in the batch, whatever the number of kiosks. */
   async commandResults(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): Promise<void> {
     if (results.length === 0) return;
     await this.db.query(
-      `update command_results c set state = case when r.ok then 'ok' else 'failed' end, error = r.error, updated_at = now()
-       from unnest($1::text[], $2::text[], $3::boolean[], $4::text[]) as r(id, kiosk, ok, error)
-       where c.command_id = r.id and c.kiosk_id = r.kiosk and c.state = 'pending'`,
+      `insert into command_answers (command_id, kiosks, oks, errors)
+       select r.id, array_agg(r.kiosk), array_agg(r.ok), array_agg(r.error)
+         from unnest($1::text[], $2::text[], $3::boolean[], $4::text[]) as r(id, kiosk, ok, error)
+        where exists (select 1 from commands c where c.id = r.id)
+        group by r.id`,
       [results.map((r) => r.id), results.map((r) => r.kiosk), results.map((r) => r.ok), results.map((r) => r.error ?? null)],
     );
   }

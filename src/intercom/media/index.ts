@@ -19,6 +19,8 @@ export interface MediaOptions {
   warn?: (msg: string) => void;
   /** no RTP from the far end for this long is reported (0: never) */
   silenceTimeoutMs?: () => number;
+  /** a session with its own media (a supervision test call: a tone out, a detector in) */
+  mediaFor?: (session: Session) => { input: AudioInput; output?: AudioOutput } | undefined;
 }
 
 /** Our codecs in the configured preference order; unknown or unavailable ones are named once and dropped. */
@@ -35,14 +37,16 @@ export function codecList(names: string[], warn: (msg: string) => void = () => {
 
 export function createMediaFactory(opts: MediaOptions): SessionDescriptionHandlerFactory {
   const codecs = codecList(opts.codecs, opts.warn);
-  return (session: Session) =>
-    new RtpSessionDescriptionHandler({
+  return (session: Session) => {
+    const own = opts.mediaFor?.(session);
+    return new RtpSessionDescriptionHandler({
       localHost: opts.localHost,
       rtpPortRange: opts.rtpPortRange,
       codecs,
-      input: opts.input,
-      output: opts.output,
+      input: own ? own.input : opts.input,
+      output: own ? own.output : opts.output,
       onEvent: (e) => opts.onEvent?.(session.id, e),
       silenceTimeoutMs: opts.silenceTimeoutMs,
     });
+  };
 }

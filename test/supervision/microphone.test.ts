@@ -1,0 +1,77 @@
+// The acoustic loop borrows the raw microphone: it must never stop it under
+// the hands-free input (which stays started after a call), or the next call
+// would carry no microphone.
+import { strict as assert } from 'node:assert';
+import { acousticLoop } from '../../src/supervision/self-tests.js';
+import { micInUse } from '../../src/supervision/capability.js';
+import type { AudioChannel, AudioInput, AudioOutput } from '../../src/audio/types.js';
+import path from 'node:path';
+import { stopAll } from '../../src/testbed/proc.js';
+import { tmpDir, until } from '../helpers/tmp.js';
+import { makeTone } from '../intercom/sox.js';
+import { startAnswerer, type Answerer } from './answerer.js';
+import { rig } from './helpers.js';
+
+function fakeMic() {
+  const m = { starts: 0, stops: 0, rate: 8000 };
+  const mic: AudioInput & typeof m = Object.assign(m, {
+    onFrame: () => () => {},
+    start: async () => void m.starts++,
+    stop: async () => void m.stops++,
+  });
+  return mic;
+}
+const out: AudioOutput = { rate: 8000, openChannel: (o) => ({ id: 'x', channel: o.channel, write() {}, end() {}, close() {} }) as AudioChannel };
+
+describe('supervision and the microphone', () => {
+  it('the raw microphone is left running while the hands-free input (or a call) uses it', async () => {
+    const services = (microphone: unknown, call?: unknown) => ({ services: { microphone, calls: { placeAlarmCall: () => null as never, activeCall: () => call } } }) as never;
+    assert.equal(micInUse(services({ started: true })), true, 'started after a call');
+    assert.equal(micInUse(services({ started: false })), false);
+    assert.equal(micInUse(services({ started: false }, { id: 'c' })), true, 'a call in progress');
+    assert.equal(micInUse(services(undefined)), true, 'unknown: never stopped');
+
+    const inUse = fakeMic();
+    const r = await acousticLoop({ out, mic: inUse, source: 'room', keepMicRunning: () => true, playMs: 100, timeoutMs: 200 });
+    assert.equal(r.ok, false);
+    assert.equal(inUse.stops, 0, 'not stopped under its user');
+    const idle = fakeMic();
+    await acousticLoop({ out, mic: idle, source: 'room', keepMicRunning: () => false, playMs: 100, timeoutMs: 200 });
+    assert.deepEqual([idle.starts, idle.stops], [2, 2], 'started for each try and stopped again');
+  });
+});
+
+describe('supervision and the microphone, in a kiosk process', function () {
+  this.timeout(90_000);
+  let answerer: Answerer | undefined;
+  afterEach(async () => {
+    await answerer?.stop();
+    answerer = undefined;
+    await stopAll();
+  });
+
+  it('an alarm call after a test still carries the microphone (the talker in the simulated room)', async () => {
+    answerer = await startAnswerer({ acceptAll: 600 });
+    const talker = makeTone(path.join(tmpDir('hp-sup-mic-'), 'talker-600.wav'), 600, 60, 16000, 0.05);
+    const r = await rig({
+      audio: { input: { source: 'room', file: talker }, output: { sink: 'null', rate: 16000 }, handsFree: { mode: 'off' } },
+      supervision: { enabled: false, target: answerer.uri },
+      sip: { targets: { emergency: [{ uri: answerer.uri, ringTimeoutS: 10 }], information: [{ uri: answerer.uri }] } },
+    });
+    const alarmCall = async (n: number) => {
+      await r.post('sim/press', { input: 'emergency', ms: 60 });
+      await until(() => answerer!.calls[n]?.establishedAt, 10_000, `alarm call ${n} answered`);
+      await until(() => answerer!.calls[n]!.heardKioskTone, 6000, `the desk hears the kiosk's microphone on call ${n}`).catch(() => undefined);
+      const heard = answerer!.calls[n]!.heardKioskTone;
+      await r.post('sim/press', { input: 'reset', ms: 100 });
+      await until(async () => !((await (await fetch(r.kiosk.url + 'health')).json()) as { alarm: unknown; call: unknown }).call, 10_000, 'call over');
+      await until(async () => !((await (await fetch(r.kiosk.url + 'health')).json()) as { alarm: unknown }).alarm, 10_000, 'alarm reset');
+      return heard;
+    };
+    assert.equal(await alarmCall(0), true, 'first call: microphone heard');
+    const t = (await r.runTest()).body;
+    assert.equal(t.passed, true, JSON.stringify(t.steps));
+    assert.match(t.steps.find((s: any) => s.step === 'acoustic-loop').detail, /1000 Hz heard/);
+    assert.equal(await alarmCall(2), true, 'the call after the test: microphone heard');
+  });
+});
