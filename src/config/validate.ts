@@ -8,6 +8,7 @@ import { validator, type ValidationError, type ValidatorName } from '../validato
 import type { KioskConfig } from './schema/kiosk.js';
 import type { HubConfig } from './schema/hub.js';
 import { loadBoardProfile } from './boards.js';
+import { namedTargetProblem } from '../intercom/targets.js';
 
 export interface ConfigError {
   path: string; // JSON pointer, '' for the whole document
@@ -66,6 +67,8 @@ export function checkKiosk(config: KioskConfig): ConfigError[] {
       if (board && !board.pins.includes(def.pin)) errors.push({ path, message: `pin ${def.pin} does not exist on board ${board.name}` });
     }
   }
+  const named = namedTargetProblem(config.sip);
+  if (named) errors.push({ path: '/sip/targets', message: named });
   if (config.io.driver === 'johnny-five' && !config.io.serialPort) {
     errors.push({ path: '/io/serialPort', message: 'is required for the johnny-five driver' });
   }
@@ -86,6 +89,12 @@ export function checkHub(config: HubConfig): ConfigError[] {
     if (desks.has(d.id)) errors.push({ path: `/desk/desks/${i}/id`, message: `duplicate desk "${d.id}"` });
     desks.add(d.id);
   });
+  // A group is called as sip:GROUP@domain, like a desk: the names must not clash.
+  config.desk?.desks.forEach((d, i) =>
+    d.groups?.forEach((g, j) => {
+      if (desks.has(g)) errors.push({ path: `/desk/desks/${i}/groups/${j}`, message: `group "${g}" has the name of a desk` });
+    }),
+  );
   const names = new Set<string>();
   config.users.forEach((u, i) => {
     if (names.has(u.name)) errors.push({ path: `/users/${i}/name`, message: `duplicate user "${u.name}"` });

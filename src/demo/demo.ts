@@ -11,15 +11,18 @@ import { startKamailio } from '../testbed/kamailio.js';
 import { startRtpengine } from '../testbed/rtpengine.js';
 import { which } from '../testbed/tools.js';
 import { RESTART_EXIT_CODE } from '../core/exit-codes.js';
+import type { HubConfig } from '../config/schema/hub.js';
+import { deskGroups } from '../hub/desk/groups.js';
 
 /**
- * The demo's SIP server for browser desks: fixed ports so the printed URL
- * stays the same, and one demo account (a desk phone registers with it).
- * Kiosks do not ring browser desks yet: that wiring comes with the alarm board.
+ * The demo's SIP server for browser desks: fixed ports so the printed URLs
+ * stay the same (the example kiosks' sip.deskServer and the hub's desk.sip
+ * name them). Its accounts and desk groups are the hub's console desks: the
+ * example kiosks ring group:control-room first, the baresip desk last.
  */
-export const DEMO_SIP = { port: 5062, wsPort: 8088, desk: { user: 'dispatcher', password: 'dispatcher-sip-demo' } };
+export const DEMO_SIP = { port: 5062, wsPort: 8088 };
 
-async function startSipServer(say: (s: string) => void): Promise<void> {
+async function startSipServer(say: (s: string) => void, desk: HubConfig['desk']): Promise<void> {
   if (!which('kamailio') || !which('rtpengine')) {
     say('SIP server     NOT STARTED: Kamailio or rtpengine is not installed (bash scripts/install-system.sh)');
     return;
@@ -27,9 +30,11 @@ async function startSipServer(say: (s: string) => void): Promise<void> {
   try {
     // rtpengine first: Kamailio disables an rtpengine that does not answer its first ping.
     const rtpengine = await startRtpengine();
-    await startKamailio({ users: { [DEMO_SIP.desk.user]: DEMO_SIP.desk.password }, port: DEMO_SIP.port, wsPort: DEMO_SIP.wsPort, rtpengine });
-    say(`SIP server     ws://127.0.0.1:${DEMO_SIP.wsPort}/   (Kamailio + rtpengine for browser desks; demo account ${DEMO_SIP.desk.user}/${DEMO_SIP.desk.password}, domain 127.0.0.1)`);
-    say('dispatch desk  http://127.0.0.1:8080/desk   (log in as dispatcher: the alarm board and the browser phone on the demo account)');
+    const users = Object.fromEntries((desk?.desks ?? []).map((d) => [d.id, d.password]));
+    const groups = deskGroups(desk);
+    await startKamailio({ users, groups, port: DEMO_SIP.port, wsPort: DEMO_SIP.wsPort, rtpengine, rpcToken: desk?.sip.rpc?.token });
+    say(`SIP server     ws://127.0.0.1:${DEMO_SIP.wsPort}/   (Kamailio + rtpengine for browser desks; desks ${Object.keys(users).join(', ')}; groups ${Object.entries(groups).map(([g, m]) => `${g} = ${m.join(' + ')}`).join('; ') || 'none'})`);
+    say('dispatch desk  http://127.0.0.1:8080/desk   (log in as dispatcher or admin: the alarm board and the browser phone; the kiosks ring the logged-in desks first, the baresip desk last)');
   } catch (err) {
     say(`SIP server     NOT STARTED: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -62,15 +67,16 @@ export async function runDemo(opts: { siteDir?: string }): Promise<number> {
   await hubProc.waitFor(/"msg":"ready"/, 60_000); // the first start makes its database
   say(`hub console    http://${hub.listen.host}:${hub.listen.port}/   (demo users: admin/admin-demo, dispatcher/dispatcher-demo, facilities/facilities-demo)`);
 
-  // The desk answers the kiosks' calls; its SIP address is the kiosks' first target.
+  // The baresip desk answers the kiosks' calls nobody at a console desk takes: the kiosks' last SIP target.
   const first = loadKioskConfig(kiosks[0]!).config;
-  const deskUri = new URL(first.sip.targets.emergency[0]!.uri.replace(/^sip:/, 'sip://'));
+  const sipTargets = first.sip.targets.emergency.filter((t) => /^sips?:/.test(t.uri));
+  const deskUri = new URL(sipTargets.at(-1)!.uri.replace(/^sip:/, 'sip://'));
   if (which('baresip')) {
     const desk = await startBaresip({ user: deskUri.username, sipPort: Number(deskUri.port || 5060) });
     say(`desk           ${desk.uri} (baresip, answers automatically)`);
   } else say('desk           NOT STARTED: baresip is not installed (bash scripts/install-system.sh)');
 
-  await startSipServer(say);
+  await startSipServer(say, hub.desk);
 
   for (const file of kiosks) {
     const { config } = loadKioskConfig(file);

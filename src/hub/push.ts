@@ -23,6 +23,8 @@ export interface PushTopic {
    * (e.g. an id into the row it names). Return undefined to send nothing.
    */
   resolve?(event: string, data: unknown): Promise<{ event: string; data: unknown } | undefined>;
+  /** The last stream of this session that follows the topic on this instance closed (tab closed, network lost, logged out). */
+  left?(session: string): void;
 }
 
 export interface PushClient {
@@ -65,7 +67,16 @@ export class PushHub {
 
   subscribe(c: PushClient): () => void {
     this.clients.add(c);
-    return () => this.clients.delete(c);
+    return () => {
+      if (!this.clients.delete(c)) return;
+      for (const t of c.topics) if (!this.following(c.session, t)) this.topics.get(t)?.left?.(c.session);
+    };
+  }
+
+  /** Whether a session has a stream open on this instance that follows the topic. */
+  following(session: string, topic: string): boolean {
+    for (const o of this.clients) if (o.session === session && o.topics.has(topic)) return true;
+    return false;
   }
 
   get subscribers(): number {
@@ -85,8 +96,10 @@ export class PushHub {
 
   /** Ends every stream (the hub is stopping: the server waits for open connections). */
   close(): void {
-    for (const c of [...this.clients]) c.end('the hub is stopping');
+    const all = [...this.clients];
+    // Stopping is not a page leaving: no topic hears "left".
     this.clients.clear();
+    for (const c of all) c.end('the hub is stopping');
   }
 
   private async deliver(topic: string, event: string, data: unknown): Promise<void> {

@@ -10,6 +10,7 @@ import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { callHeaders } from './headers.js';
+import { resolveTarget } from './targets.js';
 import type { TestCallHandle, TestCallListener, TestCallRequest } from './test-call.js';
 
 /** What happened to one alarm call, reported to the controller. */
@@ -128,7 +129,7 @@ export function placeAlarmCall(ctx: AlarmCallContext, req: AlarmCallRequest, lis
     },
   };
 
-  const uri = UserAgent.makeURI(req.target);
+  const uri = UserAgent.makeURI(resolveTarget(req.target, ctx.config().sip));
   if (!uri) {
     log.error({ callId, target: req.target }, 'invalid target URI for an alarm call');
     emit('calling');

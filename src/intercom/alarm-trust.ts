@@ -8,6 +8,7 @@
 // (registrar, configured source list, pinned TLS peer) once that lands.
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { parseSipUriAddress, type Address } from './transports/routing.js';
+import { resolveTarget } from './targets.js';
 
 export function trustedForAlarmCallback(arrival: Address | undefined, config: KioskConfig, registrar: Address | undefined): boolean {
   if (!arrival) return false;
@@ -15,7 +16,7 @@ export function trustedForAlarmCallback(arrival: Address | undefined, config: Ki
   const same = (a: Address) => a.host.toLowerCase() === arrival.host.toLowerCase() && (stream || a.port === arrival.port);
   if (registrar && same(registrar)) return true;
   return config.sip.targets.emergency.some((t) => {
-    const a = parseSipUriAddress(t.uri, 5060);
+    const a = parseSipUriAddress(resolveTarget(t.uri, config.sip), 5060);
     return !!a && same(a);
   });
 }

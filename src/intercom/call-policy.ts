@@ -11,6 +11,7 @@ import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { CallKind, CallState } from './events.js';
 import { callHeaders } from './headers.js';
+import { resolveTarget } from './targets.js';
 
 const ROUND_PAUSE_MS = 1000; // between rounds, so a dead network does not spin
 
@@ -79,7 +80,7 @@ export class OutgoingCall {
   private tryTarget(uri: string, ringTimeoutMs: number): Promise<'answered' | 'next'> {
     const attempt = ++this.attempt;
     this.target = uri;
-    const target = UserAgent.makeURI(uri);
+    const target = UserAgent.makeURI(resolveTarget(uri, this.ctx.config().sip));
     if (!target) {
       this.ctx.log.error({ uri }, 'invalid target URI');
       return Promise.resolve('next');

@@ -10,6 +10,7 @@ import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { AudioInput, AudioOutput } from '../audio/types.js';
 import { callHeaders } from './headers.js';
 import { RtpSessionDescriptionHandler } from './media/handler.js';
+import { resolveTarget } from './targets.js';
 
 export const TEST_INFO_TYPE = 'application/x-helppoint-test';
 
@@ -126,7 +127,7 @@ export function placeTestCall(ctx: TestCallContext, req: TestCallRequest, listen
     },
   };
 
-  const uri = UserAgent.makeURI(req.target);
+  const uri = UserAgent.makeURI(resolveTarget(req.target, ctx.config().sip));
   if (!uri) {
     queueMicrotask(() => finish(`invalid target URI ${req.target}`));
     return handle;

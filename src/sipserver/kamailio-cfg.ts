@@ -42,9 +42,28 @@ export interface KamailioCfgOptions {
   lenient: boolean;
   /** log every request and reply (test bed: the tests read the log) */
   verbose: boolean;
+  /**
+   * The hub's control of desks: JSON-RPC over HTTP at /RPC on the WebSocket
+   * port, only with this token in the X-Helppoint-Rpc header (a browser
+   * cannot add a header to a request of another origin). The hub removes a
+   * desk's registration when its dispatcher logs out (ul.rm).
+   */
+  rpcToken?: string;
+}
+
+/**
+ * Desk groups: \$sht(groups=>GROUP::0), \$sht(groups=>GROUP::1), ... name the
+ * member desks (SIP users) of GROUP, set in the same init block as the users
+ * (see deskGroupLines).
+ */
+export function deskGroupLines(groups: Record<string, string[]>): string {
+  return Object.entries(groups)
+    .flatMap(([g, members]) => members.map((m, i) => `  $sht(groups=>${g}::${i}) = "${m.replace(/"/g, '')}";`))
+    .join('\n');
 }
 
 const MODULES = ['kex', 'corex', 'tm', 'tmx', 'sl', 'rr', 'pv', 'maxfwd', 'usrloc', 'registrar', 'textops', 'siputils', 'xlog', 'sanity', 'auth', 'htable', 'nathelper', 'xhttp', 'websocket'];
+const RPC_MODULES = ['jsonrpcs'];
 
 export function kamailioCfg(o: KamailioCfgOptions): string {
   const media = o.rtpengine !== undefined;
@@ -53,9 +72,10 @@ export function kamailioCfg(o: KamailioCfgOptions): string {
   return `#!KAMAILIO
 ${o.header.trim()}
 
-${MODULES.map((m) => `loadmodule "${m}.so"`).join('\n')}
-${o.tlsConfig ? `loadmodule "tls.so"\nmodparam("tls", "config", "${o.tlsConfig}")\n` : ''}${media ? mediaModules(o.rtpengine!) : ''}
+${[...MODULES, ...(o.rpcToken ? RPC_MODULES : [])].map((m) => `loadmodule "${m}.so"`).join('\n')}
+${o.rpcToken ? 'modparam("jsonrpcs", "transport", 1)\nmodparam("jsonrpcs", "pretty_format", 0)\n' : ''}${o.tlsConfig ? `loadmodule "tls.so"\nmodparam("tls", "config", "${o.tlsConfig}")\n` : ''}${media ? mediaModules(o.rtpengine!) : ''}
 modparam("htable", "htable", "users=>size=8;")
+modparam("htable", "htable", "groups=>size=6;")
 modparam("registrar", "received_avp", "$avp(RECEIVED)")
 modparam("nathelper", "received_avp", "$avp(RECEIVED)")
 modparam("rr", "enable_double_rr", 1)
@@ -105,7 +125,8 @@ ${o.verbose ? `  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU ct=$cT\\n
   if (is_method("INVITE")) record_route();
   # "sip:user@${o.domain}" (no port) names our own domain: look the user up.
   if (uri == myself || ($rd == "${o.domain}" && $(ru{uri.port}) == "")) {
-    if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
+    if ($sht(groups=>$rU::0) != $null) route(GROUP);
+    else if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
   }${media ? '\n  if (is_method("INVITE")) route(MEDIA_INVITE);' : ''}
   route(RELAY);
 }
@@ -119,8 +140,33 @@ route[RELAY] {
   if (!t_relay()) sl_reply_error();
   exit;
 }
+
+# A desk group: every member desk that is registered now rings at once (the first to answer takes the call;
+# the hub's claim keeps a second dispatcher from answering too). None registered: 404 at once, so a kiosk's
+# hunt moves on without waiting for a ring timeout.
+route[GROUP] {
+  $var(group) = $rU;
+  $var(host) = $rd;
+  $var(i) = 0;
+  while ($sht(groups=>$var(group)::$var(i)) != $null) {
+    $var(member) = "sip:" + $sht(groups=>$var(group)::$var(i)) + "@" + $var(host);
+    if ($var(i) == 0) $ru = $var(member); else append_branch("$var(member)");
+    $var(i) = $var(i) + 1;
+  }
+  if (!lookup_branches("location")) { sl_send_reply("404", "Not Found: nobody at the desks of $var(group)"); exit; }
+  xlog("L_INFO", "group $var(group): ringing $ru and the other registered members\\n");
+}
 ${media ? mediaRoutes() : ''}
-event_route[xhttp:request] {
+event_route[xhttp:request] {${
+    o.rpcToken
+      ? `
+  if ($hu =~ "^/RPC") {
+    if ($hdr(X-Helppoint-Rpc) == "${o.rpcToken.replace(/"/g, '')}") { jsonrpc_dispatch(); exit; }
+    xhttp_reply("403", "Forbidden", "", "");
+    exit;
+  }`
+      : ''
+  }
   if ($hdr(Upgrade) =~ "websocket" && $hdr(Connection) =~ "Upgrade" && $rm =~ "GET") {
     if (ws_handle_handshake()) exit;
   }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { start, type Managed } from './proc.js';
 import { freePort } from './ports.js';
 import { requireTool } from './tools.js';
-import { kamailioCfg } from '../sipserver/kamailio-cfg.js';
+import { deskGroupLines, kamailioCfg } from '../sipserver/kamailio-cfg.js';
 
 export interface Kamailio {
   proc: Managed;
@@ -30,6 +30,10 @@ export interface KamailioConfigOptions {
   mpath: string;
   /** rtpengine's ng socket ("udp:127.0.0.1:PORT"): bridge WebRTC browsers and plain-RTP endpoints */
   rtpengine?: string;
+  /** desk groups: group name -> member desks (SIP users), rung at once */
+  groups?: Record<string, string[]>;
+  /** JSON-RPC at http://127.0.0.1:WSPORT/RPC with this token (the hub removes a logged-out desk's registration) */
+  rpcToken?: string;
 }
 
 /** The test bed's config: loopback, its own ports, plain passwords, lenient with sipp, every message logged. */
@@ -52,9 +56,10 @@ tcp_accept_no_cl=yes
 mpath="${o.mpath}"`,
     domain: '127.0.0.1',
     rtpengine: o.rtpengine,
-    users: { ha1: false, init: `event_route[htable:mod-init] {\n${users}\n}` },
+    users: { ha1: false, init: `event_route[htable:mod-init] {\n${users}\n${deskGroupLines(o.groups ?? {})}\n}` },
     lenient: true,
     verbose: true,
+    rpcToken: o.rpcToken,
   });
 }
 
@@ -64,6 +69,8 @@ export interface KamailioOptions {
   wsPort?: number;
   /** bridge WebRTC through this rtpengine (start it first: startRtpengine) */
   rtpengine?: { sock: string };
+  groups?: Record<string, string[]>;
+  rpcToken?: string;
 }
 
 export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
@@ -71,7 +78,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
   if (!mpath) throw new Error('kamailio websocket module missing (Debian package kamailio-websocket-modules); run: bash scripts/install-system.sh');
   const port = opts.port ?? (await freePort());
   const wsPort = opts.wsPort ?? (await freePort());
-  const config = kamailioConfig({ port, wsPort, users: opts.users, mpath, rtpengine: opts.rtpengine?.sock });
+  const config = kamailioConfig({ port, wsPort, users: opts.users, mpath, rtpengine: opts.rtpengine?.sock, groups: opts.groups, rpcToken: opts.rpcToken });
   const k = await runKamailio(config, wsPort);
   return { ...k, port, wsPort, domain: '127.0.0.1' };
 }

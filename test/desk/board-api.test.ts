@@ -50,6 +50,11 @@ describe('desk board at the hub (hub and kiosk processes)', function () {
     const s = await openStream(base, fac.cookie, 'desk');
     assert.equal(s.status, 403);
     assert.equal((await fac.get('/desk')).status, 403);
+    // A kiosk's history is theirs to read (linked from the fleet list); the desk's actions are not.
+    assert.equal((await fac.get('/api/desk/kiosks/conc-north/history')).status, 200);
+    assert.equal((await fac.get('/desk/kiosks/conc-north/history')).status, 200);
+    assert.equal((await fac.post('/api/desk/kiosks/conc-north/call', {})).status, 403);
+    assert.equal((await fac.post('/api/desk/kiosks/conc-north/info', { etaMin: 3 })).status, 403);
     // A dispatcher gets a desk with its SIP account for the browser phone.
     const d = (await (await dispatcher.post('/api/desk/seat', {})).json()) as { desk: string; sip: { user: string; password: string; wsUrl: string } };
     assert.equal(d.desk, 'desk');

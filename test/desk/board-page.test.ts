@@ -62,6 +62,12 @@ describe('desk page: board, answer, acknowledge, door, chat (Chromium, hub, kios
     assert.equal(await row.locator('td.kiosk').textContent(), 'conc-north');
     assert.equal(await row.locator('td.location').textContent(), 'Concourse, north entrance');
     assert.equal(await row.locator('td.zone').textContent(), 'concourse');
+    // The mini map (the facilities console's floor plan code): a marker at the kiosk's place, red for an emergency.
+    const marker = page.locator('#minimap g[data-kiosk="conc-north"]');
+    await marker.waitFor({ timeout: 5000 });
+    assert.equal(await marker.getAttribute('class'), 'kiosk emergency');
+    assert.equal(await marker.locator('circle').getAttribute('cx'), '40');
+    assert.equal(await page.locator('#minimap svg image').getAttribute('href'), '/api/facilities/floorplan');
 
     // The kiosk rings this desk: Answer becomes possible, then the call is up.
     const answer = row.locator('button[data-act=answer]');
@@ -126,6 +132,7 @@ describe('desk page: board, answer, acknowledge, door, chat (Chromium, hub, kios
     await row.locator('button[data-act=reset]').click();
     assert.equal((await rig.waitAlarm((a) => a.state === 'reset', 'reset')).by, 'hub:dispatcher');
     await row.waitFor({ state: 'detached', timeout: 10_000 });
+    await marker.waitFor({ state: 'detached', timeout: 5000 });
     // Logging out lets go of the desk: the next dispatcher's page takes it.
     await Promise.all([page.waitForURL(base + '/'), page.click('header form button[type=submit]')]);
     await page.context().close();
@@ -153,6 +160,114 @@ describe('desk page: board, answer, acknowledge, door, chat (Chromium, hub, kios
     await row.locator('button[data-act=reset]').click();
     assert.equal((await rig.waitAlarm((a) => a.alarmId === raised.alarmId && a.state === 'reset', 'reset')).by, 'hub:dispatcher');
     await row.waitFor({ state: 'detached', timeout: 10_000 });
+    await page.context().close();
+  });
+  it('page buttons in a call: Mute, Hold, the keypad opens the door, ETA and responder on the screen, Call back is auto-answered; Listen in is not offered where the site forbids it', async () => {
+    // The last test closed its tab without logging out: the hub lets go of its desk within seconds (the kiosk rings "desk").
+    await until(() => /"desk":"desk".*"why":"page closed"/.test(hub.output()), 10_000, 'the closed tab\'s desk let go');
+    const page = await openBoard(browser, base);
+    assert.equal(await page.evaluate(() => (window as any).board.S.desk), 'desk');
+    const before = rig.alarm().filter((a) => a.state === 'calling').length;
+    await rig.press('emergency');
+    const raised = await until(() => rig.alarm().filter((a) => a.state === 'calling')[before], 10_000, 'the new alarm calling');
+    const row = page.locator(`#board tr[data-ref="${raised.alarmId}"]`);
+    const enabled = (act: string) =>
+      page.waitForFunction(
+        ([ref, a]) => {
+          const b = document.querySelector(`#board tr[data-ref="${ref}"] button[data-act=${a}]`) as HTMLButtonElement | null;
+          return !!b && !b.disabled;
+        },
+        [raised.alarmId, act] as const,
+        { timeout: 20_000 },
+      );
+    const call = () => page.evaluate(() => (window as any).board.S.phone.list().find((c: any) => c.state !== 'ended') ?? null);
+    await enabled('answer');
+    await row.locator('button[data-act=answer]').click();
+    await rig.waitAlarm((a) => a.alarmId === raised.alarmId && a.state === 'talking', 'talking');
+    await enabled('mute');
+
+    // Mute and unmute: the phone's microphone track follows, the button says what a click does next.
+    await row.locator('button[data-act=mute]').click();
+    await until(async () => (await call())?.muted === true, 5000, 'muted');
+    assert.equal(await row.locator('button[data-act=mute]').textContent(), 'Unmute');
+    await row.locator('button[data-act=mute]').click();
+    await until(async () => (await call())?.muted === false, 5000, 'unmuted');
+
+    // Hold and resume: re-INVITEs accepted by the kiosk (through Kamailio and rtpengine).
+    await row.locator('button[data-act=hold]').click();
+    await until(async () => (await call())?.held === true, 10_000, 'held');
+    assert.equal(await row.locator('button[data-act=hold]').textContent(), 'Resume');
+    await row.locator('button[data-act=hold]').click();
+    await until(async () => (await call())?.held === false, 10_000, 'resumed');
+
+    // The keypad: *1 is the kiosk's door code; the door relay pulses.
+    const pulses = () => rig.events().filter((e) => e.type === 'relay.pulse').length;
+    const p0 = pulses();
+    await row.locator('button[data-act=keypad]').click();
+    await page.locator('#pad button[data-digit="*"]').click();
+    await page.locator('#pad button[data-digit="1"]').click();
+    await until(() => pulses() > p0, 10_000, 'door pulse from the keypad');
+
+    // Acknowledge, hang up, then call the kiosk back: auto-answered (a trusted desk during its open alarm).
+    await row.locator('button[data-act=ack]').click();
+    await rig.waitAlarm((a) => a.alarmId === raised.alarmId && a.state === 'acknowledged', 'acknowledged');
+    // ETA and the responder's name, sent from the chat panel: on the caller's screen.
+    const ws = new WebSocket(rig.kiosk.url.replace('http', 'ws') + 'screen/ws');
+    const shownDesk = new Promise<{ etaMin?: number; responder?: string }>((resolve) =>
+      ws.on('message', (m) => {
+        const msg = JSON.parse(String(m));
+        if (msg.type === 'state' && msg.state?.desk?.etaMin === 7) resolve(msg.state.desk);
+      }),
+    );
+    await row.locator('button[data-act=chat]').click();
+    await page.fill('#eta-min', '7');
+    await page.fill('#eta-responder', 'Officer Li, station staff');
+    await page.click('#eta-form button[type=submit]');
+    assert.deepEqual(await shownDesk, { etaMin: 7, responder: 'Officer Li, station staff' });
+    ws.close();
+    await page.waitForFunction(() => ((window as any).board.S.log as string[]).some((l) => l.startsWith('ETA and responder shown')), undefined, { timeout: 10_000 });
+
+    await row.locator('button[data-act=hangup]').click();
+    await until(async () => (await call()) === null, 10_000, 'call over');
+    const incomingBefore = rig.events().filter((e) => e.type === 'call.state' && e.data.incoming && e.data.state === 'connected').length;
+    await enabled('callback');
+    await row.locator('button[data-act=callback]').click();
+    await until(() => rig.events().filter((e) => e.type === 'call.state' && e.data.incoming && e.data.state === 'connected').length > incomingBefore, 15_000, 'the kiosk answered the call back');
+    await until(async () => (await call())?.state === 'established', 10_000, 'call back established in the page');
+    // The row knows the call: Hang up ends it.
+    await enabled('hangup');
+    await row.locator('button[data-act=hangup]').click();
+    await until(async () => (await call()) === null, 10_000, 'call back over');
+
+    // Listen-in: this site does not allow it (desk.listenIn false): no button, and the API refuses.
+    assert.equal(await row.locator('button[data-act=listen]').count(), 0);
+    const refused = await page.evaluate(async (k) => {
+      const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
+      const r = await fetch(`/api/desk/kiosks/${k}/call`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ listen: true }) });
+      return r.status;
+    }, 'conc-north');
+    assert.equal(refused, 403);
+
+    assert.equal(await row.locator('td.kiosk a').getAttribute('href'), '/desk/kiosks/conc-north/history');
+    await row.locator('button[data-act=reset]').click();
+    await rig.waitAlarm((a) => a.alarmId === raised.alarmId && a.state === 'reset', 'reset');
+
+    // The kiosk's history, linked from the board's kiosk cell: the alarm with who acknowledged and reset,
+    // calls with their media statistics, the ETA shown, the door, and what the dispatcher did.
+    await until(async () => {
+      const r = await page.evaluate(() => fetch('/api/desk/kiosks/conc-north/history').then((x) => x.json()));
+      return r.entries.some((e: any) => e.type === 'alarm.state' && e.alarmId === raised.alarmId && e.data.state === 'reset');
+    }, 10_000, 'the reset in the history');
+    await page.goto(base + '/desk/kiosks/conc-north/history');
+    const lines = await page.locator('#history tbody tr').allTextContents();
+    const has = (re: RegExp, what: string) => assert.ok(lines.some((l) => re.test(l)), `${what} not in the history:\n${lines.slice(0, 40).join('\n')}`);
+    has(/alarm acknowledged.*by info/, 'the acknowledgement and by whom');
+    has(/alarm reset.*by hub:dispatcher/, 'the reset and by whom');
+    has(/call media .*loss \d+(\.\d)? %, jitter \d+(\.\d)? ms/, 'a call with its loss and jitter');
+    has(/ETA 7 min, responder Officer Li/, 'the ETA shown');
+    has(/door relay pulsed/, 'the door');
+    has(/dispatcher at desk: answer/, 'the dispatcher answering');
+    has(/dispatcher at desk: call back/, 'the call back');
     await page.context().close();
   });
 });

@@ -18,9 +18,9 @@ export interface MediaBed {
 }
 
 /** rtpengine first (it must answer a ping before Kamailio starts), then Kamailio with the WebRTC routing. */
-export async function startMediaBed(users: Record<string, string>): Promise<MediaBed> {
+export async function startMediaBed(users: Record<string, string>, more: { groups?: Record<string, string[]>; rpcToken?: string } = {}): Promise<MediaBed> {
   const rtpengine = await startRtpengine();
-  const kamailio = await startKamailio({ users, rtpengine });
+  const kamailio = await startKamailio({ users, rtpengine, ...more });
   return {
     rtpengine,
     kamailio,

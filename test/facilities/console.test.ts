@@ -289,6 +289,8 @@ describe('facilities console in the browser: editor, diff, staged rollout, rollb
     await page.waitForSelector('body[data-ready="1"]');
     await page.waitForSelector('#live.on');
     for (const id of ALL) await page.waitForSelector(`#map g[data-kiosk="${id}"][data-state="online"]`);
+    // The list's kiosk id links to the kiosk's history (alarms, calls, chat, who acted).
+    assert.equal(await page.locator('#fleet tr[data-kiosk="conc-north"] td:first-child a').getAttribute('href'), '/desk/kiosks/conc-north/history');
     await shot('map');
     // filter by zone
     await page.selectOption('#zone', 'platforms');

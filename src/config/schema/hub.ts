@@ -107,6 +107,15 @@ export const HubDesk = Strict(
       {
         wsUrl: Type.String({ pattern: '^wss?://', description: 'the site SIP server\'s WebSocket URL for browsers (wss:// in production; ws:// only on localhost)' }),
         domain: Type.String({ minLength: 1, description: 'the SIP domain desks register in' }),
+        rpc: Type.Optional(
+          Strict(
+            {
+              url: Type.String({ pattern: '^https?://', description: 'the SIP server\'s JSON-RPC URL (Kamailio jsonrpcs over xhttp, e.g. http://127.0.0.1:8088/RPC)' }),
+              token: Type.String({ minLength: 16, description: 'sent as X-Helppoint-Rpc; the SIP server answers RPC only with it' }),
+            },
+            'lets the hub remove a desk\'s registration at the SIP server the moment its dispatcher logs out or closes the page, so kiosks skip it at once (without it, only the browser\'s own unregistering or its lost WebSocket does)',
+          ),
+        ),
       },
       'where console desks register',
     ),
@@ -117,6 +126,7 @@ export const HubDesk = Strict(
           password: Type.String({ minLength: 1, description: 'its digest password on the SIP server; handed to a dispatcher\'s browser only while the dispatcher holds the desk' }),
           name: Type.Optional(Type.String({ maxLength: 80 })),
           users: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'only these dispatchers may take this desk (default: any dispatcher)' })),
+          groups: Type.Optional(Type.Array(DeskId, { description: 'desk groups it belongs to: a kiosk hunt-list entry group:NAME rings every logged-in desk of the group at once (the SIP server\'s group list, generated from this)' })),
         },
         'a console desk: one SIP account, held by one logged-in dispatcher at a time',
       ),

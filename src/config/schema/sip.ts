@@ -29,8 +29,15 @@ export const Account = Strict(
   'a SIP account',
 );
 
+/** A hunt-list entry: a SIP URI, or a console desk or desk group by name (found at the site SIP server, see docs/desk-media.md). */
+const TargetUri = Type.String({
+  pattern: '^(sips?:[^\\s]+|(desk|group):[A-Za-z0-9][A-Za-z0-9_.-]{0,62})$',
+  description:
+    'a SIP URI (sip:desk@10.0.0.5:5060), a console desk by name (desk:desk-1) or a group of console desks (group:control-room). desk: and group: are called as sip:NAME@ the site SIP server (sip.deskServer, else the account domain through the registrar), which rings the desks of a group that are logged in at once and refuses with 404 when none is: the hunt moves on at once',
+});
+
 export const Target = Strict({
-  uri: SipUri,
+  uri: TargetUri,
   ringTimeoutS: Type.Number({ exclusiveMinimum: 0, maximum: 300, default: 15 }),
   name: Type.Optional(Type.String()),
 });
@@ -75,6 +82,12 @@ export const Sip = Strict(
       description: 'transport for registrarless calls (with registrars, the primary registrar\'s transport is used)',
     }),
     account: Account,
+    deskServer: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9.-]+(:\\d{1,5})?$|^\\[[0-9a-fA-F:.]+\\](:\\d{1,5})?$',
+        description: 'host or host:port of the site SIP server that knows the console desks, for desk: and group: targets of a kiosk without registrars (default: the account domain, through the registrar)',
+      }),
+    ),
     targets: Strict({
       emergency: Type.Array(Target, { minItems: 1, description: 'desks tried in order, then again from the first' }),
       information: Type.Array(Target, { minItems: 1 }),

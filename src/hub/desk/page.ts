@@ -16,6 +16,13 @@ export function deskPage(siteName: string, s: SessionInfo): string {
 #chat-log li.caller{color:#036}
 #chat-log li.desk{color:#060}
 #status{font-size:.9em}
+#minimap{max-width:28em;border:1px solid #ccc;margin-top:8px}
+#minimap svg{width:100%;height:auto;display:block}
+#minimap g.kiosk circle{fill:#c00;stroke:#fff;stroke-width:.6}
+#minimap g.kiosk.information circle{fill:#06c}
+#minimap g.kiosk.taken circle{fill:#888}
+#pad{border:1px solid #999;padding:6px;margin-top:10px;display:inline-block}
+#pad button{width:3em;height:2.4em;margin:2px}
 </style></head>
 <body><header><b>Help-point control centre</b> · ${esc(siteName)} · dispatch desk · ${esc(s.user)} (${esc(s.role)}) · <span id="status">connecting…</span> ·
 <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(s.csrf)}"><button type="submit">log out</button></form></header>
@@ -25,8 +32,12 @@ export function deskPage(siteName: string, s: SessionInfo): string {
 <table><thead><tr><th>Kind</th><th>Kiosk</th><th>Zone</th><th>Location</th><th>Category</th><th>Language</th><th>State</th><th>Waiting</th><th>Attempt</th><th>Ringing / with</th><th>Desk</th><th>Actions</th></tr></thead>
 <tbody id="board"></tbody></table>
 <p id="empty">No open alarm.</p>
+<div id="minimap" title="open alarms on the site map"></div>
+<section id="pad" hidden><h3>Keypad: <span id="pad-kiosk"></span></h3>
+${['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'].map((d, i) => `<button type="button" data-digit="${d}">${d}</button>${i % 3 === 2 ? '<br>' : ''}`).join('')}</section>
 <section id="chat" hidden><h3>Chat with <span id="chat-kiosk"></span> <small id="chat-lang"></small></h3>
 <ul id="chat-log"></ul><div id="quick"></div>
+<form id="eta-form">ETA <input id="eta-min" type="number" min="0" max="600" style="width:4em" aria-label="minutes until help arrives"> min · responder <input id="eta-responder" maxlength="200" aria-label="who is coming"><button type="submit">Send to screen</button></form>
 <form id="chat-form"><input id="chat-input" maxlength="500" autocomplete="off" aria-label="message to the caller"><button type="submit">Send</button></form></section>
 </main>
 <script type="module" src="/desk/board.js"></script></body></html>`;

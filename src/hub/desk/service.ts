@@ -41,6 +41,8 @@ export const DEFAULT_QUICK_REPLIES: DeskConfig['quickReplies'] = [
 export const HISTORY_TYPES = ['alarm.state', 'alarm.refused', 'call.state', 'call.media', 'call.refused', 'call.rating', 'chat.toDesk', 'chat.fromDesk', 'desk.info', 'relay.pulse', 'screen.language'];
 
 const FACTS_TTL_MS = 10_000;
+/** a page that reloads or whose stream reconnects (EventSource retry 2 s) opens a new stream within this */
+const PAGE_GONE_GRACE_MS = 3000;
 
 export class DeskService {
   readonly cfg: DeskConfig;
@@ -57,7 +59,7 @@ export class DeskService {
 
   start(): void {
     const { hub } = this;
-    hub.push.define('desk', { roles: ['dispatcher', 'admin'], resolve: (event, data) => this.resolve(event, data) });
+    hub.push.define('desk', { roles: ['dispatcher', 'admin'], resolve: (event, data) => this.resolve(event, data), left: (session) => this.pageGone(session) });
     hub.link.watch({ events: (kiosk, events) => void this.onEvents(kiosk, events).catch((err: Error) => hub.log.error({ err: err.message, kiosk }, 'desk: kiosk events not followed')) });
     hub.sessionEnded.push(async (s) => {
       await this.leaveDesk(s, 'logged out');
@@ -85,15 +87,59 @@ export class DeskService {
     return { desk: seat.desk, name: this.desk(seat.desk)?.name ?? seat.desk };
   }
 
+  /**
+   * The session's last desk page closed (its board stream ended): unless a
+   * page of the session is back within the grace (a reload), its desk is let
+   * go at once, not at the session's expiry.
+   */
+  private pageGone(session: string): void {
+    setTimeout(() => {
+      if (this.hub.push.following(session, 'desk')) return;
+      void this.hub.storage.desk
+        .seatOf(session)
+        .then((seat) => (seat ? this.leaveDesk({ idSha256: session, user: seat.user }, 'page closed') : undefined))
+        .catch((err: Error) => this.hub.log.warn({ err: err.message }, 'desk of a closed page not let go'));
+    }, PAGE_GONE_GRACE_MS).unref();
+  }
+
   /** The session lets go of its desk; claims it held end (the alarm goes back to the board). */
-  async leaveDesk(s: SessionInfo, why: string): Promise<string | undefined> {
+  async leaveDesk(s: Pick<SessionInfo, 'idSha256' | 'user'>, why: string): Promise<string | undefined> {
     const desk = await this.hub.storage.desk.releaseSeat(s.idSha256);
     if (!desk) return undefined;
+    // Kiosks must skip this desk from now on: its registration goes at the SIP server too (the browser may still be open).
+    await this.forgetRegistration(desk);
     const released = await this.hub.storage.desk.releaseClaimsOfDesk(desk, why);
     for (const alarmId of released) await this.publish('alarm', { ref: alarmId });
     await this.publish('seats', {});
     this.hub.log.info({ desk, user: s.user, why }, 'desk let go');
     return desk;
+  }
+
+  /**
+   * Removes a desk's registration at the SIP server (Kamailio's ul.rm over
+   * JSON-RPC), so an alarm that hunts for it gets 404 at once. Without
+   * desk.sip.rpc only the browser's own unregistering or its lost WebSocket
+   * do this. Never throws: a failure is logged (the page unregisters too).
+   */
+  async forgetRegistration(desk: string): Promise<boolean> {
+    const rpc = this.cfg.sip.rpc;
+    if (!rpc) return false;
+    try {
+      const r = await fetch(rpc.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-helppoint-rpc': rpc.token },
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'ul.rm', params: ['location', desk], id: 1 }),
+        signal: AbortSignal.timeout(2000),
+      });
+      const body = (await r.json().catch(() => ({}))) as { error?: { message?: string } };
+      // "AOR not found": nothing was registered, which is what we want.
+      if (!r.ok || (body.error && !/not found/i.test(body.error.message ?? ''))) throw new Error(`${r.status} ${body.error?.message ?? ''}`);
+      this.hub.log.info({ desk }, 'desk registration removed at the SIP server');
+      return true;
+    } catch (err) {
+      this.hub.log.warn({ desk, err: (err as Error).message }, 'desk registration not removed at the SIP server');
+      return false;
+    }
   }
 
   // ---- claims ---------------------------------------------------------------------

@@ -14,10 +14,13 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DeskService, type DeskConfig } from '../desk/service.js';
 import { WEB_DIST } from '../web-bundle.js';
 import { deskPage } from '../desk/page.js';
+import { historyPage, kioskHistory } from '../desk/history.js';
 import type { BoardRow } from '../storage/desk.js';
 
 const DESK_ROLES = ['dispatcher', 'admin'] as const;
 const roles = [...DESK_ROLES];
+/** a kiosk's history is read by facilities staff too (linked from the fleet list) */
+const historyRoles = [...DESK_ROLES, 'facilities' as const];
 
 const AlarmParams = Type.Object({ alarmId: Type.String({ minLength: 1, maxLength: 128 }) });
 const KioskParams = Type.Object({ kiosk: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -76,6 +79,8 @@ export default async function desk(app: FastifyInstance) {
       seats: await svc.seats(),
       mySeat: (await hub.storage.desk.seatOf(req.session!.idSha256))?.desk ?? null,
       quickReplies: svc.cfg.quickReplies,
+      listenIn: svc.cfg.listenIn,
+      map: hub.config.site.map ? { width: hub.config.site.map.width, height: hub.config.site.map.height, floorplan: !!hub.config.site.map.floorplan } : null,
     }),
   );
 
@@ -162,7 +167,80 @@ export default async function desk(app: FastifyInstance) {
     );
   }
 
+  // ---- a kiosk's history -----------------------------------------------------------------------------------
+
+  const HistoryQuery = Type.Object({ from: Type.Optional(Type.String({ format: 'date-time' })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })) });
+  app.get<{ Params: Static<typeof KioskParams>; Querystring: Static<typeof HistoryQuery> }>(
+    '/api/desk/kiosks/:kiosk/history',
+    { config: { roles: historyRoles }, schema: { tags: ['desk'], summary: 'a kiosk\'s history, newest first: alarms (who acknowledged and reset), calls with media statistics (loss, jitter), chat, screen information, door, dispatchers\' actions', params: KioskParams, querystring: HistoryQuery } },
+    async (req, reply) => {
+      if (!(await hub.storage.getKiosk(req.params.kiosk))) return reply.status(404).send({ error: `no kiosk ${req.params.kiosk}`, statusCode: 404 });
+      return { kiosk: req.params.kiosk, entries: await kioskHistory(hub, req.params.kiosk, req.query) };
+    },
+  );
+
+  app.get<{ Params: Static<typeof KioskParams> }>(
+    '/desk/kiosks/:kiosk/history',
+    { config: { roles: historyRoles }, schema: { tags: ['desk'], summary: 'a kiosk\'s history page', params: KioskParams, hide: true } },
+    async (req, reply) => {
+      if (!(await hub.storage.getKiosk(req.params.kiosk))) return reply.status(404).send({ error: `no kiosk ${req.params.kiosk}`, statusCode: 404 });
+      void reply.type('text/html; charset=utf-8').header('x-frame-options', 'DENY').header('cache-control', 'no-store');
+      return historyPage(hub.config.site.name.en, req.params.kiosk, await kioskHistory(hub, req.params.kiosk));
+    },
+  );
+
+  // ---- calling a kiosk: call back, listen in ----------------------------------------------------------------
+
+  const CallBody = Type.Object({ listen: Type.Optional(Type.Boolean({ description: 'listen in: the desk\'s microphone stays off (only where the site allows it: desk.listenIn)' })) }, { additionalProperties: false });
+  app.post<{ Params: Static<typeof KioskParams>; Body: Static<typeof CallBody> }>(
+    '/api/desk/kiosks/:kiosk/call',
+    {
+      config: { roles },
+      schema: {
+        tags: ['desk'],
+        summary: 'where the desk\'s browser phone calls a kiosk back (or listens in): its SIP address; the kiosk answers by its own rules (auto-answered from a trusted desk). 403 for listen-in where the site does not allow it',
+        params: KioskParams,
+        body: CallBody,
+      },
+    },
+    async (req, reply) => {
+      const kiosk = req.params.kiosk;
+      const listen = req.body?.listen === true;
+      if (listen && !svc.cfg.listenIn) return reply.status(403).send({ error: 'this site does not allow listening in (hub config desk.listenIn)', statusCode: 403 });
+      const seat = await hub.storage.desk.seatOf(req.session!.idSha256);
+      if (!seat) return reply.status(409).send({ error: 'take a desk first', statusCode: 409 });
+      const facts = await svc.kioskFacts(kiosk);
+      if (!facts) return reply.status(404).send({ error: `no kiosk ${kiosk}`, statusCode: 404 });
+      await hub.storage.desk.action({ kiosk, user: req.session!.user, desk: seat.desk, action: listen ? 'listen in' : 'call back', detail: { uri: facts.sipUri } });
+      await hub.audit(req, listen ? 'desk.listen' : 'desk.callback', kiosk, 'ok');
+      return { ok: true, uri: facts.sipUri, listen };
+    },
+  );
+
   // ---- the kiosk: door, chat, desk information -----------------------------------------------------------
+
+  const InfoBody = Type.Object(
+    {
+      etaMin: Type.Optional(Type.Integer({ minimum: 0, maximum: 600, description: 'minutes until help arrives' })),
+      responder: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'who is coming (name or team)' })),
+      callId: Type.Optional(Type.String({ maxLength: 128 })),
+    },
+    { additionalProperties: false },
+  );
+  app.post<{ Params: Static<typeof KioskParams>; Body: Static<typeof InfoBody> }>(
+    '/api/desk/kiosks/:kiosk/info',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'the ETA and the responder\'s name on the caller\'s screen (desk.info); answers with the kiosk\'s result', params: KioskParams, body: InfoBody, response: { 200: Outcome } } },
+    async (req, reply) => {
+      const kiosk = req.params.kiosk;
+      if (!(await hub.storage.getKiosk(kiosk))) return reply.status(404).send({ error: `no kiosk ${kiosk}`, statusCode: 404 });
+      const b = req.body ?? {};
+      if (b.etaMin === undefined && !b.responder) return reply.status(400).send({ error: 'send "etaMin", "responder" or both', statusCode: 400 });
+      const r = await svc.command(req.session!, ip(req), kiosk, 'desk.info', { ...b });
+      const seat = await hub.storage.desk.seatOf(req.session!.idSha256);
+      await hub.storage.desk.action({ kiosk, user: req.session!.user, desk: seat?.desk ?? null, action: 'eta', detail: { ...b, ok: r.ok, error: r.error } });
+      return reply.status(r.ok ? 200 : r.pending ? 202 : 409).send(r);
+    },
+  );
 
   app.post<{ Params: Static<typeof KioskParams> }>(
     '/api/desk/kiosks/:kiosk/door',

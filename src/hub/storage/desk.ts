@@ -60,7 +60,8 @@ export interface BoardRow {
 const iso = (d: unknown): string => (d instanceof Date ? d.toISOString() : String(d));
 const json = (v: unknown) => JSON.stringify(v ?? null);
 /** The SIP user of a URI: "sip:desk-1@10.0.0.5:5062" -> "desk-1". */
-export const sipUser = (uri: string | null | undefined): string | null => (uri ? (/^sips?:([^@;>]+)@/i.exec(uri)?.[1] ?? null) : null);
+/** The SIP user a hunt-list target names: sip:USER@host, or a console desk by name (desk:USER). */
+export const sipUser = (uri: string | null | undefined): string | null => (uri ? (/^sips?:([^@;>]+)@/i.exec(uri)?.[1] ?? /^desk:(.+)$/.exec(uri)?.[1] ?? null) : null);
 
 function claimRow(r: Record<string, unknown>): Claim {
   return {
@@ -171,6 +172,8 @@ export class DeskStorage {
    */
   async followAlarm(alarmId: string, state: string, at: string, target: string | undefined, lapseS: number): Promise<boolean> {
     if (state === 'talking' && target) {
+      // A group rang several desks at once: the one that took the claim is the one that answered.
+      if (target.startsWith('group:')) return (await this.db.query('update desk_claims set confirmed = true where alarm_id = $1 and released_at is null and not confirmed returning 1', [alarmId])).length > 0;
       const desk = sipUser(target);
       return (await this.db.query('update desk_claims set confirmed = true where alarm_id = $1 and released_at is null and desk_id = $2 and not confirmed returning 1', [alarmId, desk])).length > 0;
     }

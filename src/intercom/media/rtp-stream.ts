@@ -23,6 +23,9 @@ import { JitterBuffer } from './jitter-buffer.js';
 import { mediaClock, ORDER, type ClockTask } from '../../audio/media-clock.js';
 import type { Direction } from './sdp.js';
 
+/** the longest a call's audio waits in the mixer behind what arrives (ms); the PA path's hub pages use the same */
+const CALL_MAX_LAG_MS = 120;
+
 const PTIME_MS = 20;
 const JITTER_TARGET = 2; // packets buffered before playout starts (40 ms)
 const JITTER_MAX = 10; // beyond this the buffer skips ahead (200 ms)
@@ -240,7 +243,9 @@ export class RtpStream {
     });
     void this.input.start();
     this.channel?.end();
-    this.channel = this.output?.openChannel({ channel: 'call', rate, id: `call-${this.ssrc}`, live: true } as never);
+    // A call plays at most CALL_MAX_LAG_MS behind what arrives: a burst after a stall (the jitter buffer catching up)
+    // is trimmed at once instead of staying in the mouth-to-ear delay for the rest of the call (as a hub page).
+    this.channel = this.output?.openChannel({ channel: 'call', rate, id: `call-${this.ssrc}`, live: true, maxLagMs: CALL_MAX_LAG_MS } as never);
     if (!this.sendTask) {
       // the first packet at once (call set-up ends with it), then on the mixer's grid
       const first = performance.now();

@@ -7,6 +7,7 @@
 // talking to the kiosk (SIP INFO application/x-helppoint-alarm), else
 // through the hub (alarm.ack / alarm.reset commands).
 import { DeskPhone, type CallInfo } from './phone.js';
+import { drawFloorplan, kioskMarker, type SiteMap } from '../floorplan.js';
 
 interface Row {
   ref: string;
@@ -14,7 +15,7 @@ interface Row {
   kind: 'emergency' | 'information';
   kiosk: string;
   zone: string;
-  location: { text?: { en?: string; 'zh-CN'?: string } } | null;
+  location: { text?: { en?: string; 'zh-CN'?: string }; x?: number; y?: number } | null;
   category: string | null;
   lang: string | null;
   state: string;
@@ -52,6 +53,14 @@ const S = {
   quick: [] as QuickReply[],
   streamOpen: false,
   log: [] as string[],
+  /** the site allows listening in (hub config desk.listenIn) */
+  listenIn: false,
+  /** the kiosk whose call the DTMF pad sends to */
+  padKiosk: null as string | null,
+  /** calls this desk placed (call back, listen in): call id -> kiosk */
+  dialed: new Map<string, string>(),
+  /** the mini map: the site's floor plan with a marker per kiosk that has an open alarm */
+  map: null as SVGSVGElement | null,
 };
 
 function notice(text: string): void {
@@ -79,9 +88,9 @@ const userOf = (uri: string | null) => (uri ? (/^sips?:([^@;>]+)@/.exec(uri)?.[1
 const waiting = (r: Row) => Math.max(0, Math.round((Date.now() - S.skew - Date.parse(r.raisedAt)) / 1000));
 const fmtWait = (s: number) => (s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`);
 
-/** The phone call with this kiosk, if any (matched by the kiosk's X-Helppoint-Kiosk header). */
+/** The phone call with this kiosk, if any: its call to us (the kiosk's X-Helppoint-Kiosk header) or ours to it. */
 function callOf(kiosk: string): CallInfo | undefined {
-  return S.phone?.list().find((c) => c.state !== 'ended' && c.headers['x-helppoint-kiosk'] === kiosk);
+  return S.phone?.list().find((c) => c.state !== 'ended' && (c.headers['x-helppoint-kiosk'] === kiosk || S.dialed.get(c.id) === kiosk));
 }
 
 function button(label: string, act: string, ref: string, disabled = false): HTMLButtonElement {
@@ -94,8 +103,23 @@ function button(label: string, act: string, ref: string, disabled = false): HTML
   return b;
 }
 
+/** Markers of the kiosks with open alarms on the mini map (emergency red, information blue, taken grey). */
+function renderMap(rows: Row[]): void {
+  const map = S.map;
+  if (!map) return;
+  const open = new Map<string, Row>();
+  for (const r of rows) if (!open.has(r.kiosk) && typeof r.location?.x === 'number' && typeof r.location?.y === 'number') open.set(r.kiosk, r);
+  for (const g of map.querySelectorAll<SVGGElement>('g[data-kiosk]')) if (!open.has(g.dataset.kiosk!)) g.remove();
+  for (const [kiosk, r] of open) {
+    const g = kioskMarker(map, kiosk, { x: r.location!.x!, y: r.location!.y! });
+    g.setAttribute('class', `kiosk ${r.kind}${r.claim && r.claim.desk !== S.desk ? ' taken' : ''}`);
+    g.querySelector('title')!.textContent = `${kiosk}: ${r.category ?? r.kind} · ${r.state} · ${r.location?.text?.en ?? ''}`;
+  }
+}
+
 function render(): void {
   const rows = sorted();
+  renderMap(rows);
   $('empty').hidden = rows.length > 0;
   const body = $('board');
   body.replaceChildren(
@@ -120,7 +144,14 @@ function render(): void {
       ];
       for (const [i, c] of cells.entries()) {
         const td = document.createElement('td');
-        td.textContent = c;
+        if (i === 1) {
+          // The kiosk's history (alarms, calls with media statistics, chat, who acknowledged and reset).
+          const a = document.createElement('a');
+          a.href = `/desk/kiosks/${encodeURIComponent(c)}/history`;
+          a.target = '_blank';
+          a.textContent = c;
+          td.append(a);
+        } else td.textContent = c;
         td.className = ['kind', 'kiosk', 'zone', 'location', 'category', 'lang', 'state', 'waiting', 'attempt', 'target', 'claim'][i]!;
         tr.append(td);
       }
@@ -135,7 +166,16 @@ function render(): void {
           button('Reset', 'reset', r.ref),
         );
       } else acts.append(button('Answer', 'answer', r.ref, !ringing));
-      acts.append(button('Hang up', 'hangup', r.ref, !talking && !ringing), button('Open door', 'door', r.ref), button('Chat', 'chat', r.ref));
+      const up = call?.state === 'established';
+      acts.append(
+        button('Hang up', 'hangup', r.ref, !talking && !ringing),
+        button(call?.held ? 'Resume' : 'Hold', 'hold', r.ref, !up),
+        button(call?.muted ? 'Unmute' : 'Mute', 'mute', r.ref, !up),
+        button('Keypad', 'keypad', r.ref, !up),
+        button('Call back', 'callback', r.ref, !!call || !S.phone),
+      );
+      if (S.listenIn) acts.append(button('Listen in', 'listen', r.ref, !!call || !S.phone));
+      acts.append(button('Open door', 'door', r.ref), button('Chat', 'chat', r.ref));
       tr.append(acts);
       return tr;
     }),
@@ -209,6 +249,31 @@ async function action(act: string, ref: string): Promise<void> {
         if (row.type === 'alarm') await api('POST', `/api/desk/alarms/${encodeURIComponent(ref)}/release`);
         return notice(`hung up on ${row.kiosk}`);
       }
+      case 'hold': {
+        if (!S.phone || call?.state !== 'established') return notice(`no call with ${row.kiosk} to hold`);
+        await S.phone.hold(call.id, !call.held);
+        return notice(`${call.held ? 'resumed' : 'holding'} ${row.kiosk}`);
+      }
+      case 'mute': {
+        if (!S.phone || call?.state !== 'established') return notice(`no call with ${row.kiosk} to mute`);
+        S.phone.mute(call.id, !call.muted);
+        return notice(`microphone ${call.muted ? 'on' : 'off'} for ${row.kiosk}`);
+      }
+      case 'keypad':
+        return openPad(row.kiosk);
+      case 'callback':
+      case 'listen': {
+        if (!S.phone) return notice('no desk phone: take a desk first');
+        if (call) return notice(`already in a call with ${row.kiosk}`);
+        const listen = act === 'listen';
+        const r = await api('POST', `/api/desk/kiosks/${encodeURIComponent(row.kiosk)}/call`, { listen });
+        if (r.status !== 200) return notice(`${listen ? 'not listening in' : 'not called back'}: ${r.body?.error ?? r.status}`);
+        // Auto-answer is asked for; the kiosk grants it only to a trusted desk (else it rings there).
+        const id = await S.phone.dial(r.body.uri, { autoAnswer: true, muted: listen, headers: [`X-Helppoint-Desk-Call: ${listen ? 'listen' : 'callback'}`] });
+        S.dialed.set(id, row.kiosk);
+        render();
+        return notice(`${listen ? 'listening in on' : 'calling back'} ${row.kiosk}`);
+      }
       case 'door': {
         const r = await api('POST', `/api/desk/kiosks/${encodeURIComponent(row.kiosk)}/door`);
         return notice(r.body?.ok ? `door of ${row.kiosk} opened` : `door not opened: ${r.body?.error ?? r.status}`);
@@ -220,6 +285,28 @@ async function action(act: string, ref: string): Promise<void> {
     notice(`${act} failed: ${(err as Error).message}`);
   }
 }
+
+// ---- the DTMF pad ------------------------------------------------------------------------------
+
+function openPad(kiosk: string): void {
+  S.padKiosk = kiosk;
+  $('pad').hidden = false;
+  $('pad-kiosk').textContent = kiosk;
+}
+
+async function padDigit(digit: string): Promise<void> {
+  const k = S.padKiosk;
+  const call = k ? callOf(k) : undefined;
+  if (!S.phone || !call || call.state !== 'established') return notice('the keypad needs a call in progress');
+  try {
+    await S.phone.dtmf(call.id, digit);
+    notice(`sent ${digit} to ${k}`);
+  } catch (err) {
+    notice(`DTMF not sent: ${(err as Error).message}`);
+  }
+}
+
+for (const b of document.querySelectorAll<HTMLButtonElement>('#pad button[data-digit]')) b.onclick = () => void padDigit(b.dataset.digit!);
 
 // ---- chat ------------------------------------------------------------------------------------
 
@@ -265,6 +352,20 @@ async function sendChat(body: { text?: string; reply?: string }): Promise<void> 
   if (!r.body?.ok) notice(`message not delivered: ${r.body?.error ?? r.status}`);
 }
 
+$('eta-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const k = S.chatKiosk;
+  if (!k) return;
+  const eta = ($('eta-min') as HTMLInputElement).value.trim();
+  const responder = ($('eta-responder') as HTMLInputElement).value.trim();
+  const body: { etaMin?: number; responder?: string } = {};
+  if (eta) body.etaMin = Number(eta);
+  if (responder) body.responder = responder;
+  void api('POST', `/api/desk/kiosks/${encodeURIComponent(k)}/info`, body).then((r) =>
+    notice(r.body?.ok ? `ETA and responder shown on ${k}'s screen` : `not shown on ${k}'s screen: ${r.body?.error ?? r.status}`),
+  );
+});
+
 $('chat-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const input = $('chat-input') as HTMLInputElement;
@@ -280,6 +381,8 @@ async function load(): Promise<void> {
   if (r.status !== 200) return notice(`board not loaded: ${r.status}`);
   S.skew = Date.now() - r.body.now;
   S.quick = r.body.quickReplies ?? [];
+  S.listenIn = r.body.listenIn === true;
+  if (!S.map) S.map = drawFloorplan($('minimap'), (r.body.map ?? null) as SiteMap | null);
   S.rows.clear();
   for (const row of r.body.rows as Row[]) S.rows.set(row.ref, row);
   render();
@@ -311,13 +414,33 @@ function follow(): void {
     if (l.from === 'caller' && S.chatKiosk === null) openChat(l.kiosk);
     renderChat();
   });
+  on('desk.seats', (seats: { desk: string; user: string }[]) => {
+    // The hub let go of this page's desk (logged out elsewhere, session over): stop ringing here at once.
+    // A list read before this page took its desk may arrive after: ask the hub before letting go.
+    if (S.desk && !seats.some((x) => x.desk === S.desk))
+      void api('GET', '/api/desk/board').then((r) => {
+        if (r.status !== 200 || r.body.mySeat !== S.desk) void dropDesk('the desk was let go at the hub');
+      });
+  });
   on('bye', (d: { reason: string }) => {
     es.close();
+    void dropDesk(d.reason);
     notice(`stream ended: ${d.reason}`);
   });
 }
 
 // ---- the phone ----------------------------------------------------------------------------------
+
+/** The phone unregisters: kiosks hunting for this desk skip it from now on. */
+async function dropDesk(why: string): Promise<void> {
+  const phone = S.phone;
+  if (!phone) return;
+  S.phone = null;
+  S.desk = null;
+  $('status').textContent = `no desk (${why})`;
+  await phone.stop().catch(() => {});
+  render();
+}
 
 async function takeDesk(): Promise<void> {
   const r = await api('POST', '/api/desk/seat');
@@ -336,6 +459,6 @@ async function takeDesk(): Promise<void> {
   }
 }
 
-(window as any).board = { S, action, sendChat, openChat };
+(window as any).board = { S, action, sendChat, openChat, padDigit };
 follow();
 void load().then(takeDesk);

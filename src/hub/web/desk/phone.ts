@@ -363,7 +363,8 @@ export class DeskPhone extends Emitter<PhoneEvents> {
    * autoAnswer asks the kiosk to answer at once (Call-Info answer-after=0); the
    * kiosk decides whether it trusts the call enough to do so.
    */
-  async dial(target: string, opts: { autoAnswer?: boolean; headers?: string[] } = {}): Promise<string> {
+  /** Calls a kiosk (or any SIP address). `muted`: the microphone stays off from the start (listen-in). */
+  async dial(target: string, opts: { autoAnswer?: boolean; headers?: string[]; muted?: boolean } = {}): Promise<string> {
     const uri = UserAgent.makeURI(/^sips?:/i.test(target) ? target : `sip:${target}@${this.cfg.domain}`);
     if (!uri) throw this.fail(new PhoneError('call-failed', `not a SIP address: ${target}`));
     if (!this.ua) throw this.fail(new PhoneError('bad-state', 'the phone is not started'));
@@ -381,10 +382,11 @@ export class DeskPhone extends Emitter<PhoneEvents> {
       remoteUri: uri.toString(),
       headers: {},
       held: false,
-      muted: false,
+      muted: opts.muted ?? false,
       startedAt: performance.now(),
     });
     call.stream = stream;
+    if (opts.muted) stream.getAudioTracks().forEach((t) => (t.enabled = false));
     await inviter
       .invite({
         requestDelegate: {
@@ -583,6 +585,8 @@ export class DeskPhone extends Emitter<PhoneEvents> {
       if (s === SessionState.Established) {
         info.state = 'established';
         info.answeredAt ??= performance.now();
+        const call = this.calls.get(info.id);
+        if (call) this.applyTracks(call);
         void audio.play().catch(() => {});
         this.emit('established', { ...info });
       }

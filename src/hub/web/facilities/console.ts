@@ -3,49 +3,28 @@
 // list; rollouts; enrolment. The fleet is loaded once; then only changed
 // kiosks arrive as server-sent events (no polling of the whole fleet).
 import { canEdit, el, get, post, rolloutBlock, uptime, type FleetEntry, type Rollout } from './api.js';
+import { drawFloorplan, kioskMarker } from '../floorplan.js';
 
 interface Fleet {
   site: { id: string; name: { en: string }; zones: { id: string; name: { en: string } }[]; map: { width: number; height: number; floorplan: boolean } | null };
   kiosks: FleetEntry[];
 }
 
-const SVG = 'http://www.w3.org/2000/svg';
 const kiosks = new Map<string, FleetEntry>();
 let sortKey = 'id';
 let sortDir = 1;
 const zoneSel = document.getElementById('zone') as HTMLSelectElement;
 const zone = () => zoneSel.value;
 
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  return e;
-}
-
 let mapSvg: SVGSVGElement | undefined;
 
 function drawMap(f: Fleet): void {
-  const holder = document.getElementById('map')!;
-  holder.textContent = '';
-  const w = f.site.map?.width ?? 200;
-  const h = f.site.map?.height ?? 120;
-  mapSvg = svg('svg', { viewBox: `0 0 ${w} ${h}`, class: 'floorplan', role: 'img', 'aria-label': 'floor plan with kiosks' });
-  if (f.site.map?.floorplan) mapSvg.append(svg('image', { href: '/api/facilities/floorplan', x: 0, y: 0, width: w, height: h }));
-  holder.append(mapSvg);
+  mapSvg = drawFloorplan(document.getElementById('map')!, f.site.map);
 }
 
 function marker(k: FleetEntry): void {
   if (!mapSvg) return;
-  let g = mapSvg.querySelector<SVGGElement>(`g[data-kiosk="${CSS.escape(k.id)}"]`);
-  if (!g) {
-    g = svg('g', { 'data-kiosk': k.id });
-    const c = svg('circle', { cx: k.location.x, cy: k.location.y, r: 3.2 });
-    const t = svg('text', { x: k.location.x + 4.5, y: k.location.y + 1.5, 'font-size': 4 });
-    t.textContent = k.id;
-    const title = svg('title', {});
-    g.append(c, t, title);
-    mapSvg.append(g);
-  }
+  const g = kioskMarker(mapSvg, k.id, k.location);
   g.setAttribute('class', `kiosk st-${k.state}`);
   g.setAttribute('data-state', k.state);
   g.style.display = zone() && k.zone !== zone() ? 'none' : '';
@@ -66,7 +45,7 @@ const sortValue = (k: FleetEntry, key: string): string | number => {
 function row(k: FleetEntry): HTMLTableRowElement {
   const tr = el('tr', { 'data-kiosk': k.id, 'data-state': k.state });
   const cells: (string | Node)[] = [
-    k.id,
+    el('a', { href: `/desk/kiosks/${encodeURIComponent(k.id)}/history`, title: 'alarms, calls, chat and who acted: the kiosk\'s history' }, k.id),
     k.zone,
     k.location.text.en,
     el('span', { class: `st st-${k.state}` }, k.state),
