@@ -45,7 +45,9 @@ describe('supervision faults and metrics', function () {
     hub.clockSkewMs = 5000;
     const r = await rig({ supervision: { enabled: false, target: 'sip:x@127.0.0.1:9', answerTimeoutMs: 1000 }, hub: { url: hub.url, token: TOKEN, heartbeatS: 5 } });
     const raised = await hub.waitEvent('fault.raised', (d) => d.code === 'clock', 15_000);
-    assert.match(raised.data.detail, /differs from the hub's by (49|50)\d\d ms/);
+    // The kiosk's estimate of the hub clock is off by up to half the hello round trip (100 ms and more on a loaded machine).
+    const said = /differs from the hub's by (\d+) ms/.exec(raised.data.detail);
+    assert.ok(said && Math.abs(Number(said[1]) - 5000) <= 500, `detail names the 5 s skew: ${raised.data.detail}`);
     const t = (await r.runTest()).body;
     const clock = t.steps.find((s: any) => s.step === 'clock');
     assert.equal(clock.ok, false);
