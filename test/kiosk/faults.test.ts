@@ -18,6 +18,7 @@ import { CLI, EXAMPLE, REPO, kioskConfigFile, startKioskProcess, postJson, type 
 import { FakeGpio, fakePi4Sysfs } from '../io/harness.js';
 import { tmpDir, until } from '../helpers/tmp.js';
 import { consoleLogin } from '../helpers/console.js';
+import { FakeHub } from '../helpers/fake-hub.js';
 
 type Fault = { code: string; detail: string };
 const faultsAt = async (k: { url: string }) => ((await (await fetch(k.url + 'health')).json()) as { faults: Fault[] }).faults;
@@ -109,29 +110,39 @@ describe('faults that are raised and cleared', function () {
 
   describe('GPIO trouble on a running kiosk', () => {
     let kiosk: Kiosk | undefined;
+    let hub: FakeHub | undefined;
+    const TOKEN = 'gpio-fault-test-token-0123456789';
     afterEach(async () => {
       await kiosk?.stop();
       kiosk = undefined;
+      await hub?.stop();
+      hub = undefined;
     });
     const health = () => ({ url: `http://127.0.0.1:${kiosk!.localPort}/` });
 
-    it('an onoff interrupt watch error: the gpio fault on /health, cleared by the next good edge', async () => {
-      const { file } = kioskConfigFile({ io: { driver: 'onoff', board: 'rpi4' } });
+    it('an onoff interrupt watch error: the gpio fault on /health and at the hub within 10 s, cleared by the next good edge', async () => {
+      hub = await FakeHub.start({ [TOKEN]: 'conc-north' }); // the kiosk's hub link, at the protocol level
+      const { file } = kioskConfigFile({ io: { driver: 'onoff', board: 'rpi4' }, hub: { url: hub.url, token: TOKEN } });
       const { config, dir } = loadKioskConfig(file);
       FakeGpio.lines.clear();
       const driver = new OnoffDriver(config.io, FakeGpio as unknown as GpioClass, fakePi4Sysfs());
       kiosk = new Kiosk({ config, configDir: dir, localPort: 0, driver });
       await kiosk.start();
       const line = FakeGpio.lines.get(512 + config.io.inputs.emergency.pin)!;
+      const brokenAt = Date.now();
       line.watchers.forEach((w) => w(new Error('EPOLLERR on the value file'), 0));
       const f = await until(() => fault(health(), 'gpio'), 3000, 'gpio fault');
+      const atHub = await hub.waitEvent('fault.raised', (d) => d.code === 'gpio', 10_000);
+      assert.ok(Date.now() - brokenAt <= 10_000, `gpio fault at the hub after ${Date.now() - brokenAt} ms (goal: 10 s)`);
+      assert.match(atHub.data.detail, /interrupt watch error/);
       assert.match(f.detail, /GPIO \d+ \(emergency\): interrupt watch error: EPOLLERR/);
       line.edge(line.value);
       await until(async () => !(await fault(health(), 'gpio')), 3000, 'cleared');
     });
 
-    it('a Firmata board that goes away: the gpio fault on /health, cleared when it is back', async () => {
-      const { file } = kioskConfigFile();
+    it('a Firmata board that goes away: the gpio fault on /health and at the hub within 10 s, cleared when it is back', async () => {
+      hub = await FakeHub.start({ [TOKEN]: 'conc-north' });
+      const { file } = kioskConfigFile({ hub: { url: hub.url, token: TOKEN } });
       const { config, dir } = loadKioskConfig(file);
       config.io = { ...config.io, driver: 'johnny-five' }; // the mock board has every pin
       const firmata = new Firmata();
@@ -141,8 +152,12 @@ describe('faults that are raised and cleared', function () {
       kiosk = new Kiosk({ config, configDir: dir, localPort: 0, driver: new JohnnyFiveDriver(config.io, firmata as never, 15_000, 200) });
       await kiosk.start();
       assert.equal(await fault(health(), 'gpio'), undefined);
+      const lostAt = Date.now();
       firmata.emit('disconnect');
       const f = await until(() => fault(health(), 'gpio'), 3000, 'gpio fault');
+      const atHub = await hub.waitEvent('fault.raised', (d) => d.code === 'gpio', 10_000);
+      assert.ok(Date.now() - lostAt <= 10_000, `gpio fault at the hub after ${Date.now() - lostAt} ms (goal: 10 s)`);
+      assert.match(atHub.data.detail, /Firmata board/);
       assert.match(f.detail, /Firmata board on .* lost \(disconnect\); reconnecting/);
       await until(async () => {
         firmata.emit('connect');
