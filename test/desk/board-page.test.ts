@@ -146,7 +146,15 @@ describe('desk page: board, answer, acknowledge, door, chat (Chromium, hub, kios
     const raised = await until(() => rig.alarm().filter((a) => a.state === 'calling')[before], 10_000, 'the new alarm calling');
     const row = page.locator(`#board tr[data-ref="${raised.alarmId}"]`);
     const answerable = () =>
-      page.waitForFunction((ref) => !(document.querySelector(`#board tr[data-ref="${ref}"] button[data-act=answer]`) as HTMLButtonElement | null)?.disabled, raised.alarmId, { timeout: 20_000 });
+      page.waitForFunction(
+        (ref) => {
+          // the row and its button must be there: an absent row is not answerable
+          const button = document.querySelector(`#board tr[data-ref="${ref}"] button[data-act=answer]`) as HTMLButtonElement | null;
+          return !!button && !button.disabled;
+        },
+        raised.alarmId,
+        { timeout: 20_000 },
+      );
     await answerable();
     await row.locator('button[data-act=answer]').click();
     await rig.waitAlarm((a) => a.alarmId === raised.alarmId && a.state === 'talking', 'talking');
