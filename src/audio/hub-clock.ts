@@ -33,7 +33,14 @@ export class HubClock {
  * bracket) is thrown away. Costs a busy wait of a few ms, paid once per
  * synchronised start: a plain reading would put kiosks up to 1 ms apart.
  */
+let lastGood: { value: number; at: number } | undefined;
+
 export function wallMinusPerf(): number {
+  // A good reading is reused for 100 ms (even an NTP slew at its 500 ppm limit moves the clocks 50 us apart in
+  // that time): conversions close together agree, and a loaded machine that spoils every reading of the busy
+  // wait below falls back on a recent good one (up to 2 s: 1 ms at the slew limit) before a whole-ms one.
+  const now = performance.now();
+  if (lastGood && now - lastGood.at < 100) return lastGood.value;
   const good: number[] = [];
   const limit = performance.now() + 20; // a stuck wall clock must not hang the process
   let before = performance.now();
@@ -46,7 +53,8 @@ export function wallMinusPerf(): number {
     last = d;
     before = a;
   }
-  if (!good.length) return Date.now() - performance.now();
+  if (!good.length) return lastGood && now - lastGood.at < 2000 ? lastGood.value : Date.now() - performance.now();
   good.sort((x, y) => x - y);
-  return good[Math.floor(good.length / 2)]!;
+  lastGood = { value: good[Math.floor(good.length / 2)]!, at: performance.now() };
+  return lastGood.value;
 }
