@@ -49,6 +49,8 @@ groups.sort((a, b) => b.weight - a.weight);
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failedGroups = [];
+/** The failure reports of failed groups, printed again at the end so a log's tail names them. */
+const failureReports = [];
 const started = Date.now();
 
 function count(text, word) {
@@ -72,7 +74,11 @@ function run(group, index, slot) {
         totals.passed += passed;
         totals.failed += failed;
         totals.skipped += count(text, 'pending');
-        if (code !== 0 || passed + failed === 0) failedGroups.push(`${group.name} (exit ${code})`);
+        if (code !== 0 || passed + failed === 0) {
+          failedGroups.push(`${group.name} (exit ${code})`);
+          const at = text.search(/^ +\d+ failing/m);
+          failureReports.push(`--- ${group.name}\n${at >= 0 ? text.slice(at, at + 4000) : text.slice(-2000)}`);
+        }
         process.stdout.write(`\n===== ${group.name}: ${group.files.join(' ')} (${((Date.now() - t0) / 1000).toFixed(0)} s, exit ${code})\n${text}`);
         resolve();
       });
@@ -90,6 +96,7 @@ await Promise.all(
   }),
 );
 
+if (failureReports.length) console.log(`\n===== the failures again\n${failureReports.join('\n')}`);
 console.log(`\n${groups.length} groups in ${jobs} processes, ${((Date.now() - started) / 1000).toFixed(0)} s`);
 if (failedGroups.length) console.log(`groups that failed: ${failedGroups.join(', ')}`);
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
