@@ -85,6 +85,17 @@ describe('desk page in Firefox: log in, ring, answer, two-way audio, hang up (fi
         const call = phone.list().find((c: any) => c.state === 'established');
         return { id: call.id as string, sipCallId: call.sipCallId as string, stats: await phone.stats(call.id), at: performance.now() };
       });
+    // Device choice mid-call, as a dispatcher would: Firefox's fake microphone again, the default
+    // speaker by the name Chromium uses for it, then the one output Firefox lists (the null sink).
+    const devices = await page.evaluate(async () => {
+      const phone = (window as any).board.S.phone;
+      const d = await phone.devices();
+      await phone.setMicrophone(d.microphones[0].deviceId);
+      await phone.setSpeaker('default');
+      await phone.setSpeaker(d.speakers[0].deviceId);
+      return { microphones: d.microphones.length, speakers: d.speakers.length };
+    });
+    assert.ok(devices.microphones >= 1 && devices.speakers >= 1, JSON.stringify(devices));
     const first = await until(async () => ((await callInfo()).stats ? callInfo() : undefined), 5000, 'the page receiving audio');
     const { levels, state } = await page.evaluate(async (id) => {
       const meter = await (window as any).board.S.phone.meter(id, 'remote');
