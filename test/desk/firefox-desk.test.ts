@@ -78,7 +78,6 @@ describe('desk page in Firefox: log in, ring, answer, two-way audio, hang up (fi
     await page.waitForFunction(() => (window as any).board.S.phone.list().some((c: any) => c.state === 'established'), { timeout: 10_000, polling: 50 });
     const from = statSync(capture).size;
 
-    // The dispatcher hears the kiosk's microphone (600 Hz), measured in the page on the received stream.
     const callInfo = () =>
       page.evaluate(async () => {
         const phone = (window as any).board.S.phone;
@@ -96,7 +95,16 @@ describe('desk page in Firefox: log in, ring, answer, two-way audio, hang up (fi
       return { microphones: d.microphones.length, speakers: d.speakers.length };
     });
     assert.ok(devices.microphones >= 1 && devices.speakers >= 1, JSON.stringify(devices));
-    const first = await until(async () => ((await callInfo()).stats ? callInfo() : undefined), 5000, 'the page receiving audio');
+
+    // The dispatcher hears the kiosk's microphone (600 Hz), measured in the page on the received stream.
+    const first = await until(
+      async () => {
+        const c = await callInfo();
+        return c.stats ? c : undefined;
+      },
+      5000,
+      'the page receiving audio',
+    );
     const { levels, state } = await page.evaluate(async (id) => {
       const meter = await (window as any).board.S.phone.meter(id, 'remote');
       const out = [];
@@ -132,12 +140,13 @@ describe('desk page in Firefox: log in, ring, answer, two-way audio, hang up (fi
     // Hang up from the row: the kiosk's call ends (without an acknowledgement the alarm goes on).
     await page.click(`${rowSel} button[data-act=hangup]`);
     await until(() => rig.events().some((e) => e.type === 'call.state' && e.data.callId === talking.callId && e.data.state === 'ended'), 10_000, 'call ended');
+    const to = statSync(capture).size;
     // The page's call is over too (the unacknowledged alarm may already ring the desk again: a new call).
     await page.waitForFunction((id) => !(window as any).board.S.phone.list().some((c: any) => c.id === id), { timeout: 10_000, polling: 50 }, first.id);
 
     // The kiosk played the browser's tone during the call: sox's rough frequency of what it played
     // between the answer and the hang-up (before: the kiosk's own ringing tones).
-    const pcm = readFileSync(capture).subarray(from & ~1);
+    const pcm = readFileSync(capture).subarray(from & ~1, to & ~1);
     const call = path.join(dir, 'kiosk-in-call.raw');
     writeFileSync(call, pcm);
     const got = soxStat(call, { rate: KIOSK_RATE });
