@@ -19,6 +19,17 @@ else
   echo "npm: dependencies up to date"
 fi
 
+# The native addon is installed by npm ci only when the lock changes: when its source changed since it was
+# installed here, install it again (prebuilt from the binary host, else built from source; install.js records why not).
+dstamp=native/dsp/lib/.source-stamp
+dwant=$(cat native/dsp/src/*.cc native/dsp/binding.gyp | sha256sum | cut -d' ' -f1)
+if [ ! -f "$dstamp" ] || [ "$(cat "$dstamp")" != "$dwant" ]; then
+  echo "native: installing helppoint-dsp again (its source changed)"
+  rm -rf native/dsp/lib/binding
+  node native/dsp/install.js >/dev/null || true
+  mkdir -p native/dsp/lib && echo "$dwant" > "$dstamp"
+fi
+
 echo "build: compiling TypeScript"
 npx tsc -p tsconfig.json
 # The JSON-Schema validators compiled ahead of time (src/validators): a kiosk starts without ajv and TypeBox.
