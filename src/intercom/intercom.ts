@@ -142,9 +142,9 @@ export class Intercom implements CallService {
         hackViaTcp: false,
       };
     }
-    // sip.js's parser with its rule table decoded once, not per header (sip-grammar.ts)
-    const grammar = await useFastSipGrammar();
-    if (grammar) log.warn(grammar);
+    // sip.js's parser with its rule table decoded once, not per header (sip-grammar.ts); loaded beside the start-up,
+    // not in its way: messages before it is in place use sip.js's own (same results, slower)
+    void useFastSipGrammar().then((why) => why && log.warn(why));
     this.ua = new UserAgent(options);
     // UDP retransmissions stop once sip.js has given a client transaction up.
     if (this.transport instanceof UdpTransport) {

@@ -181,9 +181,8 @@ export class SipEndpoint {
       hackViaTcp: false,
       noAnswerTimeout: 120,
     };
-    // sip.js's parser with its rule table decoded once, not per header (intercom/sip-grammar.ts)
-    const grammar = await useFastSipGrammar();
-    if (grammar) log.warn(grammar);
+    // sip.js's parser with its rule table decoded once, not per header (intercom/sip-grammar.ts), loaded beside the start-up
+    void useFastSipGrammar().then((why) => why && log.warn(why));
     this.ua = new UserAgent(options);
     await this.ua.start();
     // sip.js builds the Contact without a port; ours is rarely 5060.
