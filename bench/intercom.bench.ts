@@ -260,7 +260,7 @@ export async function run(report: Report): Promise<void> {
   report('invite_latency_p99_ms', percentile(mine.invite, 99), 'ms', `${CALLS} calls`);
   report('setup_latency_p50_ms', percentile(mine.setup, 50), 'ms', `${trigger} to the first RTP packet at the desk tap (desk answering at once); kiosk in its own process as the systemd unit starts it`);
   report('setup_latency_p99_ms', percentile(mine.setup, 99), 'ms', `${CALLS} calls`);
-  report('rtp_send_jitter_ms', mine.jitter, 'ms', 'stddev of the intervals between our RTP packets as they reach the desk tap, over 5 s (loopback delivery included)');
+  report('rtp_send_jitter_ms', mine.jitter, 'ms', 'stddev of the intervals between our RTP packets as they reach the desk tap, over 5 s (loopback delivery and the bench process\'s own wake-up delay included: not comparable with figures taken inside the kiosk before)');
 
   const bs = await baresipCaller('bench', deskUri, wav);
   const theirs = await setupLatency(bs, t, CALLS, false);
