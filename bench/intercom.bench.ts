@@ -1,12 +1,19 @@
 // intercom: emergency calls from a kiosk to a local desk (sipp, answering and
 // echoing RTP), and the same desk called by baresip, measured at the same points.
-//   invite_latency_p99_ms         button edge -> first INVITE byte at the desk
-//   setup_latency_p99_ms          button edge -> first RTP packet at the desk
-//   baresip_setup_latency_p99_ms  dial command -> first RTP packet at the desk
-//   rtp_send_jitter_ms            standard deviation of the 20 ms send interval
-//   call_cpu_pct / baresip_call_cpu_pct  one call, % of one core, each its own process,
-//       both PCMU, both a WAV file as microphone and a discarding sink, both idle subtracted;
-//       ours with the hands-free path off (baresip has none), then call_cpu_aec_pct with it on
+// Both callers run as their own process: our kiosk compiled and started as the
+// systemd unit starts it (bench/unit.ts), baresip as itself; both PCMU, both
+// the same speech WAV as microphone, both discarding what they hear.
+//   invite_latency_p99_ms         trigger -> first INVITE byte at the desk
+//   setup_latency_p99_ms          trigger -> first RTP packet at the desk
+//   baresip_setup_latency_p99_ms  trigger -> first RTP packet at the desk
+//     (trigger: for the kiosk a button edge set over its local interface, for
+//     baresip a ctrl_tcp dial; each is a fresh TCP connection from the bench
+//     carrying one small request, the clock read just before connecting)
+//   rtp_send_jitter_ms            standard deviation of the 20 ms intervals between our packets at the desk
+//   call_cpu_pct / baresip_call_cpu_pct  one call, % of one core, from /proc/<pid>/stat (utime+stime)
+//       over 30 s in a call minus the same process's 30 s idle, idle measured in one window for
+//       all callers at once; 3 rounds in alternating order, median; ours with the hands-free
+//       path off (baresip has none), then call_cpu_aec_pct with it on
 // A UDP tap in front of the desk timestamps what reaches it: SIP, and RTP (it
 // rewrites the desk's SDP so media passes through it). The bench kiosk has
 // debounce 0 so the figures show the call path alone (debounce is reported by
@@ -19,16 +26,12 @@ import os from 'node:os';
 import { startSipp } from '../src/testbed/sipp.js';
 import { startBaresip } from '../src/testbed/baresip.js';
 import { start } from '../src/testbed/proc.js';
-import { Kiosk } from '../src/kiosk/app.js';
-import { SimDriver } from '../src/io/sim-driver.js';
-import { RtpSessionDescriptionHandler } from '../src/intercom/media/index.js';
+import http from 'node:http';
 import { kioskConfigFile, REPO } from '../test/helpers/processes.js';
-import { loadKioskConfig } from '../src/config/load.js';
 import { scenario } from '../test/intercom/helpers.js';
-import { percentile, stddev, cpuMs } from './stats.js';
+import { percentile, median, stddev, cpuMs } from './stats.js';
 import { kioskUnitArgs } from './unit.js';
 import type { Report } from './run.js';
-import pino from 'pino';
 
 const CALLS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,7 +51,7 @@ async function tap(deskPort: number) {
   const rtp = await bind();
   const rtpPort = rtp.address().port;
   let deskRtp = 0;
-  const state = { armed: false, firstRtp: 0 };
+  const state = { armed: false, firstRtp: 0, times: null as number[] | null };
   const invites: number[] = [];
   const relay = (front: dgram.Socket, to: () => number, rewrite?: (b: Buffer) => Buffer, onIn?: (m: Buffer) => void) => {
     const ups = new Map<string, dgram.Socket>();
@@ -79,7 +82,9 @@ async function tap(deskPort: number) {
     if (msg.subarray(0, 7).toString() === 'INVITE ' && !msg.includes('CSeq: 2 INVITE')) invites.push(performance.now());
   });
   const rtpUps = relay(rtp, () => deskRtp, undefined, () => {
-    if (state.armed && !state.firstRtp) state.firstRtp = performance.now();
+    const now = performance.now();
+    if (state.armed && !state.firstRtp) state.firstRtp = now;
+    state.times?.push(now);
   });
   return {
     port: sock.address().port,
@@ -87,6 +92,12 @@ async function tap(deskPort: number) {
     /** start watching for the first RTP packet of the next call */
     arm: () => Object.assign(state, { armed: true, firstRtp: 0 }),
     firstRtp: () => state.firstRtp,
+    /** arrival times of the callers' RTP at the desk from now on (stop with null) */
+    recordRtp: (on: boolean) => {
+      const t = state.times ?? [];
+      state.times = on ? [] : null;
+      return t;
+    },
     close: () => {
       sock.close();
       rtp.close();
@@ -96,136 +107,179 @@ async function tap(deskPort: number) {
   };
 }
 
-/** 30 s of speech at 8 kHz (the evacuation message, repeated): the microphone of both callers. */
+/** 46 s of speech at 8 kHz (the evacuation message, repeated): the microphone of both callers. */
 function speechWav(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hp-bench-speech-'));
   const out = path.join(dir, 'speech.wav');
   const msg = path.join(REPO, 'audio/messages/evacuation.en.wav');
-  execFileSync('sox', [msg, msg, msg, msg, '-r', '8000', '-c', '1', '-b', '16', out]);
+  execFileSync('sox', [...Array(5).fill(msg), '-r', '8000', '-c', '1', '-b', '16', out]);
+  return out;
+}
+
+/** One small request on a fresh TCP connection (as baresip's ctrl_tcp commands come), resolved with the answer. */
+function request(url: string, method: 'GET' | 'POST', body?: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(url, { method, agent: false, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => (res.statusCode === 200 ? resolve(text ? JSON.parse(text) : null) : reject(new Error(`${method} ${url}: ${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+interface Caller {
+  name: string;
+  pid: number;
+  /** starts a call to the desk; resolves once the request is sent */
+  dial(): Promise<void>;
+  /** ends the call and waits until the caller is idle again */
+  hangup(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Our kiosk in its own process, compiled and with the unit's node options; buttons driven over its local interface. */
+async function kioskCaller(name: string, deskUri: string, wav: string, handsFree: 'off' | 'aec'): Promise<Caller> {
+  const { file } = kioskConfigFile({
+    sip: { targets: { emergency: [{ uri: deskUri, ringTimeoutS: 5 }], information: [{ uri: deskUri }] }, codecs: ['PCMU'], emergencyCancellable: true },
+    io: { inputs: { emergency: { pin: 17, debounceMs: 0 }, cancel: { pin: 22, debounceMs: 0 } } },
+    audio: { output: { sink: 'null' }, input: { source: 'file', file: wav }, handsFree: { mode: handsFree } },
+  });
+  const p = start(name, process.execPath, kioskUnitArgs(file), { cwd: mkdtempSync(path.join(os.tmpdir(), 'hp-bench-')) });
+  const ready = JSON.parse(await p.waitFor(/"msg":"ready"/, 30_000)) as { local: string };
+  const input = (n: string, active: boolean) => request(ready.local + 'sim/input', 'POST', { input: n, active });
+  return {
+    name,
+    pid: p.pid,
+    dial: async () => void (await input('emergency', true)),
+    hangup: async () => {
+      await input('emergency', false);
+      await input('cancel', true);
+      await input('cancel', false);
+      for (;;) {
+        const h = (await request(ready.local + 'health', 'GET')) as { call?: unknown; alarm?: unknown };
+        if (!h.call && !h.alarm) break;
+        await sleep(5);
+      }
+    },
+    stop: () => p.stop(),
+  };
+}
+
+async function baresipCaller(name: string, deskUri: string, wav: string): Promise<Caller> {
+  const bs = await startBaresip({ user: name, sourceWav: wav, record: false });
+  return {
+    name,
+    pid: bs.proc.pid,
+    dial: async () => void (await bs.command('dial', deskUri)),
+    hangup: async () => {
+      await bs.command('hangup');
+      await sleep(30);
+    },
+    stop: () => bs.stop(),
+  };
+}
+
+type Tap = Awaited<ReturnType<typeof tap>>;
+
+/** Calls from trigger to the first RTP packet at the desk (and to the INVITE there); the first call also records the send intervals. */
+async function setupLatency(c: Caller, t: Tap, calls: number, withJitter: boolean) {
+  const invite: number[] = [];
+  const setup: number[] = [];
+  let jitter = NaN;
+  for (let i = 0; i < calls; i++) {
+    const before = t.invites.length;
+    t.arm();
+    const t0 = performance.now();
+    await c.dial();
+    while (!t.firstRtp()) await sleep(1);
+    setup.push(t.firstRtp() - t0);
+    invite.push(t.invites[before]! - t0);
+    if (i === 0 && withJitter) {
+      await sleep(500);
+      t.recordRtp(true);
+      await sleep(5000);
+      const times = t.recordRtp(false);
+      jitter = stddev(times.slice(1).map((x, k) => x - times[k]!));
+    }
+    await c.hangup();
+    await sleep(20);
+  }
+  return { invite, setup, jitter };
+}
+
+const WINDOW_MS = 30_000;
+const ROUNDS = 3;
+
+/**
+ * CPU of one call for each caller, measured alike: per round, all callers idle in one 30 s window, then each
+ * (in an order that rotates per round) in a call for 30 s; a call's figure is its busy share minus its own idle share
+ * of that round. From /proc/<pid>/stat utime+stime (10 ms ticks: +-0.03 % over 30 s).
+ */
+async function callCpu(callers: Caller[], t: Tap): Promise<Map<string, { net: number[]; busy: number[]; idle: number[] }>> {
+  const out = new Map(callers.map((c) => [c.name, { net: [] as number[], busy: [] as number[], idle: [] as number[] }]));
+  const pct = (ms: number) => (ms / WINDOW_MS) * 100;
+  for (let r = 0; r < ROUNDS; r++) {
+    await sleep(2000);
+    const i0 = callers.map((c) => cpuMs(c.pid));
+    await sleep(WINDOW_MS);
+    const idle = callers.map((c, k) => pct(cpuMs(c.pid) - i0[k]!));
+    const order = callers.map((_, k) => callers[(k + r) % callers.length]!);
+    for (const c of order) {
+      t.arm();
+      await c.dial();
+      while (!t.firstRtp()) await sleep(5);
+      await sleep(2000);
+      const c0 = cpuMs(c.pid);
+      await sleep(WINDOW_MS);
+      const busy = pct(cpuMs(c.pid) - c0);
+      await c.hangup();
+      const o = out.get(c.name)!;
+      const id = idle[callers.indexOf(c)]!;
+      o.busy.push(busy);
+      o.idle.push(id);
+      o.net.push(busy - id);
+    }
+  }
   return out;
 }
 
 export async function run(report: Report): Promise<void> {
-  const desk = await startSipp({ scenario: scenario('desk-answer-now.xml'), args: ['-m', String(CALLS * 3), '-rtp_echo'] });
+  const CALLS_ALL = CALLS * 2 + ROUNDS * 3 + 2;
+  const desk = await startSipp({ scenario: scenario('desk-answer-now.xml'), args: ['-m', String(CALLS_ALL), '-rtp_echo'] });
   const t = await tap(desk.port);
   const deskUri = `sip:desk@127.0.0.1:${t.port}`;
-  const { file } = kioskConfigFile({
-    sip: { targets: { emergency: [{ uri: deskUri, ringTimeoutS: 5 }], information: [{ uri: deskUri }] }, emergencyCancellable: true },
-    io: { inputs: { emergency: { pin: 17, debounceMs: 0 } } },
-    audio: { output: { sink: 'null' }, input: { source: 'silence' } },
-  });
-  const { config, dir } = loadKioskConfig(file);
-  const kiosk = new Kiosk({ config, configDir: dir, logDestination: pino.destination('/dev/null') });
-  await kiosk.start();
-  const sim = kiosk.driver as SimDriver;
-  const intercom = kiosk.intercom!;
-
-  const invite: number[] = [];
-  const setup: number[] = [];
-  const jitter: number[] = [];
-  for (let i = 0; i < CALLS; i++) {
-    const before = t.invites.length;
-    let connectedAt = 0;
-    const off = kiosk.bus.on('call.state', (e) => e.state === 'connected' && (connectedAt = performance.now()));
-    t.arm();
-    const edge = performance.now();
-    sim.setInput('emergency', true);
-    while (!connectedAt) await sleep(1);
-    let sdh: RtpSessionDescriptionHandler | undefined;
-    for (;;) {
-      const s = (intercom as unknown as { call?: { session?: { sessionDescriptionHandler?: unknown; id: string } } }).call?.session;
-      const h = s?.sessionDescriptionHandler;
-      if (h instanceof RtpSessionDescriptionHandler && intercom.marks.has(`${s!.id}:first-rtp-in`)) {
-        sdh = h;
-        break;
-      }
-      await sleep(1);
-    }
-    while (!t.firstRtp()) await sleep(1);
-    setup.push(t.firstRtp() - edge);
-    invite.push(t.invites[before]! - edge);
-    if (i === 0) {
-      // One longer call for send-interval jitter.
-      sdh!.stream.recordSendTimes = true;
-      await sleep(5000);
-      const times = sdh!.stream.sendTimes;
-      const intervals = times.slice(1).map((x, k) => x - times[k]!);
-      jitter.push(stddev(intervals));
-    }
-    off();
-    sim.setInput('emergency', false);
-    kiosk.bus.emit('call.cancel', { source: 'bench' });
-    while (intercom.activeCall()) await sleep(2);
-    await sleep(20);
-  }
-  await kiosk.stop();
-  report('invite_latency_p50_ms', percentile(invite, 50), 'ms', `${CALLS} calls, edge to INVITE at the desk, debounce excluded`);
-  report('invite_latency_p99_ms', percentile(invite, 99), 'ms', `${CALLS} calls`);
-  report('setup_latency_p50_ms', percentile(setup, 50), 'ms', 'button edge to the first RTP packet at the desk (desk answering at once; kiosk and tap in the bench process)');
-  report('setup_latency_p99_ms', percentile(setup, 99), 'ms', `${CALLS} calls`);
-  report('rtp_send_jitter_ms', jitter[0]!, 'ms', 'stddev of send intervals over 5 s (250 packets)');
-
-  // baresip calling the same desk, timed to the same point (first RTP at the desk), same microphone WAV, nothing recorded.
   const wav = speechWav();
-  const bs = await startBaresip({ user: 'bench', sourceWav: wav, record: false });
-  const bsSetup: number[] = [];
-  for (let i = 0; i < CALLS; i++) {
-    t.arm();
-    const t0 = performance.now();
-    await bs.command('dial', deskUri);
-    while (!t.firstRtp()) await sleep(1);
-    bsSetup.push(t.firstRtp() - t0);
-    await bs.command('hangup');
-    await sleep(30);
-  }
-  report('baresip_setup_latency_p50_ms', percentile(bsSetup, 50), 'ms', 'ctrl_tcp dial command to the first RTP packet at the desk (baresip in its own process)');
-  report('baresip_setup_latency_p99_ms', percentile(bsSetup, 99), 'ms', `${CALLS} calls`);
-  await bs.stop();
 
-  // CPU of one call, each caller in its own process, measured the same way: PCMU, the same 8 kHz speech WAV as
-  // microphone, output discarded (our null sink; baresip's aubridge player with nothing attached, no recording),
-  // 10 s idle then 10 s in a call, idle subtracted. Ours first without the hands-free path (baresip has none), then with it.
-  const note = 'PCMU, 8 kHz speech WAV as microphone, output discarded, 10 s of call minus 10 s idle, own process';
-  report('call_cpu_pct', await kioskCallCpu(deskUri, wav, 'off'), '%', `${note}; hands-free off`);
-  report('baresip_call_cpu_pct', await baresipCallCpu(deskUri, wav), '%', `${note}; aufile source, aubridge player`);
-  report('call_cpu_aec_pct', await kioskCallCpu(deskUri, wav, 'aec'), '%', `${note}; hands-free on (echo canceller, noise suppression, AGC at 8 kHz)`);
+  const ours = await kioskCaller('kiosk', deskUri, wav, 'off');
+  const mine = await setupLatency(ours, t, CALLS, true);
+  const trigger = 'button edge set over the kiosk\'s local interface (HTTP POST /sim/input on a fresh TCP connection)';
+  report('invite_latency_p50_ms', percentile(mine.invite, 50), 'ms', `${CALLS} calls, ${trigger} to INVITE at the desk, debounce 0; kiosk in its own process, compiled, unit's node options`);
+  report('invite_latency_p99_ms', percentile(mine.invite, 99), 'ms', `${CALLS} calls`);
+  report('setup_latency_p50_ms', percentile(mine.setup, 50), 'ms', `${trigger} to the first RTP packet at the desk tap (desk answering at once); kiosk in its own process as the systemd unit starts it`);
+  report('setup_latency_p99_ms', percentile(mine.setup, 99), 'ms', `${CALLS} calls`);
+  report('rtp_send_jitter_ms', mine.jitter, 'ms', 'stddev of the intervals between our RTP packets as they reach the desk tap, over 5 s (loopback delivery and the bench process\'s own wake-up delay included: not comparable with figures taken inside the kiosk before)');
+
+  const bs = await baresipCaller('bench', deskUri, wav);
+  const theirs = await setupLatency(bs, t, CALLS, false);
+  report('baresip_setup_latency_p50_ms', percentile(theirs.setup, 50), 'ms', 'ctrl_tcp dial (a fresh TCP connection) to the first RTP packet at the desk tap; baresip in its own process');
+  report('baresip_setup_latency_p99_ms', percentile(theirs.setup, 99), 'ms', `${CALLS} calls`);
+
+  const aec = await kioskCaller('kiosk-aec', deskUri, wav, 'aec');
+  const cpu = await callCpu([ours, bs, aec], t);
+  await Promise.all([ours.stop(), bs.stop(), aec.stop()]);
+  const load = os.loadavg()[0]!.toFixed(1);
+  const fmt = (v: number[]) => v.map((x) => x.toFixed(2)).join('/');
+  const describe = (name: string) => {
+    const c = cpu.get(name)!;
+    return `rounds ${fmt(c.net)} (in call ${fmt(c.busy)} minus idle ${fmt(c.idle)})`;
+  };
+  const how = `PCMU, 46 s speech WAV as microphone, output discarded, own process; /proc utime+stime, median of ${ROUNDS} rounds of ${WINDOW_MS / 1000} s in a call minus ${WINDOW_MS / 1000} s idle (idle of all callers in one window), rotating order; load ${load}`;
+  report('call_cpu_pct', median(cpu.get('kiosk')!.net), '%', `${how}; hands-free off; ${describe('kiosk')}`);
+  report('baresip_call_cpu_pct', median(cpu.get('bench')!.net), '%', `${how}; aufile source, aubridge player; ${describe('bench')}`);
+  report('call_cpu_aec_pct', median(cpu.get('kiosk-aec')!.net), '%', `${how}; hands-free on (echo canceller, noise suppression, AGC at 8 kHz); ${describe('kiosk-aec')}`);
   t.close();
   await desk.stop();
-}
-
-async function baresipCallCpu(deskUri: string, wav: string): Promise<number> {
-  const bs = await startBaresip({ user: 'cpu', sourceWav: wav, record: false });
-  await sleep(2000);
-  const i0 = cpuMs(bs.proc.pid);
-  await sleep(10_000);
-  const idle = cpuMs(bs.proc.pid) - i0;
-  await bs.command('dial', deskUri);
-  await sleep(1500);
-  const c0 = cpuMs(bs.proc.pid);
-  await sleep(10_000);
-  const busy = cpuMs(bs.proc.pid) - c0;
-  await bs.command('hangup');
-  await bs.stop();
-  return ((busy - idle) / 10_000) * 100;
-}
-
-async function kioskCallCpu(deskUri: string, wav: string, handsFree: 'off' | 'aec'): Promise<number> {
-  const { file } = kioskConfigFile({
-    sip: { targets: { emergency: [{ uri: deskUri, ringTimeoutS: 5 }], information: [{ uri: deskUri }] }, codecs: ['PCMU'] },
-    audio: { output: { sink: 'null' }, input: { source: 'file', file: wav }, handsFree: { mode: handsFree } },
-  });
-  const p = start('kiosk', process.execPath, kioskUnitArgs(file), { cwd: mkdtempSync(path.join(os.tmpdir(), 'hp-bench-')) });
-  const ready = JSON.parse(await p.waitFor(/"msg":"ready"/, 20_000)) as { local: string };
-  await sleep(2000);
-  const i0 = cpuMs(p.pid);
-  await sleep(10_000);
-  const idle = cpuMs(p.pid) - i0;
-  await fetch(ready.local + 'sim/press', { method: 'POST', body: JSON.stringify({ input: 'emergency', ms: 60 }) });
-  await p.waitFor(/placing (alarm )?call/, 5000);
-  await sleep(1500);
-  const c0 = cpuMs(p.pid);
-  await sleep(10_000);
-  const busy = cpuMs(p.pid) - c0;
-  await p.stop();
-  return ((busy - idle) / 10_000) * 100;
 }

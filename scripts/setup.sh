@@ -15,8 +15,22 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "npm: installing dependencies"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
+  installed_now=1
 else
   echo "npm: dependencies up to date"
+fi
+
+# The native addon is installed by npm ci only when the lock changes: when its source changed since it was
+# installed here, install it again (prebuilt from the binary host, else built from source; install.js records why not).
+dstamp=native/dsp/lib/.source-stamp
+dwant=$(cat native/dsp/src/*.cc native/dsp/binding.gyp | sha256sum | cut -d' ' -f1)
+# npm ci just now installed it from this very source
+if [ "${installed_now:-}" = 1 ]; then mkdir -p native/dsp/lib && echo "$dwant" > "$dstamp"; fi
+if [ ! -f "$dstamp" ] || [ "$(cat "$dstamp")" != "$dwant" ]; then
+  echo "native: installing helppoint-dsp again (its source changed)"
+  rm -rf native/dsp/lib/binding
+  node native/dsp/install.js >/dev/null || true
+  mkdir -p native/dsp/lib && echo "$dwant" > "$dstamp"
 fi
 
 echo "build: compiling TypeScript"

@@ -4,7 +4,7 @@
       "target_name": "<(module_name)",
       "sources": ["src/addon.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "libraries": ["-lspeexdsp"],
+      "libraries": ["-lspeexdsp", "-ldl"],
       "defines": ["NAPI_VERSION=<(napi_build_version)", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],

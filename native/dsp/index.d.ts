@@ -51,5 +51,16 @@ export class Resampler {
   close(): void;
 }
 
+/** Mono 16-bit ALSA playback, written from the calling thread without blocking (libasound loaded at first use). */
+export class AlsaOutput {
+  /** latencyMs: the device buffer; throws when libasound or the device cannot be opened */
+  constructor(device: string, rate: number, latencyMs: number);
+  /** hands the samples to the device at once; returns how many it took (0: its buffer is full, the frame is dropped) */
+  write(samples: Int16Array): number;
+  /** samples waiting in the device buffer */
+  queued(): number;
+  close(): void;
+}
+
 export const binaryPath: string;
 export function installStatus(): { ok: boolean; source?: 'prebuilt' | 'source'; reason?: string; at?: string } | undefined;

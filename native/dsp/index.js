@@ -42,6 +42,7 @@ module.exports = {
   EchoCanceller: binding.EchoCanceller,
   Preprocessor: binding.Preprocessor,
   Resampler: binding.Resampler,
+  AlsaOutput: binding.AlsaOutput,
   binaryPath: file,
   installStatus,
 };

@@ -9,7 +9,7 @@ import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { Mixer } from './mixer.js';
-import { AlsaSink, FileSink, NullSink, probeSpeaker, type Sink } from './sinks.js';
+import { AlsaSink, DirectAlsaSink, FileSink, NullSink, probeDirectAlsa, probeSpeaker, type Sink } from './sinks.js';
 import { MessageLibrary, findAudioDir, type Lang } from './messages.js';
 import { ClipCache, hubHttpBase } from './clips.js';
 import { HubClock } from './hub-clock.js';
@@ -175,6 +175,15 @@ export class AudioEngine {
         return new NullSink();
       }
     }
+    // The addon's direct writes first (no thread-pool trip per frame); `speaker` when they do not work here.
+    const direct = await probeDirectAlsa(out.device, this.mixer.rate);
+    if (!direct) {
+      try {
+        return new DirectAlsaSink(out.device, this.mixer.rate);
+      } catch (err) {
+        this.o.log.warn({ err }, 'direct ALSA output failed after its probe; trying the speaker module');
+      }
+    } else this.o.log.info({ reason: direct }, 'direct ALSA output unavailable; using the speaker module');
     const why = await probeSpeaker(out.device, this.mixer.rate);
     if (why) {
       this.raise(why);

@@ -1,5 +1,8 @@
-// Where the mixer's frames go. The ALSA sink loads the native `speaker`
-// module only after a throw-away child process has shown that loading and
+// Where the mixer's frames go. The ALSA device is written directly by the
+// native addon's AlsaOutput when it works (a non-blocking write from the media
+// clock: DirectAlsaSink), else through the `speaker` module (AlsaSink), whose
+// every frame costs a promise and a trip through the libuv thread pool. Either
+// is opened only after a throw-away child process has shown that loading and
 // opening it works for the configured device: on a machine without a usable
 // ALSA device, loading `speaker` aborts the whole process (SIGABRT), which no
 // try/catch can stop, and the emergency path must survive that.
@@ -7,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { wavHeader } from './wav.js';
+import { loadDsp } from '../dsp/native.js';
 
 export interface Sink {
   readonly kind: 'alsa' | 'file' | 'null';
@@ -69,6 +73,29 @@ export function probeSpeaker(device: string, rate: number, timeoutMs = 5000): Pr
     const s = new Speaker({ channels: 1, bitDepth: 16, sampleRate: ${rate}, device: ${JSON.stringify(device)}, samplesPerFrame: ${rate / 100} });
     s.on('error', (e) => { console.error(e && e.message); process.exit(2); });
     s.write(Buffer.alloc(${(rate / 100) * 2}), () => process.exit(0));`;
+  return probe(script, device, timeoutMs);
+}
+
+/** Direct ALSA writes need the addon; its device buffer (ms): room for the event loop's longer pauses. */
+export const DIRECT_LATENCY_MS = 100;
+
+/**
+ * Tries the addon's AlsaOutput in a child process: load, open the device,
+ * write one silent frame. Resolves with null when it works, else the reason.
+ */
+export function probeDirectAlsa(device: string, rate: number, timeoutMs = 5000): Promise<string | null> {
+  const dsp = loadDsp();
+  if (!dsp.dsp) return Promise.resolve(dsp.reason);
+  const script = `
+    const { AlsaOutput } = require(${JSON.stringify(dsp.dsp.binaryPath)});
+    const o = new AlsaOutput(${JSON.stringify(device)}, ${rate}, ${DIRECT_LATENCY_MS});
+    o.write(new Int16Array(${rate / 100}));
+    o.close();
+    process.exit(0);`;
+  return probe(script, device, timeoutMs);
+}
+
+function probe(script: string, device: string, timeoutMs: number): Promise<string | null> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -142,5 +169,48 @@ export class AlsaSink implements Sink {
     } catch {
       /* already closed */
     }
+  }
+}
+
+/**
+ * Plays through ALSA with the addon's non-blocking writes, from the media
+ * clock's own wake-up. Only construct after probeDirectAlsa() said yes. A
+ * frame the device has no room for is dropped (latency stays bounded by the
+ * device buffer); a device error closes the sink and calls onError once.
+ */
+export class DirectAlsaSink implements Sink {
+  readonly kind = 'alsa' as const;
+  private out?: { write(s: Int16Array): number; close(): void };
+  private view?: Int16Array;
+  private viewOf?: Buffer;
+  dropped = 0;
+  onError?: (err: Error) => void;
+
+  constructor(device: string, rate: number) {
+    const dsp = loadDsp();
+    if (!dsp.dsp) throw new Error(dsp.reason);
+    this.out = new dsp.dsp.AlsaOutput(device, rate, DIRECT_LATENCY_MS);
+  }
+
+  write(frame: Buffer): void {
+    const out = this.out;
+    if (!out) return;
+    // the mixer hands the same buffer every frame: one Int16Array view of it, made once
+    if (frame !== this.viewOf) {
+      this.viewOf = frame;
+      this.view = new Int16Array(frame.buffer, frame.byteOffset, frame.length >> 1);
+    }
+    try {
+      if (out.write(this.view!) === 0) this.dropped++;
+    } catch (err) {
+      this.close();
+      this.onError?.(err as Error);
+    }
+  }
+
+  close(): void {
+    const out = this.out;
+    this.out = undefined;
+    out?.close();
   }
 }

@@ -4,6 +4,7 @@
 // auto-answer, desk DTMF for the door relay, and a per-call time limit.
 // Auto-answer and the door code need a trusted call (trust.ts): trusted by how
 // it arrived, never by its From header.
+import { useFastSipGrammar } from './sip-grammar.js';
 import { Invitation, Inviter, SessionState, UserAgent, type Session, type UserAgentOptions } from 'sip.js';
 import WebSocket from 'ws';
 import type { Bus } from '../core/bus.js';
@@ -141,6 +142,9 @@ export class Intercom implements CallService {
         hackViaTcp: false,
       };
     }
+    // sip.js's parser with its rule table decoded once, not per header (sip-grammar.ts); loaded beside the start-up,
+    // not in its way: messages before it is in place use sip.js's own (same results, slower)
+    void useFastSipGrammar().then((why) => why && log.warn(why));
     this.ua = new UserAgent(options);
     // UDP retransmissions stop once sip.js has given a client transaction up.
     if (this.transport instanceof UdpTransport) {

@@ -3,13 +3,18 @@
 // suppression) and the resampler. Every call works on caller-owned Int16Array
 // buffers and returns a number, so a 20 ms frame costs no JavaScript
 // allocation: the hot path of a call never feeds the garbage collector.
+// Also the mixer's ALSA output (AlsaOutput), a non-blocking device write.
 #include <napi.h>
 
 #include <speex/speex_echo.h>
 #include <speex/speex_preprocess.h>
 #include <speex/speex_resampler.h>
 
+#include <dlfcn.h>
+
+#include <cerrno>
 #include <string>
+#include <type_traits>
 
 namespace {
 
@@ -269,10 +274,140 @@ class Resampler : public Napi::ObjectWrap<Resampler> {
   SpeexResamplerState* st_ = nullptr;
 };
 
+
+// ---------------------------------------------------------------------------
+// AlsaOutput(device, rate, latencyMs): mono 16-bit playback for the mixer.
+//   write(samples): hands the frame to ALSA at once, from the calling thread,
+//     never blocking (the device opened non-blocking); returns the samples
+//     taken (0 when the device buffer is full: the frame is dropped, as a
+//     stuck device must not stall the media clock). An underrun is recovered
+//     and the write tried again once.
+//   queued(): samples waiting in the device buffer; close().
+// The `speaker` module writes each frame through the libuv thread pool (a
+// promise, a work item and a thread wake-up per 10 ms frame), which cost more
+// than mixing the frame; a non-blocking snd_pcm_writei costs a copy.
+// libasound is opened with dlopen at the first AlsaOutput, so the addon needs
+// neither ALSA's headers to build nor the library to load: the DSP classes
+// work on a machine without ALSA, and AlsaOutput then throws saying why.
+struct snd_pcm_t;
+struct AlsaLib {
+  void* lib = nullptr;
+  std::string error;
+  int (*open)(snd_pcm_t**, const char*, int, int) = nullptr;
+  int (*set_params)(snd_pcm_t*, int, int, unsigned, unsigned, int, unsigned) = nullptr;
+  long (*writei)(snd_pcm_t*, const void*, unsigned long) = nullptr;
+  int (*recover)(snd_pcm_t*, int, int) = nullptr;
+  int (*close)(snd_pcm_t*) = nullptr;
+  int (*delay)(snd_pcm_t*, long*) = nullptr;
+  const char* (*strerror)(int) = nullptr;
+};
+
+// ALSA's ABI values (alsa/pcm.h), stable since ALSA 1.0
+constexpr int kStreamPlayback = 0;   // SND_PCM_STREAM_PLAYBACK
+constexpr int kNonBlock = 1;         // SND_PCM_NONBLOCK
+constexpr int kFormatS16LE = 2;      // SND_PCM_FORMAT_S16_LE
+constexpr int kAccessRwInterleaved = 3;  // SND_PCM_ACCESS_RW_INTERLEAVED
+
+AlsaLib& Alsa() {
+  static AlsaLib a;
+  static bool tried = false;
+  if (tried) return a;
+  tried = true;
+  a.lib = dlopen("libasound.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (!a.lib) {
+    a.error = std::string("cannot load libasound.so.2: ") + dlerror();
+    return a;
+  }
+  bool ok = true;
+  auto sym = [&](auto& fn, const char* name) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(a.lib, name));
+    if (!fn) ok = false;
+  };
+  sym(a.open, "snd_pcm_open");
+  sym(a.set_params, "snd_pcm_set_params");
+  sym(a.writei, "snd_pcm_writei");
+  sym(a.recover, "snd_pcm_recover");
+  sym(a.close, "snd_pcm_close");
+  sym(a.delay, "snd_pcm_delay");
+  sym(a.strerror, "snd_strerror");
+  if (!ok) {
+    a.error = "libasound.so.2 lacks a snd_pcm function";
+    dlclose(a.lib);
+    a.lib = nullptr;
+  }
+  return a;
+}
+
+class AlsaOutput : public Napi::ObjectWrap<AlsaOutput> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "AlsaOutput",
+                       {InstanceMethod("write", &AlsaOutput::Write), InstanceMethod("queued", &AlsaOutput::Queued),
+                        InstanceMethod("close", &AlsaOutput::Close)});
+  }
+
+  AlsaOutput(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AlsaOutput>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "device must be a string");
+    std::string device = info[0].As<Napi::String>().Utf8Value();
+    unsigned rate = static_cast<unsigned>(Int(info, 1, "rate", 4000, 192000));
+    unsigned latencyMs = static_cast<unsigned>(Int(info, 2, "latencyMs", 5, 2000));
+    AlsaLib& a = Alsa();
+    if (!a.lib) throw Napi::Error::New(env, a.error);
+    int r = a.open(&pcm_, device.c_str(), kStreamPlayback, kNonBlock);
+    if (r < 0) {
+      pcm_ = nullptr;
+      throw Napi::Error::New(env, "snd_pcm_open " + device + ": " + a.strerror(r));
+    }
+    r = a.set_params(pcm_, kFormatS16LE, kAccessRwInterleaved, 1, rate, 1, latencyMs * 1000);
+    if (r < 0) {
+      a.close(pcm_);
+      pcm_ = nullptr;
+      throw Napi::Error::New(env, "snd_pcm_set_params " + device + ": " + a.strerror(r));
+    }
+  }
+
+  ~AlsaOutput() { Release(); }
+
+ private:
+  void Release() {
+    if (pcm_) Alsa().close(pcm_);
+    pcm_ = nullptr;
+  }
+
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    Napi::Int16Array s = Samples(info, 0, "samples");
+    if (!pcm_) throw Napi::Error::New(info.Env(), "AlsaOutput is closed");
+    AlsaLib& a = Alsa();
+    long n = a.writei(pcm_, s.Data(), s.ElementLength());
+    if (n == -EPIPE || n == -ESTRPIPE) {
+      // underrun (or suspend): prepare the device and try once more
+      if (a.recover(pcm_, static_cast<int>(n), 1) == 0) n = a.writei(pcm_, s.Data(), s.ElementLength());
+    }
+    if (n == -EAGAIN) n = 0;
+    if (n < 0) throw Napi::Error::New(info.Env(), std::string("snd_pcm_writei: ") + a.strerror(static_cast<int>(n)));
+    return Napi::Number::New(info.Env(), static_cast<double>(n));
+  }
+
+  Napi::Value Queued(const Napi::CallbackInfo& info) {
+    long d = 0;
+    if (!pcm_ || Alsa().delay(pcm_, &d) < 0) d = 0;
+    return Napi::Number::New(info.Env(), static_cast<double>(d));
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Release();
+    return info.Env().Undefined();
+  }
+
+  snd_pcm_t* pcm_ = nullptr;
+};
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("EchoCanceller", EchoCanceller::Init(env));
   exports.Set("Preprocessor", Preprocessor::Init(env));
   exports.Set("Resampler", Resampler::Init(env));
+  exports.Set("AlsaOutput", AlsaOutput::Init(env));
   exports.Set("speexdsp", Napi::String::New(env, "libspeexdsp"));
   return exports;
 }

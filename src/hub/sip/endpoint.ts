@@ -10,6 +10,7 @@
 //   ep.onInvite = (call) => call.headers['x-page'] ? call.accept({ output }) : call.reject(403);
 //   await ep.start();                       // resolves once registered
 //   const out = await ep.call('sip:desk@site', { input, output });
+import { useFastSipGrammar } from '../../intercom/sip-grammar.js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Invitation, Inviter, SessionState, UserAgent, type Session, type UserAgentOptions } from 'sip.js';
@@ -180,6 +181,8 @@ export class SipEndpoint {
       hackViaTcp: false,
       noAnswerTimeout: 120,
     };
+    // sip.js's parser with its rule table decoded once, not per header (intercom/sip-grammar.ts), loaded beside the start-up
+    void useFastSipGrammar().then((why) => why && log.warn(why));
     this.ua = new UserAgent(options);
     await this.ua.start();
     // sip.js builds the Contact without a port; ours is rarely 5060.
