@@ -2,6 +2,7 @@
 // example site on the sim driver, a desk (baresip answering calls) and the
 // SIP server for browser desks (Kamailio + rtpengine) run as separate
 // processes, exactly as they would on separate boxes.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadHubConfig, loadKioskConfig } from '../config/load.js';
@@ -21,22 +22,37 @@ import { deskGroups } from '../hub/desk/groups.js';
  * example kiosks ring group:control-room first, the baresip desk last.
  */
 export const DEMO_SIP = { port: 5062, wsPort: 8088 };
+/** The PA console's SIP account at the demo's SIP server (a console types its own; the hub never holds it). */
+const DEMO_PA_CONSOLE = { user: 'pa-console', password: 'pa-console-demo' };
 
-async function startSipServer(say: (s: string) => void, desk: HubConfig['desk']): Promise<void> {
+/** Starts Kamailio + rtpengine with the hub's accounts; false when it could not (the hub then runs without its SIP endpoints). */
+async function startSipServer(say: (s: string) => void, hub: HubConfig): Promise<boolean> {
+  const { desk, supervision, pa } = hub;
   if (!which('kamailio') || !which('rtpengine')) {
     say('SIP server     NOT STARTED: Kamailio or rtpengine is not installed (bash scripts/install-system.sh)');
-    return;
+    return false;
   }
   try {
     // rtpengine first: Kamailio disables an rtpengine that does not answer its first ping.
     const rtpengine = await startRtpengine();
-    const users = Object.fromEntries((desk?.desks ?? []).map((d) => [d.id, d.password]));
+    const users: Record<string, string> = Object.fromEntries((desk?.desks ?? []).map((d) => [d.id, d.password]));
+    // The hub's test answerer registers here too: the example kiosks' supervision.target calls it through this server.
+    // So do its PA page gateway and the PA console's browser phone (live Talk).
+    const answerer = supervision?.answerer?.account;
+    if (answerer?.password) users[answerer.user] = answerer.password;
+    const gateway = pa?.gateway?.account;
+    if (gateway?.password) users[gateway.user] = gateway.password;
+    if (gateway && pa?.browser?.user === DEMO_PA_CONSOLE.user) users[DEMO_PA_CONSOLE.user] = DEMO_PA_CONSOLE.password;
     const groups = deskGroups(desk);
     await startKamailio({ users, groups, port: DEMO_SIP.port, wsPort: DEMO_SIP.wsPort, rtpengine, rpcToken: desk?.sip.rpc?.token });
-    say(`SIP server     ws://127.0.0.1:${DEMO_SIP.wsPort}/   (Kamailio + rtpengine for browser desks; desks ${Object.keys(users).join(', ')}; groups ${Object.entries(groups).map(([g, m]) => `${g} = ${m.join(' + ')}`).join('; ') || 'none'})`);
+    say(`SIP server     ws://127.0.0.1:${DEMO_SIP.wsPort}/   (Kamailio + rtpengine for browser desks; desks ${(desk?.desks ?? []).map((d) => d.id).join(', ')}; groups ${Object.entries(groups).map(([g, m]) => `${g} = ${m.join(' + ')}`).join('; ') || 'none'})`);
+    if (users[DEMO_PA_CONSOLE.user]) say(`PA console     http://127.0.0.1:8080/pa   (live Talk: the browser phone's SIP account ${DEMO_PA_CONSOLE.user} / ${DEMO_PA_CONSOLE.password}; the hub's page gateway is sip:${gateway!.user}@127.0.0.1:${DEMO_SIP.port})`);
+    if (answerer?.password) say(`test answerer  sip:${answerer.user}@127.0.0.1:${DEMO_SIP.port}   (the hub's: the kiosks' test calls, every 72 h, or "Test now" at http://127.0.0.1:8080/supervision)`);
     say('dispatch desk  http://127.0.0.1:8080/desk   (log in as dispatcher or admin: the alarm board and the browser phone; the kiosks ring the logged-in desks first, the baresip desk last)');
+    return true;
   } catch (err) {
     say(`SIP server     NOT STARTED: ${(err as Error).message.split('\n')[0]}`);
+    return false;
   }
 }
 
@@ -51,8 +67,12 @@ function cli(name: string, args: string[]): Managed {
 
 export async function runDemo(opts: { siteDir?: string }): Promise<number> {
   const siteDir = path.resolve(opts.siteDir ?? path.join(repo, 'config/example-site'));
-  const hubFile = path.join(siteDir, 'hub.json');
-  const { config: hub } = loadHubConfig(hubFile);
+  // demo-hub.json, where a site has one: its hub.json plus the SIP endpoints that register with the demo's SIP server
+  // (fixed ports), kept apart so the tests that start the example hub.json never reach a running demo.
+  // Without a SIP server to register with, the plain hub.json (no answerer, no live Talk).
+  const demoFile = path.join(siteDir, 'demo-hub.json');
+  let hubFile = existsSync(demoFile) ? demoFile : path.join(siteDir, 'hub.json');
+  let { config: hub } = loadHubConfig(hubFile);
   const kiosks = hub.kiosks.filter((k) => k.config).map((k) => path.resolve(siteDir, k.config!));
   const say = (s: string) => process.stdout.write(s + '\n');
   const stop = async () => {
@@ -62,6 +82,13 @@ export async function runDemo(opts: { siteDir?: string }): Promise<number> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+
+  // The SIP server first: the hub's test answerer and page gateway register with it as the hub starts.
+  if (!(await startSipServer(say, hub)) && hubFile === demoFile) {
+    hubFile = path.join(siteDir, 'hub.json');
+    hub = loadHubConfig(hubFile).config;
+    say('               the hub starts from hub.json: no test answerer, no live Talk');
+  }
 
   const hubProc = cli('hub', ['hub', '--config', hubFile]);
   await hubProc.waitFor(/"msg":"ready"/, 60_000); // the first start makes its database
@@ -75,8 +102,6 @@ export async function runDemo(opts: { siteDir?: string }): Promise<number> {
     const desk = await startBaresip({ user: deskUri.username, sipPort: Number(deskUri.port || 5060) });
     say(`desk           ${desk.uri} (baresip, answers automatically)`);
   } else say('desk           NOT STARTED: baresip is not installed (bash scripts/install-system.sh)');
-
-  await startSipServer(say, hub.desk);
 
   for (const file of kiosks) {
     const { config } = loadKioskConfig(file);

@@ -237,6 +237,7 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
       ...(result.interrupted ? { failedStep: 'interrupted' } : failed ? { failedStep: failed.step } : {}),
       steps,
       intervalS: cfg.intervalS,
+      graceS: cfg.graceS,
       ...(this.nextAt ? { next: new Date(this.nextAt).toISOString() } : {}),
     };
     // An interrupted test is not a fault (a visitor needed the line); the next test decides.

@@ -28,6 +28,8 @@ export interface SupervisionTest {
   failedStep?: string;
   steps: SupervisionStep[];
   intervalS: number;
+  /** supervision.graceS: the hub raises the overdue alarm once the last pass is older than intervalS + graceS */
+  graceS: number;
   /** ISO time of the next scheduled test; absent when the schedule is off */
   next?: string;
 }

@@ -52,7 +52,16 @@ export async function serveDeskPage(): Promise<{ url: string; close(): Promise<v
   return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-/** Headless Chromium whose fake microphone plays `micWav` (looped). Permissions are granted per context. */
+/**
+ * Headless Chromium whose fake microphone plays `micWav` (looped). Permissions are granted per context.
+ *
+ * Its audio output is Chromium's fake one (--disable-audio-output), clocked in real time. Without it
+ * Chromium plays into ALSA's default device, which the test runner points at a file capture on the null
+ * device (scripts/test.sh): that device takes samples as fast as they come, so the page's WebRTC playout
+ * pulled 30 to 100 times faster than real time (getStats: totalSamplesDuration ~75 s per second, most of
+ * it concealment) and the received audio measured in the page came out 10 to 30 dB low, at a random
+ * level from one window to the next, down to silence (docs/desk-media.md).
+ */
 export function launchDeskBrowser(micWav: string): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -66,6 +75,7 @@ export function launchDeskBrowser(micWav: string): Promise<Browser> {
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${micWav}`,
       '--autoplay-policy=no-user-gesture-required',
+      '--disable-audio-output',
     ],
   });
 }

@@ -24,6 +24,8 @@ export function kioskConfigFile(overrides: Record<string, unknown> = {}, base = 
   const testDefaults = {
     local: { host: '127.0.0.1', port: 0 },
     sip: { localPort: 0, targets: { emergency: nowhere, information: nowhere } },
+    // The example's test target is the demo's answerer: a test names its own, or gets the default (the first desk).
+    supervision: { target: '' },
     dataDir: path.join(dir, 'data'),
     log: { level: 'info' },
   };

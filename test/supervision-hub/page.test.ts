@@ -15,7 +15,7 @@ describe('supervision at the hub: the report page', function () {
     t = await startHub();
     const at = new Date().toISOString();
     await t.hub.storage.supervision.insertTests([
-      { testId: 'plat-1-t-zz-0001', kiosk: 'plat-1', trigger: 'schedule', startedAt: at, at, passed: false, failedStep: 'audio-in', steps: [{ step: 'registered', ok: true, ms: 1, detail: '' }, { step: 'audio-in', ok: false, ms: 4000, detail: 'no tone' }], intervalS: 259200, next: null },
+      { testId: 'plat-1-t-zz-0001', kiosk: 'plat-1', trigger: 'schedule', startedAt: at, at, passed: false, failedStep: 'audio-in', steps: [{ step: 'registered', ok: true, ms: 1, detail: '' }, { step: 'audio-in', ok: false, ms: 4000, detail: 'no tone' }], intervalS: 259200, graceS: 3600, next: null },
     ]);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
     page = await browser.newPage();

@@ -38,7 +38,7 @@ for (const engine of engines()) {
     };
     const steps = (failed?: string) =>
       ['registered', 'invite', 'audio-out', 'audio-in', 'dtmf', 'cleared'].map((step) => ({ step, ok: step !== failed, ms: 10, detail: step === failed ? 'no 2000 Hz tone' : 'ok' }));
-    const verdict = (kioskId: string, o: { testId?: string; passed?: boolean; failedStep?: string; trigger?: string; at?: number; intervalS?: number } = {}) => {
+    const verdict = (kioskId: string, o: { testId?: string; passed?: boolean; failedStep?: string; trigger?: string; at?: number; intervalS?: number; graceS?: number } = {}) => {
       const at = o.at ?? Date.now();
       return {
         testId: o.testId ?? `${kioskId}-t-${at.toString(36)}-${(++seq % 65536).toString(16).padStart(4, '0')}`,
@@ -49,6 +49,7 @@ for (const engine of engines()) {
         ...(o.failedStep ? { failedStep: o.failedStep } : {}),
         steps: steps(o.failedStep),
         intervalS: o.intervalS ?? 259200,
+        ...(o.graceS !== undefined ? { graceS: o.graceS } : {}),
       };
     };
     const until = async <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 10_000): Promise<{ value: T; ms: number }> => {
@@ -197,8 +198,8 @@ for (const engine of engines()) {
         { kiosk: 'plat-3', at: day + 4 * 3600_000, online: true },
       ]);
       await t.hub.storage.supervision.insertTests([
-        { testId: 'plat-3-t-a-0001', kiosk: 'plat-3', trigger: 'schedule', startedAt: h(-1), at: h(-1), passed: true, failedStep: null, steps: [], intervalS: 259200, next: null },
-        { testId: 'plat-3-t-b-0002', kiosk: 'plat-3', trigger: 'schedule', startedAt: h(20), at: h(20), passed: false, failedStep: 'audio-in', steps: [], intervalS: 259200, next: null },
+        { testId: 'plat-3-t-a-0001', kiosk: 'plat-3', trigger: 'schedule', startedAt: h(-1), at: h(-1), passed: true, failedStep: null, steps: [], intervalS: 259200, graceS: null, next: null },
+        { testId: 'plat-3-t-b-0002', kiosk: 'plat-3', trigger: 'schedule', startedAt: h(20), at: h(20), passed: false, failedStep: 'audio-in', steps: [], intervalS: 259200, graceS: null, next: null },
       ]);
       await db.query(
         `insert into events (id, kiosk_id, seq, at, at_ts, type, data) values ('plat-3:9:1', 'plat-3', 1, $1, $4, 'fault.raised', '{"code":"audio","detail":"x"}'),
@@ -269,6 +270,29 @@ for (const engine of engines()) {
         assert.equal((await fetch(t.base + r.url)).status, 401, `${r.url} without a session`);
       assert.equal((await dispatcher.get('/supervision')).status, 200);
       assert.equal(routes.find((r) => r.method === 'POST')!.config.roles!.sort().join(','), 'admin,dispatcher,facilities');
+    });
+
+    it("the overdue rule uses the grace the kiosk reports, the hub's only for a kiosk that reported none", async () => {
+      const sv = t.hub.ctx!.supervision!;
+      const k = kiosks.find((x) => x.id === 'plat-2') ?? (await kiosk('plat-2')); // still connected from an earlier test
+      // Only the verdicts of this test count (earlier tests stored later ones for this kiosk; this test comes last).
+      await t.hub.storage.db.query(`delete from supervision_tests where kiosk_id = 'plat-2'`);
+      // Interval 10 s, the kiosk's grace 60 s: a pass 12 s ago is not overdue (the hub's grace, 1 s, would say it is).
+      const first = verdict('plat-2', { at: Date.now() - 12_000, intervalS: 10, graceS: 60 });
+      await sendEvents(k, [{ type: 'supervision.test', data: first }]);
+      await until('verdict stored', async () => (await t.hub.storage.supervision.lastTests(['plat-2'])).get('plat-2')?.testId === first.testId);
+      assert.equal((await t.hub.storage.supervision.lastTests(['plat-2'])).get('plat-2')!.graceS, 60);
+      assert.ok(!(await sv.checkOverdue()).some((a) => a.startsWith('plat-2-')), 'not overdue within the kiosk\'s grace');
+      // A pass 75 s ago with the same grace: overdue, and the reason names the kiosk's grace.
+      const old = verdict('plat-2', { at: Date.now() - 75_000, intervalS: 10, graceS: 60 });
+      await t.hub.storage.db.query(`delete from supervision_tests where kiosk_id = 'plat-2'`);
+      await sendEvents(k, [{ type: 'supervision.test', data: old }]);
+      await until('old verdict stored', async () => (await t.hub.storage.supervision.lastTests(['plat-2'])).get('plat-2')?.testId === old.testId);
+      const alarmId = (await sv.checkOverdue()).find((a) => a.startsWith('plat-2-'));
+      assert.ok(alarmId, 'overdue after interval + the kiosk\'s grace');
+      const rows = await t.hub.storage.db.query<{ data: { reason?: string } }>(`select data from alarms where alarm_id = $1`, [alarmId]);
+      assert.match(rows[0]!.data.reason ?? '', /interval 10 s \+ grace 60 s/);
+      await dispatcher.post(`/api/desk/alarms/${alarmId}/reset`, {});
     });
   });
 }

@@ -64,7 +64,12 @@ describe('supervision and the microphone, in a kiosk process', function () {
       await until(() => answerer!.calls[n]!.heardKioskTone, 6000, `the desk hears the kiosk's microphone on call ${n}`).catch(() => undefined);
       const heard = answerer!.calls[n]!.heardKioskTone;
       await r.post('sim/press', { input: 'reset', ms: 100 });
-      await until(async () => !((await (await fetch(r.kiosk.url + 'health')).json()) as { alarm: unknown; call: unknown }).call, 10_000, 'call over');
+      // On failure, say what the kiosk did (this wait failed once in a loaded CI run, not reproduced).
+      await until(async () => !((await (await fetch(r.kiosk.url + 'health')).json()) as { alarm: unknown; call: unknown }).call, 10_000, 'call over').catch(async (err: Error) => {
+        const health = await (await fetch(r.kiosk.url + 'health')).text();
+        const recent = r.events().filter((e) => /^(input|button|alarm|call)\./.test(e.type)).slice(-15);
+        throw new Error(`${err.message}\nhealth: ${health.slice(0, 1500)}\nrecent events: ${JSON.stringify(recent).slice(0, 3000)}`);
+      });
       await until(async () => !((await (await fetch(r.kiosk.url + 'health')).json()) as { alarm: unknown }).alarm, 10_000, 'alarm reset');
       return heard;
     };

@@ -163,7 +163,7 @@ export const HubSupervision = Strict(
       ),
     ),
     defaultIntervalS: Type.Integer({ minimum: 10, default: 259200, description: 'test interval assumed for a kiosk that has not reported its own yet' }),
-    graceS: Type.Integer({ minimum: 0, default: 3600, description: 'a kiosk whose last passed test is older than its interval plus this raises an overdue alarm' }),
+    graceS: Type.Integer({ minimum: 0, default: 3600, description: 'grace for a kiosk that has not reported its own (the kiosk reports its supervision.graceS with each verdict): a kiosk whose last passed test is older than its interval plus the grace raises an overdue alarm' }),
     overdueCheckS: Type.Integer({ minimum: 1, maximum: 3600, default: 30, description: 'how often the hub looks for overdue kiosks' }),
     metricsTokenSha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the bearer token a Prometheus server presents at /metrics (besides admin and facilities sessions)' })),
   },

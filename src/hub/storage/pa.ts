@@ -321,7 +321,8 @@ export class PaStorage {
   async applyReceipts(updates: ReceiptUpdate[], tx: Sql = this.db): Promise<string[]> {
     if (updates.length === 0) return [];
     // Within a batch, the furthest update per receipt goes in (a note never moves the state).
-    const best = new Map<string, ReceiptUpdate>();
+    // A 'started' folded into a later state (same batch), or arriving after it (another batch), still sets its time.
+    const best = new Map<string, ReceiptUpdate & { started: boolean }>();
     const notes: ReceiptUpdate[] = [];
     for (const u of updates) {
       if (u.note) {
@@ -330,7 +331,9 @@ export class PaStorage {
       }
       const k = `${u.action}\u0000${u.kiosk}`;
       const prev = best.get(k);
-      if (!prev || RECEIPT_RANK[u.state] > RECEIPT_RANK[prev.state]) best.set(k, { ...u, via: u.via ?? prev?.via, reason: u.reason ?? (prev && RECEIPT_RANK[prev.state] === RECEIPT_RANK[u.state] ? prev.reason : undefined) });
+      const started = u.state === 'started' || !!prev?.started;
+      if (!prev || RECEIPT_RANK[u.state] > RECEIPT_RANK[prev.state]) best.set(k, { ...u, started, via: u.via ?? prev?.via, reason: u.reason ?? (prev && RECEIPT_RANK[prev.state] === RECEIPT_RANK[u.state] ? prev.reason : undefined) });
+      else prev.started = started;
     }
     const list = [...best.values()];
     const changed = new Set<string>();
@@ -342,13 +345,14 @@ export class PaStorage {
            via = coalesce(u.via, r.via),
            rank = greatest(r.rank, u.rank),
            delivered_at = case when u.rank >= 1 then coalesce(r.delivered_at, now()) else r.delivered_at end,
-           started_at = case when u.state = 'started' then coalesce(r.started_at, now()) else r.started_at end,
+           started_at = case when u.started then coalesce(r.started_at, now()) else r.started_at end,
            ended_at = case when u.rank = 3 and r.rank < 3 then now() else r.ended_at end,
            updated_at = now()
-         from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) as u(action_id, kiosk_id, state, rank, reason, via)
-         where r.action_id = u.action_id and r.kiosk_id = u.kiosk_id and (u.rank > r.rank or (u.via is not null and r.via is distinct from u.via))
+         from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bool[]) as u(action_id, kiosk_id, state, rank, reason, via, started)
+         where r.action_id = u.action_id and r.kiosk_id = u.kiosk_id
+           and (u.rank > r.rank or (u.via is not null and r.via is distinct from u.via) or (u.started and r.started_at is null))
          returning r.action_id`,
-        [list.map((u) => u.action), list.map((u) => u.kiosk), list.map((u) => u.state), list.map((u) => RECEIPT_RANK[u.state]), list.map((u) => u.reason ?? null), list.map((u) => u.via ?? null)],
+        [list.map((u) => u.action), list.map((u) => u.kiosk), list.map((u) => u.state), list.map((u) => RECEIPT_RANK[u.state]), list.map((u) => u.reason ?? null), list.map((u) => u.via ?? null), list.map((u) => u.started)],
       );
       for (const r of rows) changed.add(r.action_id);
     }

@@ -22,6 +22,8 @@ export interface TestRow {
   failedStep: string | null;
   steps: TestStep[];
   intervalS: number | null;
+  /** the kiosk's supervision.graceS (null from kiosks before it was reported) */
+  graceS: number | null;
   next: string | null;
 }
 
@@ -68,6 +70,7 @@ function testRow(r: Record<string, unknown>): TestRow {
     failedStep: (r.failed_step as string | null) ?? null,
     steps: (r.steps as TestStep[]) ?? [],
     intervalS: (r.interval_s as number | null) ?? null,
+    graceS: (r.grace_s as number | null) ?? null,
     next: (r.next_at as string | null) ?? null,
   };
 }
@@ -91,7 +94,7 @@ function answerRow(r: Record<string, unknown>): AnswerRow {
   };
 }
 
-const TEST_COLS = 'test_id, kiosk_id, trigger, started_at, at, passed, failed_step, steps, interval_s, next_at';
+const TEST_COLS = 'test_id, kiosk_id, trigger, started_at, at, passed, failed_step, steps, interval_s, next_at, grace_s';
 
 export class SupervisionStorage {
   constructor(private readonly db: Db) {}
@@ -101,7 +104,7 @@ export class SupervisionStorage {
     if (rows.length === 0) return;
     await this.db.query(
       `insert into supervision_tests (${TEST_COLS})
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::bool[], $7::text[], $8::jsonb[], $9::int[], $10::text[])
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::bool[], $7::text[], $8::jsonb[], $9::int[], $10::text[], $11::int[])
        on conflict (test_id) do nothing`,
       [
         rows.map((r) => r.testId),
@@ -114,6 +117,7 @@ export class SupervisionStorage {
         rows.map((r) => json(r.steps)),
         rows.map((r) => r.intervalS),
         rows.map((r) => r.next),
+        rows.map((r) => r.graceS),
       ],
     );
   }
@@ -169,12 +173,12 @@ export class SupervisionStorage {
     return new Map(rows.map((r) => [r.kiosk_id, { at: new Date(r.at).getTime(), intervalS: r.interval_s }]));
   }
 
-  /** The interval each kiosk reported last (passed or not). */
-  async lastInterval(): Promise<Map<string, number>> {
-    const rows = await this.db.query<{ kiosk_id: string; interval_s: number }>(
-      `select distinct on (kiosk_id) kiosk_id, interval_s from supervision_tests where interval_s is not null order by kiosk_id, at desc`,
+  /** The interval and grace each kiosk reported last (passed or not); grace null from kiosks that did not report one. */
+  async lastSchedule(): Promise<Map<string, { intervalS: number; graceS: number | null }>> {
+    const rows = await this.db.query<{ kiosk_id: string; interval_s: number; grace_s: number | null }>(
+      `select distinct on (kiosk_id) kiosk_id, interval_s, grace_s from supervision_tests where interval_s is not null order by kiosk_id, at desc`,
     );
-    return new Map(rows.map((r) => [r.kiosk_id, r.interval_s]));
+    return new Map(rows.map((r) => [r.kiosk_id, { intervalS: r.interval_s, graceS: r.grace_s ?? null }]));
   }
 
   async history(kiosk: string, limit = 50, before?: string): Promise<TestRow[]> {

@@ -77,6 +77,7 @@ export function parseTest(kiosk: string, data: unknown): TestRow | undefined {
     failedStep: typeof d.failedStep === 'string' ? d.failedStep.slice(0, 40) : null,
     steps,
     intervalS: typeof d.intervalS === 'number' && Number.isInteger(d.intervalS) && d.intervalS > 0 ? d.intervalS : null,
+    graceS: typeof d.graceS === 'number' && Number.isInteger(d.graceS) && d.graceS >= 0 ? d.graceS : null,
     next: t(d.next) ?? null,
   };
 }
@@ -276,19 +277,22 @@ export class SupervisionService {
     this.checking = true;
     try {
       const { storage } = this.hub;
-      const [kiosks, passed, intervals, open] = await Promise.all([storage.listKiosks(), storage.supervision.lastPassed(), storage.supervision.lastInterval(), storage.supervision.openOverdue()]);
+      const [kiosks, passed, schedules, open] = await Promise.all([storage.listKiosks(), storage.supervision.lastPassed(), storage.supervision.lastSchedule(), storage.supervision.openOverdue()]);
       const raised: string[] = [];
       for (const k of kiosks) {
         if (k.revoked || open.has(k.id)) continue;
         const p = passed.get(k.id);
-        const intervalS = intervals.get(k.id) ?? p?.intervalS ?? this.cfg.defaultIntervalS;
+        const sched = schedules.get(k.id);
+        const intervalS = sched?.intervalS ?? p?.intervalS ?? this.cfg.defaultIntervalS;
+        const graceS = sched?.graceS ?? this.cfg.graceS;
         const base = p?.at ?? Date.parse(k.enrolledAt);
-        const deadline = base + (intervalS + this.cfg.graceS) * 1000;
+        const deadline = base + (intervalS + graceS) * 1000;
         if (now <= deadline) continue;
         const alarmId = `${k.id}-sv-${deadline.toString(36)}`;
         // Reset by a dispatcher: stays reset until the kiosk passes a test and is overdue again.
         if (await storage.supervision.overdueExists(alarmId)) continue;
-        const reason = p ? `no passed test since ${new Date(p.at).toISOString()} (interval ${intervalS} s + grace ${this.cfg.graceS} s)` : `no passed test since enrolment (interval ${intervalS} s + grace ${this.cfg.graceS} s)`;
+        const limit = `interval ${intervalS} s + grace ${graceS} s`;
+        const reason = p ? `no passed test since ${new Date(p.at).toISOString()} (${limit})` : `no passed test since enrolment (${limit})`;
         if (await storage.supervision.raiseOverdue(k.id, alarmId, reason)) {
           this.counters.overdueRaised++;
           raised.push(alarmId);
@@ -318,8 +322,8 @@ export class SupervisionService {
     const kiosks = (await storage.listKiosks({ zone })).filter((k) => !k.revoked);
     const ids = kiosks.map((k) => k.id);
     if (ids.length === 0) return [];
-    const [intervals, links, tests, faults] = await Promise.all([
-      storage.supervision.lastInterval(),
+    const [schedules, links, tests, faults] = await Promise.all([
+      storage.supervision.lastSchedule(),
       storage.supervision.linksBetween(ids, from, to),
       storage.supervision.testsBetween(ids, from, to),
       storage.supervision.faultEvents(ids, to),
@@ -336,8 +340,8 @@ export class SupervisionService {
       kiosk: k.id,
       zone: k.zone,
       enrolledAt: Date.parse(k.enrolledAt),
-      intervalS: intervals.get(k.id) ?? this.cfg.defaultIntervalS,
-      graceS: this.cfg.graceS,
+      intervalS: schedules.get(k.id)?.intervalS ?? this.cfg.defaultIntervalS,
+      graceS: schedules.get(k.id)?.graceS ?? this.cfg.graceS,
       links: (L.get(k.id) ?? []).map((l) => ({ at: l.at, online: l.online })),
       tests: (T.get(k.id) ?? []).map((t) => ({ at: Date.parse(t.at), passed: t.passed, failedStep: t.failedStep })),
       faults: (F.get(k.id) ?? []).map((f) => ({ at: f.at, type: f.type, code: f.code })),

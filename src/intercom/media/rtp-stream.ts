@@ -121,6 +121,11 @@ export class RtpStream {
   private receivedAtTick = 0;
   private silenceTimer?: NodeJS.Timeout;
   private silenceReported = false;
+  /**
+   * The next audio packet starts a talkspurt and carries the marker bit (RFC 3551 4.1): the first one,
+   * and the first after frames that were not sent (on hold), whose timestamp jumps by the pause.
+   */
+  private talkspurt = true;
   // statistics (RFC 3550 A.1, A.8)
   private sent = 0;
   private received = 0;
@@ -278,9 +283,10 @@ export class RtpStream {
     else if (canSend) {
       const pkt = this.packetBuffer(12 + (codec.name === 'G722' ? frame.length / 2 : frame.length));
       codec.encodeInto(frame, pkt.buf, 12);
-      writeRtpHeader(pkt.buf, this.sent === 0, this.payloadType, this.seq, this.ts, this.ssrc);
+      writeRtpHeader(pkt.buf, this.talkspurt, this.payloadType, this.seq, this.ts, this.ssrc);
+      this.talkspurt = false;
       this.send(pkt.buf, pkt);
-    }
+    } else this.talkspurt = true; // a pause (hold): the timestamp runs on, nothing goes out
     this.ts = (this.ts + rtpStep) >>> 0;
   }
 
