@@ -228,7 +228,9 @@ async function onPostgres(report: Report): Promise<void> {
 // HP_BENCH_PARTS=pglite1000,pglite5000,login,postgres runs only those parts (profiling one of them).
 const part = (name: string) => !process.env.HP_BENCH_PARTS || process.env.HP_BENCH_PARTS.split(',').includes(name);
 
-export async function run(report: Report): Promise<void> {
+export async function run(outer: Report): Promise<void> {
+  // Each figure says how busy the machine was when it was taken (the 1-minute load average): a shared machine's figures are not a quiet one's.
+  const report: Report = (metric, value, unit, note) => outer(metric, value, unit, `${note ?? ''}; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`);
   if (part('pglite1000')) await onPglite(1000, report, true);
   if (part('pglite5000')) await onPglite(5000, report, false);
   if (part('login')) await login(report);
