@@ -3,7 +3,8 @@
 // Contract with the test answerer: the kiosk sends 1000 Hz, the answerer
 // 2000 Hz, both at -12 dBFS from the answer on; a tone counts as heard after
 // 300 ms of 20 ms blocks in which it dominates (frequency within about 5 %).
-import type { AudioChannel, AudioInput, AudioOutput, ChannelName, FrameTimeListener } from '../audio/types.js';
+import type { AudioChannel, AudioOutput, ChannelName } from '../audio/types.js';
+import { ClockedInput } from '../audio/input/index.js';
 
 export const KIOSK_TONE_HZ = 1000;
 export const ANSWERER_TONE_HZ = 2000;
@@ -11,41 +12,19 @@ export const ANSWERER_TONE_HZ = 2000;
 export const TONE_AMPLITUDE = Math.round(32767 * 10 ** (-12 / 20));
 export const DETECT_MS = 300;
 
-/** A continuous sine as an AudioInput (20 ms frames on its own clock). */
-export class ToneInput implements AudioInput {
-  private readonly listeners = new Set<FrameTimeListener>();
-  private readonly buf: Int16Array;
-  private timer?: NodeJS.Timeout;
+/** A continuous sine as an AudioInput: 20 ms frames on the media clock, like a microphone (ClockedInput). */
+export class ToneInput extends ClockedInput {
   private phase = 0;
-  private next = 0;
   constructor(
-    readonly rate: number,
+    rate: number,
     private readonly hz: number,
     private readonly amplitude = TONE_AMPLITUDE,
   ) {
-    this.buf = new Int16Array(rate / 50);
+    super(rate);
   }
-  onFrame(l: FrameTimeListener): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
-  }
-  async start(): Promise<void> {
-    if (this.timer) return;
-    this.next = performance.now() + 20;
-    const tick = () => {
-      while (performance.now() >= this.next) {
-        fillSine(this.buf, this.rate, this.hz, this.amplitude, this.phase);
-        this.phase += this.buf.length;
-        for (const l of this.listeners) l(this.buf, this.next);
-        this.next += 20;
-      }
-      this.timer = setTimeout(tick, Math.max(0, this.next - performance.now()));
-    };
-    this.timer = setTimeout(tick, 20);
-  }
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+  protected frame(): void {
+    fillSine(this.buf, this.rate, this.hz, this.amplitude, this.phase);
+    this.phase += this.buf.length;
   }
 }
 

@@ -12,8 +12,13 @@ import { mediaClock, ORDER, type ClockTask } from '../media-clock.js';
 
 const FRAME_MS = 20;
 
-abstract class ClockedInput implements AudioInput {
-  private readonly listeners = new Set<FrameTimeListener>();
+/**
+ * A source whose 20 ms frames come from the media clock itself, in the same
+ * wake-up as (and just before) the calls' RTP send: a call never finds its
+ * ring empty because two timers drifted apart on a loaded machine.
+ */
+export abstract class ClockedInput implements AudioInput {
+  protected readonly listeners = new Set<FrameTimeListener>();
   /** on the process's media clock, aligned to the mixer's frames (see media-clock.ts) */
   private removeTask?: () => void;
   protected readonly buf: Int16Array;
@@ -26,6 +31,9 @@ abstract class ClockedInput implements AudioInput {
   }
   /** Fills this.buf with the next frame. */
   protected abstract frame(): void;
+  protected get running(): boolean {
+    return !!this.removeTask;
+  }
   async start(): Promise<void> {
     if (this.removeTask) return;
     const task: ClockTask = {

@@ -1,7 +1,8 @@
 // The test call's tones (contract: docs/supervision.md): a steady sine at
 // -12 dBFS sent from the answer on, and a Goertzel detector that reports a
 // tone once it was present for >= 300 ms, at its frequency within 5 %.
-import type { AudioInput, FrameTimeListener } from '../../audio/types.js';
+import type { FrameTimeListener } from '../../audio/types.js';
+import { ClockedInput } from '../../audio/input/index.js';
 
 /** -12 dBFS as a sine's peak. */
 export const TONE_PEAK = Math.round(32767 * 10 ** (-12 / 20));
@@ -13,59 +14,42 @@ const CUSHION_FRAMES = 7;
 const PROBES = [0.95, 0.975, 1, 1.025, 1.05];
 
 /**
- * One tone source for every call: a single 20 ms clock (drift-free) hands
- * the same frame to each listening call, so a thousand test calls cost one
- * timer, not a thousand. The frame holds a whole number of periods (2000 Hz
- * at 8 kHz: 4 samples), so consecutive frames join without a phase jump.
+ * One tone source for every call: one task on the media clock hands the same
+ * frame to each listening call, in the same wake-up as (and before) the calls'
+ * RTP send, so a thousand test calls cost one task, and no call finds its ring
+ * empty because two timers drifted apart under load. The frame holds a whole
+ * number of periods (2000 Hz at 8 kHz: 4 samples), so consecutive frames join
+ * without a phase jump.
  */
-export class ToneInput implements AudioInput {
-  private readonly listeners = new Set<FrameTimeListener>();
-  private readonly frame: Int16Array;
-  private timer?: NodeJS.Timeout;
-  private next = 0;
-
+export class ToneInput extends ClockedInput {
   constructor(
     readonly freq: number,
-    readonly rate = 8000,
+    rate = 8000,
   ) {
-    const n = (rate * FRAME_MS) / 1000;
-    this.frame = new Int16Array(n);
-    for (let i = 0; i < n; i++) this.frame[i] = Math.round(TONE_PEAK * Math.sin((2 * Math.PI * freq * i) / rate + Math.PI / 4));
+    super(rate);
+    const n = this.buf.length;
+    for (let i = 0; i < n; i++) this.buf[i] = Math.round(TONE_PEAK * Math.sin((2 * Math.PI * freq * i) / rate + Math.PI / 4));
   }
 
-  onFrame(listener: FrameTimeListener): () => void {
-    this.listeners.add(listener);
-    // A cushion of 140 ms: the call's packet clock and this one tick apart (and
-    // late together when the event loop lags); a call that found its ring empty
-    // would send a gap and break the 300 ms run at the far end. Whole frames of
-    // whole periods: whatever the ring drops when full, the phase stays continuous.
-    for (let i = 0; i < CUSHION_FRAMES; i++) listener(this.frame, performance.now());
-    if (!this.timer) {
-      this.next = performance.now();
-      this.tick();
-    }
+  protected frame(): void {
+    // the same whole-period frame every time
+  }
+
+  override onFrame(listener: FrameTimeListener): () => void {
+    const off = super.onFrame(listener);
+    // A cushion of 140 ms, so the far end's 300 ms run starts whole even when the
+    // call's first send comes before this clock's first frame for it.
+    for (let i = 0; i < CUSHION_FRAMES; i++) listener(this.buf, performance.now());
+    if (!this.running) void super.start();
     return () => {
-      this.listeners.delete(listener);
-      if (this.listeners.size === 0) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-      }
+      off();
+      if (this.listeners.size === 0) void super.stop();
     };
   }
 
-  private tick(): void {
-    const now = performance.now();
-    while (now >= this.next) {
-      for (const l of this.listeners) l(this.frame, now);
-      this.next += FRAME_MS;
-      if (now - this.next > 200) this.next = now;
-    }
-    this.timer = setTimeout(() => this.tick(), Math.max(0, this.next - performance.now() - 0.5));
-    this.timer.unref?.();
-  }
-
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
+  /** Started and stopped by its listeners. */
+  override async start(): Promise<void> {}
+  override async stop(): Promise<void> {}
 
   get calls(): number {
     return this.listeners.size;
