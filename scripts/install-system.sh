@@ -12,6 +12,8 @@ PKGS=(
   kamailio-tls-modules                                 # TLS/WSS of the production SIP server template (device/sip-server), tested
   sox espeak-ng                                        # audio: generate messages, measure test audio
   chromium fonts-wqy-zenhei                            # kiosk screen tests (headless) and CJK glyphs
+  firefox-esr pulseaudio                               # the desk page in Firefox (tests): its audio output is a
+                                                       # PulseAudio null sink the test starts itself
   postgresql                                           # hub storage: tests start their own server (several hub instances)
   iproute2 git ca-certificates openssl util-linux
 )

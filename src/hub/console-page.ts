@@ -20,6 +20,6 @@ export function fleetPage(siteName: string, user: { user: string; role: string; 
   return `${head(`${siteName} — fleet`, user.csrf)}
 <body><header><b>Help-point control centre</b> · ${esc(siteName)} · ${esc(user.user)} (${esc(user.role)}) ·
 <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(user.csrf)}"><button type="submit">log out</button></form></header>
-<main><h2>Kiosks</h2><table><thead><tr><th>Kiosk</th><th>Zone</th><th>Location</th><th>State</th><th>Faults</th><th>Config</th></tr></thead><tbody id="fleet"></tbody></table></main>
+<main><h2>Kiosks</h2><table><thead><tr><th>Kiosk</th><th>Zone</th><th>Location</th><th>State</th><th>Faults</th><th>Config</th></tr></thead><tbody id="fleet"></tbody></table><p id="fleet-status" role="status"></p></main>
 <script src="/static/fleet.js"></script></body></html>`;
 }

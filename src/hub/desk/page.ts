@@ -28,6 +28,7 @@ export function deskPage(siteName: string, s: SessionInfo): string {
 <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(s.csrf)}"><button type="submit">log out</button></form></header>
 <main>
 <p id="notice" role="status" aria-live="polite"></p>
+<p id="devices" hidden><label>Microphone <select id="mic-select"></select></label> · <label>Speaker <select id="spk-select"></select></label></p>
 <h2>Open alarms</h2>
 <table><thead><tr><th>Kind</th><th>Kiosk</th><th>Zone</th><th>Location</th><th>Category</th><th>Language</th><th>State</th><th>Waiting</th><th>Attempt</th><th>Ringing / with</th><th>Desk</th><th>Actions</th></tr></thead>
 <tbody id="board"></tbody></table>

@@ -22,5 +22,17 @@ async function refresh() {
     t.appendChild(tr);
   }
 }
-refresh();
-setInterval(refresh, 2000);
+// A failed read (hub restarting, page being left) shows in the status line and is retried on the next tick.
+const tick = () =>
+  refresh().then(
+    () => {
+      const s = document.getElementById('fleet-status');
+      if (s) s.textContent = '';
+    },
+    (err) => {
+      const s = document.getElementById('fleet-status');
+      if (s) s.textContent = `fleet not refreshed: ${err.message}`;
+    },
+  );
+tick();
+setInterval(tick, 2000);

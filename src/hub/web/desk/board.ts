@@ -200,9 +200,13 @@ function put(row: Row): void {
 }
 
 /** A new alarm: a sound and, where allowed, a browser notification. */
+/** One AudioContext for the alarm sound, made on the first alarm: browsers cap how many a page may hold. */
+let chime: AudioContext | undefined;
+
 function announce(row: Row): void {
   try {
-    const ctx = new AudioContext();
+    const ctx = (chime ??= new AudioContext());
+    if (ctx.state === 'suspended') void ctx.resume().catch(() => {});
     const osc = ctx.createOscillator();
     osc.frequency.value = 880;
     osc.connect(ctx.destination);
@@ -451,14 +455,79 @@ async function takeDesk(): Promise<void> {
   for (const ev of ['incoming', 'established', 'ended', 'updated'] as const) phone.on(ev, () => render());
   phone.on('incoming', (c) => notice(`ringing: ${c.headers['x-helppoint-kiosk'] ?? c.remoteUri}`));
   phone.on('error', (e) => notice(`phone: ${e.message}`));
+  // Device names appear once the page has opened the microphone (the first call).
+  phone.on('established', () => void listDevices().catch(() => {}));
   try {
     await phone.start();
     $('status').textContent = `desk ${S.desk} · ${S.streamOpen ? 'live' : 'connecting…'}`;
   } catch (err) {
     notice(`phone not registered: ${(err as Error).message}`);
   }
+  await restoreDevices(phone);
 }
 
-(window as any).board = { S, action, sendChat, openChat, padDigit };
+// ---- microphone and speaker --------------------------------------------------------------------
+
+const DEVICE_KEYS = { mic: 'helppoint.desk.microphone', spk: 'helppoint.desk.speaker' } as const;
+
+/** Fills the two pickers from the browser's devices (names appear once the page may use the microphone). */
+async function listDevices(): Promise<void> {
+  const phone = S.phone;
+  if (!phone || !navigator.mediaDevices?.enumerateDevices) {
+    $('devices').hidden = true;
+    return;
+  }
+  $('devices').hidden = false;
+  const { microphones, speakers } = await phone.devices();
+  const fill = (sel: HTMLSelectElement, list: MediaDeviceInfo[], what: string, chosen: string) => {
+    const options = [{ id: '', label: `system default ${what}` }, ...list.filter((d) => d.deviceId && d.deviceId !== 'default').map((d, i) => ({ id: d.deviceId, label: d.label || `${what} ${i + 1}` }))];
+    sel.replaceChildren(
+      ...options.map((o) => {
+        const opt = document.createElement('option');
+        opt.value = o.id;
+        opt.textContent = o.label;
+        opt.selected = o.id === chosen;
+        return opt;
+      }),
+    );
+  };
+  fill($('mic-select') as HTMLSelectElement, microphones, 'microphone', localStorage.getItem(DEVICE_KEYS.mic) ?? '');
+  fill($('spk-select') as HTMLSelectElement, speakers, 'speaker', localStorage.getItem(DEVICE_KEYS.spk) ?? '');
+  const sinkable = typeof (document.createElement('audio') as HTMLAudioElement & { setSinkId?: unknown }).setSinkId === 'function';
+  ($('spk-select') as HTMLSelectElement).disabled = !sinkable;
+  ($('spk-select') as HTMLSelectElement).title = sinkable ? '' : 'this browser cannot choose the speaker: use the system sound settings';
+}
+
+/** The devices chosen on this computer before (kept in the browser), if they are still there. */
+async function restoreDevices(phone: DeskPhone): Promise<void> {
+  await listDevices().catch(() => {});
+  const { microphones, speakers } = await phone.devices().catch(() => ({ microphones: [], speakers: [] }));
+  const mic = localStorage.getItem(DEVICE_KEYS.mic);
+  if (mic && microphones.some((d) => d.deviceId === mic)) await phone.setMicrophone(mic).catch(() => {});
+  const spk = localStorage.getItem(DEVICE_KEYS.spk);
+  if (spk && speakers.some((d) => d.deviceId === spk)) await phone.setSpeaker(spk).catch(() => {});
+}
+
+async function chooseDevice(kind: 'mic' | 'spk', id: string): Promise<void> {
+  const phone = S.phone;
+  if (!phone) return notice('no desk phone: nothing to set');
+  try {
+    if (kind === 'mic') await phone.setMicrophone(id || undefined);
+    else await phone.setSpeaker(id);
+    localStorage.setItem(DEVICE_KEYS[kind], id);
+    const sel = $(kind === 'mic' ? 'mic-select' : 'spk-select') as HTMLSelectElement;
+    notice(`${kind === 'mic' ? 'microphone' : 'speaker'}: ${sel.selectedOptions[0]?.textContent ?? id}`);
+  } catch (err) {
+    notice(`${kind === 'mic' ? 'microphone' : 'speaker'} not changed: ${(err as Error).message}`);
+    await listDevices().catch(() => {});
+  }
+}
+
+$('mic-select').addEventListener('change', (e) => void chooseDevice('mic', (e.target as HTMLSelectElement).value));
+$('spk-select').addEventListener('change', (e) => void chooseDevice('spk', (e.target as HTMLSelectElement).value));
+// A headset plugged in or out: the lists follow.
+navigator.mediaDevices?.addEventListener?.('devicechange', () => void listDevices().catch(() => {}));
+
+(window as any).board = { S, action, sendChat, openChat, padDigit, chooseDevice, listDevices };
 follow();
 void load().then(takeDesk);

@@ -294,8 +294,13 @@ export class DeskPhone extends Emitter<PhoneEvents> {
     }
   }
 
-  /** Plays calls on this speaker (HTMLMediaElement.setSinkId). */
-  async setSpeaker(deviceId: string): Promise<void> {
+  /**
+   * Plays calls on this speaker (HTMLMediaElement.setSinkId). 'default' or '' is the system's default
+   * output: Chromium lists it as a device with the id 'default', Firefox lists no such device and
+   * refuses that id (NotFoundError); both take '' for it.
+   */
+  async setSpeaker(requested: string): Promise<void> {
+    const deviceId = requested === 'default' ? '' : requested;
     const probe = document.createElement('audio') as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
     if (typeof probe.setSinkId !== 'function') throw this.fail(new PhoneError('speaker', 'This browser cannot choose the speaker: use the system sound settings.'));
     for (const call of this.calls.values()) {
