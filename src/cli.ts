@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { loadKioskConfig, loadHubConfig, validateFile, ConfigFileError } from './config/load.js';
 import { hashPassword, sha256Hex } from './hub/passwords.js';
 
+const isCost = (N: number, r: number, p: number) => N >= 1024 && N <= 1 << 20 && (N & (N - 1)) === 0 && r >= 1 && r <= 32 && p >= 1 && p <= 16;
+
 const USAGE = `helppoint: open help-point firmware
 
   helppoint kiosk --config FILE [--local-port N]   run one help point
@@ -11,7 +13,8 @@ const USAGE = `helppoint: open help-point firmware
                                                    or a PostgreSQL shared by several hubs)
   helppoint demo [--site DIR]                      a whole site on this machine
   helppoint config validate FILE...                check config files
-  helppoint hash-password PASSWORD                 hash for a console user
+  helppoint hash-password PASSWORD [--cost N=131072,r=8,p=1]
+                                                   hash for a console user (default cost N=8192,r=8,p=1)
   helppoint hash-token TOKEN                       hash for a kiosk token
   helppoint spki-pin CERT.pem                      public-key pin of a hub certificate (kiosk hub.pins)
 `;
@@ -31,9 +34,16 @@ async function main(argv: string[]): Promise<number> {
     case 'config':
       if (rest[0] === 'validate' && rest.length > 1) return validate(rest.slice(1));
       break;
-    case 'hash-password':
-      if (rest[0]) return console.log(await hashPassword(rest[0])), 0;
+    case 'hash-password': {
+      const { values, positionals } = parseArgs({ args: rest, options: { cost: { type: 'string' } }, allowPositionals: true });
+      const m = values.cost === undefined ? undefined : /^N=(\d+),r=(\d+),p=(\d+)$/.exec(values.cost);
+      if (values.cost !== undefined && (!m || !isCost(Number(m[1]), Number(m[2]), Number(m[3])))) {
+        console.error('--cost takes N=<power of two, 2^10..2^20>,r=<1..32>,p=<1..16>');
+        return 2;
+      }
+      if (positionals[0]) return console.log(await hashPassword(positionals[0], m ? { N: Number(m[1]), r: Number(m[2]), p: Number(m[3]) } : undefined)), 0;
       break;
+    }
     case 'hash-token':
       if (rest[0]) return console.log(sha256Hex(rest[0])), 0;
       break;

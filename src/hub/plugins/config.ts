@@ -40,7 +40,8 @@ export default async function config(app: FastifyInstance) {
     const { pushId, versions } = await hub.storage.pushConfig({ by, layer: layers, kiosks: ok, layersOf: await hub.facilities.rollouts.refsFor(rowsOk) });
     await hub.bus.publish({ t: 'config', push: pushId });
     const local = hub.link.localView();
-    const online = await hub.storage.onlineKiosks(ok, hub.offlineAfterMs);
+    // Only kiosks not held here are asked of the database (held by another instance).
+    const online = await hub.storage.onlineKiosks(ok.filter((k) => !local.get(k)?.online), hub.offlineAfterMs);
     for (const v of versions) results.push({ kiosk: v.kiosk, version: v.version, sent: !!local.get(v.kiosk)?.online || online.has(v.kiosk) });
     return results;
   }

@@ -99,6 +99,18 @@ const iso = (d: unknown): string => (d instanceof Date ? d.toISOString() : Strin
 const ms = (d: unknown): number | null => (d == null ? null : d instanceof Date ? d.getTime() : Date.parse(String(d)));
 const json = (v: unknown) => JSON.stringify(v ?? null);
 
+/**
+ * Many values in one row: `sql` selects one column `v` per row; the rows come
+ * back as one JSON array. Both engines' clients parse a row at a time in
+ * JavaScript, which for the thousands of rows of a fan-out (kiosk ids,
+ * pending versions) cost more than the query itself; one JSON value is parsed once.
+ */
+async function many<T>(db: Sql, sql: string, params: unknown[], opts: { ordered?: boolean } = {}): Promise<T[]> {
+  // ordered: `sql` also selects `o`, the order the values keep
+  const [r] = await db.query<{ vs: T[] | null }>(`select json_agg(q.v${opts.ordered ? ' order by q.o' : ''}) as vs from (${sql}) q`, params);
+  return r?.vs ?? [];
+}
+
 /** Alarm states by how far along they are: a later transition of lower rank never overwrites. */
 export const ALARM_RANK: Record<string, number> = { raised: 0, calling: 1, queued: 1, talking: 1, acknowledged: 2, reset: 3 };
 
@@ -191,17 +203,18 @@ export class HubStorage {
 
   /** Ids only (cheap for large zones): kiosks of a zone and/or a list, not revoked unless asked. */
   async kioskIds(where: { zone?: string; ids?: string[]; withRevoked?: boolean }): Promise<string[]> {
-    const rows = await this.db.query<{ id: string }>(
-      `select id from kiosks where (($1::text is not null and zone = $1) or ($2::text[] is not null and id = any($2))) and ($3 or revoked_at is null) order by id`,
+    return many<string>(
+      this.db,
+      `select id as v, id as o from kiosks where (($1::text is not null and zone = $1) or ($2::text[] is not null and id = any($2))) and ($3 or revoked_at is null)`,
       [where.zone ?? null, where.ids ?? null, !!where.withRevoked],
+      { ordered: true },
     );
-    return rows.map((r) => r.id);
   }
 
   /** What a config push needs of each kiosk (its base file), without the rest of the row. */
   async kioskBases(ids: string[]): Promise<Map<string, { id: string; zone: string; baseConfig: string | null }>> {
-    const rows = await this.db.query<{ id: string; zone: string; base_config: string | null }>('select id, zone, base_config from kiosks where id = any($1)', [ids]);
-    return new Map(rows.map((r) => [r.id, { id: r.id, zone: r.zone, baseConfig: r.base_config }]));
+    const rows = await many<{ id: string; zone: string; baseConfig: string | null }>(this.db, `select json_build_object('id', id, 'zone', zone, 'baseConfig', base_config) as v from kiosks where id = any($1)`, [ids]);
+    return new Map(rows.map((r) => [r.id, r]));
   }
 
   async getKiosk(id: string): Promise<KioskRow | undefined> {
@@ -254,11 +267,10 @@ export class HubStorage {
 
   /** Kiosks connected to some instance and heard from within the limit. */
   async onlineKiosks(ids: string[], withinMs: number): Promise<Set<string>> {
-    const rows = await this.db.query<{ id: string }>(
-      `select id from kiosks where id = any($1) and instance_id is not null and last_seen > now() - ($2::float8 * interval '1 millisecond')`,
-      [ids, withinMs],
+    if (ids.length === 0) return new Set();
+    return new Set(
+      await many<string>(this.db, `select id as v from kiosks where id = any($1) and instance_id is not null and last_seen > now() - ($2::float8 * interval '1 millisecond')`, [ids, withinMs]),
     );
-    return new Set(rows.map((r) => r.id));
   }
 
   // ---- users and sessions --------------------------------------------------
@@ -360,7 +372,7 @@ export class HubStorage {
   }): Promise<{ pushId: string; versions: { kiosk: string; version: number }[] }> {
     const pushId = `cfg-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     return this.db.transaction(async (tx) => {
-      const kiosks = await tx.query<{ id: string; zone: string }>('select id, zone from kiosks where id = any($1) order by id for update', [opts.kiosks]);
+      const kiosks = await many<{ id: string; zone: string }>(tx, `select json_build_object('id', id, 'zone', zone) as v from kiosks where id = any($1) order by id for update`, [opts.kiosks]);
       for (const l of opts.layer ?? []) await this.addLayer(l.scope, l.target, l.document, opts.by, l.comment ?? '', tx);
       const cur = new Map(
         (await tx.query<{ scope: string; target: string; version: number }>(`select scope, target, max(version) as version from config_layers where state = 'released' group by scope, target`)).map((r) => [
@@ -370,26 +382,28 @@ export class HubStorage {
       );
       await tx.query('insert into config_pushes (id, created_by) values ($1, $2)', [pushId, opts.by]);
       await tx.query(`update kiosk_configs set status = 'superseded' where kiosk_id = any($1) and status = 'pending'`, [kiosks.map((k) => k.id)]);
-      const rows = await tx.query<{ kiosk_id: string; version: number }>(
-        `insert into kiosk_configs (kiosk_id, version, push_id, layers)
-         select k.id, greatest(coalesce((select max(c.version) from kiosk_configs c where c.kiosk_id = k.id), 0), k.config_version) + 1, $1, l.layers
-         from unnest($2::text[], $3::jsonb[]) as l(kiosk_id, layers) join kiosks k on k.id = l.kiosk_id
-         returning kiosk_id, version`,
+      const [r] = await tx.query<{ vs: { kiosk: string; version: number }[] | null }>(
+        `with ins as (
+           insert into kiosk_configs (kiosk_id, version, push_id, layers)
+           select k.id, greatest(coalesce((select max(c.version) from kiosk_configs c where c.kiosk_id = k.id), 0), k.config_version) + 1, $1, l.layers
+           from unnest($2::text[], $3::jsonb[]) as l(kiosk_id, layers) join kiosks k on k.id = l.kiosk_id
+           returning kiosk_id, version)
+         select json_agg(json_build_object('kiosk', kiosk_id, 'version', version)) as vs from ins`,
         [pushId, kiosks.map((k) => k.id), kiosks.map((k) => json(opts.layersOf(k, cur)))],
       );
-      return { pushId, versions: rows.map((r) => ({ kiosk: r.kiosk_id, version: r.version })) };
+      return { pushId, versions: r?.vs ?? [] };
     });
   }
 
   /** The newest pending config version of each of these kiosks (optionally of one push). */
   async pendingConfigs(kiosks: string[], pushId?: string): Promise<{ kiosk: string; version: number; layers: LayerRef; baseConfig: string | null }[]> {
     // The base file comes along: the sender composes from it without reading every kiosk row again.
-    const rows = await this.db.query<{ kiosk_id: string; version: number; layers: LayerRef; base_config: string | null }>(
-      `select c.kiosk_id, c.version, c.layers, k.base_config from kiosk_configs c join kiosks k on k.id = c.kiosk_id
+    return many<{ kiosk: string; version: number; layers: LayerRef; baseConfig: string | null }>(
+      this.db,
+      `select json_build_object('kiosk', c.kiosk_id, 'version', c.version, 'layers', c.layers, 'baseConfig', k.base_config) as v from kiosk_configs c join kiosks k on k.id = c.kiosk_id
        where c.kiosk_id = any($1) and c.status = 'pending' and ($2::text is null or c.push_id = $2)`,
       [kiosks, pushId ?? null],
     );
-    return rows.map((r) => ({ kiosk: r.kiosk_id, version: r.version, layers: r.layers, baseConfig: r.base_config }));
   }
 
   /** The newest config version of a kiosk, whatever its status. */
@@ -403,21 +417,22 @@ export class HubStorage {
     return r && { version: r.version, layers: r.layers, status: r.status, errors: r.errors, createdAt: iso(r.created_at) };
   }
 
-  /** Acks and nacks, batched: only a pending version changes. */
+  /**
+   * Acks and nacks, batched: only a pending version changes; an ack also
+   * raises the kiosk's config version. One statement (one commit) per batch.
+   */
   async configResults(results: { kiosk: string; version: number; ok: boolean; errors?: unknown[] }[]): Promise<void> {
     if (results.length === 0) return;
     await this.db.query(
-      `update kiosk_configs c set status = case when r.ok then 'acked' else 'refused' end, errors = r.errors, acked_at = now()
-       from unnest($1::text[], $2::int[], $3::boolean[], $4::jsonb[]) as r(kiosk, version, ok, errors)
-       where c.kiosk_id = r.kiosk and c.version = r.version and c.status = 'pending'`,
+      `with c as (
+         update kiosk_configs c set status = case when r.ok then 'acked' else 'refused' end, errors = r.errors, acked_at = now()
+         from unnest($1::text[], $2::int[], $3::boolean[], $4::jsonb[]) as r(kiosk, version, ok, errors)
+         where c.kiosk_id = r.kiosk and c.version = r.version and c.status = 'pending')
+       update kiosks k set config_version = greatest(k.config_version, r.version)
+         from (select kiosk, max(version) as version from unnest($1::text[], $2::int[], $3::boolean[]) as u(kiosk, version, ok) where ok group by kiosk) r
+        where k.id = r.kiosk`,
       [results.map((r) => r.kiosk), results.map((r) => r.version), results.map((r) => r.ok), results.map((r) => (r.errors ? json(r.errors) : null))],
     );
-    const acked = results.filter((r) => r.ok);
-    if (acked.length)
-      await this.db.query(
-        `update kiosks k set config_version = greatest(k.config_version, r.version) from unnest($1::text[], $2::int[]) as r(kiosk, version) where k.id = r.kiosk`,
-        [acked.map((r) => r.kiosk), acked.map((r) => r.version)],
-      );
   }
 
   /** Counts of kiosks (of a zone, or all) by the state of their newest config version. */
@@ -479,17 +494,27 @@ export class HubStorage {
     const c = (await this.db.query<{ command: string; args: unknown }>('select command, args from commands where id = $1', [id]))[0];
     if (!c) return undefined;
     // Set operations (hashed): these kiosks, that the command was sent to, without an answer yet.
-    const rs = await this.db.query<{ k: string }>(
-      `(select unnest($2::text[]) as k intersect select unnest(kiosks) from commands where id = $1)
+    const rs = await many<string>(
+      this.db,
+      `(select unnest($2::text[]) as v intersect select unnest(kiosks) from commands where id = $1)
        except select unnest(kiosks) from command_answers where command_id = $1`,
       [id, kiosks],
     );
-    return { command: c.command, args: c.args, kiosks: rs.map((r) => r.k) };
+    return { command: c.command, args: c.args, kiosks: rs };
   }
 
   /** Stores a batch of answers: one row per command in the batch, whatever the number of kiosks. */
   async commandResults(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): Promise<void> {
     if (results.length === 0) return;
+    // The usual batch answers one command (a fan-out): one row straight from the arrays, no regrouping.
+    const id = results[0]!.id;
+    if (results.every((r) => r.id === id)) {
+      await this.db.query(
+        `insert into command_answers (command_id, kiosks, oks, errors) select $1, $2::text[], $3::boolean[], $4::text[] where exists (select 1 from commands where id = $1)`,
+        [id, results.map((r) => r.kiosk), results.map((r) => r.ok), results.map((r) => r.error ?? null)],
+      );
+      return;
+    }
     await this.db.query(
       `insert into command_answers (command_id, kiosks, oks, errors)
        select r.id, array_agg(r.kiosk), array_agg(r.ok), array_agg(r.error)
