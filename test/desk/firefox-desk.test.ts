@@ -11,10 +11,9 @@ import type { Browser } from 'puppeteer-core';
 import { stopAll } from '../../src/testbed/proc.js';
 import { tmpDir, until } from '../helpers/tmp.js';
 import { makeTone, soxStat } from '../intercom/sox.js';
-import { alarmRig, type AlarmRig } from '../alarm/helpers.js';
-import { DEMO_TOKEN } from '../hub/harness.js';
+import type { AlarmRig } from '../alarm/helpers.js';
 import { rtpengineLegs, startMediaBed, type MediaBed } from './helpers.js';
-import { DESK_SECTION, startHubProcess } from './hub-bed.js';
+import { DESK_SECTION, deskKiosk, startHubProcess } from './hub-bed.js';
 import { launchFirefox, openBoardFirefox, startPulse, type Pulse } from './firefox.js';
 
 const USERS = { 'conc-north': 'kiosk-secret', desk: 'desk-secret', desk2: 'desk2-secret' };
@@ -44,15 +43,7 @@ describe('desk page in Firefox: log in, ring, answer, two-way audio, hang up (fi
     bed = await startMediaBed(USERS);
     ({ base } = await startHubProcess(DESK_SECTION(bed.wsUrl)));
     const desk = [{ uri: 'sip:desk@127.0.0.1', ringTimeoutS: 30 }];
-    rig = await alarmRig({
-      hub: { url: `ws://127.0.0.1:${new URL(base).port}/kiosk`, token: DEMO_TOKEN('conc-north'), heartbeatS: 1 },
-      sip: {
-        account: { user: 'conc-north', password: USERS['conc-north'], domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${bed.kamailio.port}`, transport: 'udp' }] },
-        targets: { emergency: desk, information: desk },
-      },
-      // Hands-free processing off, as in browser-kiosk.test.ts (steady tones and double talk).
-      audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: capture, rate: KIOSK_RATE }, volume: 1, handsFree: { mode: 'off' } },
-    });
+    rig = await deskKiosk({ base, kamailioPort: bed.kamailio.port, password: USERS['conc-north'], hunt: desk, micWav: kioskWav, capture, rate: KIOSK_RATE });
     await until(() => rig.events().some((e) => e.type === 'sip.registration' && e.data.registered), 15_000, 'kiosk registered');
     browser = await browserUp;
   });

@@ -8,6 +8,8 @@ import { readMerged } from '../../src/config/load.js';
 import { CLI, EXAMPLE, REPO } from '../helpers/processes.js';
 import { tmpDir } from '../helpers/tmp.js';
 import type { Browser, Page } from 'playwright-core';
+import { alarmRig, type AlarmRig } from '../alarm/helpers.js';
+import { DEMO_TOKEN } from '../hub/harness.js';
 
 export const DESK_SECTION = (wsUrl = 'ws://127.0.0.1:9/') => ({
   sip: { wsUrl, domain: '127.0.0.1' },
@@ -47,3 +49,22 @@ export async function openBoard(browser: Browser, base: string, user = 'dispatch
   return page;
 }
 
+
+/**
+ * The desk tests' kiosk: conc-north linked to the hub at `base`, registered at
+ * the test bed's Kamailio, calling `hunt`; its microphone a WAV, its output
+ * a raw file. Hands-free processing off: the tests send steady tones, often
+ * both ways at once, which the echo and noise suppressors would (rightly) cut.
+ */
+export function deskKiosk(o: { base: string; kamailioPort: number; password: string; hunt: { uri: string; ringTimeoutS: number }[]; micWav: string; capture: string; rate?: number; deskServer?: boolean }): Promise<AlarmRig> {
+  return alarmRig({
+    hub: { url: `ws://127.0.0.1:${new URL(o.base).port}/kiosk`, token: DEMO_TOKEN('conc-north'), heartbeatS: 1 },
+    sip: {
+      account: { user: 'conc-north', password: o.password, domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${o.kamailioPort}`, transport: 'udp' }] },
+      // This test bed's SIP server (the example site names the demo's).
+      ...(o.deskServer ? { deskServer: `127.0.0.1:${o.kamailioPort}` } : {}),
+      targets: { emergency: o.hunt, information: o.hunt },
+    },
+    audio: { input: { source: 'file', file: o.micWav }, output: { sink: 'file', file: o.capture, rate: o.rate ?? 16000 }, volume: 1, handsFree: { mode: 'off' } },
+  });
+}

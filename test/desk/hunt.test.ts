@@ -14,10 +14,9 @@ import { stopAll, type Managed } from '../../src/testbed/proc.js';
 import { startBaresip, type Baresip } from '../../src/testbed/baresip.js';
 import { tmpDir, until } from '../helpers/tmp.js';
 import { makeTone } from '../intercom/sox.js';
-import { alarmRig, type AlarmRig } from '../alarm/helpers.js';
-import { DEMO_TOKEN } from '../hub/harness.js';
+import type { AlarmRig } from '../alarm/helpers.js';
 import { launchDeskBrowser, rtpengineLegs, startMediaBed, type MediaBed } from './helpers.js';
-import { openBoard, startHubProcess } from './hub-bed.js';
+import { deskKiosk, openBoard, startHubProcess } from './hub-bed.js';
 
 const USERS = { 'conc-north': 'kiosk-secret', desk: 'desk-secret', desk2: 'desk2-secret', fallback: 'fallback-secret' };
 const RPC_TOKEN = 'hunt-test-rpc-token-0123456789';
@@ -52,16 +51,7 @@ describe('desk hunt: desks and groups by name, two dispatchers, log-out and clos
       { uri: 'group:control', ringTimeoutS: RING_S },
       { uri: 'sip:fallback@127.0.0.1', ringTimeoutS: RING_S },
     ];
-    rig = await alarmRig({
-      hub: { url: `ws://127.0.0.1:${new URL(base).port}/kiosk`, token: DEMO_TOKEN('conc-north'), heartbeatS: 1 },
-      sip: {
-        account: { user: 'conc-north', password: USERS['conc-north'], domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${bed.kamailio.port}`, transport: 'udp' }] },
-        // This test bed's SIP server (the example site names the demo's).
-        deskServer: `127.0.0.1:${bed.kamailio.port}`,
-        targets: { emergency: hunt, information: hunt },
-      },
-      audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: path.join(dir, 'kiosk-out.raw'), rate: 16000 }, volume: 1, handsFree: { mode: 'off' } },
-    });
+    rig = await deskKiosk({ base, kamailioPort: bed.kamailio.port, password: USERS['conc-north'], hunt, micWav: kioskWav, capture: path.join(dir, 'kiosk-out.raw'), deskServer: true });
     await hub.waitFor(/kiosk online/, 10_000);
     await until(() => rig.events().some((e) => e.type === 'sip.registration' && e.data.registered), 15_000, 'kiosk registered');
     browser = await launchDeskBrowser(browserWav);
