@@ -3,16 +3,13 @@
 // per-site "talk counts as acknowledged" option, and a desk calling back
 // during the open alarm (trusted by how the call arrives, never by From).
 import { strict as assert } from 'node:assert';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { start, stopAll } from '../../src/testbed/proc.js';
+import { stopAll } from '../../src/testbed/proc.js';
+import { freePort } from '../../src/testbed/ports.js';
 import { startSipp } from '../../src/testbed/sipp.js';
 import { startBaresip } from '../../src/testbed/baresip.js';
-import { freePort } from '../../src/testbed/ports.js';
-import { readMerged } from '../../src/config/load.js';
-import { CLI, EXAMPLE, REPO } from '../helpers/processes.js';
+import { exampleHub } from '../helpers/processes.js';
 import { desk, scenario } from '../intercom/helpers.js';
-import { tmpDir, until, sleep } from '../helpers/tmp.js';
+import { until, sleep } from '../helpers/tmp.js';
 import { alarmRig } from './helpers.js';
 import { consoleLogin } from '../helpers/console.js';
 
@@ -38,15 +35,8 @@ describe('alarm: acknowledgement, reset and call-back', function () {
   });
 
   it('a dispatcher acknowledges and resets through the hub (who: from the session); a command for another alarm is refused with its reason; the hub keeps one row', async () => {
-    const m = readMerged(path.join(EXAMPLE, 'hub.json'));
-    assert.ok(m.ok);
-    const port = await freePort();
-    const hdir = tmpDir('hp-hub-');
-    const hubFile = path.join(hdir, 'hub.json');
-    writeFileSync(hubFile, JSON.stringify({ ...(m.value as object), listen: { host: '127.0.0.1', port }, dataDir: path.join(hdir, 'data'), $schema: 'hub.schema.json' }));
-    const hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', hubFile], { cwd: REPO });
-    await hub.waitFor(/"msg":"ready"/, 60_000);
-    const base = `http://127.0.0.1:${port}`;
+    const { port, base, start: startHub } = await exampleHub();
+    const hub = await startHub();
     // No desk answers: the alarm keeps calling until the dispatcher acts.
     const nowhere = { uri: 'sip:desk@127.0.0.1:9', ringTimeoutS: 30 };
     const rig = await alarmRig({

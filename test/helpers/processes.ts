@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, type Managed } from '../../src/testbed/proc.js';
+import { freePort } from '../../src/testbed/ports.js';
 import { RESTART_EXIT_CODE } from '../../src/core/exit-codes.js';
 import { readMerged, deepMerge } from '../../src/config/load.js';
 import { tmpDir } from './tmp.js';
@@ -65,4 +66,24 @@ export async function startKioskProcess(file: string, env: NodeJS.ProcessEnv = {
 export async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+/** The example site's hub config on a free port and a fresh data folder, written to a temp file; start() runs it (again after a stop). */
+export async function exampleHub(): Promise<{ file: string; port: number; base: string; start(): Promise<Managed> }> {
+  const m = readMerged(path.join(EXAMPLE, 'hub.json'));
+  if (!m.ok) throw new Error(`example hub config: ${JSON.stringify(m.errors)}`);
+  const port = await freePort();
+  const dir = tmpDir('hp-hub-');
+  const file = path.join(dir, 'hub.json');
+  writeFileSync(file, JSON.stringify({ ...(m.value as object), listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), $schema: 'hub.schema.json' }));
+  return {
+    file,
+    port,
+    base: `http://127.0.0.1:${port}`,
+    start: async () => {
+      const p = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
+      await p.waitFor(/"msg":"ready"/, 60_000);
+      return p;
+    },
+  };
 }

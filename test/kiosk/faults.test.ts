@@ -7,14 +7,13 @@ import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Firmata } from 'mock-firmata';
-import { start, stopAll, type Managed } from '../../src/testbed/proc.js';
-import { freePort } from '../../src/testbed/ports.js';
+import { stopAll, type Managed } from '../../src/testbed/proc.js';
 import { startKamailio } from '../../src/testbed/kamailio.js';
-import { readMerged, loadKioskConfig } from '../../src/config/load.js';
+import { loadKioskConfig } from '../../src/config/load.js';
 import { Kiosk } from '../../src/kiosk/app.js';
 import { OnoffDriver, type GpioClass } from '../../src/io/onoff-driver.js';
 import { JohnnyFiveDriver } from '../../src/io/johnny-five-driver.js';
-import { CLI, EXAMPLE, REPO, kioskConfigFile, startKioskProcess, postJson, type KioskProc } from '../helpers/processes.js';
+import { exampleHub, kioskConfigFile, startKioskProcess, postJson, type KioskProc } from '../helpers/processes.js';
 import { FakeGpio, fakePi4Sysfs } from '../io/harness.js';
 import { tmpDir, until } from '../helpers/tmp.js';
 import { consoleLogin } from '../helpers/console.js';
@@ -26,22 +25,12 @@ const fault = async (k: { url: string }, code: string) => (await faultsAt(k)).fi
 
 /** A hub process on a free port, from the example site's hub config. */
 async function hubRig(): Promise<{ start(): Promise<Managed>; base: string; port: number; fleet(): Promise<{ id: string; online: boolean; faults: Fault[] }[]>; events(kiosk: string): Promise<{ type: string; data: any }[]> }> {
-  const m = readMerged(path.join(EXAMPLE, 'hub.json'));
-  assert.ok(m.ok);
-  const port = await freePort();
-  const dir = tmpDir('hp-hub-');
-  const file = path.join(dir, 'hub.json');
-  writeFileSync(file, JSON.stringify({ ...(m.value as object), listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), $schema: 'hub.schema.json' }));
-  const base = `http://127.0.0.1:${port}`;
+  const { base, port, start } = await exampleHub();
   const get = async (p: string) => (await consoleLogin(base, 'admin', 'admin-demo')).json(p);
   return {
     base,
     port,
-    start: async () => {
-      const p = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
-      await p.waitFor(/"msg":"ready"/, 60_000);
-      return p;
-    },
+    start,
     fleet: () => get('/api/fleet') as Promise<never>,
     events: (kiosk) => get(`/api/events?kiosk=${kiosk}&limit=10000`) as Promise<never>,
   };

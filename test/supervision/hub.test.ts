@@ -3,27 +3,17 @@
 // gets the verdict as its result, the verdict is stored with the kiosk's
 // events, and a failed test's fault is in the fleet list within 10 s.
 import { strict as assert } from 'node:assert';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { start, stopAll } from '../../src/testbed/proc.js';
-import { freePort } from '../../src/testbed/ports.js';
-import { readMerged } from '../../src/config/load.js';
-import { CLI, EXAMPLE, REPO } from '../helpers/processes.js';
-import { tmpDir, until } from '../helpers/tmp.js';
+import { stopAll } from '../../src/testbed/proc.js';
+import { exampleHub } from '../helpers/processes.js';
+import { until } from '../helpers/tmp.js';
 import { consoleLogin, type ConsoleSession } from '../helpers/console.js';
 import { startAnswerer, type Answerer } from './answerer.js';
 import { rig } from './helpers.js';
 
 async function startHubProcess(): Promise<{ port: number; base: string }> {
-  const m = readMerged(path.join(EXAMPLE, 'hub.json'));
-  assert.ok(m.ok);
-  const port = await freePort();
-  const dir = tmpDir('hp-hub-');
-  const file = path.join(dir, 'hub.json');
-  writeFileSync(file, JSON.stringify({ ...(m.value as object), listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), $schema: 'hub.schema.json' }));
-  const p = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
-  await p.waitFor(/"msg":"ready"/, 60_000);
-  return { port, base: `http://127.0.0.1:${port}` };
+  const hub = await exampleHub();
+  await hub.start();
+  return hub;
 }
 
 describe('supervision with a real hub', function () {
