@@ -23,12 +23,32 @@ export async function startSipp(opts: { scenario?: string; builtin?: string; arg
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(host));
   const scenario = opts.scenario ? ['-sf', opts.scenario] : ['-sn', opts.builtin ?? 'uas'];
-  const args = [...scenario, '-i', host, '-p', String(port), '-nostdin', '-trace_err', '-trace_msg', ...(opts.args ?? [])];
+  // sipp also binds media ports (6000 and 6002 by default) and a control port (8888): two sipps in test
+  // processes side by side collided there, and the second one quit at start. Each gets its own.
+  const media = await mediaPorts(host);
+  const control = await freePort('127.0.0.1');
+  const args = [...scenario, '-i', host, '-p', String(port), '-mp', String(media), '-cp', String(control), '-nostdin', '-trace_err', '-trace_msg', ...(opts.args ?? [])];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hp-sipp-')); // sipp writes its traces into its working folder
   const proc = start('sipp', bin, args, { cwd: dir });
   const tcp = /^t[1n]$/.test(opts.args?.[(opts.args?.indexOf('-t') ?? -2) + 1] ?? '');
   await bound(port, host, tcp, proc);
   return { proc, dir, port, uri: `sip:${opts.user ?? 'desk'}@${host}:${port}`, stop: () => proc.stop() };
+}
+
+/** A free even port p with p+2 free too: sipp's audio and video RTP ports. */
+async function mediaPorts(host: string): Promise<number> {
+  const dgram = await import('node:dgram');
+  const udpFree = (p: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(p, host, () => s.close(() => resolve(true)));
+    });
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort(host);
+    if (p % 2 === 0 && (await udpFree(p + 2))) return p;
+  }
+  throw new Error('no free pair of media ports for sipp');
 }
 
 /** sipp prints nothing useful at start-up; it is ready once its UDP (or, with -t t1/tn, TCP) port is taken. */
@@ -51,5 +71,7 @@ async function bound(port: number, host: string, tcp: boolean, proc: Managed): P
     if (proc.child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`sipp did not bind port ${port}\n${proc.output().slice(-3000)}`);
+  const out = proc.output();
+  // Its error is at the start of the output, its statistics at the end.
+  throw new Error(`sipp did not bind port ${port}\n${out.length > 4000 ? `${out.slice(0, 2000)}\n...\n${out.slice(-2000)}` : out}`);
 }
