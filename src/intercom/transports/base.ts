@@ -1,7 +1,7 @@
 // Shared parts of our sip.js transports: the state machine sip.js expects
 // (Connecting/Connected/Disconnecting/Disconnected) and the guard that keeps
 // garbage from the network out of the SIP stack.
-import { EmitterImpl, TransportState, type Transport } from 'sip.js';
+import { EmitterImpl, Grammar, TransportState, type Transport } from 'sip.js';
 import type { Address, Arrival } from './routing.js';
 
 export interface TransportOptions {
@@ -25,6 +25,19 @@ export function looksLikeSip(text: string): boolean {
   return /^(SIP\/2\.0 \d{3} |[A-Z]+ \S+ SIP\/2\.0\r?\n)/.test(text);
 }
 
+/**
+ * A Content-Disposition header sip.js cannot parse: sip.js would throw on it
+ * while answering the INVITE, outside any caller of ours (an unhandled
+ * rejection that ends the process; found by the fuzz test). Such a message is
+ * dropped as garbage instead.
+ */
+export function badContentDisposition(text: string): boolean {
+  const end = text.indexOf('\r\n\r\n');
+  const head = end < 0 ? text : text.slice(0, end);
+  const m = /\r\ncontent-disposition[ \t]*:[ \t]*([^\r\n]*)/i.exec(head);
+  return !!m && Grammar.parse(m[1]!.trim(), 'Content_Disposition') === -1;
+}
+
 export abstract class BaseTransport implements Transport {
   abstract readonly protocol: string;
   readonly stateChange = new EmitterImpl<TransportState>();
@@ -32,6 +45,8 @@ export abstract class BaseTransport implements Transport {
   onConnect: (() => void) | undefined;
   onDisconnect: ((error?: Error) => void) | undefined;
   onMessage: ((message: string) => void) | undefined;
+  /** where dropped input is reported (the transport's onGarbage option) */
+  protected garbage?: (reason: string, from: Address) => void;
   /** the port actually bound, once connected */
   localPort = 0;
 
@@ -51,7 +66,8 @@ export abstract class BaseTransport implements Transport {
     return this._state === TransportState.Connected;
   }
 
-  protected deliver(text: string): void {
+  protected deliver(text: string, from?: Address): void {
+    if (badContentDisposition(text)) return void (from && this.garbage?.('unparsable Content-Disposition', from));
     try {
       this.onMessage?.(text);
     } catch {

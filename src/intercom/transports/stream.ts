@@ -53,6 +53,7 @@ export class StreamTransport extends BaseTransport {
     private readonly options: TransportOptions & { secure?: boolean },
   ) {
     super();
+    this.garbage = options.onGarbage;
     this.protocol = options.secure ? 'TLS' : 'TCP';
   }
 
@@ -73,7 +74,7 @@ export class StreamTransport extends BaseTransport {
         if (b) this.arrivedOn.set(b, sock);
         if (this.arrivedOn.size > 2000) this.arrivedOn.clear();
       }
-      this.deliver(text);
+      this.deliver(text, arrival);
     });
     sock.on('data', (d: Buffer) => {
       if (!framer.push(d)) {

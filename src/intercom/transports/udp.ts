@@ -25,6 +25,7 @@ export class UdpTransport extends BaseTransport {
     private readonly options: TransportOptions,
   ) {
     super();
+    this.garbage = options.onGarbage;
   }
 
   async connect(): Promise<void> {
@@ -53,7 +54,7 @@ export class UdpTransport extends BaseTransport {
       if (!looksLikeSip(text)) return this.options.onGarbage?.('not a SIP message', from);
       if (!this.reliability!.received(text)) return; // a retransmission, answered again from the cache
       this.routes.remember(text, from);
-      this.deliver(text);
+      this.deliver(text, from);
     });
     this.socket = socket;
     this.localPort = socket.address().port;
