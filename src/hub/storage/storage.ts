@@ -118,11 +118,11 @@ export const ALARM_RANK: Record<string, number> = { raised: 0, calling: 1, queue
 export type Right = 'pa.approve';
 export const RIGHTS: Right[] = ['pa.approve'];
 
-/** Each kiosk's first answer to command $1 (k, ok, error): answers are stored in batches of arrays. */
+/** Each kiosk's first answer to command $1 (k, ok, error): answers are stored in batches of arrays; within a batch, the earlier in the array (as the counters of commandResults). */
 const FIRST_ANSWERS = `select distinct on (u.k) u.k, u.ok, u.error
-    from command_answers ca cross join lateral unnest(ca.kiosks, ca.oks, ca.errors) as u(k, ok, error)
+    from command_answers ca cross join lateral unnest(ca.kiosks, ca.oks, ca.errors) with ordinality as u(k, ok, error, i)
    where ca.command_id = $1
-   order by u.k, ca.serial`;
+   order by u.k, ca.serial, u.i`;
 
 export class HubStorage {
   /** PA console and incidents (src/hub/storage/pa.ts) */
@@ -476,17 +476,18 @@ export class HubStorage {
     return { id: c.id, command: c.command, args: c.args, by: c.created_by, at: ms(c.created_at)!, results };
   }
 
-  /** How many of a command's kiosks answered, for consoles watching a large fan-out. */
+  /**
+   * How many of a command's kiosks answered, for consoles watching a large
+   * fan-out: the counters kept with the answers (commandResults), one row by
+   * its key, whatever the size of the fan-out.
+   */
   async commandSummary(id: string): Promise<{ total: number; pending: number; ok: number; failed: number } | undefined> {
-    const [r] = await this.db.query<{ total: number | null; ok: number; failed: number }>(
-      `with t as (select unnest(kiosks) as k from commands where id = $1)
-       select (select count(*) from t)::int as total, (count(*) filter (where a.ok))::int as ok, (count(*) filter (where not a.ok))::int as failed
-         from (${FIRST_ANSWERS}) a join t on t.k = a.k`,
+    const [r] = await this.db.query<{ total: number; ok: number; failed: number }>(
+      'select coalesce(cardinality(kiosks), 0) as total, answered_ok as ok, answered_failed as failed from commands where id = $1',
       [id],
     );
-    const total = r?.total ?? 0;
-    if (total === 0 && !(await this.db.query('select 1 from commands where id = $1', [id])).length) return undefined;
-    return { total, pending: total - r!.ok - r!.failed, ok: r!.ok, failed: r!.failed };
+    if (!r) return undefined;
+    return { total: r.total, pending: r.total - r.ok - r.failed, ok: r.ok, failed: r.failed };
   }
 
   /** The command and which of these kiosks still wait for it (for the instance holding their sockets). */
@@ -503,26 +504,45 @@ export class HubStorage {
     return { command: c.command, args: c.args, kiosks: rs };
   }
 
-  /** Stores a batch of answers: one row per command in the batch, whatever the number of kiosks. */
+  /**
+   * Stores a batch of answers: one row per command in the batch, whatever the
+   * number of kiosks, and the command's counters (commandSummary) in the same
+   * transaction. The command's row is locked first, so batches of one command
+   * written at once (several writes in flight, several instances) count one
+   * after the other: a kiosk's first answer counts once, a repeated answer or
+   * one from a kiosk the command was not sent to not at all.
+   */
   async commandResults(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): Promise<void> {
     if (results.length === 0) return;
-    // The usual batch answers one command (a fan-out): one row straight from the arrays, no regrouping.
-    const id = results[0]!.id;
-    if (results.every((r) => r.id === id)) {
-      await this.db.query(
-        `insert into command_answers (command_id, kiosks, oks, errors) select $1, $2::text[], $3::boolean[], $4::text[] where exists (select 1 from commands where id = $1)`,
-        [id, results.map((r) => r.kiosk), results.map((r) => r.ok), results.map((r) => r.error ?? null)],
-      );
-      return;
+    const byCommand = new Map<string, { id: string; kiosk: string; ok: boolean; error?: string }[]>();
+    for (const r of results) {
+      const list = byCommand.get(r.id);
+      if (list) list.push(r);
+      else byCommand.set(r.id, [r]);
     }
-    await this.db.query(
-      `insert into command_answers (command_id, kiosks, oks, errors)
-       select r.id, array_agg(r.kiosk), array_agg(r.ok), array_agg(r.error)
-         from unnest($1::text[], $2::text[], $3::boolean[], $4::text[]) as r(id, kiosk, ok, error)
-        where exists (select 1 from commands c where c.id = r.id)
-        group by r.id`,
-      [results.map((r) => r.id), results.map((r) => r.kiosk), results.map((r) => r.ok), results.map((r) => r.error ?? null)],
-    );
+    // Locks taken in one order (by command id): two batches of the same commands cannot deadlock.
+    const ids = [...byCommand.keys()].sort();
+    await this.db.transaction(async (tx) => {
+      for (const id of ids) {
+        const rs = byCommand.get(id)!;
+        if ((await tx.query('select 1 from commands where id = $1 for no key update', [id])).length === 0) continue; // an unknown command: nothing to store
+        // Both CTEs read the answers stored before this statement; the insert's own row is not among them.
+        await tx.query(
+          `with batch as (
+             select distinct on (u.k) u.k, u.ok from unnest($2::text[], $3::boolean[]) with ordinality as u(k, ok, i) order by u.k, u.i),
+           fresh as (
+             select b.ok from batch b
+              where b.k in (select unnest(kiosks) from commands where id = $1)
+                and b.k not in (select unnest(kiosks) from command_answers where command_id = $1)),
+           ins as (
+             insert into command_answers (command_id, kiosks, oks, errors) values ($1, $2::text[], $3::boolean[], $4::text[]))
+           update commands set answered_ok = answered_ok + (select count(*) from fresh where ok),
+                               answered_failed = answered_failed + (select count(*) from fresh where not ok)
+            where id = $1`,
+          [id, rs.map((r) => r.kiosk), rs.map((r) => r.ok), rs.map((r) => r.error ?? null)],
+        );
+      }
+    });
   }
 
   // ---- events and alarms ----------------------------------------------------
