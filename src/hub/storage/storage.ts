@@ -372,7 +372,14 @@ export class HubStorage {
   }): Promise<{ pushId: string; versions: { kiosk: string; version: number }[] }> {
     const pushId = `cfg-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     return this.db.transaction(async (tx) => {
-      const kiosks = await many<{ id: string; zone: string }>(tx, `select json_build_object('id', id, 'zone', zone) as v from kiosks where id = any($1) order by id for update`, [opts.kiosks]);
+      // Locked in id order (two pushes cannot deadlock) and marked pending: their newest version is this push's (configStatus).
+      const [locked] = await tx.query<{ vs: { id: string; zone: string }[] | null }>(
+        `with l as (select id from kiosks where id = any($1) order by id for update),
+              u as (update kiosks k set config_state = 'pending' from l where k.id = l.id returning k.id, k.zone)
+         select json_agg(json_build_object('id', id, 'zone', zone) order by id) as vs from u`,
+        [opts.kiosks],
+      );
+      const kiosks = locked?.vs ?? [];
       for (const l of opts.layer ?? []) await this.addLayer(l.scope, l.target, l.document, opts.by, l.comment ?? '', tx);
       const cur = new Map(
         (await tx.query<{ scope: string; target: string; version: number }>(`select scope, target, max(version) as version from config_layers where state = 'released' group by scope, target`)).map((r) => [
@@ -423,24 +430,26 @@ export class HubStorage {
    */
   async configResults(results: { kiosk: string; version: number; ok: boolean; errors?: unknown[] }[]): Promise<void> {
     if (results.length === 0) return;
+    // A pending version is its kiosk's newest not superseded one (a push supersedes the older pending ones):
+    // the answer to it is the kiosk's config state. At most one pending version per kiosk: one row per kiosk below.
     await this.db.query(
       `with c as (
          update kiosk_configs c set status = case when r.ok then 'acked' else 'refused' end, errors = r.errors, acked_at = now()
          from unnest($1::text[], $2::int[], $3::boolean[], $4::jsonb[]) as r(kiosk, version, ok, errors)
-         where c.kiosk_id = r.kiosk and c.version = r.version and c.status = 'pending')
-       update kiosks k set config_version = greatest(k.config_version, r.version)
-         from (select kiosk, max(version) as version from unnest($1::text[], $2::int[], $3::boolean[]) as u(kiosk, version, ok) where ok group by kiosk) r
+         where c.kiosk_id = r.kiosk and c.version = r.version and c.status = 'pending'
+         returning c.kiosk_id, c.status),
+       v as (select kiosk, max(version) as version from unnest($1::text[], $2::int[], $3::boolean[]) as u(kiosk, version, ok) where ok group by kiosk)
+       update kiosks k set config_version = greatest(k.config_version, r.version), config_state = coalesce(r.status, k.config_state)
+         from (select coalesce(v.kiosk, c.kiosk_id) as kiosk, v.version, c.status from v full join c on c.kiosk_id = v.kiosk) r
         where k.id = r.kiosk`,
       [results.map((r) => r.kiosk), results.map((r) => r.version), results.map((r) => r.ok), results.map((r) => (r.errors ? json(r.errors) : null))],
     );
   }
 
-  /** Counts of kiosks (of a zone, or all) by the state of their newest config version. */
+  /** Counts of kiosks (of a zone, or all) by the state of their newest config version (kiosks.config_state, migration 006). */
   async configStatus(zone?: string): Promise<{ acked: number; pending: number; refused: number }> {
     const rows = await this.db.query<{ status: string | null; n: number }>(
-      `select c.status, count(*)::int as n from kiosks k
-       left join lateral (select status from kiosk_configs c where c.kiosk_id = k.id and c.status <> 'superseded' order by c.version desc limit 1) c on true
-       where ($1::text is null or k.zone = $1) group by c.status`,
+      `select config_state as status, count(*)::int as n from kiosks where ($1::text is null or zone = $1) group by config_state`,
       [zone ?? null],
     );
     const n = (s: string) => rows.find((r) => r.status === s)?.n ?? 0;

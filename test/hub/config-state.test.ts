@@ -1,0 +1,68 @@
+// "How many kiosks acknowledged their newest config version" (GET
+// /api/config/status) counts a state kept on each kiosk's row (migration 006).
+// It must say what the versions themselves say: checked after each step
+// against the status of each kiosk's newest version that is not superseded.
+import { strict as assert } from 'node:assert';
+import pino from 'pino';
+import { openStorage, type HubStorage } from '../../src/hub/storage/index.js';
+import { ConfigComposer } from '../../src/hub/config-compose.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { engines } from './harness.js';
+
+for (const engine of engines()) {
+  describe(`kiosk config state (${engine.name})`, function () {
+    this.timeout(60_000);
+    let s: HubStorage;
+    before(async () => {
+      s = await openStorage({ url: await engine.fresh(), dataDir: tmpDir('hp-cfgstate-'), log: pino({ level: 'silent' }) });
+      await s.provisionKiosks(['a', 'b', 'c', 'd'].map((id) => ({ id, zone: id === 'd' ? 'other' : 'z', location: {}, config: 'x.json' })));
+    });
+    after(async () => s?.close());
+
+    /** The counts as the kiosks' newest versions give them (the query configStatus used before migration 006). */
+    const fromVersions = async (zone?: string) => {
+      const rows = await s.db.query<{ status: string | null; n: number }>(
+        `select c.status, count(*)::int as n from kiosks k
+         left join lateral (select status from kiosk_configs c where c.kiosk_id = k.id and c.status <> 'superseded' order by c.version desc limit 1) c on true
+         where ($1::text is null or k.zone = $1) group by c.status`,
+        [zone ?? null],
+      );
+      const n = (x: string) => rows.find((r) => r.status === x)?.n ?? 0;
+      const total = rows.reduce((a, r) => a + r.n, 0);
+      return { acked: n('acked'), refused: n('refused'), pending: total - n('acked') - n('refused') };
+    };
+    const check = async (zoneWant: { acked: number; pending: number; refused: number }) => {
+      assert.deepEqual(await s.configStatus('z'), zoneWant);
+      assert.deepEqual(await s.configStatus('z'), await fromVersions('z'));
+      assert.deepEqual(await s.configStatus(), await fromVersions());
+      assert.deepEqual(await s.configStatus('other'), await fromVersions('other'));
+    };
+    const push = async (kiosks: string[]) =>
+      new Map((await s.pushConfig({ by: 't', kiosks, layersOf: (k, cur) => ConfigComposer.refFor(k, cur) })).versions.map((v) => [v.kiosk, v.version]));
+
+    it('follows pushes, acks, refusals, superseded versions and late answers', async () => {
+      await check({ acked: 0, pending: 3, refused: 0 }); // no version yet counts as pending
+      const v1 = await push(['a', 'b', 'c', 'd']);
+      await check({ acked: 0, pending: 3, refused: 0 });
+      await s.configResults([
+        { kiosk: 'a', version: v1.get('a')!, ok: true },
+        { kiosk: 'b', version: v1.get('b')!, ok: false, errors: ['bad'] },
+        { kiosk: 'a', version: v1.get('a')!, ok: true }, // a repeated ack
+      ]);
+      await check({ acked: 1, pending: 1, refused: 1 });
+      // A new push to b and c supersedes c's pending version: c's late ack of it leaves c pending.
+      const v2 = await push(['b', 'c']);
+      await s.configResults([{ kiosk: 'c', version: v1.get('c')!, ok: true }]);
+      await check({ acked: 1, pending: 2, refused: 0 });
+      await s.configResults([
+        { kiosk: 'b', version: v2.get('b')!, ok: true },
+        { kiosk: 'c', version: v2.get('c')!, ok: false },
+        { kiosk: 'd', version: v1.get('d')!, ok: true },
+      ]);
+      await check({ acked: 2, pending: 0, refused: 1 });
+      // An answer to an acked version again changes nothing.
+      await s.configResults([{ kiosk: 'b', version: v2.get('b')!, ok: false }]);
+      await check({ acked: 2, pending: 0, refused: 1 });
+    });
+  });
+}
