@@ -29,8 +29,11 @@ const CALL_MAX_LAG_MS = 120;
 const PTIME_MS = 20;
 const JITTER_TARGET = 2; // packets buffered before playout starts (40 ms)
 const JITTER_MAX = 10; // beyond this the buffer skips ahead (200 ms)
-/** the mixer's default frame: send and playout are aligned to its grid so they share its wake-ups */
-const GRID_MS = 10;
+/**
+ * Send and playout are aligned to the media clock's 20 ms grid (where the microphone's frames and the
+ * mixer's call frames fall, see mixer.ts callFrameMs): all of a call's work shares one wake-up per packet.
+ */
+const GRID_MS = PTIME_MS;
 
 export interface RtpStats {
   codec: string;
