@@ -4,6 +4,7 @@
 // hub link included, still starts, so the hub can hear about it. The order
 // puts the emergency path first: buttons are armed before anything slow.
 import path from 'node:path';
+import { setupTrace, SETUP_TRACE_ENV } from '../core/setup-trace.js';
 import { Bus } from '../core/bus.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
@@ -165,6 +166,10 @@ export class Kiosk {
       this.hubCap.flush();
     });
     bus.onAny(({ event, payload }) => this.log.debug({ event, payload: safe(payload) }, 'event'));
+    if (setupTrace.enabled) {
+      this.log.warn(`${SETUP_TRACE_ENV}=1: each call's set-up stages are logged (benchmark instrumentation)`);
+      setupTrace.onCall((marks) => this.log.info({ marks }, 'call set-up trace'));
+    }
     // Routes that act are open to local callers with the sim driver (addSimRoutes), else only with the local token.
     this.local.setToken(this.readLocalToken());
     this.local.route('GET', '/health', (_req, res) => sendJson(res, 200, this.health()));
