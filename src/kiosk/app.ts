@@ -165,7 +165,8 @@ export class Kiosk {
       this.store.record(event, payload);
       this.hubCap.flush();
     });
-    bus.onAny(({ event, payload }) => this.log.debug({ event, payload: safe(payload) }, 'event'));
+    // Every event at debug level; its payload copied (bigints as text) only when debug lines are written: on the press's path otherwise.
+    bus.onAny(({ event, payload }) => this.log.isLevelEnabled('debug') && this.log.debug({ event, payload: safe(payload) }, 'event'));
     if (setupTrace.enabled) {
       this.log.warn(`${SETUP_TRACE_ENV}=1: each call's set-up stages are logged (benchmark instrumentation)`);
       setupTrace.onCall((marks) => this.log.info({ marks }, 'call set-up trace'));
