@@ -21,7 +21,7 @@
 import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startSipp } from '../src/testbed/sipp.js';
 import { startBaresip } from '../src/testbed/baresip.js';
@@ -32,6 +32,7 @@ import { scenario } from '../test/intercom/helpers.js';
 import { percentile, median, stddev, cpuMs } from './stats.js';
 import { kioskUnitArgs } from './unit.js';
 import type { Report } from './run.js';
+import { monotonicMs, SETUP_TRACE_ENV } from '../src/core/setup-trace.js';
 
 const CALLS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,7 +52,7 @@ async function tap(deskPort: number) {
   const rtp = await bind();
   const rtpPort = rtp.address().port;
   let deskRtp = 0;
-  const state = { armed: false, firstRtp: 0, times: null as number[] | null };
+  const state = { armed: false, firstRtp: 0, times: null as number[] | null, answer: 0 };
   const invites: number[] = [];
   const relay = (front: dgram.Socket, to: () => number, rewrite?: (b: Buffer) => Buffer, onIn?: (m: Buffer) => void) => {
     const ups = new Map<string, dgram.Socket>();
@@ -71,6 +72,7 @@ async function tap(deskPort: number) {
   };
   const sdp = (b: Buffer) => {
     const text = b.toString('latin1');
+    if (state.armed && !state.answer && text.startsWith('SIP/2.0 200') && / INVITE\r\n/.test(text)) state.answer = monotonicMs();
     const m = /\r\nm=audio (\d+) /.exec(text);
     if (!m) return b;
     deskRtp = Number(m[1]);
@@ -79,10 +81,10 @@ async function tap(deskPort: number) {
     return Buffer.from(`${head.replace(/\r\nContent-Length: *\d+/i, `\r\nContent-Length: ${Buffer.byteLength(nb, 'latin1')}`)}\r\n\r\n${nb}`, 'latin1');
   };
   const sipUps = relay(sock, () => deskPort, sdp, (msg) => {
-    if (msg.subarray(0, 7).toString() === 'INVITE ' && !msg.includes('CSeq: 2 INVITE')) invites.push(performance.now());
+    if (msg.subarray(0, 7).toString() === 'INVITE ' && !msg.includes('CSeq: 2 INVITE')) invites.push(monotonicMs());
   });
   const rtpUps = relay(rtp, () => deskRtp, undefined, () => {
-    const now = performance.now();
+    const now = monotonicMs();
     if (state.armed && !state.firstRtp) state.firstRtp = now;
     state.times?.push(now);
   });
@@ -90,7 +92,9 @@ async function tap(deskPort: number) {
     port: sock.address().port,
     invites,
     /** start watching for the first RTP packet of the next call */
-    arm: () => Object.assign(state, { armed: true, firstRtp: 0 }),
+    arm: () => Object.assign(state, { armed: true, firstRtp: 0, answer: 0 }),
+    /** when the desk's 200 to the INVITE passed the tap (since the last arm) */
+    answer: () => state.answer,
     firstRtp: () => state.firstRtp,
     /** arrival times of the callers' RTP at the desk from now on (stop with null) */
     recordRtp: (on: boolean) => {
@@ -135,6 +139,8 @@ interface Caller {
   pid: number;
   /** starts a call to the desk; resolves once the request is sent */
   dial(): Promise<void>;
+  /** the caller's own set-up stage marks of the latest call (CLOCK_MONOTONIC ms), where it reports them */
+  trace?: () => Promise<Record<string, number> | undefined>;
   /** ends the call and waits until the caller is idle again */
   hangup(): Promise<void>;
   stop(): Promise<void>;
@@ -147,13 +153,21 @@ async function kioskCaller(name: string, deskUri: string, wav: string, handsFree
     io: { inputs: { emergency: { pin: 17, debounceMs: 0 }, cancel: { pin: 22, debounceMs: 0 } } },
     audio: { output: { sink: 'null' }, input: { source: 'file', file: wav }, handsFree: { mode: handsFree } },
   });
-  const p = start(name, process.execPath, kioskUnitArgs(file), { cwd: mkdtempSync(path.join(os.tmpdir(), 'hp-bench-')) });
+  const extra = (process.env.HP_BENCH_KIOSK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const args = kioskUnitArgs(file);
+  const p = start(name, process.execPath, [...extra, ...args], { cwd: mkdtempSync(path.join(os.tmpdir(), 'hp-bench-')), env: { ...process.env, [SETUP_TRACE_ENV]: '1' } });
   const ready = JSON.parse(await p.waitFor(/"msg":"ready"/, 30_000)) as { local: string };
   const input = (n: string, active: boolean) => request(ready.local + 'sim/input', 'POST', { input: n, active });
+  let trace: Promise<string> | undefined;
   return {
     name,
     pid: p.pid,
-    dial: async () => void (await input('emergency', true)),
+    dial: async () => {
+      trace = p.waitForNext(/"msg":"call set-up trace"/, 10_000);
+      trace.catch(() => {});
+      await input('emergency', true);
+    },
+    trace: async () => (trace ? (JSON.parse(await trace) as { marks: Record<string, number> }).marks : undefined),
     hangup: async () => {
       await input('emergency', false);
       await input('cancel', true);
@@ -164,7 +178,10 @@ async function kioskCaller(name: string, deskUri: string, wav: string, handsFree
         await sleep(5);
       }
     },
-    stop: () => p.stop(),
+    stop: async () => {
+      await p.stop();
+      if (process.env.HP_BENCH_KIOSK_LOG) writeFileSync(`${process.env.HP_BENCH_KIOSK_LOG}.${name}`, p.output());
+    },
   };
 }
 
@@ -188,15 +205,18 @@ type Tap = Awaited<ReturnType<typeof tap>>;
 async function setupLatency(c: Caller, t: Tap, calls: number, withJitter: boolean) {
   const invite: number[] = [];
   const setup: number[] = [];
+  /** per call: each stage's time since the trigger (the caller's own marks and the desk tap's) */
+  const stages: Record<string, number>[] = [];
   let jitter = NaN;
   for (let i = 0; i < calls; i++) {
     const before = t.invites.length;
     t.arm();
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     await c.dial();
     while (!t.firstRtp()) await sleep(1);
     setup.push(t.firstRtp() - t0);
     invite.push(t.invites[before]! - t0);
+    const call: Record<string, number> = { 'invite@desk': t.invites[before]! - t0, 'rtp@desk': t.firstRtp() - t0, ...(t.answer() ? { 'answer@desk': t.answer() - t0 } : {}) };
     if (i === 0 && withJitter) {
       await sleep(500);
       t.recordRtp(true);
@@ -205,9 +225,40 @@ async function setupLatency(c: Caller, t: Tap, calls: number, withJitter: boolea
       jitter = stddev(times.slice(1).map((x, k) => x - times[k]!));
     }
     await c.hangup();
+    const marks = await c.trace?.().catch(() => undefined);
+    if (marks) for (const [k, v] of Object.entries(marks)) if (v) call[k] = v - t0;
+    stages.push(call);
+    if (process.env.HP_BENCH_STAGES_DUMP) appendFileSync(process.env.HP_BENCH_STAGES_DUMP, JSON.stringify({ caller: c.name, i, ...call }) + '\n');
     await sleep(20);
   }
-  return { invite, setup, jitter };
+  return { invite, setup, jitter, stages };
+}
+
+/** The set-up stages in path order: the kiosk's own marks (src/core/setup-trace.ts) and the desk tap's. */
+const STAGES: [string, string][] = [
+  ['http', 'the trigger request reaches the kiosk\'s HTTP server'],
+  ['press', 'emergency button press (debounce 0)'],
+  ['alarm', 'the alarm controller raises the alarm'],
+  ['offer', 'our SDP offer built (RTP port bound)'],
+  ['journal-written', 'alarm journal write() done (page cache)'],
+  ['invite-sent', 'INVITE handed to the UDP socket'],
+  ['invite@desk', 'INVITE at the desk tap'],
+  ['journal-synced', 'alarm journal fdatasync done'],
+  ['answer@desk', 'the desk\'s 200 OK passes the desk tap'],
+  ['answer-received', '200 OK read from the SIP socket'],
+  ['rtp-first-sent', 'first RTP packet handed to its socket'],
+  ['rtp@desk', 'first RTP packet at the desk tap'],
+  ['ack-sent', 'ACK handed to the UDP socket'],
+];
+
+/** One figure per stage: its time since the trigger, p50 (value) and p99 (note), over the calls that marked it. */
+function reportStages(report: Report, calls: Record<string, number>[]): void {
+  for (const [name, what] of STAGES) {
+    const v = calls.map((c) => c[name]).filter((x): x is number => x !== undefined);
+    if (!v.length) continue;
+    const worst = calls.map((c, i) => [c[name] ?? -1, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 2).map(([x, i]) => `call ${i + 1}: ${x.toFixed(1)}`);
+    report(`setup_stage_${name.replace(/[@-]/g, '_')}_ms`, percentile(v, 50), 'ms', `p50 from the trigger to: ${what}; p99 ${percentile(v, 99).toFixed(1)} ms; worst ${worst.join(', ')}; ${v.length} calls (CLOCK_MONOTONIC in both processes)`);
+  }
 }
 
 const WINDOW_MS = 30_000;
@@ -258,15 +309,25 @@ export async function run(report: Report): Promise<void> {
   const trigger = 'button edge set over the kiosk\'s local interface (HTTP POST /sim/input on a fresh TCP connection)';
   report('invite_latency_p50_ms', percentile(mine.invite, 50), 'ms', `${CALLS} calls, ${trigger} to INVITE at the desk, debounce 0; kiosk in its own process, compiled, unit's node options`);
   report('invite_latency_p99_ms', percentile(mine.invite, 99), 'ms', `${CALLS} calls`);
-  report('setup_latency_p50_ms', percentile(mine.setup, 50), 'ms', `${trigger} to the first RTP packet at the desk tap (desk answering at once); kiosk in its own process as the systemd unit starts it`);
-  report('setup_latency_p99_ms', percentile(mine.setup, 99), 'ms', `${CALLS} calls`);
+  const worst = [...mine.setup].map((x, i) => [x, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([x, i]) => `call ${i + 1}: ${x.toFixed(1)}`).join(', ');
+  report('setup_latency_p50_ms', percentile(mine.setup, 50), 'ms', `${trigger} to the first RTP packet at the desk tap (desk answering at once); kiosk in its own process as the systemd unit starts it, its set-up stage marks on (${SETUP_TRACE_ENV}=1: a clock read per stage, one log line 300 ms after the press); the trigger's HTTP parsing, Host/Origin checks and JSON body are in the figure (setup_stage_press_ms), as baresip's ctrl_tcp parsing is in its own; the first call right after the kiosk's "ready" line, while its start-up goes on (baresip: after "baresip is ready")`);
+  report('setup_latency_p99_ms', percentile(mine.setup, 99), 'ms', `${CALLS} calls (p99 of 100 = the second worst); worst ${worst}; load ${os.loadavg()[0]!.toFixed(1)}`);
+  reportStages(report, mine.stages);
   report('rtp_send_jitter_ms', mine.jitter, 'ms', 'stddev of the intervals between our RTP packets as they reach the desk tap, over 5 s (loopback delivery and the bench process\'s own wake-up delay included: not comparable with figures taken inside the kiosk before)');
 
   const bs = await baresipCaller('bench', deskUri, wav);
   const theirs = await setupLatency(bs, t, CALLS, false);
   report('baresip_setup_latency_p50_ms', percentile(theirs.setup, 50), 'ms', 'ctrl_tcp dial (a fresh TCP connection) to the first RTP packet at the desk tap; baresip in its own process');
-  report('baresip_setup_latency_p99_ms', percentile(theirs.setup, 99), 'ms', `${CALLS} calls`);
+  const bworst = [...theirs.setup].map((x, i) => [x, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([x, i]) => `call ${i + 1}: ${x.toFixed(1)}`).join(', ');
+  report('baresip_setup_latency_p99_ms', percentile(theirs.setup, 99), 'ms', `${CALLS} calls (p99 of 100 = the second worst); worst ${bworst}; load ${os.loadavg()[0]!.toFixed(1)}`);
 
+  if (process.env.HP_BENCH_INTERCOM_CPU === '0') {
+    // set-up figures only (a quick look while working on them; the CPU figures of this bench are then missing)
+    await Promise.all([ours.stop(), bs.stop()]);
+    t.close();
+    await desk.stop();
+    return;
+  }
   const aec = await kioskCaller('kiosk-aec', deskUri, wav, 'aec');
   const cpu = await callCpu([ours, bs, aec], t);
   await Promise.all([ours.stop(), bs.stop(), aec.stop()]);

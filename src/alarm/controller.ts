@@ -6,8 +6,10 @@
 //   raised -> calling(target, attempt) -> queued -> talking -> acknowledged -> reset
 //
 // Every transition is appended to the alarm journal and fdatasync'ed before
-// it takes effect outside (the INVITE, the lamps, the event for the hub); a
+// it takes effect outside (the lamps, the screen, the event for the hub); a
 // disk that refuses raises the `store` fault and the alarm goes on in memory.
+// The INVITE is the one exception: it leaves once the journal's write()
+// returned, while the fdatasync runs (see call()).
 // Until acknowledged, a call that ends for any reason is re-sent at once to
 // the next desk of the hunt list. Acknowledgement is an explicit act of the
 // desk (DTMF code, SIP INFO, a dispatcher's hub command) or, where a site
@@ -27,6 +29,7 @@ import type { AlarmCallEvent, AlarmCallHandle, AlarmCallListener, AlarmHooks, Ca
 import type { AlarmState, AlarmStateName } from './events.js';
 import type { AlarmJournal, AlarmRecord } from './journal.js';
 import { AlarmRefused, type AlarmService } from './service.js';
+import { setupTrace } from '../core/setup-trace.js';
 
 /** after a whole round of desks without an answer, before starting again (a dead network must not spin) */
 const ROUND_PAUSE_MS = 1000;
@@ -34,6 +37,8 @@ const ROUND_PAUSE_MS = 1000;
 const ERROR_BACKOFF_MS = 500;
 /** a journal write that takes longer counts as failed (a dying SD card must not hold the alarm) */
 const PERSIST_TIMEOUT_MS = 2000;
+/** the INVITE waits at most this long for the journal's write() to return (its fdatasync it does not wait for) */
+const WRITE_GATE_MS = 20;
 /** without an intercom (SIP not up yet, or failed), how often to try again */
 const NO_INTERCOM_RETRY_MS = 1000;
 
@@ -62,6 +67,8 @@ export interface AlarmControllerDeps {
   storeProblem: (detail: string | undefined) => void;
   /** the intercom, once SIP is up */
   calls: () => CallService | undefined;
+  /** how long the INVITE waits at most for the journal's write() (default WRITE_GATE_MS) */
+  writeGateMs?: number;
   /** test seam: names of policy steps that throw once (HELPPOINT_ALARM_THROW_ONCE) */
   throwOnce?: string[];
 }
@@ -163,6 +170,7 @@ export class AlarmController implements AlarmHooks, AlarmService {
   // ---- the policy -----------------------------------------------------------
 
   private async raise(source: string, category: string | undefined, reason: string | undefined): Promise<void> {
+    setupTrace.mark('alarm');
     const now = new Date();
     const at = now.toISOString();
     const alarmId = `${this.d.config().id}-${now.getTime().toString(36)}-${randomBytes(2).toString('hex')}`;
@@ -189,21 +197,39 @@ export class AlarmController implements AlarmHooks, AlarmService {
 
   /**
    * A new attempt: its 'calling' transition is written while the intercom
-   * prepares the INVITE (RTP port, SDP); once the write is on disk the
-   * transition is announced, and then the INVITE leaves.
+   * prepares the INVITE (RTP port, SDP). The INVITE leaves once the journal's
+   * write() returned (or failed, or WRITE_GATE_MS passed), not after the
+   * fdatasync, which runs meanwhile; the transition is announced (lamps,
+   * screen, hub) once it is on disk.
+   *
+   * Why this keeps the guarantee: a power cut inside the fdatasync loses the
+   * press whether the INVITE left or not (before, no INVITE and no record;
+   * now, maybe a desk that rang once and no record), and the next start finds
+   * what reached the disk either way. A crash of the process after the INVITE
+   * finds the record, since the write() had returned (the kernel holds the
+   * lines). A write or fdatasync that fails is still a log line, the `store`
+   * fault and its event (persist()), and the alarm goes on in memory. What it
+   * gains: the INVITE no longer waits for the disk, which on a busy or worn
+   * SD card takes tens to hundreds of milliseconds (the emergency path must
+   * not depend on a writable disk).
    */
   private async call(recs: AlarmRecord[]): Promise<void> {
-    const persisted = this.persist(recs);
+    let writeDone!: () => void;
+    const written = new Promise<void>((r) => (writeDone = r));
+    const waitMs = this.d.writeGateMs ?? WRITE_GATE_MS;
+    const bound = setTimeout(() => {
+      this.d.log.warn({ alarmId: recs[0]!.alarmId, waitedMs: waitMs }, 'the alarm journal\'s write has not returned: the INVITE leaves without it');
+      writeDone();
+    }, waitMs);
+    const gate = written.then(() => clearTimeout(bound));
+    const persisted = this.persist(recs, () => writeDone());
     this.alarm = recs.at(-1)!;
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
     try {
       this.place(gate);
     } finally {
       // Announced even when placing threw: the transition is on disk and the world must hear of it.
       await persisted;
       this.announce(recs);
-      open();
     }
   }
 
@@ -404,13 +430,14 @@ export class AlarmController implements AlarmHooks, AlarmService {
     }
   }
 
-  private async persist(recs: AlarmRecord[]): Promise<void> {
+  /** Appends and fdatasyncs; `onWritten` hears when the write() returned (or the append failed, or there is no journal). */
+  private async persist(recs: AlarmRecord[], onWritten?: () => void): Promise<void> {
     const j = this.d.journal;
-    if (!j) return;
+    if (!j) return onWritten?.();
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        j.append(recs),
+        j.append(recs, onWritten && (() => onWritten())),
         new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no fsync within ${PERSIST_TIMEOUT_MS} ms`)), PERSIST_TIMEOUT_MS))),
       ]);
       if (this.storeFailing) {
@@ -423,6 +450,7 @@ export class AlarmController implements AlarmHooks, AlarmService {
       this.d.storeProblem(`alarm journal not written (${(err as Error).message}); the alarm goes on in memory`);
     } finally {
       clearTimeout(timer);
+      onWritten?.();
     }
   }
 

@@ -4,7 +4,10 @@
 // tiny, written only on alarm transitions, and read first at start-up so an
 // alarm that was not reset resumes at once.
 //
-//   append: lines -> alarm-journal.jsonl (O_APPEND), then fdatasync
+//   append: lines -> alarm-journal.jsonl (O_APPEND), then fdatasync; the caller
+//           hears separately when the write() returned (the lines are in the
+//           kernel: a crash of the process no longer loses them) and when
+//           the fdatasync did (a power cut no longer loses them)
 //   start:  read every line (a torn last line from a power cut is dropped),
 //           the newest record per alarm wins; then the file is rewritten
 //           (tmp + fsync + rename + directory fsync) with the open alarm and
@@ -12,6 +15,7 @@
 import { promises as fs, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { AlarmState } from './events.js';
+import { setupTrace } from '../core/setup-trace.js';
 
 /** What is persisted: the public state plus what resuming needs. */
 export interface AlarmRecord extends AlarmState {
@@ -104,25 +108,36 @@ export class AlarmJournal {
       await fs.rename(tmp, this.file);
       await syncDir(path.dirname(this.file));
       this.lines = keep.length;
+      // Opened now, not at the next alarm: its first write is then one write() and one fdatasync.
+      this.fh = await fs.open(this.file, 'a');
     });
   }
 
-  /** Appends transitions and makes them durable; rejects when the disk refuses. */
-  append(recs: AlarmRecord[]): Promise<void> {
+  /**
+   * Appends transitions and makes them durable; rejects when the disk refuses.
+   * `onWritten` is called once the write() returned, before the fdatasync (with the error if the write failed).
+   */
+  append(recs: AlarmRecord[], onWritten?: (err?: Error) => void): Promise<void> {
     for (const r of recs) this.latest.set(r.alarmId, r);
     return this.serial(async () => {
-      if (!this.fh) {
-        await fs.mkdir(path.dirname(this.file), { recursive: true });
-        const created = !existsSync(this.file);
-        this.fh = await fs.open(this.file, 'a');
-        if (created) await syncDir(path.dirname(this.file));
-      }
+      let written = false;
       try {
+        if (!this.fh) {
+          await fs.mkdir(path.dirname(this.file), { recursive: true });
+          const created = !existsSync(this.file);
+          this.fh = await fs.open(this.file, 'a');
+          if (created) await syncDir(path.dirname(this.file));
+        }
         await this.fh.write(recs.map((r) => JSON.stringify(r) + '\n').join(''));
+        written = true;
+        setupTrace.mark('journal-written');
+        onWritten?.();
         await this.fh.datasync();
+        setupTrace.mark('journal-synced');
       } catch (err) {
+        if (!written) onWritten?.(err as Error);
         // Reopen next time: a disk that comes back is used again.
-        await this.fh.close().catch(() => {});
+        await this.fh?.close().catch(() => {});
         this.fh = undefined;
         throw err;
       }

@@ -11,7 +11,8 @@ import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { AudioInput, AudioOutput } from '../audio/types.js';
-import { createMediaFactory, RtpSessionDescriptionHandler, type MediaEvent } from './media/index.js';
+import { codecList, createMediaFactory, RtpSessionDescriptionHandler, type MediaEvent } from './media/index.js';
+import { warmCallPath } from './warm-up.js';
 import { UdpTransport } from './transports/udp.js';
 import { boundTransport } from './transports/bound.js';
 import type { BaseTransport, TransportOptions } from './transports/base.js';
@@ -144,7 +145,7 @@ export class Intercom implements CallService {
     }
     // sip.js's parser with its rule table decoded once, not per header (sip-grammar.ts); loaded beside the start-up,
     // not in its way: messages before it is in place use sip.js's own (same results, slower)
-    void useFastSipGrammar().then((why) => why && log.warn(why));
+    const grammar = useFastSipGrammar().then((why) => void (why && log.warn(why)));
     this.ua = new UserAgent(options);
     // UDP retransmissions stop once sip.js has given a client transaction up.
     if (this.transport instanceof UdpTransport) {
@@ -159,6 +160,14 @@ export class Intercom implements CallService {
     this.registration = new Registration(this.ua, account, bus, log, (a) => (this.outbound = a));
     this.trustPolicy = new TrustPolicy(() => this.opts.config().sip, () => this.registration?.registeredAddresses() ?? [], (m) => log.warn(m));
     this.registration.start();
+    // The call set-up path compiled before the first call needs it (warm-up.ts), once the fast grammar is in place.
+    const t0 = performance.now();
+    void grammar
+      .then(() => warmCallPath(this.ua, codecList(sip.codecs)))
+      .then(
+        () => log.info({ ms: Math.round(performance.now() - t0) }, 'call set-up path warmed up'),
+        (err: Error) => log.warn({ err: err.message }, 'call set-up path warm-up failed: the first call compiles it'),
+      );
 
     this.offs.push(
       bus.on('call.requested', (e) => {

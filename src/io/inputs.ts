@@ -8,6 +8,7 @@ import type { Bus } from '../core/bus.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { InputName, IoDriver } from './types.js';
 import type { ButtonName } from './events.js';
+import { setupTrace } from '../core/setup-trace.js';
 
 const BUTTONS: readonly InputName[] = ['emergency', 'information', 'cancel'];
 
@@ -76,6 +77,7 @@ export class Inputs {
         line.stuck = true;
         this.bus.emit('button.stuck', { button, heldMs: Date.now() - line.since });
       }, this.io().stuckMs);
+      if (button === 'emergency') setupTrace.mark('press');
       this.bus.emit('button.press', { button, edgeNs: line.firstEdgeNs, at });
       return;
     }

@@ -4,6 +4,7 @@
 // hub link included, still starts, so the hub can hear about it. The order
 // puts the emergency path first: buttons are armed before anything slow.
 import path from 'node:path';
+import { setupTrace, SETUP_TRACE_ENV } from '../core/setup-trace.js';
 import { Bus } from '../core/bus.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
@@ -164,7 +165,12 @@ export class Kiosk {
       this.store.record(event, payload);
       this.hubCap.flush();
     });
-    bus.onAny(({ event, payload }) => this.log.debug({ event, payload: safe(payload) }, 'event'));
+    // Every event at debug level; its payload copied (bigints as text) only when debug lines are written: on the press's path otherwise.
+    bus.onAny(({ event, payload }) => this.log.isLevelEnabled('debug') && this.log.debug({ event, payload: safe(payload) }, 'event'));
+    if (setupTrace.enabled) {
+      this.log.warn(`${SETUP_TRACE_ENV}=1: each call's set-up stages are logged (benchmark instrumentation)`);
+      setupTrace.onCall((marks) => this.log.info({ marks }, 'call set-up trace'));
+    }
     // Routes that act are open to local callers with the sim driver (addSimRoutes), else only with the local token.
     this.local.setToken(this.readLocalToken());
     this.local.route('GET', '/health', (_req, res) => sendJson(res, 200, this.health()));

@@ -27,6 +27,7 @@ import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import type { SimDriver } from '../io/sim-driver.js';
 import { SIM_PAGE } from './sim-page.js';
+import { setupTrace } from '../core/setup-trace.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: unknown) => void | Promise<void>;
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -67,7 +68,10 @@ export class LocalServer {
   private token?: Buffer;
 
   constructor(private readonly host: string) {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server = http.createServer((req, res) => {
+      setupTrace.mark('http');
+      void this.handle(req, res);
+    });
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
   }
 

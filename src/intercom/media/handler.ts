@@ -6,6 +6,7 @@ import type { BodyAndContentType, SessionDescriptionHandler, SessionDescriptionH
 import type { Codec } from '../../audio/codecs/index.js';
 import type { AudioInput, AudioOutput } from '../../audio/types.js';
 import { RtpStream, type MediaEvent, type RtpStats } from './rtp-stream.js';
+import { setupTrace } from '../../core/setup-trace.js';
 import { answerDirection, buildSdp, negotiate, type Direction, type Negotiated } from './sdp.js';
 
 export interface HandlerOptions {
@@ -43,6 +44,7 @@ export class RtpSessionDescriptionHandler implements SessionDescriptionHandler {
   /** options.gate (an alarm call): the offer is built at once and handed over only once the gate settles. */
   async getDescription(options?: SessionDescriptionHandlerOptions): Promise<BodyAndContentType> {
     const body = await this.describe();
+    setupTrace.mark('offer');
     const gate = (options as { gate?: Promise<unknown> } | undefined)?.gate;
     if (gate) await gate.catch(() => {});
     return body;

@@ -22,6 +22,7 @@ import { buildDtmf, buildRtp, DTMF_CHARS, newRtpHeader, parseDtmf, readRtp, writ
 import { JitterBuffer } from './jitter-buffer.js';
 import { mediaClock, ORDER, type ClockTask } from '../../audio/media-clock.js';
 import type { Direction } from './sdp.js';
+import { setupTrace } from '../../core/setup-trace.js';
 
 /** the longest a call's audio waits in the mixer behind what arrives (ms); the PA path's hub pages use the same */
 const CALL_MAX_LAG_MS = 120;
@@ -325,7 +326,10 @@ export class RtpStream {
     this.seq = (this.seq + 1) & 0xffff;
     if (pooled) pooled.busy = true; // until the socket's send queue is empty again
     this.socket.send(packet, this.remote.port, this.remote.host);
-    if (this.sent++ === 0) this.onEvent({ type: 'first-rtp-out' });
+    if (this.sent++ === 0) {
+      setupTrace.mark('rtp-first-sent');
+      this.onEvent({ type: 'first-rtp-out' });
+    }
     if (this.recordSendTimes) this.sendTimes.push(performance.now());
   }
 

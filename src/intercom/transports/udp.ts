@@ -11,6 +11,7 @@ import type { Logger } from 'sip.js/lib/core/log/logger.js';
 import { BaseTransport, looksLikeSip, MAX_SIP_MESSAGE, type TransportOptions } from './base.js';
 import { isResponse, requestTarget, ResponseRoutes, type Address, type Arrival } from './routing.js';
 import { UdpReliability } from './reliability.js';
+import { setupTrace } from '../../core/setup-trace.js';
 
 export class UdpTransport extends BaseTransport {
   readonly protocol = 'UDP';
@@ -50,6 +51,7 @@ export class UdpTransport extends BaseTransport {
       const from: Arrival = { transport: 'udp', host: rinfo.address, port: rinfo.port };
       if (buf.length > MAX_SIP_MESSAGE) return this.options.onGarbage?.('oversized datagram', from);
       const text = buf.toString('utf8');
+      if (setupTrace.enabled && text.startsWith('SIP/2.0 200') && / INVITE\r\n/.test(text)) setupTrace.mark('answer-received');
       if (text.trim() === '') return; // keep-alive CRLF
       if (!looksLikeSip(text)) return this.options.onGarbage?.('not a SIP message', from);
       if (!this.reliability!.received(text)) return; // a retransmission, answered again from the cache
@@ -67,6 +69,10 @@ export class UdpTransport extends BaseTransport {
     const dest = isResponse(message) ? this.routes.lookup(message) : requestTarget(message, this.options.outbound, 5060);
     if (!dest) throw new Error('no destination for SIP message');
     const host = await resolve(dest);
+    if (setupTrace.enabled) {
+      if (message.startsWith('INVITE ')) setupTrace.mark('invite-sent');
+      else if (message.startsWith('ACK ')) setupTrace.mark('ack-sent');
+    }
     await new Promise<void>((res, rej) => socket.send(message, dest.port, host, (err) => (err ? rej(err) : res())));
     this.reliability?.sent(message, { host, port: dest.port });
   }
