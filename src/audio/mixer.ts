@@ -323,7 +323,9 @@ export class Mixer implements AudioOutput {
 
   start(): this {
     if (this.task) return this;
-    this.nextT0 = performance.now();
+    // on the clock's grid when other tasks already set it (a mixer started after a call or a tone):
+    // off the grid, the 20 ms call frames would never line up with the calls' tasks
+    this.nextT0 = mediaClock.alignUp(performance.now(), this.frameMs);
     this.task = { order: ORDER.mixer, due: this.nextT0, tick: (now) => this.loop(now) };
     this.removeTask = mediaClock.add(this.task);
     return this;

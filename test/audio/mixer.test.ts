@@ -2,6 +2,7 @@
 // each rule does to the output samples.
 import { strict as assert } from 'node:assert';
 import { Mixer } from '../../src/audio/mixer.js';
+import { mediaClock, ORDER } from '../../src/audio/media-clock.js';
 import { MemorySink, tone, level, levels } from './helpers.js';
 import { sleep } from '../helpers/tmp.js';
 
@@ -190,6 +191,26 @@ describe('audio mixer and arbiter', () => {
     assert.ok(start >= 0);
     const played = out.subarray(start, start + Math.min(x.length, out.length - start - RATE / 50));
     assert.deepEqual(played, x.subarray(0, played.length));
+  });
+
+  it('lines its frames up with the clock grid another task set first, so a call still gets 20 ms frames', async () => {
+    // a task already on the process's clock (a call's sender, a test tone) fixes the grid at an odd phase
+    const other = { order: ORDER.send, due: performance.now() + 7.3, tick: (now: number) => now + 20 };
+    const remove = mediaClock.add(other);
+    try {
+      await sleep(30);
+      const sink = new MemorySink();
+      const m = new Mixer({ rate: RATE, frameMs: 10, sink }).start();
+      const call = m.openChannel({ channel: 'call', rate: RATE, live: false });
+      call.write(new Int16Array(RATE / 2));
+      await sleep(300);
+      const frames = sink.frames.length;
+      const long = sink.frames.filter((f) => f.length === RATE / 50).length;
+      m.stop();
+      assert.ok(long >= frames - 3, `${long} of ${frames} frames were 20 ms`);
+    } finally {
+      remove();
+    }
   });
 
   it('runs on its own real-time clock, not the device pace', async () => {
