@@ -12,7 +12,8 @@ import { seededRandom } from '../../src/testbed/udp-relay.js';
 import { callRig, scenario, targets, type CallRig } from './helpers.js';
 import { sleep } from '../helpers/tmp.js';
 
-const SEED = 1010;
+// FUZZ_SEED replays another stream (the seed is printed when a test fails).
+const SEED = Number(process.env.FUZZ_SEED ?? 1010);
 
 /** Random helpers on one seeded source. */
 function dice(seed: number) {
@@ -175,7 +176,7 @@ describe('intercom against malformed SIP', function () {
     }
     sock.close();
     await sleep(2000);
-    assert.equal(rig.kiosk.proc.child.exitCode, null, `kiosk died:\n${rig.kiosk.proc.output().slice(-2000)}`);
+    assert.equal(rig.kiosk.proc.child.exitCode, null, `kiosk died (FUZZ_SEED=${SEED}):\n${rig.kiosk.proc.output().slice(-2000)}`);
     assert.equal((await fetch(rig.kiosk.url + 'health')).status, 200);
     const after = rssKb(pid);
     console.log(`      kiosk RSS ${before} kB -> ${after} kB after ${sent} mutated datagrams`);
@@ -215,7 +216,7 @@ describe('intercom against malformed SIP', function () {
     for (let i = 0; i < 1000; i += 25) await Promise.all(Array.from({ length: 25 }, (_, k) => one(i + k)));
     assert.equal(done, 1000);
     await sleep(2000);
-    assert.equal(rig.kiosk.proc.child.exitCode, null, `kiosk died:\n${rig.kiosk.proc.output().slice(-2000)}`);
+    assert.equal(rig.kiosk.proc.child.exitCode, null, `kiosk died (FUZZ_SEED=${SEED}):\n${rig.kiosk.proc.output().slice(-2000)}`);
     assert.equal((await fetch(rig.kiosk.url + 'health')).status, 200);
     const after = rssKb(pid);
     console.log(`      kiosk RSS ${before} kB -> ${after} kB after 1000 malformed TCP streams`);

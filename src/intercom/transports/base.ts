@@ -26,16 +26,25 @@ export function looksLikeSip(text: string): boolean {
 }
 
 /**
- * A Content-Disposition header sip.js cannot parse: sip.js would throw on it
- * while answering the INVITE, outside any caller of ours (an unhandled
- * rejection that ends the process; found by the fuzz test). Such a message is
- * dropped as garbage instead.
+ * Why sip.js would throw on this message's body, if it would. sip.js works out
+ * a body's disposition from Content-Disposition, else from Content-Type, and
+ * throws when it has neither while answering an INVITE or reading a response,
+ * outside any caller of ours: an unhandled rejection that ends the process
+ * (both found by the fuzz test). Such a message is dropped as garbage instead.
+ * RFC 3261 7.4.1: a message with a body must have a Content-Type.
  */
-export function badContentDisposition(text: string): boolean {
+export function bodyProblem(text: string): string | undefined {
   const end = text.indexOf('\r\n\r\n');
-  const head = end < 0 ? text : text.slice(0, end);
-  const m = /\r\ncontent-disposition[ \t]*:[ \t]*([^\r\n]*)/i.exec(head);
-  return !!m && Grammar.parse(m[1]!.trim(), 'Content_Disposition') === -1;
+  if (end < 0) return undefined;
+  const head = text.slice(0, end);
+  const cd = /\r\ncontent-disposition[ \t]*:[ \t]*([^\r\n]*)/i.exec(head);
+  if (cd && Grammar.parse(cd[1]!.trim(), 'Content_Disposition') === -1) return 'unparsable Content-Disposition';
+  // the body as sip.js takes it: Content-Length bytes when given, else the rest
+  const rest = text.length - (end + 4);
+  const cl = /\r\n(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*(?=\r\n|$)/i.exec(head);
+  const bodyLength = cl ? Math.min(Number(cl[1]), rest) : rest;
+  if (bodyLength > 0 && !/\r\n(?:content-type|c)[ \t]*:/i.test(head)) return 'a body without Content-Type';
+  return undefined;
 }
 
 export abstract class BaseTransport implements Transport {
@@ -67,7 +76,8 @@ export abstract class BaseTransport implements Transport {
   }
 
   protected deliver(text: string, from?: Address): void {
-    if (badContentDisposition(text)) return void (from && this.garbage?.('unparsable Content-Disposition', from));
+    const problem = bodyProblem(text);
+    if (problem) return void (from && this.garbage?.(problem, from));
     try {
       this.onMessage?.(text);
     } catch {
