@@ -3,8 +3,10 @@
 // single timer instead of one each. A call used to wake the process about 250
 // times a second (mixer every 10 ms, plus send, playout and microphone every
 // 20 ms, each on its own phase); on the shared clock the call's tasks are
-// aligned to the mixer's grid and run in the same wake-up as its frames, so a
-// kiosk in a call wakes 100 times a second, as when idle (call_cpu_pct).
+// aligned to the mixer's grid and run in the same wake-up as its frames; while
+// calls are all that plays the mixer takes 20 ms frames on the same 20 ms grid
+// (mixer.ts callFrameMs), so a kiosk in a call wakes 50 times a second for the
+// clock, half as often as when idle (call_cpu_pct).
 //
 // Each task keeps its own drift-free schedule: the clock calls tick(now) once
 // its due time has come and the task returns its next due time (it may catch

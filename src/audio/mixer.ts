@@ -3,7 +3,9 @@
 // at epoch + k*frameMs, whatever the device's pace; the null and file devices
 // take data as fast as it comes). The output runs from start-up, silent when
 // nothing plays, so a device is never opened "just in time" and the first
-// syllable of an announcement cannot be lost to device start-up.
+// syllable of an announcement cannot be lost to device start-up. While calls
+// are all that plays, frames are `callFrameMs` (20 ms) long, on the grid where
+// a call's 20 ms tasks are due: one wake-up per packet instead of two.
 // Allocation-free per frame: each stream queues into its own ring buffer
 // (resampled in place by the native resampler), the arbiter decides in place,
 // and the output frame is one reused buffer (sinks and frame listeners copy
@@ -236,6 +238,12 @@ function pow2(n: number): number {
 export interface MixerOptions extends ArbiterOptions {
   rate: number;
   frameMs?: number;
+  /**
+   * While calls are all that plays, frames of this length (ms, default 20): a call's 20 ms packets,
+   * microphone frames and playout then share one wake-up per packet instead of two (call_cpu_pct).
+   * Anything else in the mixer (PA, chimes, pages) brings back frameMs from the next frame on.
+   */
+  callFrameMs?: number;
   /** time for a full-scale gain change when ducking, muting or resuming */
   fadeMs?: number;
   /** volume of everything but the emergency channel (zone, time of day, ambient) */
@@ -252,6 +260,8 @@ export class Mixer implements AudioOutput {
   readonly rate: number;
   readonly frameMs: number;
   readonly frameSamples: number;
+  readonly callFrameMs: number;
+  readonly callFrameSamples: number;
   /** rules, fades and volumes change live with the config */
   arbiter: Arbiter;
   fadeMs: number;
@@ -267,6 +277,11 @@ export class Mixer implements AudioOutput {
   private readonly acc: Float64Array;
   private readonly out: Int16Array;
   private readonly outBytes: Buffer;
+  /** the short frame's views of out (when call frames are longer) */
+  private readonly outShort: Int16Array;
+  private readonly outShortBytes: Buffer;
+  /** frames mixed at the call frame length (status, tests) */
+  callFramesMixed = 0;
   private readonly present: MixerStream[] = [];
   private readonly startedNow: MixerStream[] = [];
   /** copied on change, so the per-frame loop iterates a plain array */
@@ -281,14 +296,19 @@ export class Mixer implements AudioOutput {
     this.frameMs = opts.frameMs ?? 10;
     this.frameSamples = (this.rate * this.frameMs) / 1000;
     if (!Number.isInteger(this.frameSamples)) throw new Error(`frame of ${this.frameMs} ms is not a whole number of samples at ${this.rate} Hz`);
+    this.callFrameMs = Math.max(this.frameMs, opts.callFrameMs ?? 20);
+    this.callFrameSamples = (this.rate * this.callFrameMs) / 1000;
+    if (!Number.isInteger(this.callFrameSamples) || this.callFrameMs % this.frameMs !== 0) throw new Error(`call frame of ${this.callFrameMs} ms is not a whole number of ${this.frameMs} ms frames at ${this.rate} Hz`);
     this.arbiter = new Arbiter(opts);
     this.fadeMs = opts.fadeMs ?? 250;
     this.volume = opts.volume ?? 1;
     this.emergencyVolume = opts.emergencyVolume ?? 1;
     this.sink = opts.sink ?? new NullSink();
-    this.acc = new Float64Array(this.frameSamples);
-    this.out = new Int16Array(this.frameSamples);
+    this.acc = new Float64Array(this.callFrameSamples);
+    this.out = new Int16Array(this.callFrameSamples);
     this.outBytes = Buffer.from(this.out.buffer, this.out.byteOffset, this.out.byteLength);
+    this.outShort = this.out.subarray(0, this.frameSamples);
+    this.outShortBytes = Buffer.from(this.out.buffer, this.out.byteOffset, this.frameSamples * 2);
   }
 
   get sinkKind(): Sink['kind'] {
@@ -343,25 +363,46 @@ export class Mixer implements AudioOutput {
   /** Mixes every frame due by `now`; returns when the next one is due. */
   private loop(now: number): number {
     if (now - this.nextT0 > 200) {
-      // the process stalled (GC, suspend): start a fresh timeline rather than burst
+      // the process stalled (GC, suspend): start a fresh timeline rather than burst, on the clock's grid
+      // again (the calls' tasks share the mixer's wake-ups only while both are on it)
       this.resyncs++;
-      this.nextT0 = now;
+      this.nextT0 = mediaClock.alignUp(now, this.frameMs);
     }
     while (this.nextT0 <= now) {
-      this.mixFrame(this.nextT0);
-      this.nextT0 += this.frameMs;
+      if (this.callFrameAt(this.nextT0)) {
+        this.mixFrame(this.nextT0, this.callFrameSamples);
+        this.callFramesMixed++;
+        this.nextT0 += this.callFrameMs;
+      } else {
+        this.mixFrame(this.nextT0);
+        this.nextT0 += this.frameMs;
+      }
     }
     return this.nextT0;
   }
 
   /**
+   * A frame at t0 may be a long one: only calls are in the mixer (no PA, chime or page waiting to start
+   * within it), and t0 is on the clock's grid of the call frame, where a call's send, playout and
+   * microphone tasks are due (rtp-stream.ts aligns them there), so they all run in one wake-up.
+   */
+  private callFrameAt(t0: number): boolean {
+    const streams = this.streams;
+    if (this.callFrameMs === this.frameMs || streams.length === 0) return false;
+    for (let i = 0; i < streams.length; i++) if (streams[i]!.channel !== 'call') return false;
+    return Math.abs(mediaClock.alignUp(t0, this.callFrameMs) - t0) < 0.01;
+  }
+
+  /**
    * Mixes the frame starting at t0 (performance.now() time) and hands it to the
    * sink. The returned frame is the mixer's own buffer, valid until the next frame.
+   * N: frameSamples, or callFrameSamples while only calls play.
    */
-  mixFrame(t0: number): Int16Array {
-    const N = this.frameSamples;
+  mixFrame(t0: number, N = this.frameSamples): Int16Array {
+    const long = N === this.callFrameSamples && N !== this.frameSamples;
+    if (!long) N = this.frameSamples;
     const acc = this.acc;
-    acc.fill(0);
+    acc.fill(0, 0, N);
     const msPerSample = 1000 / this.rate;
     const present = this.present;
     let count = 0;
@@ -413,12 +454,12 @@ export class Mixer implements AudioOutput {
         startedNow[started++] = s;
       }
     }
-    const frame = this.out;
+    const frame = long || this.callFrameSamples === this.frameSamples ? this.out : this.outShort;
     for (let i = 0; i < N; i++) {
       const v = Math.round(acc[i]!);
       frame[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
     }
-    this.sink.write(this.outBytes);
+    this.sink.write(frame === this.out ? this.outBytes : this.outShortBytes);
     const writtenAt = (this.writtenAt = performance.now());
     this.framesMixed++;
     const listeners = this.frameListeners;

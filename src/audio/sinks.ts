@@ -183,6 +183,8 @@ export class DirectAlsaSink implements Sink {
   private out?: { write(s: Int16Array): number; close(): void };
   private view?: Int16Array;
   private viewOf?: Buffer;
+  private other?: Int16Array;
+  private otherOf?: Buffer;
   dropped = 0;
   onError?: (err: Error) => void;
 
@@ -195,10 +197,16 @@ export class DirectAlsaSink implements Sink {
   write(frame: Buffer): void {
     const out = this.out;
     if (!out) return;
-    // the mixer hands the same buffer every frame: one Int16Array view of it, made once
+    // the mixer hands one of two buffers (its frame, or its longer frame while only calls play): a view of each, made once
     if (frame !== this.viewOf) {
+      const prevOf = this.viewOf;
+      const prev = this.view;
+      if (frame === this.otherOf) {
+        this.view = this.other;
+      } else this.view = new Int16Array(frame.buffer, frame.byteOffset, frame.length >> 1);
       this.viewOf = frame;
-      this.view = new Int16Array(frame.buffer, frame.byteOffset, frame.length >> 1);
+      this.otherOf = prevOf;
+      this.other = prev;
     }
     try {
       if (out.write(this.view!) === 0) this.dropped++;

@@ -20,10 +20,12 @@ import { VoiceProcessor } from './voice.js';
 
 export type HandsFreeConfig = KioskConfig['audio']['handsFree'];
 
-/** What the hands-free path needs from the mixer: its rate, its frame length and the frames it plays. */
+/** What the hands-free path needs from the mixer: its rate, its frame lengths and the frames it plays. */
 export interface SpeakerTap {
   readonly rate: number;
   readonly frameMs: number;
+  /** the longer frame the mixer uses while only calls play (absent: frameMs only) */
+  readonly callFrameMs?: number;
   onFrame(l: FrameListener): () => void;
 }
 
@@ -100,7 +102,7 @@ export class HandsFreeInput implements AudioInput {
       } else {
         try {
           const aec = running === 'aec';
-          if (aec) this.reference = new EchoReference(this.rate, this.speaker!.rate, dsp, 1000, (this.speaker!.rate * this.speaker!.frameMs) / 1000);
+          if (aec) this.reference = new EchoReference(this.rate, this.speaker!.rate, dsp, 1000, (this.speaker!.rate * Math.max(this.speaker!.frameMs, this.speaker!.callFrameMs ?? 0)) / 1000);
           this.voice = new VoiceProcessor(dsp, {
             rate: this.rate,
             frameSamples: this.N,
@@ -153,7 +155,7 @@ export class HandsFreeInput implements AudioInput {
         if (this.halfDuplex) {
           let p = 0;
           for (let i = 0; i < f.length; i++) p += f[i]! * f[i]!;
-          if (f.length && p / f.length > this.thresholdPower) this.muteUntil = t0 + this.speaker!.frameMs + hangover;
+          if (f.length && p / f.length > this.thresholdPower) this.muteUntil = t0 + (f.length * 1000) / this.speaker!.rate + hangover;
         }
       });
     }

@@ -14,10 +14,11 @@ const { Mixer } = await import('./src/audio/mixer.ts');
 const { DirectAlsaSink } = await import('./src/audio/sinks.ts');
 const sink = new DirectAlsaSink('default', 16000);
 const mixer = new Mixer({ rate: 16000, sink });
-// 30 frames of a ramp, mixed by hand so the count is exact
+// 30 frames of a ramp, mixed by hand so the count is exact; every third one is the 20 ms frame the mixer
+// uses while only calls play (the sink gets the mixer's other buffer then)
 const s = mixer.openChannel({ channel: 'announcement', rate: 16000 });
-s.write(Int16Array.from({ length: 4800 }, (_, i) => i - 2400));
-for (let k = 0; k < 30; k++) mixer.mixFrame(performance.now());
+s.write(Int16Array.from({ length: 6400 }, (_, i) => i - 3200));
+for (let k = 0; k < 30; k++) mixer.mixFrame(performance.now(), k % 3 === 0 ? mixer.callFrameSamples : mixer.frameSamples);
 sink.close();
 console.log(JSON.stringify({ dropped: sink.dropped }));
 `;
@@ -36,14 +37,14 @@ describe('direct ALSA output (addon AlsaOutput)', () => {
     }
   });
 
-  it('hands every mixed frame to the device, in order', function () {
+  it('hands every mixed frame to the device, in order, 10 and 20 ms frames alike', function () {
     this.timeout(30_000);
     const alsa = alsaCapture();
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WRITER], { env: { ...process.env, XDG_CONFIG_HOME: alsa.xdg }, encoding: 'utf8' });
     assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), { dropped: 0 });
     const raw = readFileSync(alsa.capture);
     const got = new Int16Array(raw.buffer, raw.byteOffset, raw.length >> 1);
-    assert.equal(got.length, 4800);
-    for (let i = 0; i < got.length; i++) if (got[i] !== i - 2400) assert.fail(`sample ${i} is ${got[i]}, expected ${i - 2400}`);
+    assert.equal(got.length, 6400);
+    for (let i = 0; i < got.length; i++) if (got[i] !== i - 3200) assert.fail(`sample ${i} is ${got[i]}, expected ${i - 3200}`);
   });
 });

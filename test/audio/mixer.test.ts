@@ -167,6 +167,31 @@ describe('audio mixer and arbiter', () => {
     assert.ok(out.length >= 8000);
   });
 
+  it('mixes 20 ms frames while only a call plays, 10 ms frames again once anything else joins, with no sample lost', async () => {
+    const sink = new MemorySink();
+    const m = new Mixer({ rate: RATE, frameMs: 10, sink }).start();
+    const call = m.openChannel({ channel: 'call', rate: RATE, live: false });
+    // a ramp: every sample distinct, so a lost or doubled sample shows in the output
+    const x = new Int16Array(RATE).map((_, i) => (i % 20000) - 10000);
+    call.write(x);
+    await sleep(300);
+    const callOnly = sink.frames.length;
+    const long = sink.frames.filter((f) => f.length === RATE / 50).length;
+    const music = m.openChannel({ channel: 'music', rate: RATE });
+    music.write(new Int16Array(RATE));
+    await sleep(200);
+    const after = sink.frames.slice(callOnly + 2);
+    m.stop();
+    assert.ok(long >= callOnly - 3, `${long} of ${callOnly} frames while only the call played were 20 ms`);
+    assert.ok(after.length > 5 && after.every((f) => f.length === RATE / 100), `with music joining: frames of ${[...new Set(after.map((f) => f.length))]} samples`);
+    // the call's samples come out in order, none lost or repeated, across both frame lengths (music is silent)
+    const out = sink.all();
+    const start = out.indexOf(x[0]!);
+    assert.ok(start >= 0);
+    const played = out.subarray(start, start + Math.min(x.length, out.length - start - RATE / 50));
+    assert.deepEqual(played, x.subarray(0, played.length));
+  });
+
   it('runs on its own real-time clock, not the device pace', async () => {
     const sink = new MemorySink();
     const m = new Mixer({ rate: RATE, frameMs: 10, sink }).start();

@@ -39,10 +39,11 @@ const hfCfg = { ...(Value.Default(KioskConfigSchema.properties.audio.properties.
 const hf = new HandsFreeInput(mic, mixer, hfCfg);
 await hf.start();
 const stream = new RtpStream(hf, mixer, () => {});
-// no socket: sends complete at once (as a synchronous UDP send does)
+// no socket: sends complete at once (as a synchronous UDP send does), nothing stays queued
 (stream.socket as unknown as { send: (b: Buffer, port: number, host: string, cb?: (e: null, n: number) => void) => void }).send = (_b, _port, _host, cb) => {
   if (cb) cb(null, 0);
 };
+(stream.socket as unknown as { getSendQueueCount: () => number }).getSendQueueCount = () => 0;
 const codec = CODECS[codecName]();
 stream.configure({ codec, payloadType: codec.payloadType, remote: { host: '127.0.0.1', port: 9 }, direction: 'sendrecv' });
 clearTimeout((stream as unknown as { sendTimer: NodeJS.Timeout }).sendTimer); // we drive it by hand
@@ -68,8 +69,12 @@ function packet(): void {
   s.receive(pkt, rinfo);
   clearTimeout(s.playTimer);
   s.playOne();
-  mixer.mixFrame(t);
-  mixer.mixFrame(t + 10);
+  // while only the call plays the mixer takes one 20 ms frame per packet (mixer.ts callFrameMs); the 10 ms pair in turn
+  if (seq & 1) mixer.mixFrame(t, mixer.callFrameSamples);
+  else {
+    mixer.mixFrame(t);
+    mixer.mixFrame(t + 10);
+  }
   t += 20;
 }
 

@@ -29,8 +29,11 @@ const CALL_MAX_LAG_MS = 120;
 const PTIME_MS = 20;
 const JITTER_TARGET = 2; // packets buffered before playout starts (40 ms)
 const JITTER_MAX = 10; // beyond this the buffer skips ahead (200 ms)
-/** the mixer's default frame: send and playout are aligned to its grid so they share its wake-ups */
-const GRID_MS = 10;
+/**
+ * Send and playout are aligned to the media clock's 20 ms grid (where the microphone's frames and the
+ * mixer's call frames fall, see mixer.ts callFrameMs): all of a call's work shares one wake-up per packet.
+ */
+const GRID_MS = PTIME_MS;
 
 export interface RtpStats {
   codec: string;
@@ -105,8 +108,11 @@ export class RtpStream {
   private lastPcm = new Int16Array(0);
   private concealPcm = new Int16Array(0);
   private hasLast = false;
-  /** reused packet buffers; one is busy while the socket still holds it */
-  private readonly packets: { buf: Buffer; busy: boolean; done: () => void }[] = [];
+  /**
+   * Reused packet buffers; one is busy while the socket may still hold it. Sent without a callback (with one,
+   * every synchronous send costs a nextTick): the socket holds none of ours once its send queue is empty.
+   */
+  private readonly packets: { buf: Buffer; busy: boolean }[] = [];
   private concealRun = 0;
   /** the peer went silent (hold, end of talk): playout waits, then rebuilds its depth before playing again */
   private paused = false;
@@ -119,7 +125,8 @@ export class RtpStream {
   private lastRxAt = 0;
   /** packets received as of the silence watch's last tick */
   private receivedAtTick = 0;
-  private silenceTimer?: NodeJS.Timeout;
+  /** the silence watch, on the media clock (a timer of its own would wake the process 4 more times a second) */
+  private silenceTask?: ClockTask;
   private silenceReported = false;
   /**
    * The next audio packet starts a talkspurt and carries the marker bit (RFC 3551 4.1): the first one,
@@ -204,23 +211,32 @@ export class RtpStream {
    * from us does not count). 0 turns the watch off.
    */
   watchSilence(timeoutMs: number): void {
-    if (this.silenceTimer || timeoutMs <= 0 || this.closed) return;
+    if (this.silenceTask || timeoutMs <= 0 || this.closed) return;
     this.lastRxAt = performance.now();
-    this.silenceTimer = setInterval(() => {
-      const now = performance.now();
-      // Packets since the last tick: the clock is read here, not per packet (the receive path allocates nothing).
-      if (this.received !== this.receivedAtTick) {
-        this.receivedAtTick = this.received;
-        this.lastRxAt = now;
-      }
-      const farSends = this.direction === 'sendrecv' || this.direction === 'recvonly';
-      if (!farSends) this.lastRxAt = now;
-      else if (!this.silenceReported && now - this.lastRxAt >= timeoutMs) {
-        this.silenceReported = true;
-        this.onEvent({ type: 'rtp-silence', silentMs: Math.round(now - this.lastRxAt) });
-      }
-    }, Math.min(250, timeoutMs / 4));
-    this.silenceTimer.unref?.();
+    // checked every 240 ms (a quarter of the timeout if shorter), in wake-ups the call's packets need anyway
+    const period = Math.max(PTIME_MS, Math.round(Math.min(250, timeoutMs / 4) / PTIME_MS) * PTIME_MS);
+    const task: ClockTask = {
+      order: ORDER.play,
+      due: mediaClock.alignUp(this.lastRxAt + period, GRID_MS),
+      tick: (now) => {
+        // Packets since the last tick: the clock is read here, not per packet (the receive path allocates nothing).
+        if (this.received !== this.receivedAtTick) {
+          this.receivedAtTick = this.received;
+          this.lastRxAt = now;
+        }
+        const farSends = this.direction === 'sendrecv' || this.direction === 'recvonly';
+        if (!farSends) this.lastRxAt = now;
+        else if (!this.silenceReported && now - this.lastRxAt >= timeoutMs) {
+          this.silenceReported = true;
+          this.onEvent({ type: 'rtp-silence', silentMs: Math.round(now - this.lastRxAt) });
+        }
+        let next = task.due + period;
+        while (next <= now) next += period;
+        return next;
+      },
+    };
+    this.silenceTask = task;
+    this.clockTasks.push(mediaClock.add(task));
   }
 
   private startAudio(): void {
@@ -290,21 +306,25 @@ export class RtpStream {
     this.ts = (this.ts + rtpStep) >>> 0;
   }
 
-  /** A free packet buffer of exactly `bytes` (reused; a new one only while the socket still holds all of ours). */
-  private packetBuffer(bytes: number): { buf: Buffer; busy: boolean; done: () => void } {
-    for (const p of this.packets) if (!p.busy && p.buf.length === bytes) return p;
-    const p = { buf: Buffer.alloc(bytes), busy: false, done: () => (p.busy = false) };
-    this.packets.push(p);
+  /** A free packet buffer of exactly `bytes` (reused; a new one only while the socket may still hold all of ours). */
+  private packetBuffer(bytes: number): { buf: Buffer; busy: boolean } {
+    const packets = this.packets;
+    // a send that completes at once (the usual case) never queues: an empty queue holds none of our buffers
+    if (packets.length && this.socket.getSendQueueCount() === 0) for (let i = 0; i < packets.length; i++) packets[i]!.busy = false;
+    for (let i = 0; i < packets.length; i++) {
+      const p = packets[i]!;
+      if (!p.busy && p.buf.length === bytes) return p;
+    }
+    const p = { buf: Buffer.alloc(bytes), busy: false };
+    packets.push(p);
     return p;
   }
 
-  private send(packet: Buffer, pooled?: { busy: boolean; done: () => void }): void {
+  private send(packet: Buffer, pooled?: { busy: boolean }): void {
     if (!this.remote) return;
     this.seq = (this.seq + 1) & 0xffff;
-    if (pooled) {
-      pooled.busy = true; // until the socket is done with it
-      this.socket.send(packet, this.remote.port, this.remote.host, pooled.done);
-    } else this.socket.send(packet, this.remote.port, this.remote.host);
+    if (pooled) pooled.busy = true; // until the socket's send queue is empty again
+    this.socket.send(packet, this.remote.port, this.remote.host);
     if (this.sent++ === 0) this.onEvent({ type: 'first-rtp-out' });
     if (this.recordSendTimes) this.sendTimes.push(performance.now());
   }
@@ -475,7 +495,6 @@ export class RtpStream {
     if (this.closed) return;
     this.closed = true;
     for (const remove of this.clockTasks) remove();
-    clearInterval(this.silenceTimer);
     this.unsubscribeMic?.();
     this.micResampler?.destroy();
     this.channel?.end();
