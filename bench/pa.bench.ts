@@ -154,7 +154,8 @@ async function zoneSkew(): Promise<{ actual: number; timeline: number }> {
  * Zone skew across kiosk processes: KIOSKS compiled kiosks started as the
  * systemd unit starts them, each linked to one hub (the protocol-level test
  * hub) over its own WebSocket, each estimating the hub's clock from its own
- * hello/welcome round trip. The hub sends each an announcement to start at
+ * clock samples over that link (protocol 4: NTP-style, the sample with the
+ * smallest round trip; src/hublink/clock-sync.ts). The hub sends each an announcement to start at
  * one instant on its clock (1.5 s ahead); each kiosk logs where the first
  * sample landed on the host's monotonic clock (shared by all processes on
  * the machine), its frame's lateness to the device included. The spread of
@@ -265,7 +266,7 @@ export async function run(report: Report): Promise<void> {
     'zone_skew_max_ms',
     Math.max(...multi.spreads),
     'ms',
-    `worst of ${multi.spreads.length} synchronised starts over 5 kiosk processes (compiled, started as the systemd unit), each with its own hub link and hub-clock estimate (largest estimated offset ${multi.maxOffset.toFixed(2)} ms, true offset 0: all on one host); start instants on the host's monotonic clock, device write lateness included; median ${median(multi.spreads).toFixed(2)} ms`,
+    `worst of ${multi.spreads.length} synchronised starts over 5 kiosk processes (compiled, started as the systemd unit), each with its own hub link and hub-clock estimate (NTP-style samples over the link, minimum round trip; largest estimated offset ${multi.maxOffset.toFixed(2)} ms, true offset 0: all on one host); start instants on the host's monotonic clock, device write lateness included; median ${median(multi.spreads).toFixed(2)} ms`,
   );
   // three runs, median: one 10 s window is at the mercy of the other work on a shared machine
   const runs: { pct: number; frames: number; dropped: number }[] = [];

@@ -38,11 +38,14 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void sto
 
 const previous: { figures?: Figure[] } = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : {};
 const ran = wanted.length ? wanted : all;
-const figures: Figure[] = (previous.figures ?? []).filter((f) => !ran.includes(f.bench));
+// A run of some parts of a benchmark (HP_BENCH_PARTS, see hub) replaces only the figures it reports.
+const partial = !!process.env.HP_BENCH_PARTS;
+let figures: Figure[] = (previous.figures ?? []).filter((f) => partial || !ran.includes(f.bench));
 let failed = false;
 for (const name of ran) {
   const report: Report = (metric, value, unit, note) => {
     const f: Figure = { bench: name, metric, value: Math.round(value * 1000) / 1000, unit, ...(note ? { note } : {}) };
+    figures = figures.filter((x) => x.bench !== name || x.metric !== metric);
     figures.push(f);
     console.log(JSON.stringify(f));
   };

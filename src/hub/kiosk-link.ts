@@ -2,6 +2,7 @@
 // (hello, heartbeats, events, acks, results) and what this instance sends them.
 // Everything durable goes to storage; what other instances must do arrives on
 // the instance bus (a command id, a config push id, a revoked kiosk).
+import { preciseNow } from '../core/precise-time.js';
 import type { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, type HubToKiosk, type KioskToHub } from '../protocol/messages.js';
 import { parseFromKiosk } from '../protocol/parse.js';
@@ -243,8 +244,9 @@ export class KioskLink {
     this.local.set(kioskId, k);
     const send = (m: HubToKiosk) => ws.readyState === 1 && ws.send(JSON.stringify(m));
     ws.on('message', (data, isBinary) => {
+      const receivedAt = preciseNow(); // a clock sample's t1: before parsing, as close to arrival as this process sees it
       try {
-        this.onMessage(k, data as Buffer, isBinary, send);
+        this.onMessage(k, data as Buffer, isBinary, send, receivedAt);
       } catch (err) {
         this.o.log.error({ kiosk: kioskId, err: (err as Error).message }, 'kiosk message handling failed');
       }
@@ -261,7 +263,7 @@ export class KioskLink {
     this.o.log.debug({ kiosk: kioskId, remote }, 'kiosk connected');
   }
 
-  private onMessage(k: LocalKiosk, data: Buffer, isBinary: boolean, send: (m: HubToKiosk) => void): void {
+  private onMessage(k: LocalKiosk, data: Buffer, isBinary: boolean, send: (m: HubToKiosk) => void, receivedAt: number): void {
     const { log } = this.o;
     const kioskId = k.id;
     const p = isBinary ? ({ ok: false, error: 'binary frames are not accepted' } as const) : parseFromKiosk(data);
@@ -291,6 +293,12 @@ export class KioskLink {
     }
     if (!k.helloDone) {
       send({ type: 'error', code: 'hello', message: 'say hello first' });
+      return;
+    }
+    if (msg.type === 'time') {
+      // Answered at once, nothing stored: the kiosk's estimate of this hub's clock (PA start times are on it).
+      this.touch(k);
+      send({ type: 'time', t0: msg.t0, t1: receivedAt, t2: preciseNow() });
       return;
     }
     if (msg.type === 'heartbeat') {

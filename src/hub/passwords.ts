@@ -4,6 +4,7 @@
 //   scrypt$<salt hex>$<hash hex>                 N=16384, r=8, p=1 (older hashes)
 //   scrypt$N=<n>,r=<r>,p=<p>$<salt hex>$<hash hex>
 import { scrypt, randomBytes, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
+import os from 'node:os';
 
 /**
  * The cost of new hashes: N=2^13, r=8, p=1 (8 MiB of memory per hash, about
@@ -20,8 +21,45 @@ import { scrypt, randomBytes, timingSafeEqual, createHash, type ScryptOptions } 
  */
 export const DEFAULT_COST = { N: 8192, r: 8, p: 1 };
 
-const run = (password: string, salt: Buffer, len: number, o: ScryptOptions) =>
+// Hashes wait their turn in one FIFO queue, at most `hashSlots` at a time.
+// Left to itself, libuv's pool (4 threads) takes a burst of log-ins 4 at a
+// time in no promised order, leaves no thread for file I/O while it hashes,
+// and on a two-core hub puts 4 memory-hard hashes (8 MiB each) on the cores
+// against the event loop (HTTP, the embedded database). The default is the
+// number of cores, at most the pool minus one thread; console.hashThreads
+// sets it (bench hub compares it with the whole pool in one run).
+const poolThreads = () => Math.max(1, Number(process.env.UV_THREADPOOL_SIZE) || 4);
+const defaultSlots = () => Math.max(1, Math.min(os.availableParallelism(), poolThreads() - 1));
+let hashSlots = defaultSlots();
+let hashing = 0;
+const queue: (() => void)[] = [];
+
+/** How many hashes may run at once (console.hashThreads; default: the cores, at most libuv's pool minus one). */
+export function setHashConcurrency(n: number | undefined): void {
+  hashSlots = n === undefined ? defaultSlots() : Math.max(1, Math.floor(n));
+  while (queue.length && hashing < hashSlots) {
+    hashing++;
+    queue.shift()!();
+  }
+}
+
+/** Hashes waiting for a slot and running (diagnostics, tests). */
+export const hashQueue = () => ({ slots: hashSlots, running: hashing, waiting: queue.length });
+
+const scryptNow = (password: string, salt: Buffer, len: number, o: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => scrypt(password, salt, len, { ...o, maxmem: 256 * (o.N ?? 16384) * (o.r ?? 8) + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))));
+
+async function run(password: string, salt: Buffer, len: number, o: ScryptOptions): Promise<Buffer> {
+  // A slot is taken here or handed over by the hash that finished (so a newcomer cannot slip in between).
+  if (hashing < hashSlots) hashing++;
+  else await new Promise<void>((go) => queue.push(go));
+  try {
+    return await scryptNow(password, salt, len, o);
+  } finally {
+    if (queue.length && hashing <= hashSlots) queue.shift()!();
+    else hashing--;
+  }
+}
 
 export async function hashPassword(password: string, cost = DEFAULT_COST): Promise<string> {
   const salt = randomBytes(16);

@@ -68,6 +68,10 @@ export class HubLinkCapability implements KioskCapability {
 
   health() {
     if (!this.link) return { state: 'stopped' as const, detail: 'no hub configured' };
-    return this.link.connected ? { state: 'running' as const } : { state: 'degraded' as const, detail: 'not connected to the hub' };
+    // The hub clock estimate: offset (hub - kiosk, ms) and its uncertainty (half the round trip of the sample used).
+    const e = this.link.clockEstimate();
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    const clock = e && { offsetMs: r2(e.offsetMs), uncertaintyMs: r2(e.uncertaintyMs), samples: e.samples, ageS: Math.round(e.ageMs / 1000) };
+    return this.link.connected ? { state: 'running' as const, ...(clock ? { clock } : {}) } : { state: 'degraded' as const, detail: 'not connected to the hub', ...(clock ? { clock } : {}) };
   }
 }

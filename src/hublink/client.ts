@@ -15,6 +15,11 @@ import { dispatchCommand } from './commands.js';
 import type { ConfigReply } from '../core/context.js';
 import type { AlarmService } from '../alarm/service.js';
 import { pinnedConnect } from './pinning.js';
+import { ClockSync, type ClockEstimate } from './clock-sync.js';
+import { preciseNow } from '../core/precise-time.js';
+import { performance as nodePerformance, type EventLoopUtilization } from 'node:perf_hooks';
+
+const elu = (since?: EventLoopUtilization) => nodePerformance.eventLoopUtilization(since);
 import type { SupervisionService } from '../supervision/capability.js';
 
 /** The kiosk's persistent outbox, as the link sees it. */
@@ -40,6 +45,12 @@ export class HubLink {
   /** config pushes being applied; actions that would cut the link wait until their replies are sent */
   private replying = 0;
   private afterReplies: (() => void)[] = [];
+  /** the hub clock: samples and the estimate (protocol 4; the hello/welcome round trip before that) */
+  readonly clock = new ClockSync();
+  private clockTimer?: NodeJS.Timeout;
+  private clockPending?: { t0: number; elu: EventLoopUtilization; done: () => void };
+  private lastClock?: ClockEstimate;
+  private helloElu?: EventLoopUtilization;
 
   constructor(
     private cfg: NonNullable<KioskConfig['hub']>,
@@ -138,10 +149,12 @@ export class HubLink {
     ws.on('open', () => {
       this.attempt = 0;
       const k = this.kiosk();
-      this.helloSentAt = Date.now();
+      this.helloElu = elu();
+      this.helloSentAt = preciseNow();
       this.send({ type: 'hello', protocol: PROTOCOL_VERSION, kiosk: k.id, firmware: FIRMWARE_VERSION, configVersion: k.configVersion, capabilities: k.capabilities ?? ['io'] });
     });
     ws.on('message', (data) => {
+      const receivedAt = preciseNow(); // a clock sample's t3: before parsing
       const p = parseFromHub(data as Buffer);
       if (!p.ok) {
         this.log.warn({ error: p.error }, 'invalid message from hub');
@@ -151,17 +164,23 @@ export class HubLink {
         return;
       }
       if (p.msg.type === 'welcome') {
-        // Clock offset from the hello/welcome round trip (NTP-style midpoint):
-        // PA start times come on the hub's clock.
-        const now = Date.now();
-        const rttMs = now - this.helloSentAt;
+        // The first clock sample is the hello/welcome round trip (the hub stamps its welcome); from protocol 4
+        // `time` samples follow at once and keep coming (startClockSync). PA start times come on the hub's clock.
         this.hubProtocol = p.msg.protocol;
-        this.bus.emit('hub.clock', { offsetMs: p.msg.time - (this.helloSentAt + now) / 2, rttMs });
+        this.clock.reset();
+        this.clockSample({ t0: this.helloSentAt, t1: p.msg.time, t2: p.msg.time, t3: receivedAt, resolutionMs: 1 }, this.helloElu);
         this.connected = true;
         this.bus.emit('hub.link', { connected: true });
         this.heartbeat();
         this.beat = setInterval(() => this.heartbeat(), this.cfg.heartbeatS * 1000);
         this.flush();
+        if (this.hubProtocol >= 4) this.startClockSync();
+      } else if (p.msg.type === 'time') {
+        const pending = this.clockPending;
+        if (!pending || p.msg.t0 !== pending.t0) return; // an answer to a sample given up on
+        this.clockPending = undefined;
+        this.clockSample({ t0: p.msg.t0, t1: p.msg.t1, t2: p.msg.t2, t3: receivedAt }, pending.elu);
+        pending.done();
       } else if (p.msg.type === 'config') {
         const { version, document } = p.msg;
         const none: ConfigReply = { ok: false, code: 'invalid', errors: [{ path: '', message: 'this kiosk takes no config from the hub' }] };
@@ -197,11 +216,91 @@ export class HubLink {
     ws.on('close', (code, reason) => {
       clearInterval(this.beat);
       this.beat = undefined;
+      this.stopClockSync();
       this.inFlight = null; // unacknowledged events stay in the outbox and go again after reconnect
       if (this.connected) this.bus.emit('hub.link', { connected: false, reason: `${code} ${reason.toString()}`.trim() });
       this.connected = false;
       if (!this.stopped) this.retry();
     });
+  }
+
+  /**
+   * One sample into the estimate. `since` is the event-loop utilisation when
+   * the sample was sent: the time this loop was busy while the sample was in
+   * flight is how long the answer may have waited for it (RFC 5905 cannot
+   * know this; a kiosk can).
+   */
+  private clockSample(t: { t0: number; t1: number; t2: number; t3: number; resolutionMs?: number }, since?: EventLoopUtilization): void {
+    const stallMs = since ? elu(since).active : undefined;
+    if (!this.clock.add({ ...t, stallMs, at: performance.now() })) {
+      this.log.warn({ ...t }, 'impossible clock sample from the hub ignored');
+      return;
+    }
+    const e = this.clock.estimate(performance.now());
+    if (!e) return;
+    const last = this.lastClock;
+    this.lastClock = e;
+    if (last && last.offsetMs === e.offsetMs && last.uncertaintyMs === e.uncertaintyMs) return;
+    this.bus.emit('hub.clock', { offsetMs: e.offsetMs, rttMs: e.rttMs, uncertaintyMs: e.uncertaintyMs });
+  }
+
+  /**
+   * Clock samples: a burst of `CLOCK_BURST` at connect, one after the other
+   * (each waits for the last answer, at most 2 s), then a burst every
+   * `CLOCK_PERIOD_MS`; sooner (`CLOCK_RETRY_MS`) while the estimate is poor
+   * (no sample with a quiet event loop, or uncertain by more than
+   * `CLOCK_GOOD_MS`): a kiosk connects while it is still starting up.
+   */
+  static CLOCK_BURST = 8;
+  static CLOCK_GAP_MS = 50;
+  static CLOCK_PERIOD_MS = 60_000;
+  static CLOCK_RETRY_MS = 5_000;
+  static CLOCK_GOOD_MS = 2;
+
+  private startClockSync(): void {
+    this.stopClockSync();
+    let left = HubLink.CLOCK_BURST;
+    const next = () => {
+      if (!this.connected) return;
+      if (left-- <= 0) {
+        const e = this.clock.estimate(performance.now());
+        const good = !!e && e.samples > 0 && e.uncertaintyMs <= HubLink.CLOCK_GOOD_MS;
+        this.log.debug({ clock: e }, 'hub clock estimate');
+        left = HubLink.CLOCK_BURST;
+        this.clockTimer = setTimeout(next, good ? HubLink.CLOCK_PERIOD_MS : HubLink.CLOCK_RETRY_MS);
+        this.clockTimer.unref();
+        return;
+      }
+      const t0 = preciseNow();
+      const giveUp = setTimeout(() => {
+        this.clockPending = undefined;
+        next();
+      }, 2000);
+      giveUp.unref();
+      this.clockPending = {
+        t0,
+        elu: elu(),
+        done: () => {
+          clearTimeout(giveUp);
+          this.clockTimer = setTimeout(next, HubLink.CLOCK_GAP_MS);
+          this.clockTimer.unref();
+        },
+      };
+      this.clockTimer = giveUp;
+      this.send({ type: 'time', t0 });
+    };
+    next();
+  }
+
+  private stopClockSync(): void {
+    clearTimeout(this.clockTimer);
+    this.clockTimer = undefined;
+    this.clockPending = undefined;
+  }
+
+  /** The hub clock estimate (health): undefined before the first sample. */
+  clockEstimate(): ClockEstimate | undefined {
+    return this.clock.estimate(performance.now());
   }
 
   private retry(): void {
@@ -228,6 +327,7 @@ export class HubLink {
     clearTimeout(this.faultBeat);
     clearTimeout(this.timer);
     clearInterval(this.beat);
+    this.stopClockSync();
     this.ws?.close(1001, 'kiosk stopping');
   }
 }

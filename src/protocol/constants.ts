@@ -6,8 +6,10 @@
  * restart) and the health window; config-nack carries a code. A kiosk sends
  * these fields only to a hub whose welcome says protocol >= 2.
  * 3: heartbeat may carry uptimeS (sent only to a hub whose welcome says >= 3).
+ * 4: clock samples: the kiosk sends `time`, the hub answers with its
+ * receive and send times (sent only to a hub whose welcome says >= 4).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 export const MAX_FRAME_BYTES = 256 * 1024;
 /** config versions are 32-bit integers (the hub stores them so) */
 export const MAX_VERSION = 2 ** 31 - 1;

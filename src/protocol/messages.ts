@@ -46,6 +46,15 @@ export const Welcome = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A clock sample (protocol 4; sent only to a hub whose welcome says >= 4):
+ * the kiosk's send time t0 (its wall clock, ms with a fraction); the hub
+ * answers with the same t0, when the frame arrived (t1) and when the answer
+ * left (t2), on its own clock. See src/hublink/clock-sync.ts.
+ */
+export const TimeRequest = Type.Object({ ...Base, type: Type.Literal('time'), t0: Type.Number() }, { additionalProperties: false });
+export const TimeReply = Type.Object({ ...Base, type: Type.Literal('time'), t0: Type.Number(), t1: Type.Number(), t2: Type.Number() }, { additionalProperties: false });
+
 /** Recorded kiosk events, oldest first, delivered at least once; ids are `<kiosk>:<boot>:<seq>`. */
 export const Events = Type.Object(
   {
@@ -207,8 +216,8 @@ export const CommandResult = Type.Object(
   { additionalProperties: false },
 );
 
-export const KioskToHub = Type.Union([Hello, Heartbeat, Events, ConfigAck, ConfigNack, CommandResult, ErrorMsg]);
-export const HubToKiosk = Type.Union([Welcome, EventsAck, ConfigPush, Command, ErrorMsg]);
+export const KioskToHub = Type.Union([Hello, Heartbeat, Events, ConfigAck, ConfigNack, CommandResult, ErrorMsg, TimeRequest]);
+export const HubToKiosk = Type.Union([Welcome, EventsAck, ConfigPush, Command, ErrorMsg, TimeReply]);
 export type KioskToHub = Static<typeof KioskToHub>;
 export type HubToKiosk = Static<typeof HubToKiosk>;
 

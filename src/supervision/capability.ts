@@ -305,11 +305,21 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
 
   // --- faults outside tests ------------------------------------------------
 
+  private clockRaisedAt?: number;
+
   private clock(offsetMs: number): void {
     this.clockOffsetMs = offsetMs;
     const max = this.cfg.clockMaxOffsetMs;
-    if (Math.abs(offsetMs) > max) this.ctx!.faults.raise('clock', `the kiosk clock differs from the hub's by ${Math.round(offsetMs)} ms (limit ${max}); PA start times and records are off`);
-    else this.ctx!.faults.clear('clock');
+    if (Math.abs(offsetMs) > max) {
+      // The hub link refines its estimate sample by sample: a fault already raised is raised again (a new
+      // recorded event at the hub) only when the offset moved by 100 ms or more, not at every refinement.
+      if (this.clockRaisedAt !== undefined && Math.abs(offsetMs - this.clockRaisedAt) < 100) return;
+      this.clockRaisedAt = offsetMs;
+      this.ctx!.faults.raise('clock', `the kiosk clock differs from the hub's by ${Math.round(offsetMs)} ms (limit ${max}); PA start times and records are off`);
+    } else {
+      this.clockRaisedAt = undefined;
+      this.ctx!.faults.clear('clock');
+    }
   }
 
   /** A page that pinged and then fell silent: the screen fault (the kiosk browser unit restarts a hung page). */

@@ -8,6 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { PROTOCOL_VERSION, type HubToKiosk, type KioskToHub } from '../../src/protocol/messages.js';
 import { parseFromKiosk } from '../../src/protocol/parse.js';
 import { until } from './tmp.js';
+import { preciseNow } from '../../src/core/precise-time.js';
 
 export interface HubEvent {
   id: string;
@@ -23,8 +24,16 @@ export class FakeHub {
   readonly invalid: string[] = [];
   private readonly sockets = new Map<string, WebSocket>();
   private readonly seen = new Set<string>();
-  /** added to the hub's time in welcome (a kiosk clock that is off by -clockSkewMs) */
+  /** added to the hub's time in welcome and clock samples (a kiosk clock that is off by -clockSkewMs) */
   clockSkewMs = 0;
+  /**
+   * Fake network delays of a clock sample (n: the sample's number on this
+   * hub, from 0; -1 for a hello's welcome, the first sample): the request is
+   * held `upMs` before the hub stamps its arrival, the answer `downMs` after
+   * it is stamped; skip: no answer (not for a welcome).
+   */
+  clockDelays?: (n: number) => { upMs: number; downMs: number; skip?: boolean };
+  private clockSamples = 0;
   private commandSeq = 0;
 
   private constructor(
@@ -64,7 +73,30 @@ export class FakeHub {
         return send({ type: 'error', code: 'invalid', message: p.error });
       }
       this.frames.push({ kiosk, msg: p.msg, at: Date.now() });
-      if (p.msg.type === 'hello') send({ type: 'welcome', protocol: this.protocol, hub: 'fake-hub', time: Date.now() + this.clockSkewMs });
+      if (p.msg.type === 'hello') {
+        const d = this.clockDelays?.(-1) ?? { upMs: 0, downMs: 0 };
+        const welcome = () => {
+          const time = Date.now() + this.clockSkewMs;
+          const reply = () => send({ type: 'welcome', protocol: this.protocol, hub: 'fake-hub', time });
+          if (d.downMs > 0) setTimeout(reply, d.downMs);
+          else reply();
+        };
+        if (d.upMs > 0) setTimeout(welcome, d.upMs);
+        else welcome();
+      }
+      if (p.msg.type === 'time') {
+        const t0 = p.msg.t0;
+        const d = this.clockDelays?.(this.clockSamples++) ?? { upMs: 0, downMs: 0 };
+        if (d.skip) return;
+        const answer = () => {
+          const t1 = preciseNow() + this.clockSkewMs;
+          const reply = () => send({ type: 'time', t0, t1, t2: t1 });
+          if (d.downMs > 0) setTimeout(reply, d.downMs);
+          else reply();
+        };
+        if (d.upMs > 0) setTimeout(answer, d.upMs);
+        else answer();
+      }
       if (p.msg.type === 'events') {
         for (const e of p.msg.batch) {
           if (this.seen.has(e.id)) continue;

@@ -201,6 +201,9 @@ export const HubConfigSchema = Strict(
           loginPerUserPerMin: Type.Integer({ minimum: 1, default: 10, description: 'log-in attempts per user name and minute' }),
           loginPerAddressPerMin: Type.Integer({ minimum: 1, default: 30, description: 'log-in attempts per client address and minute' }),
           trustProxy: Type.Boolean({ default: false, description: 'take the client address from X-Forwarded-For (only behind your own load balancer)' }),
+          hashThreads: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 64, description: 'password hashes computed at once (the others wait in arrival order); default: the number of cores, at most the libuv thread pool minus one' }),
+          ),
         },
         'console log-in and sessions',
       ),

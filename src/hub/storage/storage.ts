@@ -290,10 +290,18 @@ export class HubStorage {
     return r && { name: r.name, role: r.role, passwordHash: r.password_hash, rights: r.rights ?? [] };
   }
 
-  async createSession(s: { idSha256: string; user: string; role: Role; csrf: string; address?: string; ttlS: number }): Promise<void> {
+  /**
+   * A new session; with `audit`, its audit record is written by the same
+   * statement (both or neither, one round trip: a log-in's cheapest write).
+   */
+  async createSession(s: { idSha256: string; user: string; role: Role; csrf: string; address?: string; ttlS: number }, audit?: AuditEntry): Promise<void> {
+    const params = [s.idSha256, s.user, s.role, s.csrf, s.address ?? null, s.ttlS];
+    const insert = `insert into sessions (id_sha256, user_name, role, csrf, address, expires_at) values ($1, $2, $3, $4, $5, now() + $6::int * interval '1 second')`;
+    if (!audit) return void (await this.db.query(insert, params));
     await this.db.query(
-      `insert into sessions (id_sha256, user_name, role, csrf, address, expires_at) values ($1, $2, $3, $4, $5, now() + $6::int * interval '1 second')`,
-      [s.idSha256, s.user, s.role, s.csrf, s.address ?? null, s.ttlS],
+      `with s as (${insert} returning 1)
+       insert into audit (user_name, role, action, target, result, detail, address) select $7, $8, $9, $10, $11, $12::jsonb, $13 from s`,
+      [...params, audit.user, audit.role, audit.action, audit.target ?? '', audit.result, audit.detail === undefined ? null : json(audit.detail), audit.address ?? null],
     );
   }
 
