@@ -54,6 +54,10 @@ export class ScreenState {
         return;
       }
       if (!prev || prev.alarmId !== e.alarmId) { this.s.chat = []; this.s.desk = null; }
+      // The alarm's first INVITE may be reported before the alarm itself (it leaves while the journal's
+      // fdatasync runs; the alarm is announced after it): an emergency call in progress is the alarm's.
+      const c = this.s.call;
+      if (c && c.kind === 'emergency' && c.state !== 'ended' && c.state !== 'failed') this.alarmCalls.add(c.callId);
       const since = prev?.alarmId === e.alarmId && prev.state === e.state ? prev.since : Date.now();
       this.s.alarm = { alarmId: e.alarmId, state: e.state, category: e.category, raisedAt: Date.parse(e.raisedAt), since, attempt: e.attempt };
     };
