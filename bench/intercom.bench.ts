@@ -140,7 +140,7 @@ interface Caller {
   /** starts a call to the desk; resolves once the request is sent */
   dial(): Promise<void>;
   /** the caller's own set-up stage marks of the latest call (CLOCK_MONOTONIC ms), where it reports them */
-  trace?: () => Promise<Record<string, number> | undefined>;
+  trace?: () => Promise<{ marks: Record<string, number>; gc?: number[][] } | undefined>;
   /** ends the call and waits until the caller is idle again */
   hangup(): Promise<void>;
   stop(): Promise<void>;
@@ -167,7 +167,7 @@ async function kioskCaller(name: string, deskUri: string, wav: string, handsFree
       trace.catch(() => {});
       await input('emergency', true);
     },
-    trace: async () => (trace ? (JSON.parse(await trace) as { marks: Record<string, number> }).marks : undefined),
+    trace: async () => (trace ? (JSON.parse(await trace) as { marks: Record<string, number>; gc?: number[][] }) : undefined),
     hangup: async () => {
       await input('emergency', false);
       await input('cancel', true);
@@ -207,6 +207,8 @@ async function setupLatency(c: Caller, t: Tap, calls: number, withJitter: boolea
   const setup: number[] = [];
   /** per call: each stage's time since the trigger (the caller's own marks and the desk tap's) */
   const stages: Record<string, number>[] = [];
+  /** per call: the caller's garbage collections during its set-up (trigger to first RTP packet sent), [count, ms] */
+  const gcs: [number, number][] = [];
   let jitter = NaN;
   for (let i = 0; i < calls; i++) {
     const before = t.invites.length;
@@ -225,13 +227,18 @@ async function setupLatency(c: Caller, t: Tap, calls: number, withJitter: boolea
       jitter = stddev(times.slice(1).map((x, k) => x - times[k]!));
     }
     await c.hangup();
-    const marks = await c.trace?.().catch(() => undefined);
-    if (marks) for (const [k, v] of Object.entries(marks)) if (v) call[k] = v - t0;
+    const tr = await c.trace?.().catch(() => undefined);
+    if (tr) for (const [k, v] of Object.entries(tr.marks)) if (v) call[k] = v - t0;
     stages.push(call);
-    if (process.env.HP_BENCH_STAGES_DUMP) appendFileSync(process.env.HP_BENCH_STAGES_DUMP, JSON.stringify({ caller: c.name, i, ...call }) + '\n');
+    const gc = tr?.gc?.map(([at, ms, kind]) => [+(at! - t0).toFixed(2), +ms!.toFixed(2), kind]);
+    if (gc && call['rtp-first-sent'] !== undefined) {
+      const inSetup = gc.filter(([at, ms]) => at! + ms! >= 0 && at! <= call['rtp-first-sent']!);
+      gcs.push([inSetup.length, inSetup.reduce((a, [, ms]) => a + ms!, 0)]);
+    }
+    if (process.env.HP_BENCH_STAGES_DUMP) appendFileSync(process.env.HP_BENCH_STAGES_DUMP, JSON.stringify({ caller: c.name, i, ...call, ...(gc ? { gc } : {}) }) + '\n');
     await sleep(20);
   }
-  return { invite, setup, jitter, stages };
+  return { invite, setup, jitter, stages, gcs };
 }
 
 /** The set-up stages in path order: the kiosk's own marks (src/core/setup-trace.ts) and the desk tap's. */
@@ -244,6 +251,8 @@ const STAGES: [string, string][] = [
   ['invite-sent', 'INVITE handed to the UDP socket'],
   ['invite@desk', 'INVITE at the desk tap'],
   ['journal-synced', 'alarm journal fdatasync done'],
+  ['announce', 'the alarm\'s raised/calling transitions announced (alarm.state: lamps, screen, event journal, hub outbox)'],
+  ['announced', 'the alarm.state listeners returned'],
   ['answer@desk', 'the desk\'s 200 OK passes the desk tap'],
   ['answer-received', '200 OK read from the SIP socket'],
   ['rtp-first-sent', 'first RTP packet handed to its socket'],
@@ -313,6 +322,11 @@ export async function run(report: Report): Promise<void> {
   report('setup_latency_p50_ms', percentile(mine.setup, 50), 'ms', `${trigger} to the first RTP packet at the desk tap (desk answering at once); kiosk in its own process as the systemd unit starts it, its set-up stage marks on (${SETUP_TRACE_ENV}=1: a clock read per stage, one log line 300 ms after the press); the trigger's HTTP parsing, Host/Origin checks and JSON body are in the figure (setup_stage_press_ms), as baresip's ctrl_tcp parsing is in its own; the first call right after the kiosk's "ready" line, while its start-up goes on (baresip: after "baresip is ready")`);
   report('setup_latency_p99_ms', percentile(mine.setup, 99), 'ms', `${CALLS} calls (p99 of 100 = the second worst); worst ${worst}; load ${os.loadavg()[0]!.toFixed(1)}`);
   reportStages(report, mine.stages);
+  if (mine.gcs.length) {
+    const ms = mine.gcs.map(([, m]) => m);
+    const n = mine.gcs.map(([c]) => c);
+    report('setup_gc_ms', percentile(ms, 50), 'ms', `p50 of the kiosk's garbage collection time inside a call's set-up (trigger to first RTP packet sent; perf_hooks gc entries, with ${SETUP_TRACE_ENV}=1); p99 ${percentile(ms, 99).toFixed(1)} ms; ${(n.reduce((a, b) => a + b, 0) / n.length).toFixed(2)} collections per set-up on average, ${n.filter((x) => x > 0).length} of ${n.length} set-ups with one or more`);
+  }
   report('rtp_send_jitter_ms', mine.jitter, 'ms', 'stddev of the intervals between our RTP packets as they reach the desk tap, over 5 s (loopback delivery and the bench process\'s own wake-up delay included: not comparable with figures taken inside the kiosk before)');
 
   const bs = await baresipCaller('bench', deskUri, wav);

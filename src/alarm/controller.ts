@@ -423,11 +423,13 @@ export class AlarmController implements AlarmHooks, AlarmService {
   }
 
   private announce(recs: AlarmRecord[]): void {
+    setupTrace.mark('announce');
     for (const r of recs) {
       const pub = publicState(r);
       this.d.log.info({ alarm: pub }, `alarm ${r.state}`);
       this.d.bus.emit('alarm.state', pub);
     }
+    setupTrace.mark('announced');
   }
 
   /** Appends and fdatasyncs; `onWritten` hears when the write() returned (or the append failed, or there is no journal). */

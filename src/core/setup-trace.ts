@@ -13,6 +13,8 @@ export type SetupStage =
   | 'alarm'
   | 'journal-written'
   | 'journal-synced'
+  | 'announce'
+  | 'announced'
   | 'offer'
   | 'invite-sent'
   | 'answer-received'
@@ -25,7 +27,19 @@ const on = process.env[SETUP_TRACE_ENV] === '1';
 let marks: Partial<Record<SetupStage, number>> = {};
 let timer: NodeJS.Timeout | undefined;
 let lastHttp = 0;
-let sink: ((marks: Partial<Record<SetupStage, number>>) => void) | undefined;
+let sink: ((marks: Partial<Record<SetupStage, number>>, gc: number[][]) => void) | undefined;
+/** garbage collections since the press: [start, duration] in CLOCK_MONOTONIC ms, and V8's kind (1 scavenge, 2 mark-compact, 4 incremental, 8 weak callbacks) */
+let gcs: number[][] = [];
+if (on) {
+  // performance.now() and process.hrtime share CLOCK_MONOTONIC: one offset converts GC entries to marks' time.
+  const offset = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+  void import('node:perf_hooks').then(({ PerformanceObserver }) => {
+    new PerformanceObserver((list) => {
+      if (gcs.length > 1000) gcs = gcs.slice(-100);
+      for (const e of list.getEntries()) gcs.push([e.startTime + offset, e.duration, (e as { detail?: { kind?: number } }).detail?.kind ?? 0]);
+    }).observe({ entryTypes: ['gc'] });
+  });
+}
 
 /** Milliseconds on CLOCK_MONOTONIC (the clock of process.hrtime in every process). */
 export function monotonicMs(): number {
@@ -35,7 +49,7 @@ export function monotonicMs(): number {
 export const setupTrace = {
   enabled: on,
   /** Where a call's marks go once it is set up (the kiosk's log). */
-  onCall(fn: (marks: Partial<Record<SetupStage, number>>) => void): void {
+  onCall(fn: (marks: Partial<Record<SetupStage, number>>, gc: number[][]) => void): void {
     sink = fn;
   },
   /**
@@ -48,9 +62,11 @@ export const setupTrace = {
     if (stage === 'http') return void (lastHttp = now);
     if (stage === 'press') {
       marks = { http: lastHttp };
+      const from = now;
+      gcs = gcs.filter(([t, d]) => t + d! >= lastHttp);
       clearTimeout(timer);
       // Printed after the set-up, off its path.
-      timer = setTimeout(() => sink?.(marks), 300);
+      timer = setTimeout(() => sink?.(marks, gcs.filter(([t, d]) => t! + d! >= Math.min(from, lastHttp))), 300);
     }
     marks[stage] ??= now;
   },

@@ -10,6 +10,9 @@ import type { ConfigSection } from '../core/context.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { needsNewUserAgent } from './reconfigure.js';
 
+/** how long the intercom's start waits at most for the call set-up warm-up (it takes tens of milliseconds) */
+const WARM_UP_WAIT_MS = 500;
+
 export class IntercomCapability implements KioskCapability {
   readonly name = 'intercom';
   readonly fault = 'sip-registration' as const;
@@ -52,6 +55,11 @@ export class IntercomCapability implements KioskCapability {
     // The alarm controller places its calls through this one (read on each use) and retries a waiting call now.
     ctx.services.calls = intercom;
     ctx.bus.emit('intercom.ready', { port: intercom.localPort });
+    // Calls can be placed from here on; the kiosk reports "ready" once the call path is warm too (bounded), so a
+    // press right after "ready" does not share the CPU with the warm-up's in-process call and run cold code.
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([intercom.warmedUp, new Promise<void>((resolve) => (bound = setTimeout(resolve, WARM_UP_WAIT_MS)))]);
+    clearTimeout(bound);
     return intercom;
   }
 

@@ -78,6 +78,8 @@ export class Intercom implements CallService {
   /** bus subscriptions, dropped at stop (a new config builds a new Intercom) */
   private readonly offs: (() => void)[] = [];
   /** sessions with their own media (test calls) */
+  /** Settles once the call set-up path has been warmed up after start() (warm-up.ts), or the warm-up failed. */
+  warmedUp: Promise<void> = Promise.resolve();
   private readonly ownMedia = new WeakMap<Session, { input: AudioInput; output?: AudioOutput }>();
 
   constructor(private readonly opts: IntercomOptions) {}
@@ -162,10 +164,10 @@ export class Intercom implements CallService {
     this.registration.start();
     // The call set-up path compiled before the first call needs it (warm-up.ts), once the fast grammar is in place.
     const t0 = performance.now();
-    void grammar
-      .then(() => warmCallPath(this.ua, codecList(sip.codecs)))
+    this.warmedUp = grammar
+      .then(() => warmCallPath(this.ua, codecList(sip.codecs), { input: this.opts.input.rate, output: this.opts.output?.rate }))
       .then(
-        () => log.info({ ms: Math.round(performance.now() - t0) }, 'call set-up path warmed up'),
+        ({ unparsed }) => log.info({ ms: Math.round(performance.now() - t0), ...(unparsed ? { unparsed } : {}) }, 'call set-up path warmed up'),
         (err: Error) => log.warn({ err: err.message }, 'call set-up path warm-up failed: the first call compiles it'),
       );
 

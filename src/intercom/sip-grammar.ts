@@ -12,12 +12,94 @@
 // Grammar.parse at it. sip.js's own modules call Grammar.parse through that
 // object, so the whole stack uses it. When the file is not shaped as expected
 // (another sip.js version) nothing changes and the reason is returned.
+//
+// Results are also remembered by start rule and input (ParseMemo): the header
+// values of a call repeat from message to message (Via, From, Call-ID and CSeq
+// of a 100 Trying again in the 180 and the 200; the desk's Contact, the
+// status lines and Content-Type from call to call), and each parse allocates
+// enough that the 200 OK alone used to start a scavenge in a kiosk with a 1 MB
+// semi-space. sip.js keeps and may change what a parse returns (a message's
+// headers hold it), so the memo holds its own copy and hands out fresh ones:
+// plain objects, arrays, URIs and name-addrs field by field; a result
+// holding anything else is not remembered.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as sip from 'sip.js';
-import { Grammar } from 'sip.js';
+import { Grammar, NameAddrHeader, URI } from 'sip.js';
 
 type PegParse = (input: string, options: { startRule: string; data?: unknown }) => unknown;
+
+const NOT_COPYABLE = Symbol('not copyable');
+
+/** Prototypes a parse result may hold besides plain objects and arrays: sip.js's URI and name-addr classes. */
+const COPYABLE = new Set<unknown>([Object.prototype, null, URI.prototype, NameAddrHeader.prototype]);
+
+/**
+ * A copy of a parse result that shares nothing mutable with it, or NOT_COPYABLE: arrays, plain objects, URIs and
+ * name-addrs copied field by field with their own class (no constructor runs, so nothing is normalised twice).
+ */
+export function copyParsed(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    const out: unknown[] = [];
+    for (const x of v) {
+      const c = copyParsed(x);
+      if (c === NOT_COPYABLE) return NOT_COPYABLE;
+      out.push(c);
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(v) as object | null;
+  if (!COPYABLE.has(proto)) return NOT_COPYABLE;
+  const out = Object.create(proto) as Record<string, unknown>;
+  for (const k of Object.keys(v)) {
+    const c = copyParsed((v as Record<string, unknown>)[k]);
+    if (c === NOT_COPYABLE) return NOT_COPYABLE;
+    out[k] = c;
+  }
+  return out;
+}
+
+/**
+ * Parse results by start rule and input, each kept as a private copy and handed out as a fresh copy. Bounded:
+ * inputs longer than MAX_INPUT are not kept, and the whole memo is dropped when it holds MAX_ENTRIES (call-ids and
+ * tags change per call; what repeats comes back at once).
+ */
+export class ParseMemo {
+  static readonly MAX_INPUT = 300;
+  static readonly MAX_ENTRIES = 512;
+  private readonly byRule = new Map<string, Map<string, unknown>>();
+  private size = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly parse: (input: string, startRule: string) => unknown) {}
+
+  get(input: string, startRule: string): unknown {
+    if (input.length > ParseMemo.MAX_INPUT) return this.parse(input, startRule);
+    let rule = this.byRule.get(startRule);
+    if (rule?.has(input)) {
+      this.hits++;
+      return copyParsed(rule.get(input));
+    }
+    this.misses++;
+    const result = this.parse(input, startRule);
+    const kept = copyParsed(result);
+    if (kept === NOT_COPYABLE) return result;
+    if (this.size >= ParseMemo.MAX_ENTRIES) {
+      this.byRule.clear();
+      this.size = 0;
+      rule = undefined;
+    }
+    if (!rule) this.byRule.set(startRule, (rule = new Map()));
+    rule.set(input, kept);
+    this.size++;
+    return result;
+  }
+}
+
+/** The memo in front of the fast parser, once it is in use (for tests and figures). */
+export let sipParseMemo: ParseMemo | undefined;
 
 let state: Promise<string | null> | undefined;
 const DEPS = 'helppoint.sip-grammar.imports';
@@ -60,7 +142,7 @@ export function useFastSipGrammar(): Promise<string | null> {
         delete g[Symbol.for(DEPS)];
       }
       // sip.js's Grammar.parse, on the hoisted parser: the parse result is left in options.data, -1 when it fails
-      Grammar.parse = (input: string, startRule: string) => {
+      const parse = (input: string, startRule: string) => {
         const options: { startRule: string; data?: unknown } = { startRule };
         try {
           mod.parse(input, options);
@@ -69,6 +151,9 @@ export function useFastSipGrammar(): Promise<string | null> {
         }
         return options.data;
       };
+      const memo = new ParseMemo(parse);
+      sipParseMemo = memo;
+      Grammar.parse = (input: string, startRule: string) => memo.get(input, startRule);
       return null;
     } catch (err) {
       return `sip.js parses with its own grammar module (${(err as Error).message})`;

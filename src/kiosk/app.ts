@@ -169,7 +169,7 @@ export class Kiosk {
     bus.onAny(({ event, payload }) => this.log.isLevelEnabled('debug') && this.log.debug({ event, payload: safe(payload) }, 'event'));
     if (setupTrace.enabled) {
       this.log.warn(`${SETUP_TRACE_ENV}=1: each call's set-up stages are logged (benchmark instrumentation)`);
-      setupTrace.onCall((marks) => this.log.info({ marks }, 'call set-up trace'));
+      setupTrace.onCall((marks, gc) => this.log.info({ marks, gc }, 'call set-up trace'));
     }
     // Routes that act are open to local callers with the sim driver (addSimRoutes), else only with the local token.
     this.local.setToken(this.readLocalToken());

@@ -2,9 +2,10 @@
 // parses exactly as sip.js's own: the same results, field by field, for the
 // start rules sip.js uses and for whole messages, and -1 for what it rejects.
 import { strict as assert } from 'node:assert';
+import { isDeepStrictEqual } from 'node:util';
 import { Core, Grammar, URI, NameAddrHeader } from 'sip.js';
 import * as own from 'sip.js/lib/grammar/pegjs/dist/grammar.js';
-import { hoistRuleTable, useFastSipGrammar } from '../../src/intercom/sip-grammar.js';
+import { copyParsed, hoistRuleTable, ParseMemo, sipParseMemo, useFastSipGrammar } from '../../src/intercom/sip-grammar.js';
 
 const ownParse = (input: string, startRule: string): unknown => {
   const options: { startRule: string; data?: unknown } = { startRule };
@@ -25,6 +26,9 @@ const CASES: [string, string][] = [
   ['Name_Addr_Header', '<sip:desk@[::1]:5060>'],
   ['Via', 'SIP/2.0/UDP 127.0.0.1:5101;branch=z9hG4bK776asdhds;rport=5101;received=127.0.0.1'],
   ['Via', 'SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKnashds7'],
+  ['Via', 'SIP/2.0/TCP [::1]:5070;branch=z9hG4bK-1;alias;x-flag'],
+  ['To', '<sip:desk@127.0.0.1:5070;lr;transport=udp?X-A=b>;tag=999SIPpTag011;x-empty'],
+  ['From', 'sip:kiosk@h;tag=1'],
   ['Contact', '<sip:desk@127.0.0.1:5070;transport=UDP>;expires=3600, "B" <sip:b@h>;q=0.5'],
   ['Contact', '*'],
   ['Record_Route', '<sip:127.0.0.1:5060;lr;ftag=abc>'],
@@ -94,6 +98,55 @@ describe('sip.js grammar with its rule table decoded once', () => {
     const contact = fast.parseHeader('contact') as NameAddrHeader;
     assert.ok(contact instanceof NameAddrHeader);
     assert.equal(contact.uri.port, 5070);
+  });
+
+  it('remembers results: a repeated input gets an equal result it may change without changing the next one', () => {
+    for (const [rule, input] of CASES) {
+      const first = Grammar.parse(input, rule);
+      const again = Grammar.parse(input, rule);
+      assert.ok(isDeepStrictEqual(again, ownParse(input, rule)), `${rule} "${input}": remembered result differs from sip.js's own`);
+      assert.ok(isDeepStrictEqual(first, again), `${rule} "${input}"`);
+      if (again && typeof again === 'object') assert.notEqual(again, first, 'a fresh object each time');
+    }
+    const uri = Grammar.parse('sip:desk@127.0.0.1:5070;transport=udp;lr', 'SIP_URI') as URI;
+    uri.setParam('transport', 'tcp');
+    uri.user = 'changed';
+    const na = Grammar.parse('"Help point 7" <sip:conc-north@127.0.0.1>;tag=x', 'Name_Addr_Header') as NameAddrHeader;
+    na.setParam('tag', 'y');
+    na.uri.host = 'elsewhere';
+    const via = Grammar.parse('SIP/2.0/UDP 127.0.0.1:5101;branch=z9hG4bK776asdhds;rport=5101;received=127.0.0.1', 'Via') as Record<string, unknown>;
+    via.branch = 'changed';
+    assert.equal((Grammar.parse('sip:desk@127.0.0.1:5070;transport=udp;lr', 'SIP_URI') as URI).toString(), 'sip:desk@127.0.0.1:5070;transport=udp;lr');
+    const na2 = Grammar.parse('"Help point 7" <sip:conc-north@127.0.0.1>;tag=x', 'Name_Addr_Header') as NameAddrHeader;
+    assert.equal(na2.getParam('tag'), 'x');
+    assert.equal(na2.uri.host, '127.0.0.1');
+    assert.equal((Grammar.parse('SIP/2.0/UDP 127.0.0.1:5101;branch=z9hG4bK776asdhds;rport=5101;received=127.0.0.1', 'Via') as { branch: string }).branch, 'z9hG4bK776asdhds');
+  });
+
+  it('a response parsed again is parsed alike, from the memo', () => {
+    const a = Core.Parser.parseMessage(MESSAGE, log) as Core.IncomingResponseMessage;
+    const hits = sipParseMemo!.hits;
+    const b = Core.Parser.parseMessage(MESSAGE, log) as Core.IncomingResponseMessage;
+    assert.ok(sipParseMemo!.hits - hits >= 8, 'status line and headers from the memo');
+    assert.ok(isDeepStrictEqual(a.headers, b.headers));
+    assert.ok(isDeepStrictEqual(a.from, b.from) && isDeepStrictEqual(a.to, b.to) && isDeepStrictEqual(a.via, b.via));
+    assert.notEqual(a.from, b.from);
+  });
+
+  it('the memo is bounded and keeps neither long inputs nor results it cannot copy', () => {
+    let parses = 0;
+    const memo = new ParseMemo((input) => (parses++, input.startsWith('odd') ? new Map() : { v: input }));
+    memo.get('x'.repeat(ParseMemo.MAX_INPUT + 1), 'R');
+    memo.get('x'.repeat(ParseMemo.MAX_INPUT + 1), 'R');
+    assert.equal(parses, 2);
+    memo.get('odd', 'R');
+    memo.get('odd', 'R');
+    assert.equal(parses, 4);
+    for (let i = 0; i < ParseMemo.MAX_ENTRIES + 10; i++) memo.get(`k${i}`, 'R');
+    assert.equal(parses, 4 + ParseMemo.MAX_ENTRIES + 10);
+    memo.get(`k${ParseMemo.MAX_ENTRIES + 9}`, 'R');
+    assert.equal(parses, 4 + ParseMemo.MAX_ENTRIES + 10, 'the newest entry is kept after the memo was dropped');
+    assert.deepEqual(copyParsed([1, { a: 'b' }]), [1, { a: 'b' }]);
   });
 
   it('refuses a parser file of another shape and leaves nothing half-done', () => {

@@ -20,5 +20,10 @@ describe('compiled kiosk', function () {
     assert.match(await page.text(), /<main id="main">/);
     const health = (await (await fetch(ready.local + 'health')).json()) as { faults: unknown[] };
     assert.deepEqual(health.faults, []);
+    // "ready" once the call set-up path is warm (src/intercom/warm-up.ts): a press right after it runs warm code
+    const out = p.output();
+    const warmed = out.indexOf('"msg":"call set-up path warmed up"');
+    assert.ok(warmed >= 0 && warmed < out.indexOf('"msg":"ready"'), 'the warm-up finished before "ready"');
+    assert.doesNotMatch(out.slice(warmed, out.indexOf('\n', warmed)), /unparsed/);
   });
 });

@@ -72,6 +72,10 @@ export interface Codec {
 // one lookup per sample instead of a segment search.
 let ulawEnc: Uint8Array | undefined;
 let alawEnc: Uint8Array | undefined;
+/** Whether a law's encoding table is built yet (the call set-up warm-up builds it: src/intercom/warm-up.ts). */
+export function encodingTableBuilt(name: 'PCMU' | 'PCMA'): boolean {
+  return !!(name === 'PCMU' ? ulawEnc : alawEnc);
+}
 function encTable(f: (pcm: number) => number): Uint8Array {
   const t = new Uint8Array(65536);
   for (let i = 0; i < 65536; i++) t[i] = f((i << 16) >> 16);
