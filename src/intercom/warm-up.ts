@@ -18,6 +18,8 @@
 // 180, 200 with SDP, the 200 to a BYE) and a BYE are parsed a few times, each
 // round with its own tags and branch (sip-grammar.ts remembers repeated values).
 import { Core, EmitterImpl, Inviter, SessionState, TransportState, UserAgent, type Transport } from 'sip.js';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { UdpReliability } from './transports/reliability.js';
 import { CODECS, type Codec } from '../audio/codecs/index.js';
 import { createInput } from '../audio/input/index.js';
@@ -103,6 +105,24 @@ function parseCallMessages(log: ReturnType<UserAgent['getLogger']>, req: { branc
     parse(head('SIP/2.0 200 OK', `${req.cseq + 1} BYE`, true, []));
   }
   return count;
+}
+
+/**
+ * A scavenge now, at the end of the start-up: the young generation then holds the start-up's and the warm-up's
+ * survivors, and the first scavenge to copy them out took 6-9 ms (measured: inside the first call's set-up, after
+ * "ready"). V8 offers no such call without --expose-gc; the flag set at run time makes gc() reachable in a new
+ * context. Returns false when that is not possible (nothing else changes then).
+ */
+export function scavengeNow(): boolean {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as ((o: { type: 'minor' | 'major'; execution: 'sync' }) => void) | undefined;
+    if (typeof gc !== 'function') return false;
+    gc({ type: 'minor', execution: 'sync' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** How long the in-process call may take before the warm-up gives it up (it takes milliseconds). */
@@ -239,5 +259,6 @@ export async function warmCallPath(ua: UserAgent, codecs: Codec[], rates: { inpu
   await loopbackCall(codecs);
   const count = parseCallMessages(log, { branch: req.branch ?? 'z9hG4bKwarm', callId: req.callId, from: String(req.getHeader('From')), to: String(req.getHeader('To')), cseq: req.cseq }, answer);
   await inviter.dispose();
+  scavengeNow();
   return count;
 }

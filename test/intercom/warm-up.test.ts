@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import dgram from 'node:dgram';
 import { EmitterImpl, TransportState, UserAgent, type Transport } from 'sip.js';
-import { loopbackCall, warmCallPath, warmCodecs } from '../../src/intercom/warm-up.js';
+import { loopbackCall, scavengeNow, warmCallPath, warmCodecs } from '../../src/intercom/warm-up.js';
 import { CODECS } from '../../src/audio/codecs/index.js';
 import { alawEncode, encodingTableBuilt, ulawEncode } from '../../src/audio/codecs/g711.js';
 import { codecList } from '../../src/intercom/media/index.js';
@@ -44,6 +44,19 @@ describe('call set-up warm-up', () => {
     }
   });
 
+  it('ends with a scavenge, without exposing gc() to the program', async () => {
+    const { PerformanceObserver } = await import('node:perf_hooks');
+    const kinds: number[] = [];
+    const obs = new PerformanceObserver((list) => list.getEntries().forEach((e) => kinds.push((e as { detail?: { kind?: number } }).detail?.kind ?? 0)));
+    obs.observe({ entryTypes: ['gc'] });
+    const hadGc = typeof (globalThis as { gc?: unknown }).gc;
+    assert.equal(scavengeNow(), true);
+    await sleep(50);
+    obs.disconnect();
+    assert.ok(kinds.includes(1), `a minor GC (scavenge) happened: ${kinds.join(',')}`);
+    assert.equal(typeof (globalThis as { gc?: unknown }).gc, hadGc, 'gc() stays out of the global scope');
+  });
+
   it('holds one whole call in the process: INVITE, 100, 200, ACK, BYE, 200, and not one datagram', async () => {
     const sends: unknown[] = [];
     const orig = dgram.Socket.prototype.send;
@@ -76,7 +89,7 @@ describe('call set-up warm-up', () => {
       const ua = new UserAgent({ uri: UserAgent.makeURI('sip:kiosk@127.0.0.1'), transportConstructor: RecordingTransport, logBuiltinEnabled: false });
       const { parsed, unparsed } = await warmCallPath(ua, codecList(['PCMU', 'PCMA', 'G722']));
       assert.equal(unparsed, 0, 'every message of the warm-up parses');
-      assert.ok(parsed >= 50, `the call's messages parsed in several rounds (${parsed})`);
+      assert.ok(parsed >= 40, `the call's messages parsed in several rounds (${parsed})`);
       await sleep(100); // a media clock tick or two after the stream closed
       assert.deepEqual(sent, [], 'no SIP message sent');
       assert.equal(sends.length, 0, 'no datagram sent');
