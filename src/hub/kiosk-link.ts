@@ -271,7 +271,10 @@ export class KioskLink {
     const { log } = this.o;
     const kioskId = k.id;
     const p = isBinary ? ({ ok: false, error: 'binary frames are not accepted' } as const) : parseFromKiosk(data);
-    if (p.ok) p.msg = storable(p.msg);
+    // A command result holds only strings and a boolean (schema-checked); its strings can carry a NUL or a
+    // lone surrogate only as a \u escape, so a frame without a backslash is stored as it is, without a walk
+    // through the message for each of a fan-out's thousands of answers.
+    if (p.ok && !(p.msg.type === 'command-result' && !data.includes(0x5c))) p.msg = storable(p.msg);
     if (!p.ok) {
       log.warn({ kiosk: kioskId, error: p.error }, 'invalid message from kiosk');
       send({ type: 'error', code: 'invalid', message: p.error });
