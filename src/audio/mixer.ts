@@ -12,7 +12,7 @@
 // spans short gaps (repeats, one announcement after another). The first stream opened
 // puts it back on the clock at once (its first frame about a millisecond
 // later), continuing the timeline the device still holds if any.
-// Frames are `callFrameMs` (20 ms) long whenever no start is pending (no
+// Frames are `callFrameMs` (20 ms) long whenever something plays and no start is pending (no
 // announcement, chime or page opened and not yet started, none on its way
 // through PaService), on the grid where a call's 20 ms tasks are due: one
 // wake-up per packet instead of two; 10 ms frames keep a start's latency low.
@@ -458,7 +458,7 @@ export class Mixer implements AudioOutput {
   }
 
   /**
-   * A frame at t0 may be a long one: no start is pending (every stream but calls has started, and no
+   * A frame at t0 may be a long one: something plays and no start is pending (every stream but calls has started, and no
    * start was announced with holdShortFrames), and t0 is on the clock's grid of the call frame, where a
    * call's send, playout and microphone tasks are due (rtp-stream.ts aligns them there), so they all
    * run in one wake-up. Streams present when a frame is mixed start on their exact sample whatever its
@@ -466,7 +466,8 @@ export class Mixer implements AudioOutput {
    */
   private callFrameAt(t0: number): boolean {
     const streams = this.streams;
-    if (this.callFrameMs === this.frameMs || this.shortHolds > 0) return false;
+    // nothing playing (the idle hang-over, or only frame listeners): short frames, so the next start waits at most 10 ms
+    if (this.callFrameMs === this.frameMs || this.shortHolds > 0 || streams.length === 0) return false;
     for (let i = 0; i < streams.length; i++) {
       const s = streams[i]!;
       if (s.channel !== 'call' && !s.started) return false;
