@@ -4,7 +4,8 @@
 //  zone_skew_one_process_ms  50 mixers in one process started at random phases, same hub start time: spread of actual starts
 //  zone_skew_max_ms       5 kiosk processes, each with its own hub link and hub-clock estimate: spread of actual starts
 //  mixer_cpu_pct          three active channels (8 kHz live call, 16 kHz live page, announcement), % of one core,
-//                         measured in a process of its own (see mixerCpu)
+//                         measured in a process of its own, fed from the media clock (see mixerCpu)
+//  mixer_cpu_timer_feeder_pct  the same fed by a timer of its own (the probe's extra wake-ups counted)
 // The device is the ALSA file-capture device bench.sh sets up, written as a kiosk writes it (after
 // the probe: the addon's direct writes, else `speaker`); without one the null sink is used and the
 // note says so.
@@ -214,11 +215,13 @@ async function zoneSkewProcesses(): Promise<{ spreads: number[]; maxOffset: numb
 }
 
 // The mixer's CPU in a process of its own running the compiled kiosk modules (dist/): the mixer on the media clock,
-// the sink, and a feeder writing a live call (8 kHz, resampled) and a live page every 20 ms, as RTP receive would;
-// an announcement queued ahead. Its own process so that nothing else the bench did (other benchmarks' sockets,
-// timers and garbage, the TypeScript loader) is counted.
+// the sink, and a feeder writing a live call (8 kHz, resampled) and a live page every 20 ms; an announcement queued
+// ahead. Its own process so that nothing else the bench did (other benchmarks' sockets, timers and garbage, the
+// TypeScript loader) is counted. The feeder is either a task on the media clock (feeder "clock": as a call's
+// playout feeds the mixer in a kiosk, in the mixer's own wake-up; the figure) or a timer of its own (feeder
+// "timer": 50 more wake-ups a second that are the probe's, not the mixer's; the figure before 30 Nov).
 const MIXER_CPU_SCRIPT = `
-const [dist, kind, seconds, rate] = process.argv.slice(1);
+const [dist, kind, seconds, rate, feed] = process.argv.slice(1);
 const { Mixer } = await import(dist + '/src/audio/mixer.js');
 const sinks = await import(dist + '/src/audio/sinks.js');
 const RATE = Number(rate);
@@ -231,7 +234,13 @@ const ann = mixer.openChannel({ channel: 'announcement', rate: RATE });
 ann.write(Int16Array.from({ length: RATE * (Number(seconds) + 2) }, (_, i) => Math.round(Math.sin(i / 7) * 8000)));
 const c20 = Int16Array.from({ length: 160 }, (_, i) => Math.round(Math.sin(i / 3) * 8000));
 const p20 = Int16Array.from({ length: RATE / 50 }, (_, i) => Math.round(Math.sin(i / 5) * 8000));
-const feeder = setInterval(() => { call.write(c20); page.write(p20); }, 20);
+const { mediaClock, ORDER } = await import(dist + '/src/audio/media-clock.js');
+let feeder, removeFeed;
+if (feed === 'clock') {
+  // on the mixer's 20 ms grid, before the mixer in the same wake-up (ORDER.play, as a call's playout)
+  const task = { order: ORDER.play, due: mediaClock.alignUp(performance.now(), 20), tick(now) { let due = task.due; while (due <= now) { call.write(c20); page.write(p20); due += 20; } return due; } };
+  removeFeed = mediaClock.add(task);
+} else feeder = setInterval(() => { call.write(c20); page.write(p20); }, 20);
 await sleep(1000);
 const c0 = process.cpuUsage();
 const t0 = performance.now();
@@ -241,13 +250,14 @@ const c = process.cpuUsage(c0);
 const wall = performance.now() - t0;
 const frames = mixer.framesMixed - f0;
 clearInterval(feeder);
+removeFeed?.();
 mixer.stop();
-console.log(JSON.stringify({ pct: ((c.user + c.system) / 1000 / wall) * 100, frames, dropped: sink.dropped ?? 0 }));
+console.log(JSON.stringify({ pct: ((c.user + c.system) / 1000 / wall) * 100, frames, long: mixer.callFramesMixed, dropped: sink.dropped ?? 0 }));
 process.exit(0);
 `;
 
-async function mixerCpu(kind: 'direct' | 'speaker' | 'null', seconds = 10): Promise<{ pct: number; frames: number; dropped: number }> {
-  const p = start('mixer-cpu', process.execPath, ['--input-type=module', '-e', MIXER_CPU_SCRIPT, path.join(REPO, 'dist'), kind, String(seconds), String(RATE)]);
+async function mixerCpu(kind: 'direct' | 'speaker' | 'null', feed: 'clock' | 'timer', seconds = 10): Promise<{ pct: number; frames: number; dropped: number }> {
+  const p = start('mixer-cpu', process.execPath, ['--input-type=module', '-e', MIXER_CPU_SCRIPT, path.join(REPO, 'dist'), kind, String(seconds), String(RATE), feed]);
   const line = await p.waitFor(/"pct":/, (seconds + 30) * 1000);
   await p.stop();
   return JSON.parse(line) as { pct: number; frames: number; dropped: number };
@@ -268,14 +278,22 @@ export async function run(report: Report): Promise<void> {
     'ms',
     `worst of ${multi.spreads.length} synchronised starts over 5 kiosk processes (compiled, started as the systemd unit), each with its own hub link and hub-clock estimate (NTP-style samples over the link, minimum round trip; largest estimated offset ${multi.maxOffset.toFixed(2)} ms, true offset 0: all on one host); start instants on the host's monotonic clock, device write lateness included; median ${median(multi.spreads).toFixed(2)} ms`,
   );
-  // three runs, median: one 10 s window is at the mercy of the other work on a shared machine
-  const runs: { pct: number; frames: number; dropped: number }[] = [];
-  for (let i = 0; i < 3; i++) runs.push(await mixerCpu(dev.kind));
-  const pcts = runs.map((r) => r.pct);
+  // three runs of each feeder, alternated, median: one 10 s window is at the mercy of the other work on a shared machine
+  const runs: Record<'clock' | 'timer', { pct: number; frames: number; dropped: number }[]> = { clock: [], timer: [] };
+  for (let i = 0; i < 3; i++) for (const feed of ['clock', 'timer'] as const) runs[feed].push(await mixerCpu(dev.kind, feed));
+  const load = os.loadavg()[0]!.toFixed(1);
+  const what = `${dev.note}, 16 kHz output, 20 ms frames (10 ms while a start is pending); a process of its own (compiled modules): mixer, media clock, sink, a live 8 kHz call (resampled), a live page and an announcement`;
+  const pcts = (feed: 'clock' | 'timer') => runs[feed].map((r) => r.pct);
   report(
     'mixer_cpu_pct',
-    median(pcts),
+    median(pcts('clock')),
     '%',
-    `${dev.note}, 16 kHz output, 10 ms frames; a process of its own (compiled modules): mixer, media clock, sink and a feeder of a live call and page; median of 3 runs of 10 s (${pcts.map((x) => x.toFixed(2)).join('/')}), ${runs[0]!.frames} frames per run, ${runs.reduce((a, r) => a + r.dropped, 0)} dropped; load ${os.loadavg()[0]!.toFixed(1)}`,
+    `${what}, fed every 20 ms by a task on the media clock (as a call's playout feeds it); median of 3 runs of 10 s (${pcts('clock').map((x) => x.toFixed(2)).join('/')}), ${runs.clock[0]!.frames} frames per run, ${runs.clock.reduce((a, r) => a + r.dropped, 0)} dropped; load ${load}`,
+  );
+  report(
+    'mixer_cpu_timer_feeder_pct',
+    median(pcts('timer')),
+    '%',
+    `the same, fed by a 20 ms timer of the probe's own (50 more wake-ups a second; how mixer_cpu_pct was measured before 30 Nov); median of 3 runs of 10 s alternated with the above (${pcts('timer').map((x) => x.toFixed(2)).join('/')}); load ${load}`,
   );
 }

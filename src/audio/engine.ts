@@ -226,6 +226,8 @@ export class AudioEngine {
       sink: this.mixer.sinkKind,
       rate: this.mixer.rate,
       volume: Math.round(this.mixer.volume * 1000) / 1000,
+      // on the media clock now (false while nothing plays: the idle mixer does not wake), and how often it went idle
+      mixer: { awake: this.mixer.awake, idleStops: this.mixer.idleStops },
       ambientDbfs: this.volume.ambientDbfs,
       fault: this.fault,
       streams: this.mixer.active().map((s) => ({ id: s.id, channel: s.channel, started: s.started })),

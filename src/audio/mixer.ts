@@ -1,11 +1,21 @@
 // The mixer behind AudioOutput: one output stream, frames of `frameMs` mixed
 // on our own real-time schedule (performance.now(), drift-free: frame k is due
 // at epoch + k*frameMs, whatever the device's pace; the null and file devices
-// take data as fast as it comes). The output runs from start-up, silent when
-// nothing plays, so a device is never opened "just in time" and the first
-// syllable of an announcement cannot be lost to device start-up. While calls
-// are all that plays, frames are `callFrameMs` (20 ms) long, on the grid where
-// a call's 20 ms tasks are due: one wake-up per packet instead of two.
+// take data as fast as it comes). The device is opened at start-up and kept
+// open, so it is never opened "just in time" and the first syllable of an
+// announcement cannot be lost to device start-up; but the mixer's clock task
+// runs only while something plays or listens to its frames: an idle kiosk
+// does not wake 100 times a second to write silence. It leaves the clock only
+// `idleAfterMs` (1 s) after the last stream ended: the silence written meanwhile
+// pushes the last sound out of the device's buffer (a device that starts only
+// once its buffer is full would otherwise keep a short chime to itself) and
+// spans short gaps (repeats, one announcement after another). The first stream opened
+// puts it back on the clock at once (its first frame about a millisecond
+// later), continuing the timeline the device still holds if any.
+// Frames are `callFrameMs` (20 ms) long whenever something plays and no start is pending (no
+// announcement, chime or page opened and not yet started, none on its way
+// through PaService), on the grid where a call's 20 ms tasks are due: one
+// wake-up per packet instead of two; 10 ms frames keep a start's latency low.
 // Allocation-free per frame: each stream queues into its own ring buffer
 // (resampled in place by the native resampler), the arbiter decides in place,
 // and the output frame is one reused buffer (sinks and frame listeners copy
@@ -239,11 +249,18 @@ export interface MixerOptions extends ArbiterOptions {
   rate: number;
   frameMs?: number;
   /**
-   * While calls are all that plays, frames of this length (ms, default 20): a call's 20 ms packets,
-   * microphone frames and playout then share one wake-up per packet instead of two (call_cpu_pct).
-   * Anything else in the mixer (PA, chimes, pages) brings back frameMs from the next frame on.
+   * While no start is pending, frames of this length (ms, default 20): a call's 20 ms packets,
+   * microphone frames and playout then share one wake-up per packet instead of two (call_cpu_pct),
+   * and a page or announcement costs half the wake-ups (mixer_cpu_pct). A stream other than a call
+   * that is open but not started yet, or a start announced with holdShortFrames(), brings back
+   * frameMs from the next frame on.
    */
   callFrameMs?: number;
+  /**
+   * How long the mixer stays on the clock writing silence after the last stream ended and the last
+   * frame listener left (ms, default 1000; at least the device buffer, so its last sound plays out).
+   */
+  idleAfterMs?: number;
   /** time for a full-scale gain change when ducking, muting or resuming */
   fadeMs?: number;
   /** volume of everything but the emergency channel (zone, time of day, ambient) */
@@ -280,8 +297,19 @@ export class Mixer implements AudioOutput {
   /** the short frame's views of out (when call frames are longer) */
   private readonly outShort: Int16Array;
   private readonly outShortBytes: Buffer;
-  /** frames mixed at the call frame length (status, tests) */
+  /** frames mixed at the long (call) frame length (status, tests) */
   callFramesMixed = 0;
+  /** start() called and stop() not: the mixer runs whenever it has streams or frame listeners */
+  private running = false;
+  /** where the timeline stood when the clock task was last dropped (the device holds audio up to there) */
+  private idleFrom = -Infinity;
+  /** times the mixer left the clock because nothing played (status, tests) */
+  idleStops = 0;
+  /** starts announced ahead (PaService preparing audio): short frames meanwhile */
+  private shortHolds = 0;
+  readonly idleAfterMs: number;
+  /** timeline instant up to which the mixer last had streams or listeners */
+  private busyUntil = -Infinity;
   private readonly present: MixerStream[] = [];
   private readonly startedNow: MixerStream[] = [];
   /** copied on change, so the per-frame loop iterates a plain array */
@@ -303,6 +331,7 @@ export class Mixer implements AudioOutput {
     this.fadeMs = opts.fadeMs ?? 250;
     this.volume = opts.volume ?? 1;
     this.emergencyVolume = opts.emergencyVolume ?? 1;
+    this.idleAfterMs = opts.idleAfterMs ?? 1000;
     this.sink = opts.sink ?? new NullSink();
     this.acc = new Float64Array(this.callFrameSamples);
     this.out = new Int16Array(this.callFrameSamples);
@@ -321,17 +350,43 @@ export class Mixer implements AudioOutput {
     if (old !== sink) old.close();
   }
 
+  /** Starts mixing: from now on the mixer is on the media clock whenever it has streams or frame listeners. */
   start(): this {
-    if (this.task) return this;
-    // on the clock's grid when other tasks already set it (a mixer started after a call or a tone):
-    // off the grid, the 20 ms call frames would never line up with the calls' tasks
-    this.nextT0 = mediaClock.alignUp(performance.now(), this.frameMs);
-    this.task = { order: ORDER.mixer, due: this.nextT0, tick: (now) => this.loop(now) };
-    this.removeTask = mediaClock.add(this.task);
+    this.running = true;
+    this.wake();
     return this;
   }
 
+  /** on the media clock now (false while idle or stopped) */
+  get awake(): boolean {
+    return this.task !== undefined;
+  }
+
+  /** Back on the clock, if started and there is something to mix or someone listening. */
+  private wake(): void {
+    if (!this.running || this.task) return;
+    if (this.streams.length === 0 && this.frameListeners.length === 0) return;
+    const now = performance.now();
+    // On the clock's grid when other tasks already set it (a mixer started after a call or a tone):
+    // off the grid, the 20 ms call frames would never line up with the calls' tasks. While the device
+    // still holds frames written before the mixer went idle, the timeline goes on after them (a frame
+    // mixed for an earlier instant would really play later, and synchronised starts would be off).
+    this.nextT0 = mediaClock.alignUp(Math.max(now, this.idleFrom), this.frameMs);
+    this.busyUntil = this.nextT0;
+    this.task = { order: ORDER.mixer, due: this.nextT0, tick: (t) => this.loop(t) };
+    this.removeTask = mediaClock.add(this.task);
+  }
+
+  /** Off the clock: nothing plays and nobody listens. */
+  private sleep(): void {
+    this.idleFrom = this.nextT0;
+    this.removeTask?.();
+    this.task = this.removeTask = undefined;
+    this.idleStops++;
+  }
+
   stop(): void {
+    this.running = false;
     this.removeTask?.();
     this.task = this.removeTask = undefined;
     for (const s of [...this.streams]) s.finish('stopped');
@@ -341,7 +396,22 @@ export class Mixer implements AudioOutput {
   openChannel(opts: StreamOptions): MixerStream {
     const s = new MixerStream(this, opts, ++this.seq);
     this.streams.push(s);
+    this.wake();
     return s;
+  }
+
+  /**
+   * Announces a start to come (audio being made ready): short frames until the returned release is
+   * called, so the stream, once opened, waits for at most one short frame. Releasing twice is harmless.
+   */
+  holdShortFrames(): () => void {
+    this.shortHolds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.shortHolds--;
+    };
   }
 
   remove(s: MixerStream): void {
@@ -357,6 +427,7 @@ export class Mixer implements AudioOutput {
   /** Every mixed frame as handed to the device (a reused buffer: copy what you keep). */
   onFrame(l: FrameListener): () => void {
     this.frameListeners = [...this.frameListeners, l];
+    this.wake();
     return () => {
       this.frameListeners = this.frameListeners.filter((x) => x !== l);
     };
@@ -371,6 +442,7 @@ export class Mixer implements AudioOutput {
       this.nextT0 = mediaClock.alignUp(now, this.frameMs);
     }
     while (this.nextT0 <= now) {
+      const busy = this.streams.length > 0 || this.frameListeners.length > 0;
       if (this.callFrameAt(this.nextT0)) {
         this.mixFrame(this.nextT0, this.callFrameSamples);
         this.callFramesMixed++;
@@ -379,19 +451,27 @@ export class Mixer implements AudioOutput {
         this.mixFrame(this.nextT0);
         this.nextT0 += this.frameMs;
       }
+      if (busy) this.busyUntil = this.nextT0;
     }
+    if (this.streams.length === 0 && this.frameListeners.length === 0 && this.nextT0 - this.busyUntil >= this.idleAfterMs) this.sleep();
     return this.nextT0;
   }
 
   /**
-   * A frame at t0 may be a long one: only calls are in the mixer (no PA, chime or page waiting to start
-   * within it), and t0 is on the clock's grid of the call frame, where a call's send, playout and
-   * microphone tasks are due (rtp-stream.ts aligns them there), so they all run in one wake-up.
+   * A frame at t0 may be a long one: something plays and no start is pending (every stream but calls has started, and no
+   * start was announced with holdShortFrames), and t0 is on the clock's grid of the call frame, where a
+   * call's send, playout and microphone tasks are due (rtp-stream.ts aligns them there), so they all
+   * run in one wake-up. Streams present when a frame is mixed start on their exact sample whatever its
+   * length; short frames only shorten the wait of a stream opened after its frame was written.
    */
   private callFrameAt(t0: number): boolean {
     const streams = this.streams;
-    if (this.callFrameMs === this.frameMs || streams.length === 0) return false;
-    for (let i = 0; i < streams.length; i++) if (streams[i]!.channel !== 'call') return false;
+    // nothing playing (the idle hang-over, or only frame listeners): short frames, so the next start waits at most 10 ms
+    if (this.callFrameMs === this.frameMs || this.shortHolds > 0 || streams.length === 0) return false;
+    for (let i = 0; i < streams.length; i++) {
+      const s = streams[i]!;
+      if (s.channel !== 'call' && !s.started) return false;
+    }
     return Math.abs(mediaClock.alignUp(t0, this.callFrameMs) - t0) < 0.01;
   }
 

@@ -38,6 +38,8 @@ interface Job {
   done: boolean;
   round: number;
   audio?: Int16Array;
+  /** short mixer frames while its first stream is on its way (Mixer.holdShortFrames) */
+  releaseShort?: () => void;
 }
 
 export class PaService {
@@ -74,7 +76,8 @@ export class PaService {
       this.o.bus.emit('pa.ended', { id: play.id, channel: play.channel, reason: 'error', error });
       return;
     }
-    const job: Job = { play, started: false, done: false, round: 0 };
+    // while the audio is made ready the mixer keeps short frames: the stream, once opened, waits at most 10 ms
+    const job: Job = { play, started: false, done: false, round: 0, releaseShort: this.o.mixer.holdShortFrames() };
     this.jobs.set(play.id, job);
     try {
       job.audio = await this.audioFor(play);
@@ -132,6 +135,8 @@ export class PaService {
     const startAt = first && play.startAt !== undefined ? this.o.clock.toPerf(play.startAt) : next;
     const s = this.o.mixer.openChannel({ channel: play.channel, rate: this.o.mixer.rate, id: play.id, volume: play.volume, startAt, live: false });
     job.stream = s;
+    job.releaseShort?.(); // the open stream itself keeps short frames until it starts
+    job.releaseShort = undefined;
     s.onStart = (info) => {
       if (job.started) return;
       job.started = true;
@@ -165,6 +170,7 @@ export class PaService {
   private end(job: Job, reason: EndReason, error?: string): void {
     if (job.done) return;
     job.done = true;
+    job.releaseShort?.();
     clearTimeout(job.timer);
     this.jobs.delete(job.play.id);
     const r = reason === 'closed' ? 'stopped' : reason;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { KioskCapability, KioskContext } from '../core/context.js';
 import { healthOf, type ConfigChange, type Reconfigured } from '../core/capability.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
-import { supervisionConfig } from '../config/schema/supervision.js';
+import { supervisionConfig } from '../config/schema/supervision-defaults.js';
 import { sendJson } from '../kiosk/local-server.js';
 import { RoomInput } from '../audio/input/room.js';
 import { SimDriver } from '../io/sim-driver.js';

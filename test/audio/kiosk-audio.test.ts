@@ -10,7 +10,7 @@ import { digest } from '../../src/audio/clips.js';
 import { findAudioDir } from '../../src/audio/messages.js';
 import { alsaCapture, clipServer, indexOfSamples, noAlsa, noise, type ClipServer } from './helpers.js';
 
-type PaStatus = { sink: string; fault?: string; recent: { event: string; id: string; reason?: string; error?: string }[] };
+type PaStatus = { sink: string; fault?: string; mixer: { awake: boolean; idleStops: number }; recent: { event: string; id: string; reason?: string; error?: string }[] };
 
 async function paStatus(k: KioskProc): Promise<PaStatus> {
   return (await (await fetch(k.url + 'pa')).json()) as PaStatus;
@@ -40,6 +40,8 @@ describe('kiosk process: audio output', function () {
     });
 
     it('plays a clip from a PA command bit-exact after the chime', async () => {
+      // the idle kiosk's mixer is off the media clock (no 100 Hz wake-ups); the PA below starts it cold
+      await until(async () => (await paStatus(kiosk)).mixer.awake === false || undefined, 5000, 'idle mixer off the clock');
       const clip = noise(8000, 11);
       const wav = encodeWav({ rate: 16000, samples: clip });
       const sha = digest(wav);
@@ -58,6 +60,12 @@ describe('kiosk process: audio output', function () {
       const at = indexOfSamples(out, chime);
       assert.ok(at >= 0, 'chime captured');
       assert.equal(indexOfSamples(out, clip), at + chime.length, 'clip right after the chime, bit-exact');
+      // and off the clock again once it has played out
+      const idle = await until(async () => {
+        const st = await paStatus(kiosk);
+        return st.mixer.awake === false && st.mixer.idleStops >= 1 ? st : undefined;
+      }, 5000, 'mixer idle again');
+      assert.ok(idle.mixer.idleStops >= 1);
     });
 
     it('refuses an invalid PA command with a clear error and keeps running', async () => {

@@ -1,7 +1,7 @@
 // The mixer and arbiter, driven frame by frame (no real time needed): what
 // each rule does to the output samples.
 import { strict as assert } from 'node:assert';
-import { Mixer } from '../../src/audio/mixer.js';
+import { Mixer, type MixerStream } from '../../src/audio/mixer.js';
 import { mediaClock, ORDER } from '../../src/audio/media-clock.js';
 import { MemorySink, tone, level, levels } from './helpers.js';
 import { sleep } from '../helpers/tmp.js';
@@ -168,7 +168,7 @@ describe('audio mixer and arbiter', () => {
     assert.ok(out.length >= 8000);
   });
 
-  it('mixes 20 ms frames while only a call plays, 10 ms frames again once anything else joins, with no sample lost', async () => {
+  it('mixes 20 ms frames while no start is pending, 10 ms frames while one is, with no sample lost', async () => {
     const sink = new MemorySink();
     const m = new Mixer({ rate: RATE, frameMs: 10, sink }).start();
     const call = m.openChannel({ channel: 'call', rate: RATE, live: false });
@@ -178,19 +178,109 @@ describe('audio mixer and arbiter', () => {
     await sleep(300);
     const callOnly = sink.frames.length;
     const long = sink.frames.filter((f) => f.length === RATE / 50).length;
-    const music = m.openChannel({ channel: 'music', rate: RATE });
+    // music due to start 250 ms from now: pending until then
+    const music = m.openChannel({ channel: 'music', rate: RATE, startAt: performance.now() + 250 });
     music.write(new Int16Array(RATE));
-    await sleep(200);
-    const after = sink.frames.slice(callOnly + 2);
+    await sleep(150);
+    const pending = sink.frames.slice(callOnly + 2);
+    await sleep(300); // music plays from 250 ms on: no start pending any more
+    const playing = sink.frames.slice(-8);
     m.stop();
     assert.ok(long >= callOnly - 3, `${long} of ${callOnly} frames while only the call played were 20 ms`);
-    assert.ok(after.length > 5 && after.every((f) => f.length === RATE / 100), `with music joining: frames of ${[...new Set(after.map((f) => f.length))]} samples`);
+    assert.ok(music.started, 'the music started');
+    assert.ok(pending.length > 5 && pending.every((f) => f.length === RATE / 100), `while the music's start was pending: frames of ${[...new Set(pending.map((f) => f.length))]} samples`);
+    assert.ok(playing.every((f) => f.length === RATE / 50), `with call and music playing: frames of ${[...new Set(playing.map((f) => f.length))]} samples`);
     // the call's samples come out in order, none lost or repeated, across both frame lengths (music is silent)
     const out = sink.all();
     const start = out.indexOf(x[0]!);
     assert.ok(start >= 0);
     const played = out.subarray(start, start + Math.min(x.length, out.length - start - RATE / 50));
     assert.deepEqual(played, x.subarray(0, played.length));
+  });
+
+  it('keeps 10 ms frames while a start is announced ahead (PA audio being made ready)', async () => {
+    const sink = new MemorySink();
+    const m = new Mixer({ rate: RATE, frameMs: 10, sink }).start();
+    const page = m.openChannel({ channel: 'page', rate: RATE, live: false });
+    page.write(new Int16Array(RATE));
+    await sleep(150);
+    const release = m.holdShortFrames();
+    const from = sink.frames.length + 1;
+    await sleep(150);
+    const held = sink.frames.slice(from);
+    release();
+    release(); // twice is harmless
+    const after = sink.frames.length + 2;
+    await sleep(150);
+    const released = sink.frames.slice(after);
+    m.stop();
+    assert.ok(held.length > 5 && held.every((f) => f.length === RATE / 100), `held: frames of ${[...new Set(held.map((f) => f.length))]} samples`);
+    assert.ok(released.length > 2 && released.every((f) => f.length === RATE / 50), `released: frames of ${[...new Set(released.map((f) => f.length))]} samples`);
+  });
+
+  it('leaves the media clock when nothing plays and comes back at once, on the grid, for the next stream', async () => {
+    // a task already on the process's clock fixes the grid at an odd phase (as a call would)
+    const epoch = performance.now() + 7.3;
+    const other = { order: ORDER.send, due: epoch, tick: (now: number) => now + 20 };
+    const remove = mediaClock.add(other);
+    try {
+      const sink = new MemorySink();
+      const m = new Mixer({ rate: RATE, frameMs: 10, sink, idleAfterMs: 100 }).start();
+      await sleep(50);
+      assert.equal(m.awake, false, 'idle from the start: not on the clock');
+      assert.equal(sink.frames.length, 0, 'no silent frames written while idle');
+      const a = m.openChannel({ channel: 'emergency', rate: RATE });
+      a.write(new Int16Array(RATE / 10).fill(1000));
+      a.end();
+      const openedAt = performance.now();
+      const started = await new Promise<{ frameT0: number; at: number }>((r) => (a.onStart = r));
+      assert.ok(started.at - openedAt <= 10.5, `first sample ${(started.at - openedAt).toFixed(2)} ms after the open on the output timeline (at most one 10 ms frame)`);
+      const offGrid = (((started.frameT0 - epoch) % 10) + 10) % 10;
+      assert.ok(offGrid < 0.01 || offGrid > 9.99, `first frame ${offGrid.toFixed(3)} ms off the clock's 10 ms grid`);
+      await new Promise<void>((r) => (a.onEnd = () => r()));
+      const atEnd = sink.all().length;
+      await sleep(250);
+      assert.equal(m.awake, false, 'idle again once the stream ended');
+      // silence for idleAfterMs first: the device's buffer plays out its last sound
+      const tail = sink.all().subarray(atEnd);
+      assert.ok(tail.length >= (RATE / 1000) * 100 && tail.length <= (RATE / 1000) * 140 && tail.every((v) => v === 0), `${tail.length} samples of silence after the end`);
+      const written = sink.frames.length;
+      await sleep(100);
+      assert.equal(sink.frames.length, written, 'nothing written while idle');
+      assert.equal(m.idleStops, 1);
+      m.stop();
+    } finally {
+      remove();
+    }
+  });
+
+  it('after going idle, a stream opened at once continues the timeline the device still holds', async () => {
+    const sink = new MemorySink();
+    const m = new Mixer({ rate: RATE, frameMs: 10, sink, idleAfterMs: 0 }).start();
+    const b = m.openChannel({ channel: 'announcement', rate: RATE });
+    b.write(new Int16Array(RATE / 10).fill(500));
+    b.end();
+    // opened just after the frame holding b's end went out, before its time is over
+    const c = await new Promise<MixerStream>((r) => (b.onEnd = () => setImmediate(() => r(m.openChannel({ channel: 'announcement', rate: RATE })))));
+    assert.equal(m.idleStops, 1, 'the mixer went idle between the two');
+    c.write(new Int16Array(RATE / 50).fill(700));
+    c.end();
+    const i = await new Promise<{ frameT0: number }>((r) => (c.onStart = r));
+    m.stop();
+    assert.ok(i.frameT0 >= b.endedAt! - 0.01, `the next frame starts at ${(i.frameT0 - b.endedAt!).toFixed(2)} ms from the end of the audio already written`);
+  });
+
+  it('stays on the clock while something listens to its frames (the simulated room, the echo reference)', async () => {
+    const sink = new MemorySink();
+    const m = new Mixer({ rate: RATE, frameMs: 10, sink, idleAfterMs: 0 }).start();
+    let heard = 0;
+    const off = m.onFrame((f) => (heard += f.length));
+    await sleep(200);
+    assert.ok(m.awake && heard > 0, `${heard} samples heard with nothing playing`);
+    off();
+    await sleep(50);
+    assert.equal(m.awake, false, 'idle once nobody listens');
+    m.stop();
   });
 
   it('lines its frames up with the clock grid another task set first, so a call still gets 20 ms frames', async () => {
@@ -216,12 +306,15 @@ describe('audio mixer and arbiter', () => {
   it('runs on its own real-time clock, not the device pace', async () => {
     const sink = new MemorySink();
     const m = new Mixer({ rate: RATE, frameMs: 10, sink }).start();
+    m.openChannel({ channel: 'music', rate: RATE }).write(new Int16Array(RATE * 2));
+    await sleep(50);
+    const n0 = sink.all().length;
     const t0 = performance.now();
     await sleep(500);
-    const frames = sink.frames.length;
+    const samples = sink.all().length - n0;
     const elapsed = performance.now() - t0;
     m.stop();
-    // the null-like sink takes anything at once; the clock alone sets the pace
-    assert.ok(Math.abs(frames - elapsed / 10) <= 3, `${frames} frames in ${elapsed.toFixed(0)} ms`);
+    // the null-like sink takes anything at once; the clock alone sets the pace (to within two 20 ms frames)
+    assert.ok(Math.abs(samples - (elapsed * RATE) / 1000) <= (RATE / 1000) * 40, `${samples} samples in ${elapsed.toFixed(0)} ms`);
   });
 });

@@ -27,4 +27,12 @@ describe('audio volume', () => {
     for (let i = 0; i < 400; i++) mid.feed(tone(300, 20, 16000, 0.0141)); // about -40 dBFS
     assert.ok(mid.current() > 0.5 && mid.current() < 0.7, `middle: ${mid.current()}`);
   });
+
+  it('reads the clock (and the time-zone data of ICU) only when there are time-of-day rules', () => {
+    // no rules: the time zone is never looked at, so even a bad one costs nothing (the formatter is not made)
+    const plain = new VolumeControl({ base: 0.5, zone: 'z', timezone: 'Not/AZone' });
+    assert.equal(plain.current(), 0.5);
+    // with rules a bad time zone still fails at once, at start
+    assert.throws(() => new VolumeControl({ base: 0.5, zone: 'z', timezone: 'Not/AZone', times: [{ from: '22:00', to: '06:00', volume: 0.5 }] }), RangeError);
+  });
 });

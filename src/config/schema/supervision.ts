@@ -27,19 +27,5 @@ export const Supervision = Strict(
 
 export type SupervisionConfig = Static<typeof Supervision>;
 
-/** The section with every default filled in (absent in older configs). */
-export function supervisionConfig(c: Partial<SupervisionConfig> | undefined): SupervisionConfig & { jitterS: number } {
-  const intervalS = c?.intervalS ?? 259_200;
-  return {
-    enabled: c?.enabled ?? true,
-    intervalS,
-    jitterS: c?.jitterS ?? Math.round(intervalS / 10),
-    graceS: c?.graceS ?? 3600,
-    target: c?.target ?? '',
-    answerTimeoutMs: c?.answerTimeoutMs ?? 10_000,
-    toneTimeoutMs: c?.toneTimeoutMs ?? 5000,
-    dtmfTimeoutMs: c?.dtmfTimeoutMs ?? 3000,
-    screenHeartbeatS: c?.screenHeartbeatS ?? 30,
-    clockMaxOffsetMs: c?.clockMaxOffsetMs ?? 2000,
-  };
-}
+// The defaults, without TypeBox: a kiosk does not load the schema library at run time (idle_rss_mb).
+export { supervisionConfig } from './supervision-defaults.js';
