@@ -2,6 +2,8 @@
 // /api/config/status) counts a state kept on each kiosk's row (migration 006).
 // It must say what the versions themselves say: checked after each step
 // against the status of each kiosk's newest version that is not superseded.
+// Likewise each kiosk's pending version kept on its row (migration 008),
+// which acks and the senders of pending versions start from.
 import { strict as assert } from 'node:assert';
 import pino from 'pino';
 import { openStorage, type HubStorage } from '../../src/hub/storage/index.js';
@@ -31,7 +33,15 @@ for (const engine of engines()) {
       const total = rows.reduce((a, r) => a + r.n, 0);
       return { acked: n('acked'), refused: n('refused'), pending: total - n('acked') - n('refused') };
     };
+    /** Each kiosk's pending version (kiosks.config_pending, migration 008) as the versions give it: at most one, the newest. */
+    const pendingFromVersions = async () =>
+      (await s.db.query<{ kiosk_id: string; version: number }>(`select kiosk_id, version from kiosk_configs where status = 'pending' order by kiosk_id, version`)).map((r) => `${r.kiosk_id}@${r.version}`);
     const check = async (zoneWant: { acked: number; pending: number; refused: number }) => {
+      const pending = await pendingFromVersions();
+      assert.deepEqual(new Set(pending.map((p) => p.split('@')[0])).size, pending.length, 'at most one pending version per kiosk');
+      const onRows = (await s.db.query<{ id: string; config_pending: number }>('select id, config_pending from kiosks where config_pending is not null order by id')).map((r) => `${r.id}@${r.config_pending}`);
+      assert.deepEqual(onRows, pending);
+      assert.deepEqual((await s.pendingConfigs(['a', 'b', 'c', 'd'])).map((p) => `${p.kiosk}@${p.version}`).sort(), pending);
       assert.deepEqual(await s.configStatus('z'), zoneWant);
       assert.deepEqual(await s.configStatus('z'), await fromVersions('z'));
       assert.deepEqual(await s.configStatus(), await fromVersions());
