@@ -377,7 +377,7 @@ export class HubStorage {
     layer?: { scope: LayerScope; target: string; document: unknown; comment?: string }[];
     kiosks: string[];
     layersOf: (kiosk: Pick<KioskRow, 'id' | 'zone'>, current: Map<string, number>) => LayerRef;
-  }): Promise<{ pushId: string; versions: { kiosk: string; version: number }[] }> {
+  }): Promise<{ pushId: string; versions: { kiosk: string; version: number }[]; layers: Map<string, LayerRef> }> {
     const pushId = `cfg-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     return this.db.transaction(async (tx) => {
       // Locked in id order (two pushes cannot deadlock), with each kiosk's pending version (migration 008): this push supersedes it.
@@ -402,6 +402,7 @@ export class HubStorage {
             where c.kiosk_id = p.kiosk and c.version = p.version and c.status = 'pending'`,
           [superseded.map((k) => k.id), superseded.map((k) => k.pending)],
         );
+      const layers = new Map(kiosks.map((k) => [k.id, opts.layersOf(k, cur)]));
       const [r] = await tx.query<{ vs: { kiosk: string; version: number }[] | null }>(
         `with ins as (
            insert into kiosk_configs (kiosk_id, version, push_id, layers)
@@ -411,9 +412,9 @@ export class HubStorage {
          -- Each kiosk's newest version is this push's, pending (configStatus counts config_state; acks find it by config_pending).
          u as (update kiosks k set config_pending = ins.version, config_state = 'pending' from ins where k.id = ins.kiosk_id)
          select json_agg(json_build_object('kiosk', kiosk_id, 'version', version)) as vs from ins`,
-        [pushId, kiosks.map((k) => k.id), kiosks.map((k) => json(opts.layersOf(k, cur)))],
+        [pushId, kiosks.map((k) => k.id), kiosks.map((k) => json(layers.get(k.id)))],
       );
-      return { pushId, versions: r?.vs ?? [] };
+      return { pushId, versions: r?.vs ?? [], layers };
     });
   }
 
