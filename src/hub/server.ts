@@ -15,6 +15,7 @@ import errors from './plugins/errors.js';
 import openapi, { openapiRoute } from './plugins/openapi.js';
 import auth from './plugins/auth.js';
 import consolePages from './plugins/console.js';
+import nativeBinaries from './plugins/native-binaries.js';
 import kioskSocket from './plugins/kiosk-socket.js';
 import fleet from './plugins/fleet.js';
 import commands from './plugins/commands.js';
@@ -98,6 +99,7 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   await app.register(openapi);
   await app.register(auth);
   await app.register(consolePages);
+  await app.register(nativeBinaries);
   await app.register(kioskSocket);
   await app.register(fleet);
   await app.register(commands);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the prebuilt binaries a binary host serves (the hub, or a release):
 # linux-x64 natively and linux-arm64 with Debian's cross toolchain and the
-# arm64 libspeexdsp (multiarch). The tarballs land in build/stage/v<version>/,
+# arm64 libspeexdsp (multiarch). The tarballs land in prebuilt/v<version>/,
 # laid out as node-pre-gyp downloads them: copy that folder under the host's
-# base URL (HELPPOINT_DSP_BINARY_HOST).
+# base URL (HELPPOINT_DSP_BINARY_HOST). (Not build/stage: each arch's
+# `node-pre-gyp rebuild` cleans build/, which took the tarball of the arch
+# built before it.)
 #   bash native/dsp/scripts/prebuild.sh            both
 #   bash native/dsp/scripts/prebuild.sh x64        one
 # Needs root (or sudo) once, to install the cross toolchain.
@@ -17,11 +19,15 @@ archs=("${@:-x64 arm64}")
 read -r -a archs <<< "${archs[*]}"
 
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+OUT=prebuilt
+mkdir -p "$OUT"
+keep() { cp -a build/stage/. "$OUT/"; }
 for a in "${archs[@]}"; do
   case "$a" in
     x64)
       node "$NPG" rebuild --target_arch=x64
       node "$NPG" package --target_arch=x64
+      keep
       ;;
     arm64)
       if ! dpkg-query -W -f='${Status}' libspeexdsp-dev:arm64 2>/dev/null | grep -q "install ok installed" || ! command -v aarch64-linux-gnu-g++ >/dev/null; then
@@ -34,8 +40,9 @@ for a in "${archs[@]}"; do
         LDFLAGS="-L/usr/lib/aarch64-linux-gnu" \
         node "$NPG" rebuild --target_arch=arm64
       node "$NPG" package --target_arch=arm64
+      keep
       ;;
     *) echo "unknown arch $a (x64, arm64)" >&2; exit 2 ;;
   esac
 done
-ls -l build/stage/*/
+ls -l "$OUT"/*/

@@ -177,6 +177,14 @@ export const HubConfigSchema = Strict(
     listen: Listen,
     tls: Type.Optional(Strict({ cert: Type.String(), key: Type.String() })),
     dataDir: Type.String({ default: 'var/hub' }),
+    binaries: Type.Optional(
+      Strict(
+        {
+          dir: Type.String({ minLength: 1, description: 'folder laid out as native/dsp/scripts/prebuild.sh writes it (v<version>/<tarball>), relative to this file; served read-only at /native/ so kiosks without internet install the echo canceller prebuilt (HELPPOINT_DSP_BINARY_HOST=http://hub:8080/native/)' }),
+        },
+        'the binary host for the kiosks\' native addon; without it the hub serves native/dsp/prebuilt of its own installation when that folder exists',
+      ),
+    ),
     log: Strict({ level: LogLevel }),
     site: Site,
     kiosks: Type.Array(HubKiosk),
