@@ -4,7 +4,7 @@
 // that many writes run at once (on PostgreSQL one transaction's commit, the
 // fsync, overlaps the next one's work); the default is one at a time.
 export class Batcher<T> {
-  private queue: { item: T; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private queue: { item: T; resolve?: () => void; reject: (err: Error) => void }[] = [];
   private running = 0;
   private timer?: NodeJS.Timeout;
 
@@ -27,6 +27,15 @@ export class Batcher<T> {
     });
   }
 
+  /**
+   * As enqueue, without a promise per item (a fan-out's thousands of answers): `failed` hears
+   * the write's error for an item that was not stored.
+   */
+  add(item: T, failed: (err: Error) => void): void {
+    this.queue.push({ item, reject: failed });
+    this.schedule();
+  }
+
   get size(): number {
     return this.queue.length;
   }
@@ -45,10 +54,10 @@ export class Batcher<T> {
     const take = this.queue.splice(0, this.opts.max ?? 10_000);
     try {
       await this.write(take.map((t) => t.item));
-      for (const t of take) t.resolve();
+      for (const t of take) t.resolve?.();
     } catch (err) {
       if (this.opts.split && take.length > 1) {
-        for (const t of take) await this.write([t.item]).then(t.resolve, t.reject);
+        for (const t of take) await this.write([t.item]).then(() => t.resolve?.(), t.reject);
       } else for (const t of take) t.reject(err as Error);
     } finally {
       this.running--;

@@ -72,6 +72,30 @@ for (const engine of engines()) {
       assert.deepEqual(await a.commandSummary('c2'), await fromAnswers('c2'));
     });
 
+    it('a batch of one command is one statement, its own transaction (the row lock held for it and its commit only)', async () => {
+      await create('c5', ['k1', 'k2']);
+      const db = a.db as { query: HubStorage['db']['query']; transaction: HubStorage['db']['transaction'] };
+      const seen: string[] = [];
+      const { query, transaction } = db;
+      db.query = ((text: string, params?: unknown[]) => (seen.push(text), query.call(a.db, text, params))) as typeof db.query;
+      db.transaction = ((fn: Parameters<typeof transaction>[0]) => (seen.push('transaction'), transaction.call(a.db, fn))) as typeof db.transaction;
+      try {
+        await a.commandResults([
+          { id: 'c5', kiosk: 'k1', ok: true },
+          { id: 'c5', kiosk: 'k2', ok: false, error: 'busy' },
+        ]);
+        await a.commandResults([{ id: 'unknown', kiosk: 'k1', ok: true }]); // nothing stored, no error
+      } finally {
+        db.query = query;
+        db.transaction = transaction;
+      }
+      assert.equal(seen.length, 2, seen.join('\n'));
+      assert.ok(seen.every((t) => t.startsWith('select command_answers_add(')), seen.join('\n'));
+      assert.deepEqual(await a.commandSummary('c5'), { total: 2, pending: 0, ok: 1, failed: 1 });
+      assert.deepEqual(await a.commandSummary('c5'), await fromAnswers('c5'));
+      assert.equal(await a.commandSummary('unknown'), undefined);
+    });
+
     it('batches stored at once, with overlapping kiosks, from two instances: counts equal the answers', async () => {
       const kiosks = Array.from({ length: 400 }, (_, i) => `k${i}`);
       await create('c4', kiosks);

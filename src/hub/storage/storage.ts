@@ -536,42 +536,33 @@ export class HubStorage {
 
   /**
    * Stores a batch of answers: one row per command in the batch, whatever the
-   * number of kiosks, and the command's counters (commandSummary) in the same
-   * transaction. The command's row is locked first, so batches of one command
-   * written at once (several writes in flight, several instances) count one
-   * after the other: a kiosk's first answer counts once, a repeated answer or
-   * one from a kiosk the command was not sent to not at all.
+   * number of kiosks, and the command's counters (commandSummary) with it, in
+   * one call of command_answers_add (migration 007). It locks the command's
+   * row first, so batches of one command written at once (several instances)
+   * count one after the other: a kiosk's first answer counts once, a repeated
+   * answer or one from a kiosk the command was not sent to not at all. A
+   * batch of one command (a fan-out) is one statement, its own transaction:
+   * the lock is held for that statement and its commit only.
    */
   async commandResults(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): Promise<void> {
     if (results.length === 0) return;
-    const byCommand = new Map<string, { id: string; kiosk: string; ok: boolean; error?: string }[]>();
+    const byCommand = new Map<string, { kiosks: string[]; oks: boolean[]; errors: (string | null)[] }>();
     for (const r of results) {
-      const list = byCommand.get(r.id);
-      if (list) list.push(r);
-      else byCommand.set(r.id, [r]);
+      let c = byCommand.get(r.id);
+      if (!c) byCommand.set(r.id, (c = { kiosks: [], oks: [], errors: [] }));
+      c.kiosks.push(r.kiosk);
+      c.oks.push(r.ok);
+      c.errors.push(r.error ?? null);
     }
+    const add = (tx: Sql, id: string) => {
+      const c = byCommand.get(id)!;
+      return tx.query('select command_answers_add($1, $2::text[], $3::boolean[], $4::text[])', [id, c.kiosks, c.oks, c.errors]);
+    };
+    if (byCommand.size === 1) return void (await add(this.db, results[0]!.id));
     // Locks taken in one order (by command id): two batches of the same commands cannot deadlock.
     const ids = [...byCommand.keys()].sort();
     await this.db.transaction(async (tx) => {
-      for (const id of ids) {
-        const rs = byCommand.get(id)!;
-        if ((await tx.query('select 1 from commands where id = $1 for no key update', [id])).length === 0) continue; // an unknown command: nothing to store
-        // Both CTEs read the answers stored before this statement; the insert's own row is not among them.
-        await tx.query(
-          `with batch as (
-             select distinct on (u.k) u.k, u.ok from unnest($2::text[], $3::boolean[]) with ordinality as u(k, ok, i) order by u.k, u.i),
-           fresh as (
-             select b.ok from batch b
-              where b.k in (select unnest(kiosks) from commands where id = $1)
-                and b.k not in (select unnest(kiosks) from command_answers where command_id = $1)),
-           ins as (
-             insert into command_answers (command_id, kiosks, oks, errors) values ($1, $2::text[], $3::boolean[], $4::text[]))
-           update commands set answered_ok = answered_ok + (select count(*) from fresh where ok),
-                               answered_failed = answered_failed + (select count(*) from fresh where not ok)
-            where id = $1`,
-          [id, rs.map((r) => r.kiosk), rs.map((r) => r.ok), rs.map((r) => r.error ?? null)],
-        );
-      }
+      for (const id of ids) await add(tx, id);
     });
   }
 

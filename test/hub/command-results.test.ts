@@ -1,0 +1,54 @@
+// Answers to a command as kiosks send them: stored once committed, counted in
+// the summary, and cleaned as every kiosk message is (a NUL or a lone
+// surrogate sent as a \u escape does not reach the database; the hub skips
+// that walk for results whose frame holds no escape at all).
+import { strict as assert } from 'node:assert';
+import { lightKiosk } from '../helpers/light-kiosk.js';
+import { consoleLogin } from '../helpers/console.js';
+import { DEMO_TOKEN, engines, startHub, type TestHub } from './harness.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+for (const engine of engines()) {
+  describe(`hub: command results from kiosks (${engine.name})`, function () {
+    this.timeout(60_000);
+    let t: TestHub;
+    before(async () => {
+      t = await startHub({ databaseUrl: await engine.fresh() });
+    });
+    after(() => t?.stop());
+
+    it('stores plain and escaped results, cleaned, and counts each kiosk once', async () => {
+      const ids = ['conc-north', 'conc-south'];
+      const ks = ids.map((id) => lightKiosk(t.wsUrl, id, DEMO_TOKEN(id)));
+      for (const k of ks) k.autoAnswer = false;
+      await Promise.all(ks.map((k) => k.welcomed));
+      const admin = await consoleLogin(t.base, 'admin', 'admin-demo');
+      const r = await admin.post('/api/commands', { kiosks: ids, command: 'pa.play', args: { channel: 'announcement', message: 'drill' } });
+      assert.equal(r.status, 202);
+      const c = (await r.json()) as { id: string; sent: string[] };
+      assert.deepEqual(c.sent.sort(), [...ids].sort());
+      await Promise.all(ks.map((k) => k.next('command')));
+      const [north, south] = ks as [(typeof ks)[0], (typeof ks)[0]];
+      // No backslash in the frame: stored as sent.
+      north.ws.send(JSON.stringify({ type: 'command-result', id: c.id, ok: false, error: 'speaker busy: ü 中' }));
+      // Escapes for a NUL and a lone surrogate: cleaned before storing; a repeated answer does not count.
+      south.ws.send(`{"type":"command-result","id":"${c.id}","ok":false,"error":"bad\\u0000 \\ud800 end"}`);
+      south.ws.send(JSON.stringify({ type: 'command-result', id: c.id, ok: true }));
+      let s: { ok: number; failed: number; pending: number } | undefined;
+      for (let i = 0; i < 200; i++) {
+        s = await admin.json(`/api/commands/${c.id}/summary`);
+        if (s!.pending === 0) break;
+        await sleep(20);
+      }
+      assert.deepEqual({ ok: s!.ok, failed: s!.failed, pending: s!.pending }, { ok: 0, failed: 2, pending: 0 });
+      await sleep(100); // the repeated answer is stored too, and still does not count
+      const full = await admin.json<{ results: Record<string, { ok: boolean; error?: string } | null> }>(`/api/commands/${c.id}`);
+      assert.deepEqual(full.results['conc-north'], { ok: false, error: 'speaker busy: ü 中' });
+      assert.deepEqual(full.results['conc-south'], { ok: false, error: 'bad \uFFFD end' });
+      const again = await admin.json<{ ok: number; failed: number }>(`/api/commands/${c.id}/summary`);
+      assert.deepEqual([again.ok, again.failed], [0, 2]);
+      for (const k of ks) k.ws.close();
+    });
+  });
+}
