@@ -8,7 +8,14 @@ bash scripts/setup.sh
 
 # Audio: no sound card here. Point ALSA at a file-capture device of the tests'
 # own (see test/helpers/alsa.ts), so loading `speaker` cannot abort a process.
-export HP_TEST_TMP="${HP_TEST_TMP:-$(mktemp -d -t hp-test-XXXXXX)}"
+# The run's scratch folder (data folders, logs, the ALSA capture file: about
+# 1.5 GB for the whole suite) is removed when the run passes and kept, with
+# its path printed, when it fails. A folder given in HP_TEST_TMP is left alone.
+if [ -z "${HP_TEST_TMP:-}" ]; then
+  HP_TEST_TMP="$(mktemp -d -t hp-test-XXXXXX)"
+  trap 'rc=$?; if [ "$rc" -eq 0 ]; then rm -rf "$HP_TEST_TMP"; else echo "test scratch files kept in $HP_TEST_TMP" >&2; fi; exit "$rc"' EXIT
+fi
+export HP_TEST_TMP
 export XDG_CONFIG_HOME="$HP_TEST_TMP/xdg"
 mkdir -p "$XDG_CONFIG_HOME/alsa" test/artifacts
 cat > "$XDG_CONFIG_HOME/alsa/asoundrc" <<ALSA
@@ -18,7 +25,7 @@ ALSA
 # No arguments: the whole suite, in a few mocha processes at once
 # (scripts/test-parallel.mjs; HP_TEST_JOBS=1 runs it in one). Arguments: one
 # mocha run of those files.
-if [ $# -eq 0 ]; then exec node scripts/test-parallel.mjs; fi
+if [ $# -eq 0 ]; then node scripts/test-parallel.mjs; exit; fi
 
 out="$HP_TEST_TMP/mocha.out"
 set +e
