@@ -7,7 +7,8 @@ import { MAX_NOTIFY_BYTES, type Db } from './storage/db.js';
 
 export type BusMessage =
   | { t: 'command'; id: string }
-  | { t: 'config'; push: string }
+  /** from: the instance that stored the push and sent it to its own kiosks already */
+  | { t: 'config'; push: string; from?: string }
   | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' }
   // facilities console: kiosks whose state changed (consoles' maps), a rollout that moved on
   | { t: 'fleet'; ids: string[] }

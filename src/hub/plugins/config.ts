@@ -37,8 +37,10 @@ export default async function config(app: FastifyInstance) {
     }
     // Canaries of a running rollout keep composing its staged version (src/hub/facilities/rollouts.ts).
     const rowsOk = ok.map((id) => ({ id, zone: rows.get(id)!.zone }));
-    const { pushId, versions } = await hub.storage.pushConfig({ by, layer: layers, kiosks: ok, layersOf: await hub.facilities.rollouts.refsFor(rowsOk) });
-    await hub.bus.publish({ t: 'config', push: pushId });
+    const { pushId, versions, layers: refs } = await hub.storage.pushConfig({ by, layer: layers, kiosks: ok, layersOf: await hub.facilities.rollouts.refsFor(rowsOk) });
+    // The other instances read their kiosks' versions; this one sends its own from what it stored.
+    await hub.bus.publish({ t: 'config', push: pushId, from: hub.instanceId });
+    hub.link.deliverOwn(pushId, versions.map((v) => ({ ...v, layers: refs.get(v.kiosk)!, baseConfig: rows.get(v.kiosk)!.baseConfig })));
     const local = hub.link.localView();
     // Only kiosks not held here are asked of the database (held by another instance).
     const online = await hub.storage.onlineKiosks(ok.filter((k) => !local.get(k)?.online), hub.offlineAfterMs);

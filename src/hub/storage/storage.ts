@@ -377,14 +377,13 @@ export class HubStorage {
     layer?: { scope: LayerScope; target: string; document: unknown; comment?: string }[];
     kiosks: string[];
     layersOf: (kiosk: Pick<KioskRow, 'id' | 'zone'>, current: Map<string, number>) => LayerRef;
-  }): Promise<{ pushId: string; versions: { kiosk: string; version: number }[] }> {
+  }): Promise<{ pushId: string; versions: { kiosk: string; version: number }[]; layers: Map<string, LayerRef> }> {
     const pushId = `cfg-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     return this.db.transaction(async (tx) => {
-      // Locked in id order (two pushes cannot deadlock) and marked pending: their newest version is this push's (configStatus).
-      const [locked] = await tx.query<{ vs: { id: string; zone: string }[] | null }>(
-        `with l as (select id from kiosks where id = any($1) order by id for update),
-              u as (update kiosks k set config_state = 'pending' from l where k.id = l.id returning k.id, k.zone)
-         select json_agg(json_build_object('id', id, 'zone', zone) order by id) as vs from u`,
+      // Locked in id order (two pushes cannot deadlock), with each kiosk's pending version (migration 008): this push supersedes it.
+      const [locked] = await tx.query<{ vs: { id: string; zone: string; pending: number | null }[] | null }>(
+        `with l as (select id, zone, config_pending from kiosks where id = any($1) order by id for update)
+         select json_agg(json_build_object('id', id, 'zone', zone, 'pending', config_pending) order by id) as vs from l`,
         [opts.kiosks],
       );
       const kiosks = locked?.vs ?? [];
@@ -396,27 +395,38 @@ export class HubStorage {
         ]),
       );
       await tx.query('insert into config_pushes (id, created_by) values ($1, $2)', [pushId, opts.by]);
-      await tx.query(`update kiosk_configs set status = 'superseded' where kiosk_id = any($1) and status = 'pending'`, [kiosks.map((k) => k.id)]);
+      const superseded = kiosks.filter((k) => k.pending !== null);
+      if (superseded.length)
+        await tx.query(
+          `update kiosk_configs c set status = 'superseded' from unnest($1::text[], $2::int[]) as p(kiosk, version)
+            where c.kiosk_id = p.kiosk and c.version = p.version and c.status = 'pending'`,
+          [superseded.map((k) => k.id), superseded.map((k) => k.pending)],
+        );
+      const layers = new Map(kiosks.map((k) => [k.id, opts.layersOf(k, cur)]));
       const [r] = await tx.query<{ vs: { kiosk: string; version: number }[] | null }>(
         `with ins as (
            insert into kiosk_configs (kiosk_id, version, push_id, layers)
            select k.id, greatest(coalesce((select max(c.version) from kiosk_configs c where c.kiosk_id = k.id), 0), k.config_version) + 1, $1, l.layers
            from unnest($2::text[], $3::jsonb[]) as l(kiosk_id, layers) join kiosks k on k.id = l.kiosk_id
-           returning kiosk_id, version)
+           returning kiosk_id, version),
+         -- Each kiosk's newest version is this push's, pending (configStatus counts config_state; acks find it by config_pending).
+         u as (update kiosks k set config_pending = ins.version, config_state = 'pending' from ins where k.id = ins.kiosk_id)
          select json_agg(json_build_object('kiosk', kiosk_id, 'version', version)) as vs from ins`,
-        [pushId, kiosks.map((k) => k.id), kiosks.map((k) => json(opts.layersOf(k, cur)))],
+        [pushId, kiosks.map((k) => k.id), kiosks.map((k) => json(layers.get(k.id)))],
       );
-      return { pushId, versions: r?.vs ?? [] };
+      return { pushId, versions: r?.vs ?? [], layers };
     });
   }
 
   /** The newest pending config version of each of these kiosks (optionally of one push). */
   async pendingConfigs(kiosks: string[], pushId?: string): Promise<{ kiosk: string; version: number; layers: LayerRef; baseConfig: string | null }[]> {
-    // The base file comes along: the sender composes from it without reading every kiosk row again.
+    // The base file comes along: the sender composes from it without reading every kiosk row again. Each version row
+    // by primary key from its kiosk row (migration 008; "offset 0" keeps the planner from scanning the whole history).
     return many<{ kiosk: string; version: number; layers: LayerRef; baseConfig: string | null }>(
       this.db,
-      `select json_build_object('kiosk', c.kiosk_id, 'version', c.version, 'layers', c.layers, 'baseConfig', k.base_config) as v from kiosk_configs c join kiosks k on k.id = c.kiosk_id
-       where c.kiosk_id = any($1) and c.status = 'pending' and ($2::text is null or c.push_id = $2)`,
+      `select json_build_object('kiosk', k.id, 'version', c.version, 'layers', c.layers, 'baseConfig', k.base_config) as v
+         from kiosks k cross join lateral (select version, layers, push_id from kiosk_configs c where c.kiosk_id = k.id and c.version = k.config_pending offset 0) c
+        where k.id = any($1) and k.config_pending is not null and ($2::text is null or c.push_id = $2)`,
       [kiosks, pushId ?? null],
     );
   }
@@ -438,18 +448,21 @@ export class HubStorage {
    */
   async configResults(results: { kiosk: string; version: number; ok: boolean; errors?: unknown[] }[]): Promise<void> {
     if (results.length === 0) return;
-    // A pending version is its kiosk's newest not superseded one (a push supersedes the older pending ones):
-    // the answer to it is the kiosk's config state. At most one pending version per kiosk: one row per kiosk below.
+    // A pending version is its kiosk's newest not superseded one (a push supersedes the older pending ones), named on
+    // the kiosk row (config_pending, migration 008): its row is found by primary key, and the answer to it is the
+    // kiosk's config state. An answer to any other version (superseded, already answered) changes no version row.
     await this.db.query(
-      `with c as (
+      `with r as (select * from unnest($1::text[], $2::int[], $3::boolean[], $4::jsonb[]) as r(kiosk, version, ok, errors)),
+       c as (
          update kiosk_configs c set status = case when r.ok then 'acked' else 'refused' end, errors = r.errors, acked_at = now()
-         from unnest($1::text[], $2::int[], $3::boolean[], $4::jsonb[]) as r(kiosk, version, ok, errors)
-         where c.kiosk_id = r.kiosk and c.version = r.version and c.status = 'pending'
-         returning c.kiosk_id, c.status),
-       v as (select kiosk, max(version) as version from unnest($1::text[], $2::int[], $3::boolean[]) as u(kiosk, version, ok) where ok group by kiosk)
-       update kiosks k set config_version = greatest(k.config_version, r.version), config_state = coalesce(r.status, k.config_state)
-         from (select coalesce(v.kiosk, c.kiosk_id) as kiosk, v.version, c.status from v full join c on c.kiosk_id = v.kiosk) r
-        where k.id = r.kiosk`,
+           from r join kiosks k on k.id = r.kiosk and k.config_pending = r.version
+          where c.kiosk_id = r.kiosk and c.version = r.version and c.status = 'pending'
+          returning c.kiosk_id, c.status),
+       v as (select kiosk, max(version) as version from r where ok group by kiosk)
+       update kiosks k set config_version = greatest(k.config_version, x.version), config_state = coalesce(x.status, k.config_state),
+              config_pending = case when x.status is null then k.config_pending end
+         from (select coalesce(v.kiosk, c.kiosk_id) as kiosk, v.version, c.status from v full join c on c.kiosk_id = v.kiosk) x
+        where k.id = x.kiosk`,
       [results.map((r) => r.kiosk), results.map((r) => r.version), results.map((r) => r.ok), results.map((r) => (r.errors ? json(r.errors) : null))],
     );
   }
