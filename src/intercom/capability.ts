@@ -31,11 +31,15 @@ export class IntercomCapability implements KioskCapability {
   async start(ctx: KioskContext): Promise<void> {
     this.ctx = ctx;
     ctx.bus.on('sip.registration', (e) => this.registered.set(e.registrar, e.registered));
+    // Registration lost (or never made) for longer than a short grace: the sip-registration fault. Watched before
+    // the user agent starts: the first registration can complete while build() still waits for the warm-up, and a
+    // watch started after it would wait for a registration that already happened and raise the fault after 10 s.
+    this.unwatch = watchRegistration({ bus: ctx.bus, faults: ctx.faults, registrars: () => ctx.config().sip.account.registrars.length });
     try {
       this.intercom = await this.build();
-      // Registration lost (or never made) for longer than a short grace: the sip-registration fault.
-      this.unwatch = watchRegistration({ bus: ctx.bus, faults: ctx.faults, registrars: () => ctx.config().sip.account.registrars.length });
     } catch (err) {
+      this.unwatch();
+      this.unwatch = undefined;
       this.failure = `intercom: ${(err as Error).message}`;
       throw new Error(this.failure);
     }
