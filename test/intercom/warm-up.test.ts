@@ -12,6 +12,17 @@ import { sleep } from '../helpers/tmp.js';
 
 const sent: string[] = [];
 
+/** Counts every datagram any socket sends until restore(): RTP or SIP leaving the process shows here. */
+function spyDatagrams(): { sends: unknown[]; restore(): void } {
+  const sends: unknown[] = [];
+  const orig = dgram.Socket.prototype.send;
+  dgram.Socket.prototype.send = function (this: dgram.Socket, ...args: unknown[]) {
+    sends.push(args);
+    return (orig as (...a: unknown[]) => void).apply(this, args);
+  } as typeof orig;
+  return { sends, restore: () => void (dgram.Socket.prototype.send = orig) };
+}
+
 /** A transport that records what sip.js asks it to send. */
 class RecordingTransport implements Transport {
   readonly protocol = 'UDP';
@@ -58,12 +69,7 @@ describe('call set-up warm-up', () => {
   });
 
   it('holds one whole call in the process: INVITE, 100, 200, ACK, BYE, 200, and not one datagram', async () => {
-    const sends: unknown[] = [];
-    const orig = dgram.Socket.prototype.send;
-    dgram.Socket.prototype.send = function (this: dgram.Socket, ...args: unknown[]) {
-      sends.push(args);
-      return (orig as (...a: unknown[]) => void).apply(this, args);
-    } as typeof orig;
+    const { sends, restore } = spyDatagrams();
     try {
       const { sent, answered } = await loopbackCall(codecList(['PCMU']));
       assert.deepEqual(sent.map((m) => m.slice(0, m.indexOf(' '))), ['INVITE', 'ACK', 'BYE']);
@@ -72,19 +78,14 @@ describe('call set-up warm-up', () => {
       await sleep(100); // a media clock tick or two after the call ended
       assert.equal(sends.length, 0, 'no datagram sent (the answer holds the media at 0.0.0.0)');
     } finally {
-      dgram.Socket.prototype.send = orig;
+      restore();
     }
   });
 
   it('builds, parses and starts a call path without sending SIP or RTP', async () => {
     // Anything sent to 0.0.0.0 or to the desk would reach no one; a socket on the port an RTP packet could use proves nothing
     // either, so what sip.js sends is recorded and the RTP stream's sends are counted through dgram itself.
-    const sends: unknown[] = [];
-    const orig = dgram.Socket.prototype.send;
-    dgram.Socket.prototype.send = function (this: dgram.Socket, ...args: unknown[]) {
-      sends.push(args);
-      return (orig as (...a: unknown[]) => void).apply(this, args);
-    } as typeof orig;
+    const { sends, restore } = spyDatagrams();
     try {
       const ua = new UserAgent({ uri: UserAgent.makeURI('sip:kiosk@127.0.0.1'), transportConstructor: RecordingTransport, logBuiltinEnabled: false });
       const { parsed, unparsed } = await warmCallPath(ua, codecList(['PCMU', 'PCMA', 'G722']));
@@ -95,7 +96,7 @@ describe('call set-up warm-up', () => {
       assert.equal(sends.length, 0, 'no datagram sent');
       assert.equal(Object.keys(ua._sessions).length, 0, 'the unsent INVITE is disposed of');
     } finally {
-      dgram.Socket.prototype.send = orig;
+      restore();
     }
   });
 });
