@@ -11,7 +11,7 @@ import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { AudioInput, AudioOutput } from '../audio/types.js';
-import { codecList, createMediaFactory, RtpSessionDescriptionHandler, type MediaEvent } from './media/index.js';
+import { codecList, createMediaFactory, RtpSessionDescriptionHandler, RtpSpare, type MediaEvent } from './media/index.js';
 import { warmCallPath } from './warm-up.js';
 import { UdpTransport } from './transports/udp.js';
 import { boundTransport } from './transports/bound.js';
@@ -81,6 +81,8 @@ export class Intercom implements CallService {
   /** Settles once the call set-up path has been warmed up after start() (warm-up.ts), or the warm-up failed. */
   warmedUp: Promise<void> = Promise.resolve();
   private readonly ownMedia = new WeakMap<Session, { input: AudioInput; output?: AudioOutput }>();
+  /** the next call's RTP socket, bound ahead (media/rtp-spare.ts) */
+  rtpSpare?: RtpSpare;
 
   constructor(private readonly opts: IntercomOptions) {}
 
@@ -95,6 +97,7 @@ export class Intercom implements CallService {
     const account = sip.account;
     const kind = account.registrars[0]?.transport ?? sip.transport;
     const host = sip.localHost;
+    this.rtpSpare = new RtpSpare(host, sip.rtpPortRange, (m) => log.warn(m));
     const base: UserAgentOptions = {
       uri: UserAgent.makeURI(`sip:${account.user}@${account.domain}`),
       authorizationUsername: account.authUser ?? account.user,
@@ -115,6 +118,7 @@ export class Intercom implements CallService {
         warn: (m) => log.warn(m),
         silenceTimeoutMs: () => this.opts.config().sip.alarm.mediaTimeoutS * 1000,
         mediaFor: (session) => this.ownMedia.get(session),
+        spare: this.rtpSpare,
       }),
       delegate: { onInvite: (inv) => this.incoming(inv) },
       noAnswerTimeout: 120,
@@ -169,7 +173,9 @@ export class Intercom implements CallService {
       .then(
         ({ unparsed }) => log.info({ ms: Math.round(performance.now() - t0), ...(unparsed ? { unparsed } : {}) }, 'call set-up path warmed up'),
         (err: Error) => log.warn({ err: err.message }, 'call set-up path warm-up failed: the first call compiles it'),
-      );
+      )
+      // the first call's RTP socket, bound before "ready" (the kiosk waits for the warm-up)
+      .then(() => this.rtpSpare?.fill());
 
     this.offs.push(
       bus.on('call.requested', (e) => {
@@ -599,6 +605,7 @@ export class Intercom implements CallService {
 
   async stop(): Promise<void> {
     for (const off of this.offs.splice(0)) off();
+    this.rtpSpare?.close();
     this.registration?.stop();
     try {
       // sip.js lets a REGISTER in flight finish first: up to 32 s when the registrar is silent. Not that long.

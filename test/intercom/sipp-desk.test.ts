@@ -3,9 +3,31 @@
 // it re-sent (test/alarm/ covers that); here each test looks at the SIP of the
 // first call(s).
 import { strict as assert } from 'node:assert';
+import dgram from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { stopAll } from '../../src/testbed/proc.js';
 import { callRig, desk, firstCall, targets } from './helpers.js';
 import { until } from '../helpers/tmp.js';
+
+/** Whether something holds UDP `port` on 127.0.0.1 (a bind to it fails). */
+async function bound(port: number): Promise<boolean> {
+  const s = dgram.createSocket('udp4');
+  const free = await new Promise<boolean>((resolve) => {
+    s.once('error', () => resolve(false));
+    s.bind(port, '127.0.0.1', () => resolve(true));
+  });
+  s.close();
+  return !free;
+}
+
+/** Two even ports, P and P+2, nobody holds now (a range min P, max P+4 picks one of them). */
+async function freePair(): Promise<number> {
+  for (;;) {
+    const p = 30000 + 2 * Math.floor(Math.random() * 10000);
+    if (!(await bound(p)) && !(await bound(p + 2))) return p;
+  }
+}
 
 describe('intercom against sipp desks', function () {
   this.timeout(40_000);
@@ -30,6 +52,23 @@ describe('intercom against sipp desks', function () {
     assert.equal(media.data.codec, 'PCMU');
     assert.ok(media.data.packetsReceived > 20);
     assert.equal(typeof media.data.jitterMs, 'number');
+  });
+
+  it('offers an RTP port bound before the press, and the next call one bound after that call began', async () => {
+    const d = await desk('desk-answer-bye.xml', ['-m', '2']);
+    const p = await freePair();
+    const rig = await callRig({ ...targets([{ uri: d.uri, ringTimeoutS: 10 }]), sip: { ...targets([{ uri: d.uri, ringTimeoutS: 10 }]).sip, rtpPortRange: { min: p, max: p + 4 } } });
+    const before = [await bound(p), await bound(p + 2)];
+    assert.equal(before.filter(Boolean).length, 1, `one of the two RTP ports is bound before the press: ${before}`);
+    const spare = before[0] ? p : p + 2;
+    const other = spare === p ? p + 2 : p;
+    await rig.press('emergency');
+    await rig.waitState('connected');
+    // the desk hangs up without acknowledging: the alarm calls again, on the spare bound during the first call
+    await rig.waitState('connected', 10_000, 2);
+    const log = await until(() => readdirSync(d.dir).find((f) => f.endsWith('_messages.log')), 5000, 'sipp message log');
+    const offered = [...readFileSync(path.join(d.dir, log), 'utf8').matchAll(/^INVITE [\s\S]*?\r?\nm=audio (\d+) /gm)].map((m) => Number(m[1]));
+    assert.deepEqual(offered.slice(0, 2), [spare, other], 'the first INVITE offers the port bound before the press, the re-sent one the port bound after the first call began');
   });
 
   it('moves on to the second desk when the first is busy (486)', async () => {

@@ -7,6 +7,7 @@ import type { Codec } from '../../audio/codecs/index.js';
 import type { AudioInput, AudioOutput } from '../../audio/types.js';
 import { RtpStream, type MediaEvent, type RtpStats } from './rtp-stream.js';
 import { setupTrace } from '../../core/setup-trace.js';
+import type { RtpSpare } from './rtp-spare.js';
 import { answerDirection, buildSdp, negotiate, type Direction, type Negotiated } from './sdp.js';
 
 export interface HandlerOptions {
@@ -18,6 +19,8 @@ export interface HandlerOptions {
   onEvent: (e: MediaEvent) => void;
   /** no RTP from the far end for this long is reported (0: never); read when the media starts */
   silenceTimeoutMs?: () => number;
+  /** a socket bound ahead of the call, taken if one is ready (else the stream binds its own when the SDP needs it) */
+  spare?: RtpSpare;
 }
 
 const DTMF_PT = 101;
@@ -33,7 +36,9 @@ export class RtpSessionDescriptionHandler implements SessionDescriptionHandler {
   private localDirection: Direction = 'sendrecv';
 
   constructor(private readonly opts: HandlerOptions) {
-    this.stream = new RtpStream(opts.input, opts.output, opts.onEvent);
+    const pre = opts.spare?.take();
+    this.stream = new RtpStream(opts.input, opts.output, opts.onEvent, pre);
+    if (pre) this.bound = Promise.resolve(pre.port);
   }
 
   private port(): Promise<number> {

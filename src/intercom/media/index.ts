@@ -5,9 +5,11 @@ import { CODECS, type Codec, type CodecName } from '../../audio/codecs/index.js'
 import type { AudioInput, AudioOutput } from '../../audio/types.js';
 import { RtpSessionDescriptionHandler } from './handler.js';
 import type { MediaEvent } from './rtp-stream.js';
+import type { RtpSpare } from './rtp-spare.js';
 
 export type { MediaEvent, RtpStats } from './rtp-stream.js';
 export { RtpSessionDescriptionHandler } from './handler.js';
+export { RtpSpare } from './rtp-spare.js';
 
 export interface MediaOptions {
   localHost: string;
@@ -21,6 +23,8 @@ export interface MediaOptions {
   silenceTimeoutMs?: () => number;
   /** a session with its own media (a supervision test call: a tone out, a detector in) */
   mediaFor?: (session: Session) => { input: AudioInput; output?: AudioOutput } | undefined;
+  /** RTP sockets bound ahead of the calls (rtp-spare.ts) */
+  spare?: RtpSpare;
 }
 
 /** Our codecs in the configured preference order; unknown or unavailable ones are named once and dropped. */
@@ -47,6 +51,7 @@ export function createMediaFactory(opts: MediaOptions): SessionDescriptionHandle
       output: own ? own.output : opts.output,
       onEvent: (e) => opts.onEvent?.(session.id, e),
       silenceTimeoutMs: opts.silenceTimeoutMs,
+      spare: opts.spare,
     });
   };
 }

@@ -10,10 +10,9 @@
 // queue is a sample ring, packets are encoded into reused buffers, received
 // payloads are copied into the jitter buffer's slots and decoded into reused
 // frames.
-import dgram from 'node:dgram';
-import { lookup as dnsLookup } from 'node:dns';
-import { isIP } from 'node:net';
+import type dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
+import { bindRtpSocket, rtpSocket, type BoundRtpSocket } from './rtp-spare.js';
 import { CODECS, type Codec } from '../../audio/codecs/index.js';
 import type { AudioChannel, AudioInput, AudioOutput } from '../../audio/types.js';
 import { createResampler, type Resampler } from '../../audio/resample.js';
@@ -59,21 +58,9 @@ export type MediaEvent =
   /** packets arrive again after an rtp-silence report */
   | { type: 'rtp-resumed' };
 
-/**
- * dgram resolves every destination, even an IP literal, through dns.lookup,
- * which answers on the next tick: a nextTick and two closures per packet sent.
- * RTP goes to the addresses of the SDP or of the latched peer (literals): they
- * are answered at once; a name still goes through dns.lookup.
- */
-const literalLookup = ((host: string, opts: unknown, cb: (err: Error | null, address: string, family: number) => void) => {
-  const family = isIP(host);
-  if (family) return cb(null, host, family);
-  return (dnsLookup as (h: string, o: unknown, c: typeof cb) => void)(host, opts, cb);
-}) as unknown as typeof dnsLookup;
-
 export class RtpStream {
   /** Not connected to the peer: packets from others must still arrive, to be counted (packetsRejected) and dropped. */
-  readonly socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+  readonly socket: dgram.Socket;
   port = 0;
   /** where we send: the SDP's address until the peer's first packet latches */
   remote?: { host: string; port: number };
@@ -159,32 +146,25 @@ export class RtpStream {
     private readonly input: AudioInput,
     private readonly output: AudioOutput | undefined,
     private readonly onEvent: (e: MediaEvent) => void,
-  ) {}
+    /** a socket bound ahead of the call (rtp-spare.ts): the stream needs no bind() then */
+    bound?: BoundRtpSocket,
+  ) {
+    this.socket = bound?.socket ?? rtpSocket();
+    if (bound) {
+      this.port = bound.port;
+      this.listen();
+    }
+  }
 
   async bind(host: string, range?: { min: number; max: number }): Promise<number> {
-    const tryBind = (port: number) =>
-      new Promise<boolean>((resolve) => {
-        const onErr = () => resolve(false);
-        this.socket.once('error', onErr);
-        this.socket.bind(port, host, () => {
-          this.socket.off('error', onErr);
-          resolve(true);
-        });
-      });
-    if (range) {
-      // RTP ports are even (RFC 3550 11); try random even ports in the range.
-      for (let i = 0; i < 50 && !this.port; i++) {
-        const p = range.min + 2 * randomInt(0, Math.max(1, Math.floor((range.max - range.min) / 2)));
-        if (await tryBind(p)) this.port = p;
-      }
-      if (!this.port) throw new Error(`no free RTP port in ${range.min}-${range.max}`);
-    } else {
-      if (!(await tryBind(0))) throw new Error('cannot bind an RTP socket');
-      this.port = this.socket.address().port;
-    }
+    this.port = await bindRtpSocket(this.socket, host, range);
+    this.listen();
+    return this.port;
+  }
+
+  private listen(): void {
     this.socket.on('error', () => {});
     this.socket.on('message', (buf, rinfo) => this.receive(buf, rinfo));
-    return this.port;
   }
 
   /** Sets or changes the negotiated parameters (initial answer, re-INVITE). */
@@ -254,6 +234,13 @@ export class RtpStream {
     this.concealPcm = new Int16Array(frame);
     this.hasLast = false;
     this.packets.length = 0;
+    // The first packet at once (the call's set-up ends with it), before the microphone and the mixer channel are
+    // started (it is silence either way: nothing from the microphone is queued yet), then on the mixer's grid.
+    let first: number | undefined;
+    if (!this.sendTask) {
+      first = performance.now();
+      this.sendFrame();
+    }
     this.unsubscribeMic?.();
     this.unsubscribeMic = this.input.onFrame((f) => {
       if (this.input.rate === rate) return this.micRing.write(f);
@@ -268,10 +255,7 @@ export class RtpStream {
     // A call plays at most CALL_MAX_LAG_MS behind what arrives: a burst after a stall (the jitter buffer catching up)
     // is trimmed at once instead of staying in the mouth-to-ear delay for the rest of the call (as a hub page).
     this.channel = this.output?.openChannel({ channel: 'call', rate, id: `call-${this.ssrc}`, live: true, maxLagMs: CALL_MAX_LAG_MS } as never);
-    if (!this.sendTask) {
-      // the first packet at once (call set-up ends with it), then on the mixer's grid
-      const first = performance.now();
-      this.sendFrame();
+    if (first !== undefined) {
       this.nextSend = mediaClock.alignUp(first + PTIME_MS, GRID_MS);
       this.sendTask = { order: ORDER.send, due: this.nextSend, tick: (now) => this.tickSend(now) };
       this.clockTasks.push(mediaClock.add(this.sendTask));
