@@ -2,8 +2,12 @@
 //  clip_start_p95_ms      pa.play received -> first clip sample handed to the device (cached clip, no chime)
 //  rtp_page_start_p95_ms  first RTP packet of a page (multicast, loopback) -> its first sample handed to the device
 //                         (pages one after another, nothing else playing: the mixer between them in its idle hang-over)
-//  rtp_page_start_music_p95_ms  the same while background music plays throughout (the mixer on 20 ms frames: an
-//                         unannounced page waits behind the 20 ms frame already handed to the device)
+//  rtp_page_start_music_p95_ms  the same while background music plays throughout, each page 100-120 ms after the last
+//                         one ended (the mixer on 20 ms frames: an unannounced page waits behind the 20 ms frame
+//                         already handed to the device)
+//  rtp_page_start_schedule_p95_ms / rtp_page_start_schedule_music_p95_ms  the same two cases on the mixer's schedule
+//                         alone: a fake clock (no timer lateness, no load), 2,000 pages, first packet -> its first
+//                         sample on the output timeline; what the wall figures are once the machine's delays are taken out
 //  zone_skew_one_process_ms  50 mixers in one process started at random phases, same hub start time: spread of actual starts
 //  zone_skew_max_ms       5 kiosk processes, each with its own hub link and hub-clock estimate: spread of actual starts
 //  mixer_cpu_pct          three active channels (8 kHz live call, 16 kHz live page, announcement), % of one core,
@@ -18,6 +22,8 @@ import dgram from 'node:dgram';
 import { pino } from 'pino';
 import { Bus } from '../src/core/bus.js';
 import { Mixer } from '../src/audio/mixer.js';
+import { MediaClock } from '../src/audio/media-clock.js';
+import { FakeTime, MemorySink } from '../test/audio/helpers.js';
 import { PaService } from '../src/audio/pa.js';
 import { MessageLibrary, findAudioDir } from '../src/audio/messages.js';
 import { ClipCache, digest } from '../src/audio/clips.js';
@@ -119,12 +125,49 @@ async function rtpStart(sink: Sink, music = false): Promise<number[]> {
     }
     times.push((await started) - t0);
     await ended;
-    await sleep(Math.random() * 20);
+    // Under music, past the short frames around the last page's end first (the mixer back on steady 20 ms frames):
+    // the next page comes at a random moment, not within 20 ms of the last one's end.
+    await sleep((music ? 100 : 0) + Math.random() * 20);
   }
   tx.close();
   pager.stop();
   mixer.stop();
   return times.slice(3);
+}
+
+/**
+ * rtpStart's pages on a fake clock: the wait a page's first packet has on the mixer's schedule alone (where its first
+ * sample lands on the output timeline; on the fake clock a frame is handed over exactly when due). A page: 8 packets of
+ * 20 ms, then silence until the pager ends it (100 ms, seen by its 100 ms sweep), the next page `gap` to `gap` + 20 ms
+ * after the end; with music under them all the while or nothing else.
+ */
+function pageStartSchedule(music: boolean, gap: number, pages = 2000): number[] {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const time = new FakeTime(1000.37);
+  const mixer = new Mixer({ rate: RATE, sink: new MemorySink(), clock: new MediaClock(time) }).start();
+  if (music) mixer.openChannel({ channel: 'music', rate: RATE, volume: 0.3 }).write(new Int16Array(RATE * 1000));
+  const packet = new Int16Array(RATE / 50).fill(100);
+  const waits: number[] = [];
+  for (let p = 0; p < pages; p++) {
+    const s = mixer.openChannel({ channel: 'page', rate: RATE, live: true });
+    const arrival = time.now();
+    let at = NaN;
+    let ended = false;
+    s.onStart = (i) => (at = i.at);
+    s.onEnd = () => (ended = true);
+    for (let k = 0; k < 8; k++) {
+      s.write(packet);
+      time.advance(20);
+    }
+    time.advance(100 + rnd() * 100);
+    s.end();
+    while (!ended) time.advance(0.25);
+    waits.push(at - arrival);
+    time.advance(gap + rnd() * 20);
+  }
+  mixer.stop();
+  return waits;
 }
 
 async function zoneSkew(): Promise<{ actual: number; timeline: number }> {
@@ -277,7 +320,11 @@ export async function run(report: Report): Promise<void> {
   const rtp = await rtpStart(dev.sink());
   report('rtp_page_start_p95_ms', percentile(rtp, 95), 'ms', `PCMU 8 kHz resampled to 16 kHz; pages one after another (0-20 ms apart after each end), nothing else playing; median ${median(rtp).toFixed(1)} ms over ${rtp.length}; load ${os.loadavg()[0]!.toFixed(1)}`);
   const rtpMusic = await rtpStart(dev.sink(), true);
-  report('rtp_page_start_music_p95_ms', percentile(rtpMusic, 95), 'ms', `as rtp_page_start_p95_ms, with background music playing throughout (20 ms frames between pages: an unannounced page waits for the frame already handed to the device; a hub page, announced ahead, gets 10 ms frames until it arrives); median ${median(rtpMusic).toFixed(1)} ms over ${rtpMusic.length}; load ${os.loadavg()[0]!.toFixed(1)}`);
+  report('rtp_page_start_music_p95_ms', percentile(rtpMusic, 95), 'ms', `as rtp_page_start_p95_ms, with background music playing throughout and each page 100-120 ms after the last one ended (the mixer on steady 20 ms frames: an unannounced page waits for the 20 ms frame already handed to the device, 0-20 ms; a hub page, announced ahead, gets 10 ms frames until it arrives, not measured here); median ${median(rtpMusic).toFixed(1)} ms over ${rtpMusic.length}; load ${os.loadavg()[0]!.toFixed(1)}`);
+  const sched = pageStartSchedule(false, 0);
+  report('rtp_page_start_schedule_p95_ms', percentile(sched, 95), 'ms', `rtp_page_start_p95_ms's pages on a fake clock (the mixer's schedule alone, no timer lateness or load): first packet -> its first sample on the output timeline; median ${median(sched).toFixed(2)}, max ${Math.max(...sched).toFixed(2)} ms over ${sched.length}`);
+  const schedMusic = pageStartSchedule(true, 100);
+  report('rtp_page_start_schedule_music_p95_ms', percentile(schedMusic, 95), 'ms', `rtp_page_start_music_p95_ms's pages on a fake clock (music throughout, each page 100-120 ms after the last one ended); median ${median(schedMusic).toFixed(2)}, max ${Math.max(...schedMusic).toFixed(2)} ms over ${schedMusic.length}`);
   const skew = await zoneSkew();
   report('zone_skew_one_process_ms', skew.actual, 'ms', `50 mixers in one process, write lateness included; on the output timeline ${skew.timeline.toFixed(3)} ms; hub-clock estimation error excluded`);
   const multi = await zoneSkewProcesses();
