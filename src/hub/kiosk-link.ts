@@ -426,16 +426,34 @@ export class KioskLink {
   }
 
   /** A command (from any instance): send it to each of its kiosks held here. */
+  /** The last command's send step: the next one sends after it (see deliverCommand). */
+  private commandsSent: Promise<void> = Promise.resolve();
+
+  /**
+   * Sends a stored command to the kiosks held here that have not answered it.
+   * Commands reach each kiosk in the order they were published: a drill's
+   * DRILL banner before its incident view, an incident's screens before its
+   * message. Each command's read starts at once, but its send waits for the
+   * send of the command published before it: on PostgreSQL the reads run on
+   * several pooled connections and can finish in any order. (A delivery that
+   * failed and is retried goes after the commands published meanwhile.)
+   */
   async deliverCommand(id: string): Promise<void> {
     const here = [...this.local.values()].filter((k) => k.helloDone).map((k) => k.id);
     if (here.length === 0) return;
-    const c = await this.o.storage.pendingCommand(id, here);
-    if (!c || c.kiosks.length === 0) return;
-    const frame = Buffer.from(JSON.stringify({ type: 'command', id, command: c.command, args: c.args })); // encoded once for every socket
-    for (const kid of c.kiosks) {
-      const k = this.local.get(kid);
-      if (k && k.ws.readyState === 1) k.ws.send(frame, { binary: false });
-    }
+    const read = this.o.storage.pendingCommand(id, here);
+    read.catch(() => undefined); // awaited below; not an unhandled rejection while the previous send waits
+    const sent = this.commandsSent.then(async () => {
+      const c = await read;
+      if (!c || c.kiosks.length === 0) return;
+      const frame = Buffer.from(JSON.stringify({ type: 'command', id, command: c.command, args: c.args })); // encoded once for every socket
+      for (const kid of c.kiosks) {
+        const k = this.local.get(kid);
+        if (k && k.ws.readyState === 1) k.ws.send(frame, { binary: false });
+      }
+    });
+    this.commandsSent = sent.catch(() => undefined);
+    return sent;
   }
 
   /**

@@ -13,13 +13,15 @@ import { startBaresip } from '../../src/testbed/baresip.js';
 import { sleep, tmpDir, until } from '../helpers/tmp.js';
 import { callRig, type CallRig } from '../intercom/helpers.js';
 import { makeTone, soxStat, soxStatFull } from '../intercom/sox.js';
-import { launchDeskBrowser, openDesk, rtpengineLegs, serveDeskPage, startMediaBed, type Desk, type MediaBed } from './helpers.js';
+import { launchDeskBrowser, openDesk, registeredContacts, rtpengineLegs, serveDeskPage, startMediaBed, type Desk, type MediaBed } from './helpers.js';
 import { quietGaps, windowRms } from './pcm.js';
 
 const USERS = { 'conc-north': 'kiosk-secret', desk: 'desk-secret', desk2: 'desk2-secret' };
 type Level = { rms: number; frequencyHz: number };
 /** the kiosk's microphone WAV: a sine at 0.3 of full scale */
 const KIOSK_RMS = 0.3 / Math.SQRT2;
+
+const RPC_TOKEN = 'browser-kiosk-test-rpc-token-0123456789';
 
 describe('desk phone in the browser <-> kiosk through Kamailio and rtpengine', function () {
   this.timeout(90_000);
@@ -35,7 +37,7 @@ describe('desk phone in the browser <-> kiosk through Kamailio and rtpengine', f
     dir = tmpDir('hp-desk-');
     browserWav = makeTone(path.join(dir, 'desk-1k.wav'), 1000, 10, 48000, 0.3);
     kioskWav = makeTone(path.join(dir, 'kiosk-600.wav'), 600, 30, 8000, 0.3);
-    bed = await startMediaBed(USERS);
+    bed = await startMediaBed(USERS, { rpcToken: RPC_TOKEN });
     site = await serveDeskPage();
     browser = await launchDeskBrowser(browserWav);
   });
@@ -281,8 +283,15 @@ describe('desk phone in the browser <-> kiosk through Kamailio and rtpengine', f
     ]);
     // The browser closes without unregistering (tab closed, network lost): its WebSocket is gone.
     await d.context.close();
+    // Kamailio drops the contact when it reads the connection's end (usrloc handle_lost_tcp). The press waits for
+    // that: an INVITE that overtakes it is relayed into a connection that no longer answers and rings until the
+    // ring timeout, which is a different case (the registrar cannot know yet) from the one this test is about.
+    await until(async () => (await registeredContacts(bed, RPC_TOKEN, 'desk')).length === 0, 10_000, 'the registrar dropped the closed desk');
     await rig.press('emergency');
-    await rig.waitState('connected', 20_000);
+    await rig.waitState('connected', 20_000).catch((err: Error) => {
+      // what the registrar did with the INVITE (the bed logs every message): the case is unexplained if it recurs
+      throw new Error(`${err.message}\n--- Kamailio, last lines:\n${bed.kamailio.proc.output().slice(-6000)}`);
+    });
     // The alarm's first attempt ends with the desk's refusal, then the alarm calls the next desk.
     const first = rig.events().find((e) => e.type === 'call.state' && e.data.attempt === 1 && (e.data.state === 'failed' || e.data.state === 'calling') && e.data.reason);
     // Kamailio dropped its contact with the WebSocket (usrloc handle_lost_tcp): 404 at once, no ringing into the void.

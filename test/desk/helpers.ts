@@ -32,6 +32,24 @@ export async function startMediaBed(users: Record<string, string>, more: { group
   };
 }
 
+/**
+ * The contacts the registrar holds for a SIP user now (Kamailio's ul.lookup over its JSON-RPC; the bed must have
+ * been started with an rpcToken). An empty list once the AOR is gone.
+ */
+export async function registeredContacts(bed: MediaBed, rpcToken: string, user: string): Promise<string[]> {
+  const r = await fetch(`http://127.0.0.1:${bed.kamailio.wsPort}/RPC`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-helppoint-rpc': rpcToken },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'ul.lookup', params: ['location', `${user}@${bed.kamailio.domain}`], id: 1 }),
+  });
+  const body = (await r.json()) as { result?: { AoR?: { Contacts?: { Contact?: { Address?: string } }[] } }; error?: { message?: string } };
+  if (body.error) {
+    if (/not found|no contacts/i.test(body.error.message ?? '')) return []; // gone, or the AOR record left empty
+    throw new Error(`ul.lookup ${user}: ${body.error.message}`);
+  }
+  return (body.result?.AoR?.Contacts ?? []).map((c) => c.Contact?.Address ?? '?');
+}
+
 const PAGE_DIR = path.join(REPO, 'test/desk/page');
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.map': 'application/json' };
 

@@ -125,8 +125,38 @@ console.log(
     externalBytesPerPacket: path.external,
     clockBytesPerCall: now.heap,
     ownBytesPerPacket: path.heap - CLOCK_READS * now.heap,
+    notOptimized: notOptimized(),
   }),
 );
+
+/**
+ * The path's methods that ran but are not optimised code now (with --allow-natives-syntax; else undefined):
+ * unoptimised code boxes numbers that optimised code keeps in registers, so a figure over the bound with
+ * names here points at the compiler, not at an allocation written in our code.
+ */
+function notOptimized(): string[] | undefined {
+  let status: (f: unknown) => number;
+  try {
+    status = new Function('f', 'return %GetOptimizationStatus(f)') as (f: unknown) => number;
+  } catch {
+    return undefined;
+  }
+  const IS_LAZY = 1 << 18; // never compiled: never ran
+  const OPTIMIZED = 1 << 4;
+  const names: string[] = [];
+  // inlined callees show here too (only their caller has optimised code): read the list from the top, packet first
+  const objects: [string, object][] = [['probe', { packet }], ['Mixer', Object.getPrototypeOf(mixer)], ['RtpStream', Object.getPrototypeOf(stream)], ['HandsFreeInput', Object.getPrototypeOf(hf)], ['codec', codec]];
+  for (const [owner, proto] of objects) {
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      const d = Object.getOwnPropertyDescriptor(proto, key) as PropertyDescriptor | undefined;
+      const f = d?.value;
+      if (typeof f !== 'function' || key === 'constructor') continue;
+      const st = status(f);
+      if (!(st & IS_LAZY) && !(st & OPTIMIZED)) names.push(`${owner}.${key}`);
+    }
+  }
+  return names;
+}
 stream.close();
 hf.close();
 mixer.stop();

@@ -50,5 +50,31 @@ for (const engine of engines()) {
       assert.deepEqual([again.ok, again.failed], [0, 2]);
       for (const k of ks) k.ws.close();
     });
+
+    it('commands reach a kiosk in the order they were published, whichever read of them finishes first', async () => {
+      const k = lightKiosk(t.wsUrl, 'conc-north', DEMO_TOKEN('conc-north'));
+      await k.welcomed;
+      // The first command's read is slow (a busy pooled connection): the second's finishes first.
+      const storage = t.hub.storage;
+      const read = storage.pendingCommand.bind(storage);
+      let calls = 0;
+      storage.pendingCommand = async (id, kiosks) => {
+        const slow = calls++ === 0;
+        const r = await read(id, kiosks);
+        if (slow) await sleep(300);
+        return r;
+      };
+      try {
+        const admin = await consoleLogin(t.base, 'admin', 'admin-demo');
+        const drill = (await (await admin.post('/api/commands', { kiosks: ['conc-north'], command: 'drill.mode', args: { active: true } })).json()) as { id: string };
+        const view = (await (await admin.post('/api/commands', { kiosks: ['conc-north'], command: 'incident.mode', args: { active: true, kind: 'incident' } })).json()) as { id: string };
+        const first = await k.next('command');
+        const second = await k.next('command');
+        assert.deepEqual([first.id, second.id], [drill.id, view.id], 'the DRILL banner must come before the incident view');
+      } finally {
+        storage.pendingCommand = read;
+        k.ws.close();
+      }
+    });
   });
 }
