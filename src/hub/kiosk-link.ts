@@ -458,18 +458,22 @@ export class KioskLink {
 
   /**
    * A command this instance has just stored (committed) for these kiosks: the other instances are told its id
-   * (they read it back for their kiosks), and the kiosks held here get it at once from what was stored: no
-   * read-back of the command and its thousands of kiosk ids (a zone PA), one frame encoded once for all.
+   * (they read it back for their kiosks), and the kiosks held here get it from what was stored: no read-back of
+   * the command and its thousands of kiosk ids (a zone PA), one frame encoded once for all. In publish order
+   * like every command (deliverCommand): the send waits for the send of a command published before it.
    */
   async commandStored(c: { id: string; command: string; args: unknown; kiosks: string[] }): Promise<void> {
     await this.o.bus.publish({ t: 'command', id: c.id, from: this.o.instanceId });
-    let frame: Buffer | undefined;
-    for (const kid of c.kiosks) {
-      const k = this.local.get(kid);
-      if (!k || !k.helloDone || k.ws.readyState !== 1) continue;
-      frame ??= Buffer.from(JSON.stringify({ type: 'command', id: c.id, command: c.command, args: c.args ?? null })); // as stored (jsonb of the same JSON)
-      k.ws.send(frame, { binary: false });
-    }
+    const sent = this.commandsSent.then(() => {
+      let frame: Buffer | undefined;
+      for (const kid of c.kiosks) {
+        const k = this.local.get(kid);
+        if (!k || !k.helloDone || k.ws.readyState !== 1) continue;
+        frame ??= Buffer.from(JSON.stringify({ type: 'command', id: c.id, command: c.command, args: c.args ?? null })); // as stored (jsonb of the same JSON)
+        k.ws.send(frame, { binary: false });
+      }
+    });
+    this.commandsSent = sent.catch(() => undefined);
   }
 
   /** This instance's view of its kiosks, fresher than the database's. */
