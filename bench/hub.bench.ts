@@ -150,8 +150,10 @@ async function onPglite(n: number, report: Report, offline: boolean): Promise<vo
   report(`connect_storm_${n}_ms`, performance.now() - t0, 'ms', `${n} kiosks connect at once, to the last welcome (PGlite)`);
   await sleep(1500);
   report(`rss_per_conn_kb_${n}`, ((rssMb(hub.pid) - rss0) * 1024) / n, 'kB', 'hub RSS growth per connected kiosk');
-  // The fan-outs: the same kiosks, from child processes unless HP_BENCH_KIOSK_PROCS=0 (then the storm's own).
-  const procs = kioskProcs(2);
+  // The fan-outs: the storm's kiosks in this process, or with HP_BENCH_KIOSK_PROCS=N from N child processes.
+  // Alternated at load 4 the two gave the same 1,000-kiosk figure within the noise (150/77 ms in this process,
+  // 159/408 ms from 2 children): at this size one event loop keeps up, and a third busy process on 2 cores costs.
+  const procs = kioskProcs(0);
   let kiosks: Kiosks;
   if (procs > 0) {
     for (const c of storm) c.ws.terminate();
