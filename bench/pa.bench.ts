@@ -1,11 +1,20 @@
 // pa: public-address latency, synchronisation and mixer cost.
 //  clip_start_p95_ms      pa.play received -> first clip sample handed to the device (cached clip, no chime)
 //  rtp_page_start_p95_ms  first RTP packet of a page (multicast, loopback) -> its first sample handed to the device
+//                         (pages one after another, nothing else playing: the mixer between them in its idle hang-over)
+//  rtp_page_start_music_p95_ms  the same while background music plays throughout, each page 100-120 ms after the last
+//                         one ended (the mixer on 20 ms frames: an unannounced page waits behind the 20 ms frame
+//                         already handed to the device)
+//  rtp_page_start_schedule_p95_ms / rtp_page_start_schedule_music_p95_ms  the same two cases on the mixer's schedule
+//                         alone: a fake clock (no timer lateness, no load), 2,000 pages, first packet -> its first
+//                         sample on the output timeline; what the wall figures are once the machine's delays are taken out
 //  zone_skew_one_process_ms  50 mixers in one process started at random phases, same hub start time: spread of actual starts
 //  zone_skew_max_ms       5 kiosk processes, each with its own hub link and hub-clock estimate: spread of actual starts
 //  mixer_cpu_pct          three active channels (8 kHz live call, 16 kHz live page, announcement), % of one core,
 //                         measured in a process of its own, fed from the media clock (see mixerCpu)
 //  mixer_cpu_timer_feeder_pct  the same fed by a timer of its own (the probe's extra wake-ups counted)
+//  mixer_cpu_short_frames_pct  mixer_cpu_pct's load with 10 ms frames throughout (callFrameMs 10): the price of
+//                         never taking 20 ms frames under PA audio (what an unannounced page's <= 10 ms wait would cost)
 // The device is the ALSA file-capture device bench.sh sets up, written as a kiosk writes it (after
 // the probe: the addon's direct writes, else `speaker`); without one the null sink is used and the
 // note says so.
@@ -13,6 +22,8 @@ import dgram from 'node:dgram';
 import { pino } from 'pino';
 import { Bus } from '../src/core/bus.js';
 import { Mixer } from '../src/audio/mixer.js';
+import { MediaClock } from '../src/audio/media-clock.js';
+import { FakeTime, MemorySink } from '../test/audio/helpers.js';
 import { PaService } from '../src/audio/pa.js';
 import { MessageLibrary, findAudioDir } from '../src/audio/messages.js';
 import { ClipCache, digest } from '../src/audio/clips.js';
@@ -73,9 +84,11 @@ async function clipStart(sink: Sink): Promise<number[]> {
   return times.slice(5); // the first plays warm up the JIT and load the clip into memory
 }
 
-async function rtpStart(sink: Sink): Promise<number[]> {
+async function rtpStart(sink: Sink, music = false): Promise<number[]> {
   const bus = new Bus();
   const mixer = new Mixer({ rate: RATE, sink }).start();
+  // background music under the pages (ducked by them), for the whole run
+  if (music) mixer.openChannel({ channel: 'music', rate: RATE, id: 'music', volume: 0.3 }).write(Int16Array.from({ length: RATE * 60 }, (_, i) => Math.round(Math.sin(i / 9) * 4000)));
   const port = await freePort();
   const group = `239.78.${1 + Math.floor(Math.random() * 200)}.1`;
   const pager = new RtpPager([{ group, port, priority: 100, interface: '127.0.0.1' }], mixer, bus, log, 100);
@@ -112,12 +125,49 @@ async function rtpStart(sink: Sink): Promise<number[]> {
     }
     times.push((await started) - t0);
     await ended;
-    await sleep(Math.random() * 20);
+    // Under music, past the short frames around the last page's end first (the mixer back on steady 20 ms frames):
+    // the next page comes at a random moment, not within 20 ms of the last one's end.
+    await sleep((music ? 100 : 0) + Math.random() * 20);
   }
   tx.close();
   pager.stop();
   mixer.stop();
   return times.slice(3);
+}
+
+/**
+ * rtpStart's pages on a fake clock: the wait a page's first packet has on the mixer's schedule alone (where its first
+ * sample lands on the output timeline; on the fake clock a frame is handed over exactly when due). A page: 8 packets of
+ * 20 ms, then silence until the pager ends it (100 ms, seen by its 100 ms sweep), the next page `gap` to `gap` + 20 ms
+ * after the end; with music under them all the while or nothing else.
+ */
+function pageStartSchedule(music: boolean, gap: number, pages = 2000): number[] {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const time = new FakeTime(1000.37);
+  const mixer = new Mixer({ rate: RATE, sink: new MemorySink(), clock: new MediaClock(time) }).start();
+  if (music) mixer.openChannel({ channel: 'music', rate: RATE, volume: 0.3 }).write(new Int16Array(RATE * 1000));
+  const packet = new Int16Array(RATE / 50).fill(100);
+  const waits: number[] = [];
+  for (let p = 0; p < pages; p++) {
+    const s = mixer.openChannel({ channel: 'page', rate: RATE, live: true });
+    const arrival = time.now();
+    let at = NaN;
+    let ended = false;
+    s.onStart = (i) => (at = i.at);
+    s.onEnd = () => (ended = true);
+    for (let k = 0; k < 8; k++) {
+      s.write(packet);
+      time.advance(20);
+    }
+    time.advance(100 + rnd() * 100);
+    s.end();
+    while (!ended) time.advance(0.25);
+    waits.push(at - arrival);
+    time.advance(gap + rnd() * 20);
+  }
+  mixer.stop();
+  return waits;
 }
 
 async function zoneSkew(): Promise<{ actual: number; timeline: number }> {
@@ -221,13 +271,13 @@ async function zoneSkewProcesses(): Promise<{ spreads: number[]; maxOffset: numb
 // playout feeds the mixer in a kiosk, in the mixer's own wake-up; the figure) or a timer of its own (feeder
 // "timer": 50 more wake-ups a second that are the probe's, not the mixer's; the figure before 30 Nov).
 const MIXER_CPU_SCRIPT = `
-const [dist, kind, seconds, rate, feed] = process.argv.slice(1);
+const [dist, kind, seconds, rate, feed, callFrameMs] = process.argv.slice(1);
 const { Mixer } = await import(dist + '/src/audio/mixer.js');
 const sinks = await import(dist + '/src/audio/sinks.js');
 const RATE = Number(rate);
 const sink = kind === 'direct' ? new sinks.DirectAlsaSink('default', RATE) : kind === 'speaker' ? new sinks.AlsaSink('default', RATE, RATE / 100) : new sinks.NullSink();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const mixer = new Mixer({ rate: RATE, sink }).start();
+const mixer = new Mixer({ rate: RATE, sink, callFrameMs: Number(callFrameMs) }).start();
 const call = mixer.openChannel({ channel: 'call', rate: 8000, live: true });
 const page = mixer.openChannel({ channel: 'page', rate: RATE, live: true });
 const ann = mixer.openChannel({ channel: 'announcement', rate: RATE });
@@ -256,8 +306,8 @@ console.log(JSON.stringify({ pct: ((c.user + c.system) / 1000 / wall) * 100, fra
 process.exit(0);
 `;
 
-async function mixerCpu(kind: 'direct' | 'speaker' | 'null', feed: 'clock' | 'timer', seconds = 10): Promise<{ pct: number; frames: number; dropped: number }> {
-  const p = start('mixer-cpu', process.execPath, ['--input-type=module', '-e', MIXER_CPU_SCRIPT, path.join(REPO, 'dist'), kind, String(seconds), String(RATE), feed]);
+async function mixerCpu(kind: 'direct' | 'speaker' | 'null', feed: 'clock' | 'timer', seconds = 10, callFrameMs = 20): Promise<{ pct: number; frames: number; dropped: number }> {
+  const p = start('mixer-cpu', process.execPath, ['--input-type=module', '-e', MIXER_CPU_SCRIPT, path.join(REPO, 'dist'), kind, String(seconds), String(RATE), feed, String(callFrameMs)]);
   const line = await p.waitFor(/"pct":/, (seconds + 30) * 1000);
   await p.stop();
   return JSON.parse(line) as { pct: number; frames: number; dropped: number };
@@ -268,7 +318,13 @@ export async function run(report: Report): Promise<void> {
   const clip = await clipStart(dev.sink());
   report('clip_start_p95_ms', percentile(clip, 95), 'ms', `${dev.note}; median ${median(clip).toFixed(1)} ms over ${clip.length}`);
   const rtp = await rtpStart(dev.sink());
-  report('rtp_page_start_p95_ms', percentile(rtp, 95), 'ms', `PCMU 8 kHz resampled to 16 kHz; median ${median(rtp).toFixed(1)} ms over ${rtp.length}`);
+  report('rtp_page_start_p95_ms', percentile(rtp, 95), 'ms', `PCMU 8 kHz resampled to 16 kHz; pages one after another (0-20 ms apart after each end), nothing else playing; median ${median(rtp).toFixed(1)} ms over ${rtp.length}; load ${os.loadavg()[0]!.toFixed(1)}`);
+  const rtpMusic = await rtpStart(dev.sink(), true);
+  report('rtp_page_start_music_p95_ms', percentile(rtpMusic, 95), 'ms', `as rtp_page_start_p95_ms, with background music playing throughout and each page 100-120 ms after the last one ended (the mixer on steady 20 ms frames: an unannounced page waits for the 20 ms frame already handed to the device, 0-20 ms; a hub page, announced ahead, gets 10 ms frames until it arrives, not measured here); median ${median(rtpMusic).toFixed(1)} ms over ${rtpMusic.length}; load ${os.loadavg()[0]!.toFixed(1)}`);
+  const sched = pageStartSchedule(false, 0);
+  report('rtp_page_start_schedule_p95_ms', percentile(sched, 95), 'ms', `rtp_page_start_p95_ms's pages on a fake clock (the mixer's schedule alone, no timer lateness or load): first packet -> its first sample on the output timeline; median ${median(sched).toFixed(2)}, max ${Math.max(...sched).toFixed(2)} ms over ${sched.length}`);
+  const schedMusic = pageStartSchedule(true, 100);
+  report('rtp_page_start_schedule_music_p95_ms', percentile(schedMusic, 95), 'ms', `rtp_page_start_music_p95_ms's pages on a fake clock (music throughout, each page 100-120 ms after the last one ended); median ${median(schedMusic).toFixed(2)}, max ${Math.max(...schedMusic).toFixed(2)} ms over ${schedMusic.length}`);
   const skew = await zoneSkew();
   report('zone_skew_one_process_ms', skew.actual, 'ms', `50 mixers in one process, write lateness included; on the output timeline ${skew.timeline.toFixed(3)} ms; hub-clock estimation error excluded`);
   const multi = await zoneSkewProcesses();
@@ -279,11 +335,14 @@ export async function run(report: Report): Promise<void> {
     `worst of ${multi.spreads.length} synchronised starts over 5 kiosk processes (compiled, started as the systemd unit), each with its own hub link and hub-clock estimate (NTP-style samples over the link, minimum round trip; largest estimated offset ${multi.maxOffset.toFixed(2)} ms, true offset 0: all on one host); start instants on the host's monotonic clock, device write lateness included; median ${median(multi.spreads).toFixed(2)} ms`,
   );
   // three runs of each feeder, alternated, median: one 10 s window is at the mercy of the other work on a shared machine
-  const runs: Record<'clock' | 'timer', { pct: number; frames: number; dropped: number }[]> = { clock: [], timer: [] };
-  for (let i = 0; i < 3; i++) for (const feed of ['clock', 'timer'] as const) runs[feed].push(await mixerCpu(dev.kind, feed));
+  const runs: Record<'clock' | 'timer' | 'short', { pct: number; frames: number; dropped: number }[]> = { clock: [], timer: [], short: [] };
+  for (let i = 0; i < 3; i++) {
+    for (const feed of ['clock', 'timer'] as const) runs[feed].push(await mixerCpu(dev.kind, feed));
+    runs.short.push(await mixerCpu(dev.kind, 'clock', 10, 10));
+  }
   const load = os.loadavg()[0]!.toFixed(1);
   const what = `${dev.note}, 16 kHz output, 20 ms frames (10 ms while a start is pending); a process of its own (compiled modules): mixer, media clock, sink, a live 8 kHz call (resampled), a live page and an announcement`;
-  const pcts = (feed: 'clock' | 'timer') => runs[feed].map((r) => r.pct);
+  const pcts = (feed: 'clock' | 'timer' | 'short') => runs[feed].map((r) => r.pct);
   report(
     'mixer_cpu_pct',
     median(pcts('clock')),
@@ -295,5 +354,11 @@ export async function run(report: Report): Promise<void> {
     median(pcts('timer')),
     '%',
     `the same, fed by a 20 ms timer of the probe's own (50 more wake-ups a second; how mixer_cpu_pct was measured before 30 Nov); median of 3 runs of 10 s alternated with the above (${pcts('timer').map((x) => x.toFixed(2)).join('/')}); load ${load}`,
+  );
+  report(
+    'mixer_cpu_short_frames_pct',
+    median(pcts('short')),
+    '%',
+    `mixer_cpu_pct's load with 10 ms frames throughout (callFrameMs 10: what keeping every start's wait under 10 ms while PA audio plays would cost); median of 3 runs of 10 s alternated with the above (${pcts('short').map((x) => x.toFixed(2)).join('/')}), ${runs.short[0]!.frames} frames per run; ratio to mixer_cpu_pct in the same minutes ${(median(pcts('short')) / median(pcts('clock'))).toFixed(2)}; load ${load}`,
   );
 }

@@ -29,13 +29,33 @@ export const ORDER = { input: 0, send: 1, play: 2, mixer: 3 } as const;
 /** Tasks due this close after a wake-up run in it (timers fire on whole milliseconds). */
 const EARLY_MS = 0.5;
 
+/** Where a clock reads the time and sets its timer: the process's own, or a test's fake one. */
+export interface TimeSource {
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+const REAL_TIME: TimeSource = {
+  now: () => performance.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
 export class MediaClock {
   private tasks: ClockTask[] = [];
-  private timer?: NodeJS.Timeout;
+  private timer?: unknown;
   private armedAt = Infinity;
   /** the grid tasks align to: set by the first task, kept while any task runs */
   private epoch?: number;
   wakeups = 0;
+
+  constructor(private readonly time: TimeSource = REAL_TIME) {}
+
+  /** The clock's time (performance.now() for the process's clock). */
+  now(): number {
+    return this.time.now();
+  }
 
   /** Adds a task (first run at task.due); returns its removal. */
   add(task: ClockTask): () => void {
@@ -57,7 +77,7 @@ export class MediaClock {
     if (!this.tasks.includes(task)) return;
     this.tasks = this.tasks.filter((t) => t !== task);
     if (this.tasks.length === 0) {
-      clearTimeout(this.timer);
+      if (this.timer !== undefined) this.time.clearTimer(this.timer);
       this.timer = undefined;
       this.armedAt = Infinity;
       this.epoch = undefined;
@@ -78,19 +98,19 @@ export class MediaClock {
     let next = Infinity;
     for (const t of this.tasks) if (t.due < next) next = t.due;
     if (next === Infinity || next >= this.armedAt) return;
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) this.time.clearTimer(this.timer);
     this.armedAt = next;
     // whole milliseconds, at least 1: a zero-delay timer re-armed from a timer
     // callback could hold the timers phase and starve the process's other timers.
     // Kept referenced: running audio keeps the process alive, like a server.
-    this.timer = setTimeout(this.wake, Math.max(1, Math.ceil(next - performance.now())));
+    this.timer = this.time.setTimer(this.wake, Math.max(1, Math.ceil(next - this.time.now())));
   }
 
   private readonly wake = (): void => {
     this.timer = undefined;
     this.armedAt = Infinity;
     this.wakeups++;
-    const now = performance.now() + EARLY_MS;
+    const now = this.time.now() + EARLY_MS;
     const tasks = this.tasks; // a task added or removed meanwhile takes effect from the next wake-up
     for (let i = 0; i < tasks.length; i++) {
       const t = tasks[i]!;

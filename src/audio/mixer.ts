@@ -14,8 +14,13 @@
 // later), continuing the timeline the device still holds if any.
 // Frames are `callFrameMs` (20 ms) long whenever something plays and no start is pending (no
 // announcement, chime or page opened and not yet started, none on its way
-// through PaService), on the grid where a call's 20 ms tasks are due: one
-// wake-up per packet instead of two; 10 ms frames keep a start's latency low.
+// through PaService, no hub page announced and not yet arrived), on the grid where a call's
+// 20 ms tasks are due: one wake-up per packet instead of two; 10 ms frames keep a start's
+// latency low. A frame hands the device audio up to its end, so a stream opened meanwhile
+// starts after it at the earliest: frames are short also where a start is likely (a stream's
+// last frame, an open stream with nothing queued, such as a page after its last packet), so the
+// next page or announcement waits at most 10 ms. A start that nothing announced, while other
+// audio plays on in 20 ms frames, may wait up to 20 ms.
 // Allocation-free per frame: each stream queues into its own ring buffer
 // (resampled in place by the native resampler), the arbiter decides in place,
 // and the output frame is one reused buffer (sinks and frame listeners copy
@@ -25,7 +30,7 @@ import { createResampler, createResamplerSync, type Resampler } from './resample
 import { NullSink, type Sink } from './sinks.js';
 import type { AudioChannel, AudioOutput, ChannelName } from './types.js';
 import { CHANNELS } from './types.js';
-import { mediaClock, ORDER, type ClockTask } from './media-clock.js';
+import { mediaClock, ORDER, type ClockTask, type MediaClock } from './media-clock.js';
 
 export interface StreamOptions {
   channel: ChannelName;
@@ -193,6 +198,11 @@ export class MixerStream implements AudioChannel {
     return this.ending && this.queued === 0 && this.pendingIn === null;
   }
 
+  /** Ended by its writer with at most n samples left: it drains within a frame of n samples. */
+  drainsWithin(n: number): boolean {
+    return this.ending && this.queued <= n && this.pendingIn === null;
+  }
+
   /** gain ramp of the current frame (mixRamp) */
   rampFrom = 0;
   rampTo = 0;
@@ -249,11 +259,11 @@ export interface MixerOptions extends ArbiterOptions {
   rate: number;
   frameMs?: number;
   /**
-   * While no start is pending, frames of this length (ms, default 20): a call's 20 ms packets,
-   * microphone frames and playout then share one wake-up per packet instead of two (call_cpu_pct),
+   * While something plays and no start is pending, frames of this length (ms, default 20): a call's 20 ms
+   * packets, microphone frames and playout then share one wake-up per packet instead of two (call_cpu_pct),
    * and a page or announcement costs half the wake-ups (mixer_cpu_pct). A stream other than a call
-   * that is open but not started yet, or a start announced with holdShortFrames(), brings back
-   * frameMs from the next frame on.
+   * that is open but not started yet, or has nothing queued, or ends within the frame, or a start announced
+   * with holdShortFrames(), brings back frameMs from the next frame on.
    */
   callFrameMs?: number;
   /**
@@ -268,6 +278,8 @@ export interface MixerOptions extends ArbiterOptions {
   /** the emergency channel plays at its own volume, not the kiosk's */
   emergencyVolume?: number;
   sink?: Sink;
+  /** the media clock it runs on (default: the process's; tests pass one on a fake time source) */
+  clock?: MediaClock;
 }
 
 /** A mixed frame and its nominal start t0; the instant it went to the device is Mixer.writtenAt. */
@@ -285,6 +297,7 @@ export class Mixer implements AudioOutput {
   volume: number;
   emergencyVolume: number;
   private sink: Sink;
+  private readonly clock: MediaClock;
   private streams: MixerStream[] = [];
   private seq = 0;
   /** on the process's media clock while started (one timer for the mixer and every call) */
@@ -333,6 +346,7 @@ export class Mixer implements AudioOutput {
     this.emergencyVolume = opts.emergencyVolume ?? 1;
     this.idleAfterMs = opts.idleAfterMs ?? 1000;
     this.sink = opts.sink ?? new NullSink();
+    this.clock = opts.clock ?? mediaClock;
     this.acc = new Float64Array(this.callFrameSamples);
     this.out = new Int16Array(this.callFrameSamples);
     this.outBytes = Buffer.from(this.out.buffer, this.out.byteOffset, this.out.byteLength);
@@ -366,15 +380,15 @@ export class Mixer implements AudioOutput {
   private wake(): void {
     if (!this.running || this.task) return;
     if (this.streams.length === 0 && this.frameListeners.length === 0) return;
-    const now = performance.now();
+    const now = this.clock.now();
     // On the clock's grid when other tasks already set it (a mixer started after a call or a tone):
     // off the grid, the 20 ms call frames would never line up with the calls' tasks. While the device
     // still holds frames written before the mixer went idle, the timeline goes on after them (a frame
     // mixed for an earlier instant would really play later, and synchronised starts would be off).
-    this.nextT0 = mediaClock.alignUp(Math.max(now, this.idleFrom), this.frameMs);
+    this.nextT0 = this.clock.alignUp(Math.max(now, this.idleFrom), this.frameMs);
     this.busyUntil = this.nextT0;
     this.task = { order: ORDER.mixer, due: this.nextT0, tick: (t) => this.loop(t) };
-    this.removeTask = mediaClock.add(this.task);
+    this.removeTask = this.clock.add(this.task);
   }
 
   /** Off the clock: nothing plays and nobody listens. */
@@ -439,7 +453,7 @@ export class Mixer implements AudioOutput {
       // the process stalled (GC, suspend): start a fresh timeline rather than burst, on the clock's grid
       // again (the calls' tasks share the mixer's wake-ups only while both are on it)
       this.resyncs++;
-      this.nextT0 = mediaClock.alignUp(now, this.frameMs);
+      this.nextT0 = this.clock.alignUp(now, this.frameMs);
     }
     while (this.nextT0 <= now) {
       const busy = this.streams.length > 0 || this.frameListeners.length > 0;
@@ -458,21 +472,35 @@ export class Mixer implements AudioOutput {
   }
 
   /**
-   * A frame at t0 may be a long one: something plays and no start is pending (every stream but calls has started, and no
-   * start was announced with holdShortFrames), and t0 is on the clock's grid of the call frame, where a
+   * A frame at t0 may be a long one: something plays (a call, or audio queued in another stream), no start is pending
+   * (every stream but calls has started, and no start was announced with holdShortFrames), no stream but a call ends
+   * in it, and t0 is on the clock's grid of the call frame, where a
    * call's send, playout and microphone tasks are due (rtp-stream.ts aligns them there), so they all
    * run in one wake-up. Streams present when a frame is mixed start on their exact sample whatever its
    * length; short frames only shorten the wait of a stream opened after its frame was written.
    */
   private callFrameAt(t0: number): boolean {
     const streams = this.streams;
-    // nothing playing (the idle hang-over, or only frame listeners): short frames, so the next start waits at most 10 ms
+    // nothing open (the idle hang-over, or only frame listeners): short frames, so the next start waits at most 10 ms
     if (this.callFrameMs === this.frameMs || this.shortHolds > 0 || streams.length === 0) return false;
+    let playing = false;
     for (let i = 0; i < streams.length; i++) {
       const s = streams[i]!;
-      if (s.channel !== 'call' && !s.started) return false;
+      // a call is clocked (its playout feeds the mixer every 20 ms, on this grid): it plays while it is open
+      if (s.channel === 'call') {
+        playing = true;
+        continue;
+      }
+      if (!s.started) return false; // a start pending
+      // Its end falls in this frame: a long frame would hand the device up to 20 ms of silence after it, and
+      // whatever comes next (the next page, a repeat) would wait behind that; short frames leave at most 10 ms.
+      if (s.drainsWithin(this.callFrameSamples)) return false;
+      if (s.queued > 0) playing = true;
     }
-    return Math.abs(mediaClock.alignUp(t0, this.callFrameMs) - t0) < 0.01;
+    // Open but with nothing queued (a live page between its packets or after its last one, before it is
+    // ended): nothing plays, and the next page's first packet must not wait behind 20 ms of silence.
+    if (!playing) return false;
+    return Math.abs(this.clock.alignUp(t0, this.callFrameMs) - t0) < 0.01;
   }
 
   /**
@@ -542,7 +570,7 @@ export class Mixer implements AudioOutput {
       frame[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
     }
     this.sink.write(frame === this.out ? this.outBytes : this.outShortBytes);
-    const writtenAt = (this.writtenAt = performance.now());
+    const writtenAt = (this.writtenAt = this.clock.now());
     this.framesMixed++;
     const listeners = this.frameListeners;
     for (let i = 0; i < listeners.length; i++) listeners[i]!(frame, t0);

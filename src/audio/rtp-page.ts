@@ -90,6 +90,8 @@ interface Expected {
   done: boolean;
   /** ms it may take to arrive */
   after: number;
+  /** short mixer frames while it is on its way (Mixer.holdShortFrames) */
+  releaseShort?: () => void;
 }
 
 const MAX_CONCEAL_PACKETS = 5;
@@ -207,6 +209,9 @@ export class RtpPager {
       }
     }
     if (e.session) return;
+    // Until its first packet the mixer keeps 10 ms frames, even under other audio: the page, once it
+    // arrives, waits at most one short frame instead of a 20 ms one.
+    e.releaseShort = this.mixer.holdShortFrames();
     const hp = this.opts.hubPages ?? {};
     if (hp.multicast === false) {
       this.miss(e, 'this kiosk takes no multicast');
@@ -249,6 +254,7 @@ export class RtpPager {
     if (e.done) return;
     e.done = true;
     clearTimeout(e.timer);
+    e.releaseShort?.();
     this.expected.delete(e.page.id);
     if (this.bySsrc.get(e.page.ssrc) === e) this.bySsrc.delete(e.page.ssrc);
     if (e.socket) {
@@ -304,6 +310,7 @@ export class RtpPager {
       if (exp) {
         clearTimeout(exp.timer);
         exp.session = key;
+        exp.releaseShort?.(); // the open stream itself keeps short frames until it starts
       }
       const text = exp?.page.text;
       stream.onStart = () => this.bus.emit('pa.started', { id: session.id, channel, ...(text ? { text } : {}), ...(exp ? { via } : {}) });

@@ -126,3 +126,40 @@ export function noAlsa(): { xdg: string } {
   mkdirSync(xdg, { recursive: true });
   return { xdg };
 }
+
+/**
+ * A fake time source for a MediaClock: time moves only in advance(), each timer firing at its own instant, in order.
+ * Timers fire exactly when due (a real timer fires late), so what a test measures is the schedule itself.
+ */
+export class FakeTime {
+  t: number;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private ids = 0;
+  constructor(start = 1000) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
+  setTimer(fn: () => void, ms: number): unknown {
+    const id = ++this.ids;
+    this.timers.push({ at: this.t + ms, fn, id });
+    return id;
+  }
+  clearTimer(h: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== h);
+  }
+  /** Moves time forward by ms, running every timer due on the way at its instant. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let next: (typeof this.timers)[number] | undefined;
+      for (const x of this.timers) if (x.at <= end && (!next || x.at < next.at)) next = x;
+      if (!next) break;
+      this.timers = this.timers.filter((x) => x !== next);
+      this.t = Math.max(this.t, next.at);
+      next.fn();
+    }
+    this.t = end;
+  }
+}

@@ -87,6 +87,39 @@ describe('hub pages at the kiosk (announced, joined, unicast fallback)', functio
     assert.ok(heard >= 6, `1 kHz heard for ${heard * 100} ms`);
   });
 
+  it('keeps the mixer on 10 ms frames from the announcement to the first packet, even under music', async () => {
+    await pagerWith({ zone: 'concourse', hubPages: { interface: '127.0.0.1' } });
+    const s = await senderTo([{ host: group, port }]);
+    mixer.openChannel({ channel: 'music', rate: RATE }).write(new Int16Array(RATE * 5));
+    await sleep(150);
+    const len = (from: number) => [...new Set(sink.frames.slice(from).map((f) => f.length))];
+    assert.deepEqual(len(sink.frames.length - 3), [RATE / 50], 'music alone: 20 ms frames');
+    bus.emit('pa.page', { id: 'pa-l-9', active: true, groups: [{ zone: 'concourse', group, port }], ssrc: s.ssrc, priority: 100 });
+    await sleep(40);
+    const waiting = sink.frames.length;
+    await sleep(150);
+    assert.deepEqual(len(waiting), [RATE / 100], 'announced, not arrived yet: 10 ms frames');
+    const talking = talk(s, 1000, 600);
+    await until(() => events.some((x) => x.name === 'pa.started'), 3000, 'the start');
+    await sleep(200);
+    assert.deepEqual(len(sink.frames.length - 3), [RATE / 50], 'playing: 20 ms frames again');
+    await talking;
+    bus.emit('pa.page', { id: 'pa-l-9', active: false });
+    await until(() => events.some((x) => x.name === 'pa.ended'), 3000, 'the end');
+  });
+
+  it('releases the short frames of an announced page that never arrives', async () => {
+    await pagerWith({ zone: 'concourse', hubPages: { interface: '127.0.0.1' } });
+    mixer.openChannel({ channel: 'music', rate: RATE }).write(new Int16Array(RATE * 5));
+    bus.emit('pa.page', { id: 'pa-l-10', active: true, groups: [{ zone: 'concourse', group, port }], ssrc: 1234, priority: 100 });
+    await sleep(100);
+    assert.equal(sink.frames.at(-1)!.length, RATE / 100, 'announced: 10 ms frames');
+    bus.emit('pa.page', { id: 'pa-l-10', active: false });
+    await until(() => events.some((x) => x.name === 'pa.ended'), 3000, 'the end');
+    await sleep(100);
+    assert.deepEqual([...new Set(sink.frames.slice(-3).map((f) => f.length))], [RATE / 50], 'ended before it came: 20 ms frames again');
+  });
+
   it('a stall of the sender mid-page does not end a hub page: what comes after it still plays', async () => {
     await pagerWith({ zone: 'concourse', hubPages: { interface: '127.0.0.1' } });
     const s = await senderTo([{ host: group, port }]);

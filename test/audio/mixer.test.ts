@@ -2,8 +2,8 @@
 // each rule does to the output samples.
 import { strict as assert } from 'node:assert';
 import { Mixer, type MixerStream } from '../../src/audio/mixer.js';
-import { mediaClock, ORDER } from '../../src/audio/media-clock.js';
-import { MemorySink, tone, level, levels } from './helpers.js';
+import { mediaClock, MediaClock, ORDER } from '../../src/audio/media-clock.js';
+import { FakeTime, MemorySink, tone, level, levels } from './helpers.js';
 import { sleep } from '../helpers/tmp.js';
 
 const RATE = 16000;
@@ -316,5 +316,117 @@ describe('audio mixer and arbiter', () => {
     m.stop();
     // the null-like sink takes anything at once; the clock alone sets the pace (to within two 20 ms frames)
     assert.ok(Math.abs(samples - (elapsed * RATE) / 1000) <= (RATE / 1000) * 40, `${samples} samples in ${elapsed.toFixed(0)} ms`);
+  });
+
+  describe('start latency on a fake clock (a frame hands the device audio up to its end)', () => {
+    const MS = RATE / 1000;
+    function onFakeClock(opts: Partial<ConstructorParameters<typeof Mixer>[0]> = {}) {
+      const time = new FakeTime(1000);
+      const sink = new MemorySink();
+      const m = new Mixer({ rate: RATE, frameMs: 10, sink, clock: new MediaClock(time), ...opts }).start();
+      return { time, sink, m };
+    }
+    /** every frame's start and length, while something listens (the mixer then stays on the clock) */
+    function timeline(m: Mixer) {
+      const frames: { t0: number; n: number }[] = [];
+      m.onFrame((f, t0) => frames.push({ t0, n: f.length }));
+      return {
+        frames,
+        /** no gap and no overlap: each frame starts where the one before it ended */
+        assertContinuous(what: string) {
+          for (let i = 1; i < frames.length; i++) {
+            const gap = frames[i]!.t0 - (frames[i - 1]!.t0 + frames[i - 1]!.n / MS);
+            assert.ok(Math.abs(gap) < 1e-6, `${what}: frame ${i} at ${frames[i]!.t0.toFixed(3)} leaves a ${gap.toFixed(3)} ms gap after the one before`);
+          }
+        },
+      };
+    }
+    /** opens a stream of 100 ms at the current instant; resolves its start once time has moved on */
+    function openAndStart(m: Mixer, time: FakeTime, channel: 'announcement' | 'page' = 'announcement') {
+      const s = m.openChannel({ channel, rate: RATE, live: channel === 'page' });
+      let info: { at: number; writtenAt: number; frameT0: number } | undefined;
+      s.onStart = (i) => (info = i);
+      s.write(new Int16Array(100 * MS).fill(700));
+      s.end();
+      const openedAt = time.now();
+      time.advance(40);
+      assert.ok(info, 'the stream started');
+      return { openedAt, ...info };
+    }
+    /** at most 10 ms from the open to the start on the output timeline and to the frame's hand-over */
+    function assertNextShortFrame(st: { openedAt: number; at: number; writtenAt: number }, what: string) {
+      assert.ok(st.at - st.openedAt <= 10 + 1e-6, `${what}: first sample ${(st.at - st.openedAt).toFixed(2)} ms after the open on the output timeline`);
+      assert.ok(st.writtenAt - st.openedAt <= 10 + 1e-6, `${what}: handed to the device ${(st.writtenAt - st.openedAt).toFixed(2)} ms after the open`);
+    }
+
+    it('after going idle: the first sample at the next 10 ms boundary at the latest', () => {
+      for (let phase = 0; phase < 10; phase += 0.5) {
+        const { time, m } = onFakeClock({ idleAfterMs: 50 });
+        openAndStart(m, time);
+        time.advance(200 + phase);
+        assert.equal(m.awake, false, 'asleep before the next stream');
+        assertNextShortFrame(openAndStart(m, time), `idle, opened ${phase} ms into the period`);
+        m.stop();
+      }
+    });
+
+    it('right after a stream that played in 20 ms frames ended: the next one waits at most 10 ms, the timeline continuous', () => {
+      for (let phase = 0; phase < 20; phase += 0.5) {
+        const { time, m, sink } = onFakeClock();
+        const line = timeline(m);
+        const a = m.openChannel({ channel: 'announcement', rate: RATE });
+        a.write(new Int16Array(200 * MS).fill(500));
+        a.end();
+        let ended = false;
+        a.onEnd = () => (ended = true);
+        while (!ended) time.advance(1);
+        assert.ok(sink.frames.filter((f) => f.length === 20 * MS).length >= 5, 'the announcement played in 20 ms frames');
+        time.advance(phase);
+        assertNextShortFrame(openAndStart(m, time), `opened ${phase} ms after the frame that ended the first`);
+        line.assertContinuous(`phase ${phase}`);
+        m.stop();
+      }
+    });
+
+    it('a live page open after its last packet plays nothing: the next page waits at most 10 ms', () => {
+      for (let phase = 0; phase < 20; phase += 1) {
+        const { time, m, sink } = onFakeClock();
+        const line = timeline(m);
+        const first = m.openChannel({ channel: 'page', rate: RATE, live: true });
+        for (let i = 0; i < 10; i++) {
+          first.write(new Int16Array(20 * MS).fill(300)); // one packet every 20 ms
+          time.advance(20);
+        }
+        assert.ok(sink.frames.filter((f) => f.length === 20 * MS).length >= 5, 'the page played in 20 ms frames');
+        time.advance(100 + phase); // no packet any more; the pager has not ended it yet
+        first.end(); // a new talker on the group: the pager ends the first page as the second one's first packet comes
+        assertNextShortFrame(openAndStart(m, time, 'page'), `opened ${100 + phase} ms after the first page's last packet`);
+        line.assertContinuous(`phase ${phase}`);
+        m.stop();
+      }
+    });
+
+    it('under music in 20 ms frames: an announced start waits at most 10 ms; an unannounced one up to one 20 ms frame', () => {
+      for (let phase = 0; phase < 20; phase += 1) {
+        const { time, m, sink } = onFakeClock();
+        const line = timeline(m);
+        m.openChannel({ channel: 'music', rate: RATE }).write(new Int16Array(RATE * 2));
+        time.advance(200 + phase);
+        assert.ok(sink.frames.slice(-5).every((f) => f.length === 20 * MS), 'music alone plays in 20 ms frames');
+        // announced (a hub page on its way, PaService preparing a clip): short frames from the next frame on
+        const release = m.holdShortFrames();
+        time.advance(20);
+        const announced = openAndStart(m, time, 'page');
+        release();
+        assertNextShortFrame(announced, `announced, opened ${phase} ms into the music`);
+        time.advance(200 + phase);
+        assert.ok(sink.frames.slice(-3).every((f) => f.length === 20 * MS), 'back to 20 ms frames once it played');
+        // unannounced: the 20 ms frame already handed to the device goes first
+        const sudden = openAndStart(m, time, 'page');
+        assert.ok(sudden.at - sudden.openedAt <= 20 + 1e-6 && sudden.writtenAt - sudden.openedAt <= 20 + 1e-6, `unannounced: ${(sudden.at - sudden.openedAt).toFixed(2)} ms`);
+        line.assertContinuous(`phase ${phase}`);
+        m.stop();
+      }
+    });
   });
 });

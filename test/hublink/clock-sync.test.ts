@@ -112,15 +112,18 @@ describe('hub clock estimate', function () {
       return link;
     };
 
-    it('finds a 5 s offset to within the one quick sample, though the others are 80 ms one way', async () => {
+    it('finds a 5 s offset to within a quick sample, though the others are 80 ms one way', async () => {
       hub.clockSkewMs = 5000;
-      // every sample but the fourth is held 80 ms on the way to the hub (each alone would be 40 ms off)
-      hub.clockDelays = (n) => (n === 3 ? { upMs: 0, downMs: 0 } : { upMs: 80, downMs: 0 }); // n -1: the welcome
+      // Every sample but one in four is held 80 ms on the way to the hub (each alone would be 40 ms off, with an
+      // uncertainty of at least 40 ms). Two quick ones in the first burst: on a loaded machine one of them may wait
+      // for the kiosk's busy event loop and be set aside, as it should.
+      hub.clockDelays = (n) => (n % 4 === 3 ? { upMs: 0, downMs: 0 } : { upMs: 80, downMs: 0 }); // n -1: the welcome
       const l = connect();
-      await until(() => clocks.length > 0 && clocks.at(-1)!.uncertaintyMs! < 30, 20_000, 'the quick sample used');
+      // under 40 ms: only a quick sample can give it (a slow one's round trip alone is 80 ms)
+      await until(() => clocks.length > 0 && clocks.at(-1)!.uncertaintyMs! < 40, 20_000, 'a quick sample used');
       const e = l.clockEstimate()!;
       assert.ok(Math.abs(e.offsetMs - 5000) <= e.uncertaintyMs + 0.1, `${e.offsetMs} +- ${e.uncertaintyMs}`);
-      assert.ok(e.uncertaintyMs < 30);
+      assert.ok(e.uncertaintyMs < 40);
       // the estimate travels on the bus with its uncertainty
       assert.equal(clocks.at(-1)!.offsetMs, e.offsetMs);
       assert.equal(clocks.at(-1)!.uncertaintyMs, e.uncertaintyMs);
