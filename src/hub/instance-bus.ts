@@ -6,7 +6,8 @@ import type { Logger } from '../core/log.js';
 import { MAX_NOTIFY_BYTES, type Db } from './storage/db.js';
 
 export type BusMessage =
-  | { t: 'command'; id: string }
+  /** from: the instance that stored the command and sent it to its own kiosks already (KioskLink.commandStored) */
+  | { t: 'command'; id: string; from?: string }
   /** from: the instance that stored the push and sent it to its own kiosks already */
   | { t: 'config'; push: string; from?: string }
   | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' }

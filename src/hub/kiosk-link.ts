@@ -98,7 +98,8 @@ export class KioskLink {
     }, { split: true, delayMs: 20 });
     this.helloChecks = new Batcher((items) => this.resendPendingConfigs(items), { delayMs: 5 });
     o.bus.on((m) => {
-      if (m.t === 'command') this.retrying(() => this.deliverCommand(m.id), { command: m.id }, 'command not delivered');
+      // A command this instance stored went to its kiosks from what it stored (commandStored), not read back.
+      if (m.t === 'command' && m.from !== o.instanceId) this.retrying(() => this.deliverCommand(m.id), { command: m.id }, 'command not delivered');
       // A push this instance stored went to its kiosks from what it stored (deliverOwn), not read back.
       else if (m.t === 'config' && m.from !== o.instanceId) this.retrying(() => this.deliverConfig(m.push), { push: m.push }, 'config push not delivered');
       else if (m.t === 'kiosk') void this.kioskChanged(m.id, m.change);
@@ -453,6 +454,26 @@ export class KioskLink {
     });
     this.commandsSent = sent.catch(() => undefined);
     return sent;
+  }
+
+  /**
+   * A command this instance has just stored (committed) for these kiosks: the other instances are told its id
+   * (they read it back for their kiosks), and the kiosks held here get it from what was stored: no read-back of
+   * the command and its thousands of kiosk ids (a zone PA), one frame encoded once for all. In publish order
+   * like every command (deliverCommand): the send waits for the send of a command published before it.
+   */
+  async commandStored(c: { id: string; command: string; args: unknown; kiosks: string[] }): Promise<void> {
+    await this.o.bus.publish({ t: 'command', id: c.id, from: this.o.instanceId });
+    const sent = this.commandsSent.then(() => {
+      let frame: Buffer | undefined;
+      for (const kid of c.kiosks) {
+        const k = this.local.get(kid);
+        if (!k || !k.helloDone || k.ws.readyState !== 1) continue;
+        frame ??= Buffer.from(JSON.stringify({ type: 'command', id: c.id, command: c.command, args: c.args ?? null })); // as stored (jsonb of the same JSON)
+        k.ws.send(frame, { binary: false });
+      }
+    });
+    this.commandsSent = sent.catch(() => undefined);
   }
 
   /** This instance's view of its kiosks, fresher than the database's. */

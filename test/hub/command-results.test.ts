@@ -66,11 +66,20 @@ for (const engine of engines()) {
       };
       try {
         const admin = await consoleLogin(t.base, 'admin', 'admin-demo');
-        const drill = (await (await admin.post('/api/commands', { kiosks: ['conc-north'], command: 'drill.mode', args: { active: true } })).json()) as { id: string };
+        // The first as another instance publishes it (this one reads it back: the slow read); the second through
+        // this instance's API (sent from what it stored, no read): it still waits for the first.
+        const drill = { id: 'cmd-drill-from-elsewhere' };
+        await storage.createCommand({ id: drill.id, command: 'drill.mode', args: { active: true }, by: 'admin', role: 'admin', kiosks: ['conc-north'] });
+        await t.hub.ctx!.bus.publish({ t: 'command', id: drill.id });
         const view = (await (await admin.post('/api/commands', { kiosks: ['conc-north'], command: 'incident.mode', args: { active: true, kind: 'incident' } })).json()) as { id: string };
         const first = await k.next('command');
         const second = await k.next('command');
         assert.deepEqual([first.id, second.id], [drill.id, view.id], 'the DRILL banner must come before the incident view');
+        assert.equal(calls, 1, 'only the command from elsewhere is read back');
+        // Two through this instance's API: in the order they were published.
+        const a = (await (await admin.post('/api/commands', { kiosks: ['conc-north'], command: 'drill.mode', args: { active: false } })).json()) as { id: string };
+        const b = (await (await admin.post('/api/commands', { kiosks: ['conc-north'], command: 'incident.mode', args: { active: false } })).json()) as { id: string };
+        assert.deepEqual([(await k.next('command')).id, (await k.next('command')).id], [a.id, b.id]);
       } finally {
         storage.pendingCommand = read;
         k.ws.close();

@@ -200,7 +200,7 @@ export class DeskService {
     if (!online) return { ok: false, error: `kiosk ${kiosk} is offline` };
     const id = `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     await hub.storage.createCommand({ id, command, args, by: s.user, role: s.role, kiosks: [kiosk] });
-    await hub.bus.publish({ t: 'command', id });
+    await hub.link.commandStored({ id, command, args, kiosks: [kiosk] });
     await hub.audit({ session: s, ip }, `command.${command}`, kiosk, 'sent', { id, desk: true });
     const until = Date.now() + waitMs;
     for (;;) {

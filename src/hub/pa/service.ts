@@ -130,7 +130,7 @@ export class PaHub {
   async command(command: string, args: Record<string, unknown>, kiosks: string[], by: string, role: string, prefix = 'pactl'): Promise<string> {
     const id = newId(prefix);
     await this.hub.storage.createCommand({ id, command, args, by, role, kiosks });
-    await this.hub.bus.publish({ t: 'command', id });
+    await this.hub.link.commandStored({ id, command, args, kiosks });
     return id;
   }
 
@@ -156,7 +156,7 @@ export class PaHub {
       receipts,
     );
     await storage.createCommand({ id: a.id, command: a.command, args: a.args, by: a.by, role: a.role, kiosks: t.online });
-    await bus.publish({ t: 'command', id: a.id });
+    await this.hub.link.commandStored({ id: a.id, command: a.command, args: a.args, kiosks: t.online });
     await bus.publish({ t: 'pa', ev: 'action', id: a.id });
     await this.incidents.actionSent(a, t);
     return { id: a.id, sent: t.online, offline: t.offline };

@@ -54,7 +54,7 @@ export default async function commands(app: FastifyInstance) {
       const offline = targets.filter((k) => !sentSet.has(k));
       const id = `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
       await hub.storage.createCommand({ id, command: b.command, args, by: req.session!.user, role: req.session!.role, kiosks: sent });
-      await hub.bus.publish({ t: 'command', id });
+      await hub.link.commandStored({ id, command: b.command, args, kiosks: sent });
       await hub.audit(req, `command.${b.command}`, b.zone ? `zone:${b.zone}` : targets.slice(0, 20).join(','), 'sent', { id, sent: sent.length, offline: offline.length });
       req.log.info({ command: b.command, id, sent: sent.length, offline }, 'command sent');
       return reply.status(202).send({ id, sent, offline });

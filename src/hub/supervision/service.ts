@@ -209,7 +209,7 @@ export class SupervisionService {
     // ... so a test that ended just before this one is not taken for its verdict.
     const previous = (await hub.storage.supervision.lastTests([kiosk])).get(kiosk)?.testId;
     await hub.storage.createCommand({ id, command: 'supervision.test', args: {}, by: s.user, role: s.role, kiosks: [kiosk] });
-    await hub.bus.publish({ t: 'command', id });
+    await hub.link.commandStored({ id, command: 'supervision.test', args: {}, kiosks: [kiosk] });
     const until = Date.now() + waitMs;
     let result: { ok: boolean; error?: string } | null | undefined;
     for (;;) {
