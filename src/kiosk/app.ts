@@ -211,7 +211,6 @@ export class Kiosk {
 
   private async listen(): Promise<void> {
     this.localPort = await this.local.listen(this.opts.localPort ?? this.config.local.port);
-    await this.local.warm();
     this.log.info({ local: `http://${this.config.local.host}:${this.localPort}/`, readyMs: Date.now() - this.started }, 'ready');
   }
 

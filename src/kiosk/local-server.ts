@@ -167,37 +167,6 @@ export class LocalServer {
     });
   }
 
-  /**
-   * Two requests to itself over loopback (GET /health, and a POST with a JSON body to a path that is no route, so
-   * nothing acts), before the kiosk says it is ready: node's HTTP server code (parser, response writing, socket
-   * detach) runs once and is compiled, instead of inside the first press that arrives over this interface (the sim
-   * driver's, a screen's emergency button). Bounded; failures change nothing.
-   */
-  async warm(limitMs = 500): Promise<void> {
-    const port = (this.server.address() as AddressInfo | null)?.port;
-    if (!port) return;
-    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
-    const one = (method: 'GET' | 'POST', path: string, body?: string) =>
-      new Promise<void>((resolve) => {
-        const req = http.request({ host: this.host, port, method, path, agent: false, headers: { host: `${host}:${port}`, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve());
-          res.on('error', () => resolve());
-        });
-        req.on('error', () => resolve());
-        req.setTimeout(limitMs, () => req.destroy());
-        req.end(body);
-      });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      (async () => {
-        await one('GET', '/health');
-        await one('POST', '/warm-up', JSON.stringify({ input: 'none', active: false }));
-      })(),
-      new Promise<void>((r) => (timer = setTimeout(r, limitMs))),
-    ]).finally(() => clearTimeout(timer));
-  }
-
   close(): Promise<void> {
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
