@@ -35,6 +35,29 @@ export async function startSipp(opts: { scenario?: string; builtin?: string; arg
   return { proc, dir, port, uri: `sip:${opts.user ?? 'desk'}@${host}:${port}`, stop: () => proc.stop() };
 }
 
+/**
+ * Whether a socket is bound to host:port (UDP) or listens there (TCP), from /proc/net/udp or /proc/net/tcp:
+ * local addresses are little-endian hex IPv4 and a hex port; TCP state 0A is LISTEN.
+ */
+async function portInTable(port: number, host: string, tcp: boolean): Promise<boolean> {
+  const { readFile } = await import('node:fs/promises');
+  const hexHost = host
+    .split('.')
+    .map((b) => Number(b).toString(16).toUpperCase().padStart(2, '0'))
+    .reverse()
+    .join('');
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const table = await readFile(tcp ? '/proc/net/tcp' : '/proc/net/udp', 'utf8');
+  for (const line of table.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4) continue;
+    const [addr, p] = f[1]!.split(':');
+    if (p !== hexPort || (addr !== hexHost && addr !== '00000000')) continue;
+    if (!tcp || f[3] === '0A') return true;
+  }
+  return false;
+}
+
 /** A free even port p with p+2 free too: sipp's audio and video RTP ports. */
 async function mediaPorts(host: string): Promise<number> {
   const dgram = await import('node:dgram');
@@ -51,23 +74,16 @@ async function mediaPorts(host: string): Promise<number> {
   throw new Error('no free pair of media ports for sipp');
 }
 
-/** sipp prints nothing useful at start-up; it is ready once its UDP (or, with -t t1/tn, TCP) port is taken. */
+/**
+ * sipp prints nothing useful at start-up; it is ready once its UDP (or, with -t t1/tn, TCP) port is taken.
+ * Asked of the kernel's socket tables, not by binding the port ourselves: a probe that bound it for a moment
+ * could hold it just when sipp binds, and sipp then quit with "Address already in use" (seen on a loaded
+ * machine).
+ */
 async function bound(port: number, host: string, tcp: boolean, proc: Managed): Promise<void> {
-  const dgram = await import('node:dgram');
-  const net = await import('node:net');
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const taken = await new Promise<boolean>((resolve) => {
-      if (tcp) {
-        const s = net.createServer();
-        s.once('error', () => resolve(true));
-        return void s.listen(port, host, () => s.close(() => resolve(false)));
-      }
-      const s = dgram.createSocket('udp4');
-      s.once('error', () => resolve(true));
-      s.bind(port, host, () => s.close(() => resolve(false)));
-    });
-    if (taken) return;
+    if (await portInTable(port, host, tcp)) return;
     if (proc.child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 50));
   }
