@@ -91,13 +91,15 @@ describe('desk page in Firefox: log in, ring, answer, two-way audio, hang up (fi
     const first = await until(
       async () => {
         const c = await callInfo();
-        return c.stats ? c : undefined;
+        return c.stats && c.stats.packetsReceived > 0 ? c : undefined;
       },
       5000,
       'the page receiving audio',
     );
     const { levels, state } = await page.evaluate(async (id) => {
       const meter = await (window as any).board.S.phone.meter(id, 'remote');
+      // The meter's AudioContext resumes asynchronously (slowly on a loaded machine): the windows start once it runs.
+      for (let i = 0; i < 100 && meter.ctx.state !== 'running'; i++) await new Promise((r) => setTimeout(r, 50));
       const out = [];
       for (let i = 0; i < 4; i++) {
         await new Promise((r) => setTimeout(r, 700));

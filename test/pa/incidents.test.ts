@@ -125,7 +125,12 @@ describe('incidents and drills (hub, light kiosks)', function () {
     const mode = await until(() => k.commands.find((c) => c.command === 'drill.mode' && c.args.active), 5000, 'DRILL on the screen');
     const play = await until(() => k.commands.filter((c) => c.command === 'pa.play').at(-1)?.args.drill === true && k.commands.filter((c) => c.command === 'pa.play').at(-1), 5000, 'the message as a drill');
     assert.ok(mode && play);
-    assert.ok(k.commands.indexOf(mode) < k.commands.findIndex((c) => c.command === 'incident.mode' && c.args.active && c.id > mode.id), 'DRILL shows before the incident view');
+    // In the order they arrived: the drill's incident view is the first one after the last all-clear of the test
+    // before (command ids do not sort by time: two made in the same millisecond compare by their random part).
+    const lastClear = k.commands.findLastIndex((c) => c.command === 'incident.mode' && !c.args.active);
+    const view = k.commands.findIndex((c, i) => i > lastClear && c.command === 'incident.mode' && c.args.active);
+    assert.ok(view > lastClear, `the drill's incident view on the screen: ${k.commands.map((c) => c.command).join(', ')}`);
+    assert.ok(k.commands.indexOf(mode) < view, `DRILL shows before the incident view: ${k.commands.map((c) => c.command).join(', ')}`);
 
     kiosks[2]!.event('alarm.state', { alarmId: 'conc-tickets-lz1k3q-cd34', state: 'raised', kind: 'emergency', source: 'button', raisedAt: new Date().toISOString(), at: new Date().toISOString() });
     const rep = await until(async () => {
