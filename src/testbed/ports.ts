@@ -50,3 +50,23 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   }
   throw new Error('no free port found');
 }
+
+/**
+ * `count` consecutive ports from an even one, all free on UDP and never handed out in this process, and
+ * handed out together (sipp's media: audio RTP on p, video RTP on p+2). Reserving only p let a later
+ * freePort() hand out p+2 as another peer's port, or sipp's own control port, and one of the two binds failed.
+ */
+export async function freePortRun(count: number, host = '127.0.0.1'): Promise<number> {
+  const [from, to] = range();
+  for (let i = 0; i < 200; i++) {
+    const p = from + 2 * Math.floor((Math.random() * (to - from - count)) / 2);
+    const ports = Array.from({ length: count }, (_, k) => p + k);
+    if (ports.some((x) => handedOut.has(x))) continue;
+    let free = true;
+    for (const x of ports) if (!(await udpFree(x, host))) free = false;
+    if (!free) continue;
+    for (const x of ports) handedOut.add(x);
+    return p;
+  }
+  throw new Error(`no ${count} free consecutive ports found`);
+}

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { start, type Managed } from './proc.js';
-import { freePort } from './ports.js';
+import { freePort, freePortRun } from './ports.js';
 import { requireTool } from './tools.js';
 
 export interface Sipp {
@@ -58,20 +58,9 @@ async function portInTable(port: number, host: string, tcp: boolean): Promise<bo
   return false;
 }
 
-/** A free even port p with p+2 free too: sipp's audio and video RTP ports. */
-async function mediaPorts(host: string): Promise<number> {
-  const dgram = await import('node:dgram');
-  const udpFree = (p: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = dgram.createSocket('udp4');
-      s.once('error', () => resolve(false));
-      s.bind(p, host, () => s.close(() => resolve(true)));
-    });
-  for (let i = 0; i < 50; i++) {
-    const p = await freePort(host);
-    if (p % 2 === 0 && (await udpFree(p + 2))) return p;
-  }
-  throw new Error('no free pair of media ports for sipp');
+/** Four free ports from an even one p, reserved: sipp's audio RTP on p and video RTP on p+2 (with their odd neighbours). */
+function mediaPorts(host: string): Promise<number> {
+  return freePortRun(4, host);
 }
 
 /**

@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stopAll } from '../../src/testbed/proc.js';
+import { freePortRun } from '../../src/testbed/ports.js';
 import { callRig, desk, firstCall, targets } from './helpers.js';
 import { until } from '../helpers/tmp.js';
 
@@ -21,12 +22,9 @@ async function bound(port: number): Promise<boolean> {
   return !free;
 }
 
-/** Two even ports, P and P+2, nobody holds now (a range min P, max P+4 picks one of them). */
-async function freePair(): Promise<number> {
-  for (;;) {
-    const p = 30000 + 2 * Math.floor(Math.random() * 10000);
-    if (!(await bound(p)) && !(await bound(p + 2))) return p;
-  }
+/** Two even ports, P and P+2, nobody holds now and reserved in the test slot's range (a range min P, max P+4 picks one of them). */
+function freePair(): Promise<number> {
+  return freePortRun(5);
 }
 
 describe('intercom against sipp desks', function () {
