@@ -425,7 +425,6 @@ export class KioskLink {
     });
   }
 
-  /** A command (from any instance): send it to each of its kiosks held here. */
   /** The last command's send step: the next one sends after it (see deliverCommand). */
   private commandsSent: Promise<void> = Promise.resolve();
 
@@ -445,12 +444,7 @@ export class KioskLink {
     read.catch(() => undefined); // awaited below; not an unhandled rejection while the previous send waits
     const sent = this.commandsSent.then(async () => {
       const c = await read;
-      if (!c || c.kiosks.length === 0) return;
-      const frame = Buffer.from(JSON.stringify({ type: 'command', id, command: c.command, args: c.args })); // encoded once for every socket
-      for (const kid of c.kiosks) {
-        const k = this.local.get(kid);
-        if (k && k.ws.readyState === 1) k.ws.send(frame, { binary: false });
-      }
+      if (c) this.sendCommandFrame({ id, command: c.command, args: c.args, kiosks: c.kiosks });
     });
     this.commandsSent = sent.catch(() => undefined);
     return sent;
@@ -464,16 +458,19 @@ export class KioskLink {
    */
   async commandStored(c: { id: string; command: string; args: unknown; kiosks: string[] }): Promise<void> {
     await this.o.bus.publish({ t: 'command', id: c.id, from: this.o.instanceId });
-    const sent = this.commandsSent.then(() => {
-      let frame: Buffer | undefined;
-      for (const kid of c.kiosks) {
-        const k = this.local.get(kid);
-        if (!k || !k.helloDone || k.ws.readyState !== 1) continue;
-        frame ??= Buffer.from(JSON.stringify({ type: 'command', id: c.id, command: c.command, args: c.args ?? null })); // as stored (jsonb of the same JSON)
-        k.ws.send(frame, { binary: false });
-      }
-    });
+    const sent = this.commandsSent.then(() => this.sendCommandFrame(c));
     this.commandsSent = sent.catch(() => undefined);
+  }
+
+  /** One frame, encoded once, to each of these kiosks held here and past their hello. */
+  private sendCommandFrame(c: { id: string; command: string; args: unknown; kiosks: string[] }): void {
+    let frame: Buffer | undefined;
+    for (const kid of c.kiosks) {
+      const k = this.local.get(kid);
+      if (!k || !k.helloDone || k.ws.readyState !== 1) continue;
+      frame ??= Buffer.from(JSON.stringify({ type: 'command', id: c.id, command: c.command, args: c.args ?? null })); // as stored (jsonb of the same JSON)
+      k.ws.send(frame, { binary: false });
+    }
   }
 
   /** This instance's view of its kiosks, fresher than the database's. */
