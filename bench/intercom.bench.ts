@@ -23,7 +23,7 @@
 import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startSipp } from '../src/testbed/sipp.js';
 import { startBaresip } from '../src/testbed/baresip.js';
@@ -92,6 +92,8 @@ async function tap(deskPort: number) {
   });
   return {
     port: sock.address().port,
+    /** the desk's process (diagnosis: HP_BENCH_SCHEDSTAT) */
+    deskPid: undefined as number | undefined,
     invites,
     /** start watching for the first RTP packet of the next call */
     arm: () => Object.assign(state, { armed: true, firstRtp: 0, answer: 0 }),
@@ -142,7 +144,7 @@ interface Caller {
   /** starts a call to the desk; resolves once the request is sent */
   dial(): Promise<void>;
   /** the caller's own set-up stage marks of the latest call (CLOCK_MONOTONIC ms), where it reports them */
-  trace?: () => Promise<{ marks: Record<string, number>; gc?: number[][] } | undefined>;
+  trace?: () => Promise<{ marks: Record<string, number>; gc?: number[][]; loop?: (number | string)[][]; csw?: Record<string, number[]> } | undefined>;
   /** ends the call and waits until the caller is idle again */
   hangup(): Promise<void>;
   stop(): Promise<void>;
@@ -169,7 +171,7 @@ async function kioskCaller(name: string, deskUri: string, wav: string, handsFree
       trace.catch(() => {});
       await input('emergency', true);
     },
-    trace: async () => (trace ? (JSON.parse(await trace) as { marks: Record<string, number>; gc?: number[][] }) : undefined),
+    trace: async () => (trace ? (JSON.parse(await trace) as { marks: Record<string, number>; gc?: number[][]; loop?: (number | string)[][]; csw?: Record<string, number[]> }) : undefined),
     hangup: async () => {
       await input('emergency', false);
       await input('cancel', true);
@@ -203,6 +205,38 @@ async function baresipCaller(name: string, deskUri: string, wav: string): Promis
 
 type Tap = Awaited<ReturnType<typeof tap>>;
 
+/**
+ * Diagnosis (HP_BENCH_SCHEDSTAT=1, with HP_BENCH_STAGES_DUMP): the scheduler's counters of every thread of a process,
+ * tid -> [ns on a CPU, ns runnable but waiting for one, times scheduled] (/proc/PID/task/TID/schedstat).
+ */
+function schedstat(pid: number): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        out[tid] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+      } catch {
+        /* the thread ended */
+      }
+    }
+  } catch {
+    /* the process ended */
+  }
+  return out;
+}
+
+/** Per-call change of schedstat: the main thread (tid = pid) and the other threads summed, [run ms, wait ms, switches]. */
+function schedDelta(pid: number, a: Record<string, number[]>, b: Record<string, number[]>) {
+  const d = (tid: string) => {
+    const x = a[tid] ?? [0, 0, 0];
+    const y = b[tid]!;
+    return [(y[0]! - x[0]!) / 1e6, (y[1]! - x[1]!) / 1e6, y[2]! - x[2]!];
+  };
+  const main = b[String(pid)] ? d(String(pid)) : [0, 0, 0];
+  const others = Object.keys(b).filter((t) => t !== String(pid)).map(d).reduce((s, v) => s.map((x, k) => x + v[k]!), [0, 0, 0]);
+  return { main: main.map((x) => +x.toFixed(3)), others: others.map((x) => +x.toFixed(3)) };
+}
+
 /** Calls from trigger to the first RTP packet at the desk (and to the INVITE there); the first call also records the send intervals. */
 async function setupLatency(c: Caller, t: Tap, calls: number, withJitter: boolean) {
   const invite: number[] = [];
@@ -215,9 +249,11 @@ async function setupLatency(c: Caller, t: Tap, calls: number, withJitter: boolea
   for (let i = 0; i < calls; i++) {
     const before = t.invites.length;
     t.arm();
+    const sched = process.env.HP_BENCH_SCHEDSTAT === '1' ? [c.pid, process.pid, t.deskPid ?? 0].map((pid) => [pid, schedstat(pid)] as const) : undefined;
     const t0 = monotonicMs();
     await c.dial();
     while (!t.firstRtp()) await sleep(1);
+    const schedAfter = sched?.map(([pid, a]) => schedDelta(pid, a, schedstat(pid)));
     setup.push(t.firstRtp() - t0);
     invite.push(t.invites[before]! - t0);
     const call: Record<string, number> = { 'invite@desk': t.invites[before]! - t0, 'rtp@desk': t.firstRtp() - t0, ...(t.answer() ? { 'answer@desk': t.answer() - t0 } : {}) };
@@ -237,7 +273,9 @@ async function setupLatency(c: Caller, t: Tap, calls: number, withJitter: boolea
       const inSetup = gc.filter(([at, ms]) => at! + ms! >= 0 && at! <= call['rtp-first-sent']!);
       gcs.push([inSetup.length, inSetup.reduce((a, [, ms]) => a + ms!, 0)]);
     }
-    if (process.env.HP_BENCH_STAGES_DUMP) appendFileSync(process.env.HP_BENCH_STAGES_DUMP, JSON.stringify({ caller: c.name, i, ...call, ...(gc ? { gc } : {}) }) + '\n');
+    // With HELPPOINT_SETUP_LOOP=1 (diagnosis, src/core/setup-trace.ts) the kiosk also reports the callbacks its loop ran and its context switches.
+    const loop = tr?.loop?.map(([at, ms, what]) => [+((at as number) - t0).toFixed(2), +(ms as number).toFixed(3), what]);
+    if (process.env.HP_BENCH_STAGES_DUMP) appendFileSync(process.env.HP_BENCH_STAGES_DUMP, JSON.stringify({ caller: c.name, i, ...call, ...(gc ? { gc } : {}), ...(loop ? { loop, csw: tr!.csw } : {}), ...(schedAfter ? { sched: { caller: schedAfter[0], bench: schedAfter[1], desk: schedAfter[2] } } : {}) }) + '\n');
     await sleep(20);
   }
   return { invite, setup, jitter, stages, gcs };
@@ -315,6 +353,7 @@ export async function run(report: Report): Promise<void> {
   const CALLS_ALL = CALLS * 2 + ROUNDS * 3 + 2;
   const desk = await startSipp({ scenario: scenario('desk-answer-now.xml'), args: ['-m', String(CALLS_ALL), '-rtp_echo'] });
   const t = await tap(desk.port);
+  t.deskPid = desk.proc.pid;
   const deskUri = `sip:desk@127.0.0.1:${t.port}`;
   const wav = speechWav();
 

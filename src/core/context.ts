@@ -17,6 +17,7 @@ import type { AlarmHooks, CallService } from '../intercom/alarm-call.js';
 import type { AlarmService } from '../alarm/service.js';
 import type { IoDriver } from '../io/types.js';
 import type { SupervisionService } from '../supervision/capability.js';
+import type { SetupWindow } from './setup-window.js';
 
 export interface ConfigError {
   path: string;
@@ -40,6 +41,8 @@ export interface KioskServices {
   alarm?: AlarmHooks & AlarmService;
   /** supervision: runs a test on demand (the hub command supervision.test) */
   supervision?: SupervisionService;
+  /** an alarm call's set-up window: the intercom opens it, deferrable work (the event journal's writes) waits for it */
+  setup?: SetupWindow;
 }
 
 export interface KioskContext {

@@ -54,7 +54,7 @@ export class IntercomCapability implements KioskCapability {
       const { createInput } = await import('../audio/input/index.js');
       input = createInput({ source: 'silence', device: 'default' }, 8000);
     }
-    const intercom = new Intercom({ bus: ctx.bus, log: ctx.log, config: ctx.config, input, output: ctx.services.audioOut, alarm: () => ctx.services.alarm });
+    const intercom = new Intercom({ bus: ctx.bus, log: ctx.log, config: ctx.config, input, output: ctx.services.audioOut, alarm: () => ctx.services.alarm, setup: ctx.services.setup });
     await intercom.start();
     // The alarm controller places its calls through this one (read on each use) and retries a waiting call now.
     ctx.services.calls = intercom;

@@ -25,6 +25,7 @@ import type { CallKind } from './events.js';
 import { placeAlarmCall, type AlarmCallHandle, type AlarmCallListener, type AlarmCallRequest, type AlarmHooks, type CallService } from './alarm-call.js';
 import { trustedForAlarmCallback } from './alarm-trust.js';
 import { placeTestCall, TEST_INFO_TYPE, type TestCallHandle, type TestCallListener, type TestCallRequest } from './test-call.js';
+import type { SetupWindow } from '../core/setup-window.js';
 
 export interface IntercomOptions {
   bus: Bus;
@@ -36,6 +37,8 @@ export interface IntercomOptions {
   port?: number;
   /** the alarm controller, once started: it owns every emergency call */
   alarm?: () => AlarmHooks | undefined;
+  /** opened while an alarm call is set up (placed until its first RTP packet leaves or it ends) */
+  setup?: SetupWindow;
 }
 
 interface ActiveCall {
@@ -83,6 +86,8 @@ export class Intercom implements CallService {
   private readonly ownMedia = new WeakMap<Session, { input: AudioInput; output?: AudioOutput }>();
   /** the next call's RTP socket, bound ahead (media/rtp-spare.ts) */
   rtpSpare?: RtpSpare;
+  /** open set-up windows by alarm call id (src/core/setup-window.ts) */
+  private readonly setupEnds = new Map<string, () => void>();
 
   constructor(private readonly opts: IntercomOptions) {}
 
@@ -255,6 +260,10 @@ export class Intercom implements CallService {
   /** The alarm controller's one way to call: one INVITE to one desk, now. */
   placeAlarmCall(req: AlarmCallRequest, listener: AlarmCallListener): AlarmCallHandle {
     this.preempt(`the alarm ${req.alarmId}`);
+    // Deferrable work waits from here to the call's first RTP packet (media()) or its end (release).
+    this.setupEnds.get(req.callId)?.();
+    const endSetup = this.opts.setup?.begin();
+    if (endSetup) this.setupEnds.set(req.callId, endSetup);
     this.opts.log.info({ callId: req.callId, alarmId: req.alarmId, attempt: req.attempt, target: req.target }, 'placing alarm call');
     const handle = placeAlarmCall(
       {
@@ -267,6 +276,7 @@ export class Intercom implements CallService {
           this.attach(callId, session);
         },
         release: (callId) => {
+          this.endSetup(callId);
           if (this.call?.id !== callId) return;
           this.call.timers.forEach(clearTimeout);
           this.call = undefined;
@@ -277,6 +287,14 @@ export class Intercom implements CallService {
     );
     if (this.call?.id === req.callId) this.call.alarmHandle = handle;
     return handle;
+  }
+
+  /** Closes the set-up window of an alarm call (its first RTP packet left, or it ended). */
+  private endSetup(callId: string): void {
+    const end = this.setupEnds.get(callId);
+    if (!end) return;
+    this.setupEnds.delete(callId);
+    end();
   }
 
   /** The registrars this user agent is registered with now (their configured URIs). */
@@ -301,6 +319,7 @@ export class Intercom implements CallService {
           this.attach(callId, session);
         },
         release: (callId) => {
+          this.endSetup(callId);
           if (this.call?.id !== callId) return;
           this.call.timers.forEach(clearTimeout);
           this.call = undefined;
@@ -416,6 +435,7 @@ export class Intercom implements CallService {
     if (e.type === 'dtmf') return this.digit(sessionId, e.digit);
     if (e.type === 'rtp-silence') return this.silent(sessionId, e.silentMs);
     if (e.type === 'first-rtp-in' || e.type === 'first-rtp-out') this.marks.set(`${sessionId}:${e.type}`, performance.now());
+    if (e.type === 'first-rtp-out') this.endSetup(this.sessionCalls.get(sessionId) ?? sessionId);
     if (e.type === 'stats') {
       this.opts.log.info({ session: sessionId, rtp: e.stats }, 'call media statistics');
       const callId = this.sessionCalls.get(sessionId) ?? sessionId;
@@ -605,6 +625,7 @@ export class Intercom implements CallService {
 
   async stop(): Promise<void> {
     for (const off of this.offs.splice(0)) off();
+    for (const id of [...this.setupEnds.keys()]) this.endSetup(id);
     this.rtpSpare?.close();
     this.registration?.stop();
     try {

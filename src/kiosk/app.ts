@@ -4,6 +4,7 @@
 // hub link included, still starts, so the hub can hear about it. The order
 // puts the emergency path first: buttons are armed before anything slow.
 import path from 'node:path';
+import { SetupWindow } from '../core/setup-window.js';
 import { setupTrace, SETUP_TRACE_ENV } from '../core/setup-trace.js';
 import { Bus } from '../core/bus.js';
 import { createLogger, type Logger } from '../core/log.js';
@@ -99,6 +100,10 @@ export class Kiosk {
     this.store.onFault((detail) => (detail ? this.faults.raise('store', detail) : this.faults.clear('store')));
     this.ioCap = new IoCapability(opts.driver);
     this.capabilities = [this.ioCap, this.alarmCap, this.audioCap, this.intercomCap, this.displayCap, this.supervisionCap, this.hubCap];
+    // While an alarm call is set up, the event journal's writes wait (src/core/setup-window.ts).
+    // HELPPOINT_SETUP_WINDOW=off leaves them as they were (the benchmark's A/B comparison).
+    const setup = new SetupWindow();
+    if (process.env.HELPPOINT_SETUP_WINDOW !== 'off') this.store.journal.deferDuring(setup);
     this.ctx = {
       bus: this.bus,
       log: this.log,
@@ -107,7 +112,7 @@ export class Kiosk {
       store: this.store,
       faults: this.faults,
       local: this.local,
-      services: {},
+      services: { setup },
       applyConfig: (version, doc) => this.reconfigure(version, doc),
       status: () => {
         const h = this.health();
@@ -169,7 +174,7 @@ export class Kiosk {
     bus.onAny(({ event, payload }) => this.log.isLevelEnabled('debug') && this.log.debug({ event, payload: safe(payload) }, 'event'));
     if (setupTrace.enabled) {
       this.log.warn(`${SETUP_TRACE_ENV}=1: each call's set-up stages are logged (benchmark instrumentation)`);
-      setupTrace.onCall((marks, gc) => this.log.info({ marks, gc }, 'call set-up trace'));
+      setupTrace.onCall((marks, gc, diag) => this.log.info({ marks, gc, ...diag }, 'call set-up trace'));
     }
     // Routes that act are open to local callers with the sim driver (addSimRoutes), else only with the local token.
     this.local.setToken(this.readLocalToken());

@@ -33,6 +33,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../core/log.js';
+import type { SetupDefer } from '../core/setup-window.js';
 
 export interface StoredEvent {
   id: string; // unique per kiosk: `${kioskId}:${boot}:${seq}`
@@ -230,6 +231,12 @@ export class EventJournal {
   private closed = false;
   private dropped?: { count: number; alarm: number; since: string };
   private listener?: (p: JournalProblems) => void;
+  /** an alarm call's set-up window: batches wait until it closes (src/core/setup-window.ts) */
+  private setup?: SetupDefer;
+  /** a drain waits for the set-up window (`writing` stays set meanwhile) */
+  private deferred = false;
+  /** close() began: nothing waits for a set-up window any more */
+  private closing = false;
   /** what reading found: skipped lines, a torn tail, the files read */
   readonly recovery = { badLines: 0, tornTail: false, files: 0 };
 
@@ -464,16 +471,49 @@ export class EventJournal {
     this.kick();
   }
 
+  /**
+   * Batches (and compactions) wait while an alarm call is being set up: the records are in memory and in the
+   * outbox at once, only their write and fdatasync move behind the call's first RTP packet (at most
+   * SETUP_WINDOW_MAX_MS). recordSync and close() still write everything.
+   */
+  deferDuring(setup: SetupDefer): void {
+    this.setup = setup;
+  }
+
   private kick(): void {
     if (this.writing || this.closed || this.broken) return;
     this.writing = true;
     // One turn of the event loop later: a burst of records becomes one write and one fsync.
-    setImmediate(() => void this.drain());
+    setImmediate(() => this.drainAfterSetup());
+  }
+
+  private drainAfterSetup(): void {
+    if (this.setup?.active && !this.closing) this.deferDrain();
+    else void this.drain();
+  }
+
+  private deferDrain(): void {
+    this.deferred = true;
+    this.setup!.afterSetup(() => this.runDeferred());
+  }
+
+  /** The deferred drain, once: when the window closes, or at once when the journal is closing. */
+  private runDeferred(): void {
+    if (!this.deferred) return;
+    this.deferred = false;
+    void this.drain();
   }
 
   private async drain(): Promise<void> {
+    let handedOn = false;
     try {
       while (!this.broken && (this.buf.length || this.wantCompact)) {
+        if (this.setup?.active && !this.closing) {
+          // a set-up began while this drain was writing: the rest waits for it (`writing` stays set meanwhile)
+          handedOn = true;
+          this.deferDrain();
+          return;
+        }
         if (this.wantCompact) {
           await this.compact();
           continue;
@@ -490,7 +530,7 @@ export class EventJournal {
         waiters.forEach((w) => w(ok));
       }
     } finally {
-      this.writing = false;
+      if (!handedOn) this.writing = false;
     }
   }
 
@@ -605,6 +645,8 @@ export class EventJournal {
 
   /** Writes what is pending and closes the file. */
   async close(): Promise<void> {
+    this.closing = true;
+    this.runDeferred();
     await this.flushed();
     while (this.writing) await new Promise((r) => setTimeout(r, 5));
     this.closed = true;
