@@ -26,6 +26,7 @@ import { placeAlarmCall, type AlarmCallHandle, type AlarmCallListener, type Alar
 import { trustedForAlarmCallback } from './alarm-trust.js';
 import { placeTestCall, TEST_INFO_TYPE, type TestCallHandle, type TestCallListener, type TestCallRequest } from './test-call.js';
 import type { SetupWindow } from '../core/setup-window.js';
+import { IdleScavenger } from './idle-scavenge.js';
 
 export interface IntercomOptions {
   bus: Bus;
@@ -103,6 +104,16 @@ export class Intercom implements CallService {
     const kind = account.registrars[0]?.transport ?? sip.transport;
     const host = sip.localHost;
     this.rtpSpare = new RtpSpare(host, sip.rtpPortRange, (m) => log.warn(m));
+    // The young generation emptied between calls, off the set-up path (idle-scavenge.ts).
+    // HELPPOINT_IDLE_SCAVENGE=off leaves it to V8 (the benchmark's A/B comparison).
+    if (process.env.HELPPOINT_IDLE_SCAVENGE !== 'off') {
+      const scavenger = new IdleScavenger({ busy: () => !!this.call || this.ringing.size > 0 || !!this.opts.setup?.active });
+      scavenger.start();
+      this.offs.push(
+        bus.on('call.state', (e) => (e.state === 'ended' || e.state === 'failed') && scavenger.callEnded()),
+        () => scavenger.stop(),
+      );
+    }
     const base: UserAgentOptions = {
       uri: UserAgent.makeURI(`sip:${account.user}@${account.domain}`),
       authorizationUsername: account.authUser ?? account.user,
