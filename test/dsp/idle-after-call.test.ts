@@ -119,4 +119,19 @@ describe('hands-free chain after a call (kiosk process, canceller on)', function
     await until(async () => !(await health()).call && !(await health()).alarm, 10_000, 'third call over');
     await idle('after the third call');
   });
+
+  it('a microphone that fails to start in a call still raises the audio fault, and the call goes on', async () => {
+    answerer = await startAnswerer({ acceptAll: 600 });
+    const r: Rig = await rig({
+      audio: { input: { source: 'alsa', device: 'hp-no-such-device' }, output: { sink: 'null', rate: RATE }, handsFree: { mode: 'aec' } },
+      supervision: { enabled: false, target: answerer.uri },
+      sip: { targets: { emergency: [{ uri: answerer.uri, ringTimeoutS: 10 }], information: [{ uri: answerer.uri }] } },
+    });
+    await new Promise((res) => setTimeout(res, 1000));
+    assert.deepEqual((await r.faults()).filter((f) => f.code === 'audio'), [], 'idle: the microphone is not started, so no fault yet');
+    await r.post('sim/press', { input: 'emergency', ms: 60 });
+    await until(() => answerer!.calls[0]?.establishedAt, 10_000, 'call answered');
+    const fault = await until(async () => (await r.faults()).find((f) => f.code === 'audio' && /microphone/.test(f.detail)), 10_000, 'the audio fault for the microphone');
+    assert.match(fault.detail, /hp-no-such-device/);
+  });
 });
