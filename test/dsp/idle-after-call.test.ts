@@ -134,4 +134,31 @@ describe('hands-free chain after a call (kiosk process, canceller on)', function
     const fault = await until(async () => (await r.faults()).find((f) => f.code === 'audio' && /microphone/.test(f.detail)), 10_000, 'the audio fault for the microphone');
     assert.match(fault.detail, /hp-no-such-device/);
   });
+
+  it('adaptive volume keeps the raw microphone while idle (and after a call), never the hands-free chain', async () => {
+    answerer = await startAnswerer({ acceptAll: 600 });
+    const dir = tmpDir('hp-idle-adaptive-');
+    const talker = makeTone(path.join(dir, 'talker-600.wav'), 600, 60, 8000, 0.05);
+    const r: Rig = await rig({
+      audio: { input: { source: 'file', file: talker }, output: { sink: 'null', rate: RATE }, handsFree: { mode: 'aec' } },
+      pa: { volume: { adaptive: { min: 0.3, max: 0.9 } } },
+      supervision: { enabled: false, target: answerer.uri },
+      sip: { targets: { emergency: [{ uri: answerer.uri, ringTimeoutS: 10 }], information: [{ uri: answerer.uri }] } },
+    });
+    const pa = async () => (await (await fetch(r.kiosk.url + 'pa')).json()) as PaStatus & { ambientDbfs?: number };
+    const held = (what: string) =>
+      until(async () => {
+        const p = await pa();
+        return p.microphone?.handsFree.length === 0 && p.microphone.raw.join() === 'adaptive-volume' && p.ambientDbfs !== undefined ? p : undefined;
+      }, 5000, what).catch(async (err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(await pa())}`);
+      });
+    await held('idle: adaptive volume holds the raw microphone and measures');
+    await r.post('sim/press', { input: 'emergency', ms: 60 });
+    await until(() => answerer!.calls[0]?.establishedAt, 10_000, 'call answered');
+    await until(() => answerer!.calls[0]!.heardKioskTone, 6000, "the desk hears the kiosk's microphone");
+    await r.post('sim/press', { input: 'reset', ms: 100 });
+    await until(async () => !((await (await fetch(r.kiosk.url + 'health')).json()) as { alarm: unknown }).alarm, 10_000, 'alarm reset');
+    await held('after the call: the raw microphone still held by adaptive volume only');
+  });
 });
