@@ -38,8 +38,10 @@ export async function startAnswerer(opts: { silent?: boolean; acceptAll?: number
         rec.establishedAt = Date.now();
         void det.wait(4000).then((ok) => (rec.heardKioskTone = ok));
       });
-      call.on('ended', (reason: string) => ((rec.endedAt = Date.now()), (rec.endReason = reason)));
-      void call.accept({ output: new DetectorOutput(det), ...(opts.replyHz ? { input: new ToneInput(8000, opts.replyHz) } : {}) }).catch(() => {});
+      // the call's stream starts its input but, an input being its owner's, does not stop it: stopped here
+      const reply = opts.replyHz ? new ToneInput(8000, opts.replyHz) : undefined;
+      call.on('ended', (reason: string) => ((rec.endedAt = Date.now()), (rec.endReason = reason), void reply?.stop()));
+      void call.accept({ output: new DetectorOutput(det), ...(reply ? { input: reply } : {}) }).catch(() => {});
       return;
     }
     if (!call.headers['x-helppoint-test']) {
