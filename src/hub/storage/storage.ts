@@ -485,14 +485,7 @@ export class HubStorage {
     await this.db.query(
       `with c as (insert into commands (id, command, args, created_by, role, kiosks) values ($1, $2, $3::jsonb, $4, $5, $6::text[]) returning id)
        insert into command_pending (command_id, kiosk) select distinct c.id, t.k from c cross join unnest($6::text[]) as t(k)`,
-      [
-      c.id,
-      c.command,
-      json(c.args),
-      c.by,
-      c.role,
-      c.kiosks,
-      ],
+      [c.id, c.command, json(c.args), c.by, c.role, c.kiosks],
     );
   }
 
