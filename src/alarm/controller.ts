@@ -54,6 +54,8 @@ interface Attempt {
   over: boolean;
   handle?: AlarmCallHandle;
   timers: NodeJS.Timeout[];
+  /** gives the target up if it shows no sign of life in time (target.unreachableAfterS); cleared by that sign */
+  unreachable?: { timer: NodeJS.Timeout; sign: 'response' | 'ringing' };
 }
 
 export interface AlarmControllerDeps {
@@ -250,6 +252,7 @@ export class AlarmController implements AlarmHooks, AlarmService {
     this.attempt = att;
     att.handle = calls.placeAlarmCall({ callId: att.callId, alarmId: a.alarmId, attempt: a.attempt ?? 1, target: att.target, category: a.category, gate }, this.listener(att));
     this.armRing(att);
+    this.armUnreachable(att);
   }
 
   /** The intercom is up (or a retry is due): place the attempt that is waiting for it. */
@@ -272,7 +275,11 @@ export class AlarmController implements AlarmHooks, AlarmService {
       return;
     }
     const cfg = this.d.config().sip.alarm;
+    if (e.type === 'trying') this.signOfLife(att, 'response');
+    else if (e.type === 'ringing' || e.type === 'queued' || e.type === 'connected') this.signOfLife(att, 'ringing');
     switch (e.type) {
+      case 'trying':
+        return;
       case 'queued':
         if (att.phase !== 'calling') return;
         att.phase = 'queued';
@@ -357,6 +364,27 @@ export class AlarmController implements AlarmHooks, AlarmService {
     const t = this.d.config().sip.targets.emergency[att.targetIndex];
     const s = t?.ringTimeoutS ?? 15;
     att.timers.push(this.timer(s * 1000, 'ring timeout', att, () => this.giveUp(att, `no answer in ${s} s`)));
+  }
+
+  /**
+   * A desk whose network died without closing its connection stays registered: its INVITE goes nowhere and,
+   * without this, the alarm waited the whole ring timeout before the next desk. A console desk rings at once (the
+   * site SIP server's own 100 Trying says nothing of the desk); any other target must at least answer.
+   */
+  private armUnreachable(att: Attempt): void {
+    const t = this.d.config().sip.targets.emergency[att.targetIndex];
+    const s = t?.unreachableAfterS ?? 0;
+    if (!t || s <= 0 || s >= t.ringTimeoutS) return;
+    const sign = /^(desk|group):/.test(t.uri) ? 'ringing' : 'response';
+    const timer = this.timer(s * 1000, 'unreachable', att, () => this.giveUp(att, sign === 'ringing' ? `unreachable: the desk did not ring within ${s} s` : `unreachable: no response within ${s} s`));
+    att.unreachable = { timer, sign };
+  }
+
+  private signOfLife(att: Attempt, sign: 'response' | 'ringing'): void {
+    const u = att.unreachable;
+    if (!u || (u.sign === 'ringing' && sign !== 'ringing')) return;
+    clearTimeout(u.timer);
+    att.unreachable = undefined;
   }
 
   private async acknowledge(a: AlarmRecord, by: string, reason?: string): Promise<void> {
@@ -515,6 +543,8 @@ export class AlarmController implements AlarmHooks, AlarmService {
   private clearTimers(att: Attempt): void {
     att.timers.forEach(clearTimeout);
     att.timers.length = 0;
+    if (att.unreachable) clearTimeout(att.unreachable.timer);
+    att.unreachable = undefined;
   }
 
   /** Forgets an attempt: nothing it reports later counts. */

@@ -9,6 +9,7 @@ import type { KioskConfig } from './schema/kiosk.js';
 import type { HubConfig } from './schema/hub.js';
 import { loadBoardProfile } from './boards.js';
 import { namedTargetProblem } from '../intercom/targets.js';
+import { rtpRangeProblem } from '../intercom/media/rtp-ports.js';
 
 export interface ConfigError {
   path: string; // JSON pointer, '' for the whole document
@@ -67,6 +68,8 @@ export function checkKiosk(config: KioskConfig): ConfigError[] {
       if (board && !board.pins.includes(def.pin)) errors.push({ path, message: `pin ${def.pin} does not exist on board ${board.name}` });
     }
   }
+  const rtp = rtpRangeProblem(config.sip.rtpPortRange);
+  if (rtp) errors.push({ path: '/sip/rtpPortRange', message: rtp });
   const named = namedTargetProblem(config.sip);
   if (named) errors.push({ path: '/sip/targets', message: named });
   if (config.io.driver === 'johnny-five' && !config.io.serialPort) {
@@ -95,6 +98,10 @@ export function checkHub(config: HubConfig): ConfigError[] {
       if (desks.has(g)) errors.push({ path: `/desk/desks/${i}/groups/${j}`, message: `group "${g}" has the name of a desk` });
     }),
   );
+  const gatewayRtp = rtpRangeProblem(config.pa?.gateway?.rtpPortRange);
+  if (gatewayRtp) errors.push({ path: '/pa/gateway/rtpPortRange', message: gatewayRtp });
+  const answererRtp = rtpRangeProblem(config.supervision?.answerer?.rtpPortRange);
+  if (answererRtp) errors.push({ path: '/supervision/answerer/rtpPortRange', message: answererRtp });
   const names = new Set<string>();
   config.users.forEach((u, i) => {
     if (names.has(u.name)) errors.push({ path: `/users/${i}/name`, message: `duplicate user "${u.name}"` });

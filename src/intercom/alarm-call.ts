@@ -15,6 +15,8 @@ import type { TestCallHandle, TestCallListener, TestCallRequest } from './test-c
 
 /** What happened to one alarm call, reported to the controller. */
 export type AlarmCallEvent =
+  /** the first response to the INVITE (100 Trying from the target or a proxy on the way) */
+  | { type: 'trying' }
   | { type: 'ringing' }
   | { type: 'queued' }
   | { type: 'connected' }
@@ -163,6 +165,7 @@ export function placeAlarmCall(ctx: AlarmCallContext, req: AlarmCallRequest, lis
       // Our media handler builds the offer, then waits for the gate before sip.js sends the INVITE.
       sessionDescriptionHandlerOptions: { gate } as object,
       requestDelegate: {
+        onTrying: () => report({ type: 'trying' }),
         onProgress: (res) => {
           const code = res.message.statusCode ?? 0;
           if (code === 182 && state !== 'queued') {

@@ -61,7 +61,7 @@ export class OutgoingCall {
         const targets = this.ctx.config().sip.targets[this.kind]; // read now: the config may have changed live
         for (const t of targets) {
           if (this.cancelled) break;
-          const outcome = await this.tryTarget(t.uri, t.ringTimeoutS * 1000);
+          const outcome = await this.tryTarget(t);
           if (outcome === 'answered') {
             this.emit('ended', this.endReason ?? 'hung up');
             return;
@@ -77,7 +77,9 @@ export class OutgoingCall {
     }
   }
 
-  private tryTarget(uri: string, ringTimeoutMs: number): Promise<'answered' | 'next'> {
+  private tryTarget(t: { uri: string; ringTimeoutS: number; unreachableAfterS: number }): Promise<'answered' | 'next'> {
+    const { uri } = t;
+    const ringTimeoutMs = t.ringTimeoutS * 1000;
     const attempt = ++this.attempt;
     this.target = uri;
     const target = UserAgent.makeURI(resolveTarget(uri, this.ctx.config().sip));
@@ -94,43 +96,65 @@ export class OutgoingCall {
     this.emit('calling');
     return new Promise((resolve) => {
       let ringTimer: NodeJS.Timeout | undefined;
-      this.stopAttemptTimers = () => clearTimeout(ringTimer);
+      // A target with no sign of life in time (target.unreachableAfterS) is given up early: as in the alarm
+      // controller, a console desk must ring (the SIP server answers 100 Trying itself), any other target answer.
+      let unreachable: { timer: NodeJS.Timeout; sign: 'response' | 'ringing' } | undefined;
+      const alive = (sign: 'response' | 'ringing') => {
+        if (!unreachable || (unreachable.sign === 'ringing' && sign !== 'ringing')) return;
+        clearTimeout(unreachable.timer);
+        unreachable = undefined;
+      };
+      this.stopAttemptTimers = () => (clearTimeout(ringTimer), unreachable && clearTimeout(unreachable.timer));
       let answered = false;
       let queued = false;
+      const giveUp = (reason: string) => {
+        clearTimeout(ringTimer);
+        if (unreachable) clearTimeout(unreachable.timer);
+        this.ctx.log.info({ callId: this.id, target: uri, reason }, 'giving up on this desk; next desk');
+        this.emitAttempt(reason, attempt, uri);
+        inviter.cancel().catch(() => {});
+        // A desk that never answered at all gets no CANCEL transaction to finish: move on anyway.
+        ringTimer = setTimeout(() => {
+          if (inviter.state !== SessionState.Terminated && !answered) {
+            void inviter.dispose().catch(() => {});
+            resolve('next');
+          }
+        }, 2000);
+      };
       const armRing = () => {
         clearTimeout(ringTimer);
         ringTimer = setTimeout(() => {
           if (queued) return; // a queue keeps us waiting
-          this.ctx.log.info({ callId: this.id, target: uri }, 'ring timeout; next desk');
-          this.emitAttempt('no answer', attempt, uri);
-          inviter.cancel().catch(() => {});
-          // A desk that never answered at all gets no CANCEL transaction to finish: move on anyway.
-          ringTimer = setTimeout(() => {
-            if (inviter.state !== SessionState.Terminated && !answered) {
-              void inviter.dispose().catch(() => {});
-              resolve('next');
-            }
-          }, 2000);
+          giveUp('no answer');
         }, ringTimeoutMs);
       };
       armRing();
+      if (t.unreachableAfterS > 0 && t.unreachableAfterS < t.ringTimeoutS) {
+        const sign = /^(desk|group):/.test(uri) ? 'ringing' : 'response';
+        const s = t.unreachableAfterS;
+        unreachable = { sign, timer: setTimeout(() => giveUp(sign === 'ringing' ? `unreachable: the desk did not ring within ${s} s` : `unreachable: no response within ${s} s`), s * 1000) };
+      }
       inviter.stateChange.addListener((s) => {
         if (s === SessionState.Established) {
           answered = true;
+          alive('ringing');
           clearTimeout(ringTimer);
           this.connectedAt = Date.now();
           this.emit('connected');
         } else if (s === SessionState.Terminated) {
           clearTimeout(ringTimer);
+          if (unreachable) clearTimeout(unreachable.timer);
           resolve(answered ? 'answered' : 'next');
         }
       });
       inviter
         .invite({
           requestDelegate: {
+            onTrying: () => alive('response'),
             onProgress: (res) => {
               if (this.session !== inviter) return; // a late provisional of an abandoned attempt
               const code = res.message.statusCode ?? 0;
+              if (code === 180 || code === 182 || code === 183) alive('ringing');
               if (code === 182) {
                 queued = true;
                 if (this.state !== 'queued') this.emit('queued');

@@ -12,7 +12,8 @@ import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { AudioInput, AudioOutput } from '../audio/types.js';
 import { codecList, createMediaFactory, RtpSessionDescriptionHandler, RtpSpare, type MediaEvent } from './media/index.js';
-import { warmCallPath } from './warm-up.js';
+import { loopbackCall, warmCallPath } from './warm-up.js';
+import { GcRewarm } from './rewarm.js';
 import { UdpTransport } from './transports/udp.js';
 import { boundTransport } from './transports/bound.js';
 import type { BaseTransport, TransportOptions } from './transports/base.js';
@@ -83,6 +84,8 @@ export class Intercom implements CallService {
   private readonly ownMedia = new WeakMap<Session, { input: AudioInput; output?: AudioOutput }>();
   /** the next call's RTP socket, bound ahead (media/rtp-spare.ts) */
   rtpSpare?: RtpSpare;
+  /** the set-up path warmed again after each major GC, when idle (rewarm.ts) */
+  rewarm?: GcRewarm;
 
   constructor(private readonly opts: IntercomOptions) {}
 
@@ -176,6 +179,13 @@ export class Intercom implements CallService {
       )
       // the first call's RTP socket, bound before "ready" (the kiosk waits for the warm-up)
       .then(() => this.rtpSpare?.fill());
+    const codecs = codecList(sip.codecs);
+    this.rewarm = new GcRewarm({
+      run: () => loopbackCall(codecs),
+      busy: () => !!this.call || this.ringing.size > 0 || !!this.opts.alarm?.()?.isOpen(),
+      onDone: (r) => ('err' in r ? log.warn({ err: r.err.message }, 'call set-up path re-warm failed') : log.debug({ ms: Math.round(r.ms) }, 'call set-up path warmed again after a major GC')),
+    });
+    void this.warmedUp.then(() => this.rewarm?.start());
 
     this.offs.push(
       bus.on('call.requested', (e) => {
@@ -604,6 +614,7 @@ export class Intercom implements CallService {
   }
 
   async stop(): Promise<void> {
+    this.rewarm?.stop();
     for (const off of this.offs.splice(0)) off();
     this.rtpSpare?.close();
     this.registration?.stop();

@@ -3,13 +3,14 @@
 // explicit act, queue and media limits, and the paths that start an alarm
 // while an information call is in progress.
 import { strict as assert } from 'node:assert';
+import dgram from 'node:dgram';
 import WebSocket from 'ws';
 import { stopAll } from '../../src/testbed/proc.js';
 import { desk } from '../intercom/helpers.js';
 import { until, sleep } from '../helpers/tmp.js';
 import { alarmRig, header, inviteTap } from './helpers.js';
 
-const targets = (emergency: { uri: string; ringTimeoutS?: number }[], information = emergency) => ({ sip: { targets: { emergency, information } } });
+const targets = (emergency: { uri: string; ringTimeoutS?: number; unreachableAfterS?: number }[], information = emergency) => ({ sip: { targets: { emergency, information } } });
 
 describe('alarm against sipp desks', function () {
   this.timeout(60_000);
@@ -82,6 +83,30 @@ describe('alarm against sipp desks', function () {
     const reset = await rig.waitAlarm((a) => a.state === 'reset', 'reset');
     assert.equal(reset.by, 'dtmf');
     assert.equal(await d.proc.exited, 0);
+  });
+
+  it('gives up a desk that answers nothing (its host gone without a word) after unreachableAfterS, not its ring timeout', async () => {
+    // A socket that takes every INVITE and answers nothing: a desk PC whose network died, still in the hunt list.
+    const sink = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+    let invites = 0;
+    sink.on('message', (m) => void (m.toString('latin1').startsWith('INVITE ') && invites++));
+    try {
+      const d2 = await desk('desk-ack-dtmf-bye.xml');
+      const dead = `sip:dead@127.0.0.1:${sink.address().port}`;
+      const rig = await alarmRig(targets([{ uri: dead, ringTimeoutS: 30, unreachableAfterS: 1 }, { uri: d2.uri }]));
+      await rig.press('emergency');
+      const first = await rig.waitAlarm((a) => a.state === 'calling' && a.attempt === 1, 'first attempt');
+      const next = await rig.waitAlarm((a) => a.state === 'calling' && a.attempt === 2, 'second attempt');
+      const waited = Date.parse(next.at) - Date.parse(first.at);
+      assert.ok(waited >= 1000 && waited < 15_000, `moved on after ${waited} ms (unreachableAfterS 1 s, ring timeout 30 s)`);
+      assert.ok(invites >= 1, 'the dead desk was sent the INVITE');
+      assert.equal(next.target, d2.uri);
+      assert.match(next.reason ?? '', /unreachable: no response within 1 s/);
+      await rig.waitAlarm((a) => a.state === 'acknowledged', 'acknowledged by the next desk');
+    } finally {
+      sink.close();
+    }
   });
 
   it('waits at most queueMaxWaitS after 182 Queued, then calls the next desk', async () => {

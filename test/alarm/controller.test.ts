@@ -36,7 +36,11 @@ function setup(opts: { journal?: Partial<AlarmJournal>; writeGateMs?: number } =
   const bus = new Bus();
   const faults = new Faults(bus);
   const config = testConfig();
-  config.sip.targets.emergency = [{ uri: 'sip:a@127.0.0.1:5071', ringTimeoutS: 30 }, { uri: 'sip:b@127.0.0.1:5072', ringTimeoutS: 30 }];
+  // The stand-in intercom reports no 100 Trying: the unreachable check is off here, except in its own tests.
+  config.sip.targets.emergency = [
+    { uri: 'sip:a@127.0.0.1:5071', ringTimeoutS: 30, unreachableAfterS: 0 },
+    { uri: 'sip:b@127.0.0.1:5072', ringTimeoutS: 30, unreachableAfterS: 0 },
+  ];
   const real = new AlarmJournal(dir);
   const journal = Object.assign(real, opts.journal ?? {});
   const read = () => {
@@ -187,5 +191,61 @@ describe('alarm controller (in process, real journal)', () => {
     assert.equal(t.calls.placed[1]!.ended, undefined);
     assert.deepEqual(t.states.map((s) => s.state.state), ['raised', 'calling', 'calling']);
     t.controller.stop();
+  });
+
+  describe('a target that shows no sign of life is given up before its ring timeout', () => {
+    const placedReasons = (t: ReturnType<typeof setup>) => t.states.filter((s) => s.state.state === 'calling').map((s) => s.state.reason ?? '');
+    it('a console desk that does not ring (only the SIP server\'s 100 Trying) is given up; one that rings is not', async () => {
+      const t = setup();
+      t.config.sip.targets.emergency = [
+        { uri: 'desk:dead', ringTimeoutS: 30, unreachableAfterS: 0.3 },
+        { uri: 'desk:alive', ringTimeoutS: 30, unreachableAfterS: 0.3 },
+      ];
+      t.controller.start();
+      const t0 = Date.now();
+      t.bus.emit('call.requested', { kind: 'emergency', source: 'button' });
+      await until(() => t.calls.placed[0], 2000, 'first attempt');
+      t.calls.placed[0]!.listener({ type: 'trying' });
+      await until(() => t.calls.placed[1], 5000, 'second attempt');
+      const took = Date.now() - t0;
+      assert.ok(took >= 300 && took < 5000, `moved on after ${took} ms, not the 30 s ring timeout`);
+      assert.equal(t.calls.placed[0]!.ended, 'unreachable: the desk did not ring within 0.3 s', 'the dead desk\'s INVITE is cancelled');
+      assert.equal(t.calls.placed[1]!.req.target, 'desk:alive');
+      await until(() => placedReasons(t).length === 2, 2000, 'the second attempt announced');
+      assert.match(placedReasons(t)[1]!, /unreachable: the desk did not ring within 0\.3 s/);
+      t.calls.placed[1]!.listener({ type: 'trying' });
+      t.calls.placed[1]!.listener({ type: 'ringing' });
+      await sleep(700);
+      assert.equal(t.calls.placed.length, 2, 'a desk that rings keeps its ring timeout');
+      assert.equal(t.calls.placed[1]!.ended, undefined);
+      t.controller.stop();
+    });
+
+    it('a SIP URI target counts any response (100 Trying) as alive; one that answers nothing is given up', async () => {
+      const t = setup();
+      t.config.sip.targets.emergency = [
+        { uri: 'sip:silent@127.0.0.1:5071', ringTimeoutS: 30, unreachableAfterS: 0.3 },
+        { uri: 'sip:proxy@127.0.0.1:5072', ringTimeoutS: 30, unreachableAfterS: 0.3 },
+      ];
+      t.controller.start();
+      t.bus.emit('call.requested', { kind: 'emergency', source: 'button' });
+      await until(() => t.calls.placed[1], 5000, 'the silent target given up');
+      assert.equal(t.calls.placed[0]!.ended, 'unreachable: no response within 0.3 s');
+      t.calls.placed[1]!.listener({ type: 'trying' });
+      await sleep(700);
+      assert.equal(t.calls.placed.length, 2, 'a target that answered 100 Trying keeps its ring timeout');
+      t.controller.stop();
+    });
+
+    it('0 leaves only the ring timeout', async () => {
+      const t = setup();
+      t.config.sip.targets.emergency = [{ uri: 'desk:quiet', ringTimeoutS: 30, unreachableAfterS: 0 }, { uri: 'desk:next', ringTimeoutS: 30, unreachableAfterS: 0 }];
+      t.controller.start();
+      t.bus.emit('call.requested', { kind: 'emergency', source: 'button' });
+      await until(() => t.calls.placed[0], 2000, 'first attempt');
+      await sleep(700);
+      assert.equal(t.calls.placed.length, 1);
+      t.controller.stop();
+    });
   });
 });

@@ -56,6 +56,8 @@ describe('config validation', () => {
     ['invalid URL', (c) => (c.hub.url = 'http//hub'), '/hub/url'],
     ['unknown setting', (c) => (c.sip.colour = 'red'), '/sip/colour'],
     ['missing required', (c) => delete c.location, '/location'],
+    ['RTP port range upside down', (c) => (c.sip.rtpPortRange = { min: 20000, max: 10000 }), '/sip/rtpPortRange'],
+    ['RTP port range without an even port', (c) => (c.sip.rtpPortRange = { min: 20001, max: 20001 }), '/sip/rtpPortRange'],
   ];
 
   for (const [what, mutate, pathExpected] of broken) {

@@ -2,6 +2,7 @@
 // the kiosk has already abandoned (here a 408 that comes 3 s after the CANCEL)
 // must not clear the ring timer of the attempt now ringing.
 import { strict as assert } from 'node:assert';
+import dgram from 'node:dgram';
 import { stopAll } from '../../src/testbed/proc.js';
 import { callRig, desk, targets } from './helpers.js';
 import { until } from '../helpers/tmp.js';
@@ -41,5 +42,23 @@ describe('intercom: attempts own their timers', function () {
     const rang = Date.parse((ended as unknown as { at: string }).at) - Date.parse(started.data.at);
     assert.ok(rang >= 4000, `attempt 2 rang ${rang} ms, not its own 4 s`);
     assert.equal(await second.proc.exited, 0, `second desk:\n${second.proc.output().slice(-1500)}`);
+  });
+
+  it('an information call gives up a desk that answers nothing after unreachableAfterS, then rings the next one', async () => {
+    const sink = dgram.createSocket('udp4'); // takes every INVITE, answers nothing
+    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+    try {
+      const second = await desk('desk-no-answer.xml');
+      const dead = `sip:dead@127.0.0.1:${sink.address().port}`;
+      const rig = await callRig(targets([{ uri: dead, ringTimeoutS: 30, unreachableAfterS: 1 }, { uri: second.uri, ringTimeoutS: 2 }]));
+      const t0 = Date.now();
+      await rig.press('information');
+      await until(() => rig.events().some((e) => e.type === 'call.state' && e.data.attempt === 1 && e.data.reason === 'unreachable: no response within 1 s'), 10_000, 'attempt 1 given up as unreachable');
+      await until(() => rig.events().some((e) => e.type === 'call.state' && e.data.attempt === 2), 10_000, 'attempt 2');
+      assert.ok(Date.now() - t0 < 15_000, 'well before the 30 s ring timeout');
+      assert.equal(await second.proc.exited, 0, `second desk:\n${second.proc.output().slice(-1500)}`);
+    } finally {
+      sink.close();
+    }
   });
 });

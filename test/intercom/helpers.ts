@@ -64,6 +64,6 @@ export function firstCall(rig: CallRig): string[] {
   return calls.filter((e) => e.data.callId === id).map((e) => e.data.state + (e.data.reason ? `(${e.data.reason})` : ''));
 }
 
-export function targets(emergency: { uri: string; ringTimeoutS?: number }[], information = emergency) {
+export function targets(emergency: { uri: string; ringTimeoutS?: number; unreachableAfterS?: number }[], information = emergency) {
   return { sip: { targets: { emergency, information } } };
 }

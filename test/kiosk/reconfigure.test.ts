@@ -51,7 +51,7 @@ describe('config changes: what applies live', () => {
   });
 
   it('intercom: desks are read per call; account, registrars, ports and the name need a new user agent', () => {
-    assert.equal(needsNewUserAgent(base, edit(base, (x) => (x.sip.targets.emergency = [{ uri: 'sip:a@127.0.0.1:5999', ringTimeoutS: 5 }]))), false);
+    assert.equal(needsNewUserAgent(base, edit(base, (x) => (x.sip.targets.emergency = [{ uri: 'sip:a@127.0.0.1:5999', ringTimeoutS: 5, unreachableAfterS: 5 }]))), false);
     assert.equal(needsNewUserAgent(base, edit(base, (x) => (x.sip.callTimeLimitS = 60))), false);
     assert.equal(needsNewUserAgent(base, edit(base, (x) => (x.sip.account.registrars = [{ uri: 'sip:127.0.0.1:5999', transport: 'udp' }]))), true);
     assert.equal(needsNewUserAgent(base, edit(base, (x) => (x.sip.codecs = ['PCMU']))), true);

@@ -7,7 +7,9 @@ import { strict as assert } from 'node:assert';
 import dgram from 'node:dgram';
 import { RtpSessionDescriptionHandler } from '../../src/intercom/media/handler.js';
 import { codecList } from '../../src/intercom/media/index.js';
-import { RtpSpare, SPARE_REFILL_MS } from '../../src/intercom/media/rtp-spare.js';
+import { bindRtpSocket, RtpSpare, rtpSocket, SPARE_REFILL_MS } from '../../src/intercom/media/rtp-spare.js';
+import { evenPorts } from '../../src/intercom/media/rtp-ports.js';
+import { freePortRun } from '../../src/testbed/ports.js';
 import { createInput } from '../../src/audio/input/index.js';
 import { sleep } from '../helpers/tmp.js';
 
@@ -109,6 +111,28 @@ describe('RTP socket bound ahead of the call', () => {
       spare.close();
       holder.close();
     }
+  });
+
+  it('takes every even port of a range, both ends included, and no odd one', async () => {
+    assert.deepEqual(evenPorts({ min: 10000, max: 10004 }), { first: 10000, count: 3 });
+    assert.deepEqual(evenPorts({ min: 10001, max: 10004 }), { first: 10002, count: 2 });
+    assert.deepEqual(evenPorts({ min: 10001, max: 10001 }), { first: 10002, count: 0 });
+    // a range of two even ports (the second one its last port): two sockets take both (before, the last even port
+    // of a range was never picked, and the second bind failed 50 times on the first port)
+    const run = await freePortRun(5); // run..run+4 free
+    const base = run + (run % 2 ? 1 : 2); // the first even port after run
+    const range = { min: base - 1, max: base + 2 }; // starts on an odd port, ends on an even one
+    const a = rtpSocket();
+    const b = rtpSocket();
+    try {
+      const pa = await bindRtpSocket(a, '127.0.0.1', range);
+      const pb = await bindRtpSocket(b, '127.0.0.1', range);
+      assert.deepEqual([pa, pb].sort(), [base, base + 2]);
+    } finally {
+      a.close();
+      b.close();
+    }
+    await assert.rejects(bindRtpSocket(rtpSocket(), '127.0.0.1', { min: 20001, max: 20001 }), /holds no even port/);
   });
 
   it('binds nothing more once closed', async () => {

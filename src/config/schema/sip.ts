@@ -39,6 +39,13 @@ const TargetUri = Type.String({
 export const Target = Strict({
   uri: TargetUri,
   ringTimeoutS: Type.Number({ exclusiveMinimum: 0, maximum: 300, default: 15 }),
+  unreachableAfterS: Type.Number({
+    minimum: 0,
+    maximum: 300,
+    default: 5,
+    description:
+      'a target that shows no sign of life this long after the INVITE is given up before its ring timeout and the hunt moves on (a desk whose network died without closing its connection is still registered). For desk: and group: targets the sign is ringing (180, 182 or 183: the site SIP server answers 100 Trying itself, only a ring comes from a desk); for a SIP URI any response, 100 Trying included (a proxy or gateway may take longer to ring). 0, or not less than ringTimeoutS: only the ring timeout',
+  }),
   name: Type.Optional(Type.String()),
 });
 

@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
+import { evenPorts, rtpRangeProblem } from './rtp-ports.js';
 
 /**
  * dgram resolves every destination, even an IP literal, through dns.lookup,
@@ -27,7 +28,7 @@ export function rtpSocket(): dgram.Socket {
   return dgram.createSocket({ type: 'udp4', lookup: literalLookup });
 }
 
-/** Binds `socket` to `host` on a random even port of `range` (RFC 3550 11), or any port without a range. */
+/** Binds `socket` to `host` on a random even port of `range` (RFC 3550 11; both ends included), or any port without a range. */
 export async function bindRtpSocket(socket: dgram.Socket, host: string, range?: { min: number; max: number }): Promise<number> {
   const tryBind = (port: number) =>
     new Promise<boolean>((resolve) => {
@@ -39,8 +40,11 @@ export async function bindRtpSocket(socket: dgram.Socket, host: string, range?: 
       });
     });
   if (range) {
+    const problem = rtpRangeProblem(range);
+    if (problem) throw new Error(`RTP port range ${problem}`);
+    const { first, count } = evenPorts(range);
     for (let i = 0; i < 50; i++) {
-      const p = range.min + 2 * randomInt(0, Math.max(1, Math.floor((range.max - range.min) / 2)));
+      const p = first + 2 * randomInt(0, count);
       if (await tryBind(p)) return p;
     }
     throw new Error(`no free RTP port in ${range.min}-${range.max}`);
