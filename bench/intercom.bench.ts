@@ -387,10 +387,10 @@ export async function run(report: Report): Promise<void> {
     return;
   }
   const aec = await kioskCaller('kiosk-aec', deskUri, wav, 'aec');
-  // The canceller's kiosk is idle-subtracted with the hands-free-off kiosk's idle of the same window: its own idle is
-  // not one state (before its first call its microphone and mixer sleep; after it the hands-free chain keeps running,
-  // the mixer awake for the echo reference and the canceller on the microphone), and subtracting the latter hid the
-  // canceller's cost (0.57 % in the 30 Nov quiet run, below the canceller-off figure).
+  // The canceller's kiosk is idle-subtracted with the hands-free-off kiosk's idle of the same window. Its own idle was
+  // not one state until the hands-free chain was leased per call (before, the chain kept running after the first
+  // call, the mixer awake for the echo reference), and subtracting that idle hid the canceller's cost (0.57 % in the
+  // 30 Nov quiet run); its own idle is still reported in the note, and should now match the hands-free-off kiosk's.
   const cpu = await callCpu([ours, bs, aec], t, { 'kiosk-aec': 'kiosk' });
   await Promise.all([ours.stop(), bs.stop(), aec.stop()]);
   const load = os.loadavg()[0]!.toFixed(1);
@@ -407,7 +407,7 @@ export async function run(report: Report): Promise<void> {
     'call_cpu_aec_pct',
     median(a.net),
     '%',
-    `${how}, except the idle subtracted: the hands-free-off kiosk's idle of the same window (call_cpu_pct's baseline: a kiosk of the same build and config but hands-free, after calls), so the figure minus call_cpu_pct is what the canceller costs in a call, its idle-time cost included; hands-free on (echo canceller, noise suppression, AGC at 8 kHz); rounds ${fmt(a.net)} (in call ${fmt(a.busy)} minus idle ${fmt(a.base)}); the canceller kiosk's own idle ${fmt(a.idle)} (before its first call the hands-free chain sleeps; after one it keeps running: mixer awake for the echo reference, canceller on the microphone; that idle subtracted instead gave 0.57 % on 30 Nov)`,
+    `${how}, except the idle subtracted: the hands-free-off kiosk's idle of the same window (call_cpu_pct's baseline: a kiosk of the same build and config but hands-free, after calls), so the figure minus call_cpu_pct is what the canceller costs in a call, its idle-time cost included; hands-free on (echo canceller, noise suppression, AGC at 8 kHz); rounds ${fmt(a.net)} (in call ${fmt(a.busy)} minus idle ${fmt(a.base)}); the canceller kiosk's own idle ${fmt(a.idle)}, after calls (the hands-free chain is leased per call: stopped between calls, the mixer off its clock; before that fix it kept running after the first call, 2.0-2.7 %, and subtracting it gave 0.57 % on 30 Nov)`,
   );
   const busy = (name: string) => fmt(cpu.get(name)!.busy);
   report(

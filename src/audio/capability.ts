@@ -11,6 +11,7 @@ import type { ConfigSection } from '../core/context.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { reconfigureAudio } from './reconfigure.js';
 import { createMicrophone } from '../dsp/microphone.js';
+import type { HandsFreeInput } from '../dsp/handsfree.js';
 
 /** the microphone runs at the call's narrowband rate; wideband codecs resample */
 const MIC_RATE = 8000;
@@ -24,7 +25,7 @@ export class AudioCapability implements KioskCapability {
   readonly handles = ['pa.play', 'pa.stop', 'pa.page', 'hub.clock', 'call.state'] as const;
   engine?: AudioEngine;
   private failure?: string;
-  private microphone?: KioskContext['services']['microphone'];
+  private microphone?: HandsFreeInput;
 
   async start(ctx: KioskContext): Promise<void> {
     const { bus, log } = ctx;
@@ -56,13 +57,12 @@ export class AudioCapability implements KioskCapability {
     } catch (err) {
       bus.emit('audio.fault', { active: true, reason: `microphone: ${(err as Error).message}` });
     }
-    this.microphone = ctx.services.microphone;
-    const mic = ctx.services.microphone;
-    if (mic && config.pa.volume?.adaptive) {
-      // Ambient noise for adaptive PA volume, measured while idle: the microphone runs all the time.
-      this.engine.attachMicrophone(mic);
-      mic.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: `microphone: ${err.message}` }));
-    }
+    const mic = (this.microphone = ctx.services.microphone as HandsFreeInput | undefined);
+    // Ambient noise for adaptive PA volume, measured while idle: it holds a lease on the raw microphone all the
+    // time (a start failure raises the audio fault through the microphone's onError above). Without adaptive
+    // volume nothing leases the microphone while idle: a call leases the hands-free chain for its length.
+    if (mic) this.engine.microphoneUsers = () => ({ handsFree: mic.users(), raw: mic.raw.users() });
+    if (mic && config.pa.volume?.adaptive) void this.engine.attachMicrophone(mic.raw);
     const started = this.engine.start().catch((err: Error) => bus.emit('audio.fault', { active: true, reason: err.message }));
     // The paging sockets are bound in a moment (the device probe goes on in the background): the hub
     // link's hello, which comes after, can then say where this kiosk takes unicast pages (a hub that
@@ -74,7 +74,7 @@ export class AudioCapability implements KioskCapability {
 
   async reconfigure({ prev, next }: ConfigChange<KioskConfig, ConfigSection>) {
     if (!this.engine) return 'restart' as const;
-    return reconfigureAudio(this.engine, prev, next, this.microphone);
+    return reconfigureAudio(this.engine, prev, next, this.microphone?.raw);
   }
 
   async stop(): Promise<void> {

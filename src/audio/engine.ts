@@ -19,6 +19,7 @@ import { RtpPager } from './rtp-page.js';
 import { MusicPlayer } from './music.js';
 import { VolumeControl } from './volume.js';
 import type { AudioInput, ChannelName } from './types.js';
+import { leaseInput } from './shared-input.js';
 
 export interface AudioEngineOptions {
   config: KioskConfig;
@@ -63,6 +64,8 @@ export class AudioEngine {
   music?: MusicPlayer;
   private volumeTimer?: NodeJS.Timeout;
   private micOff?: () => void;
+  /** who holds the microphone now (set by the audio capability; GET /pa shows it) */
+  microphoneUsers?: () => { handsFree: string[]; raw: string[] };
   fault?: string;
   /** the last PA events, newest last (local status page, tests) */
   readonly recent: { event: string; at: string; [k: string]: unknown }[] = [];
@@ -197,15 +200,27 @@ export class AudioEngine {
     }
   }
 
-  /** Ambient noise from the microphone, measured only while the kiosk is silent. */
-  attachMicrophone(input: AudioInput): void {
-    this.micOff?.();
-    this.micOff = input.onFrame((samples) => {
+  /**
+   * Ambient noise from the microphone, measured only while the kiosk is silent. Adaptive volume
+   * samples the microphone while idle, so it holds a lease on it all the time it is attached (the
+   * raw microphone: ambient noise is measured before noise suppression and gain, and the echo
+   * canceller need not run for it). A microphone that fails to start raises the audio fault through
+   * the microphone's own error report; the promise returned settles once it runs or failed.
+   */
+  attachMicrophone(input: AudioInput): Promise<void> {
+    this.detachMicrophone();
+    const off = input.onFrame((samples) => {
       if (this.mixer.active().length === 0) this.volume.feed(samples);
     });
+    const lease = leaseInput(input, 'adaptive-volume', true);
+    this.micOff = () => {
+      off();
+      void lease.release();
+    };
+    return lease.ready.catch(() => {});
   }
 
-  /** Stops measuring ambient noise (adaptive volume switched off). */
+  /** Stops measuring ambient noise (adaptive volume switched off) and lets go of the microphone. */
   detachMicrophone(): void {
     this.micOff?.();
     this.micOff = undefined;
@@ -229,6 +244,8 @@ export class AudioEngine {
       // on the media clock now (false while nothing plays: the idle mixer does not wake), and how often it went idle
       mixer: { awake: this.mixer.awake, idleStops: this.mixer.idleStops },
       ambientDbfs: this.volume.ambientDbfs,
+      // the leases on the microphone: empty on an idle kiosk unless adaptive volume samples it
+      ...(this.microphoneUsers ? { microphone: this.microphoneUsers() } : {}),
       fault: this.fault,
       streams: this.mixer.active().map((s) => ({ id: s.id, channel: s.channel, started: s.started })),
       announcements: this.pa.list(),

@@ -41,10 +41,9 @@ export async function reconfigureAudio(engine: AudioEngine, prev: KioskConfig, n
     engine.mixer.volume = v.current();
     const wants = !!next.pa.volume?.adaptive;
     if (wants !== !!prev.pa.volume?.adaptive) {
-      if (wants && microphone) {
-        engine.attachMicrophone(microphone);
-        void microphone.start();
-      } else engine.detachMicrophone();
+      // adaptive volume leases the (raw) microphone while attached and lets go when detached
+      if (wants && microphone) void engine.attachMicrophone(microphone);
+      else engine.detachMicrophone();
     }
     did();
   }

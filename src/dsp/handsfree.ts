@@ -11,12 +11,21 @@
 // Without the addon the microphone passes through unprocessed and the status
 // says why. Frames handed to listeners are reused buffers: a listener copies
 // what it keeps.
+//
+// The chain (the raw microphone, the canceller and its far-end reference tap
+// on the mixer, which keeps the mixer on its clock) runs only while a user
+// holds a lease (acquire): a call takes one when its media starts and lets go
+// when it ends, so an idle kiosk after a call costs what it cost before its
+// first call. The raw microphone is itself leased (SharedInput): users that
+// need the microphone while idle (adaptive PA volume, supervision's acoustic
+// loop) lease the raw one and do not wake the canceller.
 import type { AudioInput, FrameTimeListener } from '../audio/types.js';
 import type { FrameListener } from '../audio/mixer.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { loadDsp } from './native.js';
 import { EchoReference } from './reference.js';
 import { VoiceProcessor } from './voice.js';
+import { Leases, SharedInput, isLeased, type InputLease, type LeasedInput } from '../audio/shared-input.js';
 
 export type HandsFreeConfig = KioskConfig['audio']['handsFree'];
 
@@ -41,9 +50,14 @@ export interface HandsFreeStatus {
 
 const FRAME_MS = 20;
 
-export class HandsFreeInput implements AudioInput {
+export class HandsFreeInput implements LeasedInput {
   readonly rate: number;
+  /** the microphone before echo cancelling, leased (supervision's acoustic loop and adaptive volume listen here) */
+  readonly raw: LeasedInput;
   private readonly listeners = new Set<FrameTimeListener>();
+  private readonly leases: Leases;
+  private own?: InputLease;
+  private rawLease?: InputLease;
   private offRaw?: () => void;
   private offSpeaker?: () => void;
   private voice?: VoiceProcessor;
@@ -63,13 +77,17 @@ export class HandsFreeInput implements AudioInput {
   mutedFrames = 0;
 
   constructor(
-    /** the microphone before echo cancelling (supervision's acoustic loop listens here) */
-    readonly raw: AudioInput,
+    raw: AudioInput,
     private readonly speaker: SpeakerTap | undefined,
     private readonly cfg: HandsFreeConfig,
     private readonly onStatus: (s: HandsFreeStatus) => void = () => {},
   ) {
+    this.raw = isLeased(raw) ? raw : new SharedInput(raw);
     this.rate = raw.rate;
+    this.leases = new Leases(
+      () => this.up(),
+      () => this.down(),
+    );
     this.N = Math.round((raw.rate * FRAME_MS) / 1000);
     this.frame = new Int16Array(this.N);
     this.ref = new Int16Array(this.N);
@@ -140,14 +158,39 @@ export class HandsFreeInput implements AudioInput {
     return this.status;
   }
 
-  /** started (and not stopped since): the raw microphone runs for it */
+  /** started for a lease (or starting): the raw microphone runs for it */
   get started(): boolean {
-    return !!this.offRaw;
+    return this.leases.active;
   }
 
+  /** The chain runs from the first lease taken to the last one released (see the file's head). */
+  acquire(user: string): InputLease {
+    return this.leases.acquire(user);
+  }
+
+  users(): string[] {
+    return this.leases.users();
+  }
+
+  /** For a single owner that does not name itself: one lease of its own. */
   async start(): Promise<void> {
-    if (this.offRaw) return;
+    this.own ??= this.acquire('owner');
+    await this.own.ready;
+  }
+
+  async stop(): Promise<void> {
+    const own = this.own;
+    this.own = undefined;
+    await own?.release();
+  }
+
+  /** First lease: the reference tap on the mixer, then the raw microphone. */
+  private async up(): Promise<void> {
     this.check();
+    this.fill = 0;
+    this.muteUntil = -Infinity;
+    // the previous call's loudspeaker audio is no reference for this one (the canceller's filter is kept: same room)
+    this.reference?.reset();
     if (this.speaker && (this.reference || this.halfDuplex)) {
       const hangover = this.cfg.halfDuplexHangoverMs;
       this.offSpeaker = this.speaker.onFrame((f, t0) => {
@@ -160,15 +203,25 @@ export class HandsFreeInput implements AudioInput {
       });
     }
     this.offRaw = this.raw.onFrame((s, at) => this.input(s, at ?? performance.now()));
-    await this.raw.start();
+    const lease = this.raw.acquire('hands-free');
+    this.rawLease = lease;
+    try {
+      await lease.ready;
+    } catch (err) {
+      await this.down();
+      throw err;
+    }
   }
 
-  async stop(): Promise<void> {
+  /** Last lease released: nothing of the chain runs (the mixer may leave its clock). */
+  private async down(): Promise<void> {
     this.offRaw?.();
     this.offRaw = undefined;
     this.offSpeaker?.();
     this.offSpeaker = undefined;
-    await this.raw.stop();
+    const lease = this.rawLease;
+    this.rawLease = undefined;
+    await lease?.release();
   }
 
   /** Raw microphone samples, cut into 20 ms frames; `at` is the instant just after the last sample. */

@@ -16,6 +16,8 @@ export class EchoReference {
   /** timeline anchor: sample `anchorIdx` plays at `anchorT` */
   private anchorIdx = 0;
   private anchorT = NaN;
+  /** samples before this index belong to an earlier run (a previous call): never read back */
+  private floor = 0;
 
   constructor(
     readonly rate: number,
@@ -53,6 +55,12 @@ export class EchoReference {
     this.written += len;
   }
 
+  /** Forgets what was played so far (the hands-free chain starts again): reads are zeros until the next push. */
+  reset(): void {
+    this.floor = this.written;
+    this.anchorT = NaN;
+  }
+
   /** Fills out with the reference for the interval ending at `endT` (zeros where nothing was played or kept). */
   read(endT: number, out: Int16Array): void {
     const n = out.length;
@@ -63,7 +71,7 @@ export class EchoReference {
     const end = this.anchorIdx + Math.round(((endT - this.anchorT) * this.rate) / 1000);
     const start = end - n;
     const cap = this.ring.length;
-    const oldest = Math.max(0, this.written - cap);
+    const oldest = Math.max(this.floor, this.written - cap);
     for (let i = 0; i < n; i++) {
       const idx = start + i;
       out[i] = idx >= oldest && idx < this.written ? this.ring[idx % cap]! : 0;

@@ -71,13 +71,27 @@ export class ConfigComposer {
     return this.layers.get(key);
   }
 
+  /**
+   * The document as JSON text if it is composed already (a fan-out's kiosks after the first), without a turn of
+   * the event loop; null when it must be composed (composeText), undefined when the kiosk has no usable base.
+   */
+  cachedText(k: KioskBase, ref: LayerRef): string | undefined | null {
+    const b = this.base(k);
+    if (!b.ok) return undefined;
+    return this.texts.get(this.textKey(k, ref)) ?? null;
+  }
+
+  // The document depends on the base file and the layer versions only; the kiosk layer is the kiosk's own.
+  private textKey(k: KioskBase, ref: LayerRef): string {
+    const file = path.resolve(this.configDir, k.baseConfig!);
+    return [file, this.bases.get(file)?.mtimeMs, ref.defaults, ref.site, ref.zoneId, ref.zone, ref.kiosk ? `${k.id}@${ref.kiosk}` : '-'].join('|');
+  }
+
   /** The document as JSON text, composed once per base file and layer versions. */
   async composeText(k: KioskBase, ref: LayerRef): Promise<string | undefined> {
     const b = this.base(k);
     if (!b.ok) return undefined;
-    const file = path.resolve(this.configDir, k.baseConfig!);
-    // The document depends on the base file and the layer versions only; the kiosk layer is the kiosk's own.
-    const key = [file, this.bases.get(file)?.mtimeMs, ref.defaults, ref.site, ref.zoneId, ref.zone, ref.kiosk ? `${k.id}@${ref.kiosk}` : '-'].join('|');
+    const key = this.textKey(k, ref);
     let text = this.texts.get(key);
     if (text === undefined) {
       const doc = await this.compose(k, ref);

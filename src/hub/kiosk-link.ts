@@ -394,7 +394,10 @@ export class KioskLink {
     for (const p of list) {
       const k = this.local.get(p.kiosk);
       if (!k || k.ws.readyState !== 1) continue;
-      const text = await this.o.composer.composeText({ id: p.kiosk, baseConfig: p.baseConfig }, p.layers);
+      // Composed once for the first kiosk of a document; the others take the cached text without an await each.
+      const base = { id: p.kiosk, baseConfig: p.baseConfig };
+      const cached = this.o.composer.cachedText(base, p.layers);
+      const text = cached === null ? await this.o.composer.composeText(base, p.layers) : cached;
       if (!text) continue;
       let byVersion = frames.get(text);
       if (!byVersion) frames.set(text, (byVersion = new Map()));

@@ -51,8 +51,10 @@ export class IntercomCapability implements KioskCapability {
     let input = ctx.services.microphone;
     if (!input) {
       // No microphone: the call still connects and the desk hears silence.
+      // Leased like the microphone: it runs only while a call holds it.
       const { createInput } = await import('../audio/input/index.js');
-      input = createInput({ source: 'silence', device: 'default' }, 8000);
+      const { SharedInput } = await import('../audio/shared-input.js');
+      input = new SharedInput(createInput({ source: 'silence', device: 'default' }, 8000));
     }
     const intercom = new Intercom({ bus: ctx.bus, log: ctx.log, config: ctx.config, input, output: ctx.services.audioOut, alarm: () => ctx.services.alarm, setup: ctx.services.setup });
     await intercom.start();

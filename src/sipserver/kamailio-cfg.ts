@@ -79,6 +79,10 @@ modparam("htable", "htable", "groups=>size=6;")
 modparam("registrar", "received_avp", "$avp(RECEIVED)")
 modparam("nathelper", "received_avp", "$avp(RECEIVED)")
 modparam("rr", "enable_double_rr", 1)
+# A branch that sends nothing at all (not even 100 Trying) within 5 s is given up with 408: a desk whose network
+# died without closing its WebSocket is still registered, and its INVITE would otherwise wait for the kiosk's ring
+# timeout; the kiosk's hunt moves on at the 408. A desk's page rings at once, a SIP phone or gateway answers 100.
+modparam("tm", "fr_timer", 5000)
 
 request_route {
 ${o.verbose ? `  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU ct=$cT\\n");\n` : ''}  # In-call INFO (DTMF relay, the desk's alarm acknowledgement) with its small body, for diagnosis.

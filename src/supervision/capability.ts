@@ -3,6 +3,7 @@
 // supervision.test, local POST /supervision/test), the local self-tests, the
 // screen heartbeat and clock faults, and the Prometheus endpoint. It reaches
 // the intercom, mixer, microphone and GPIO only through the context's services.
+import { SharedInput } from '../audio/shared-input.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,17 +26,6 @@ import type { SupervisionStep, SupervisionTest, TestTrigger } from './events.js'
 export interface SupervisionService {
   /** Runs a test now (or joins the one running); resolves with its verdict. Rejects when it cannot run (a call in progress). */
   run(trigger: TestTrigger): Promise<SupervisionTest>;
-}
-
-/**
- * Whether the raw microphone must keep running after the acoustic loop: the
- * hands-free input runs on it (it stays started after a call, and adaptive PA
- * volume listens all the time), or a call is in progress. Stopping it under
- * the hands-free input would leave the next call without a microphone.
- */
-export function micInUse(ctx: Pick<KioskContext, "services">): boolean {
-  const mic = ctx.services.microphone as { started?: boolean } | undefined;
-  return mic?.started !== false || !!ctx.services.calls?.activeCall?.();
 }
 
 /** A call or an alarm in progress postpones a scheduled test by this much. */
@@ -109,7 +99,8 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
       local.route('POST', '/sim/acoustic', (_req, res, body) => {
         const { broken } = (body ?? {}) as { broken?: unknown };
         if (typeof broken !== 'boolean') throw new Error('"broken" must be true or false');
-        const raw = ctx.services.rawMicrophone;
+        const mic = ctx.services.rawMicrophone;
+        const raw = mic instanceof SharedInput ? mic.source : mic;
         if (!(raw instanceof RoomInput)) throw new Error('the acoustic loop needs audio.input.source "room"');
         raw.loopBroken = broken;
         sendJson(res, 200, { broken });
@@ -263,7 +254,7 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
     const cfg = this.cfg;
     const steps: SupervisionStep[] = [];
     const loop = await timed('acoustic-loop', () =>
-      acousticLoop({ out: ctx.services.audioOut, mic: ctx.services.rawMicrophone, source: config.audio.input.source, keepMicRunning: () => micInUse(ctx) }),
+      acousticLoop({ out: ctx.services.audioOut, mic: ctx.services.rawMicrophone, source: config.audio.input.source }),
     );
     steps.push(loop);
     // A loop that fails is the audio device's fault too (speaker or microphone); it clears when the loop works again.

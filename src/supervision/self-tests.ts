@@ -3,6 +3,7 @@
 // driver can read its outputs back: the sim driver), the screen page's
 // heartbeat, storage writable, clock in step with the hub. Each returns one
 // verdict step; "not tested: ..." says when the hardware cannot be checked.
+import { leaseInput } from '../audio/shared-input.js';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { AudioInput, AudioOutput } from '../audio/types.js';
@@ -27,7 +28,7 @@ export async function timed(step: StepName, fn: () => Promise<{ ok: boolean; det
  * Plays LOOP_HZ for playMs into the mixer and listens for it on the microphone
  * (before echo cancelling); not heard (noise, someone talking), once more 6 dB louder.
  */
-export async function acousticLoop(o: { out?: AudioOutput; mic?: AudioInput; source: string; keepMicRunning: () => boolean; playMs?: number; timeoutMs?: number }) {
+export async function acousticLoop(o: { out?: AudioOutput; mic?: AudioInput; source: string; playMs?: number; timeoutMs?: number }) {
   const first = await loopOnce(o, TONE_AMPLITUDE, '-12 dBFS');
   if (first.ok || first.detail.startsWith('not tested') || !o.out || !o.mic) return first;
   const again = await loopOnce(o, Math.round(TONE_AMPLITUDE * 2), '-6 dBFS');
@@ -40,8 +41,11 @@ async function loopOnce(o: Parameters<typeof acousticLoop>[0], amplitude: number
   if (!o.mic) return { ok: false, detail: 'no microphone' };
   const det = new ToneDetector(LOOP_HZ);
   const off = o.mic.onFrame((f) => det.feed(f, o.mic!.rate));
+  // The loop samples the raw microphone while the kiosk is idle: it holds a lease for each try and lets go
+  // after, so it never stops the microphone under a call or adaptive volume (their own leases keep it).
+  const lease = leaseInput(o.mic, 'supervision', true);
   try {
-    await o.mic.start();
+    await lease.ready;
     const rate = 8000;
     const playMs = o.playMs ?? 800;
     const tone = new Int16Array((rate * playMs) / 1000);
@@ -54,7 +58,7 @@ async function loopOnce(o: Parameters<typeof acousticLoop>[0], amplitude: number
     return { ok: heard, detail: `${det.describe()} (played ${playMs} ms at ${level})` };
   } finally {
     off();
-    if (!o.keepMicRunning()) await o.mic.stop().catch(() => {});
+    await lease.release().catch(() => {});
   }
 }
 

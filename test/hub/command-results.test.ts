@@ -5,7 +5,9 @@
 import { strict as assert } from 'node:assert';
 import { lightKiosk } from '../helpers/light-kiosk.js';
 import { consoleLogin } from '../helpers/console.js';
+import pino from 'pino';
 import { DEMO_TOKEN, engines, startHub, type TestHub } from './harness.js';
+import { openStorage, type HubStorage } from '../../src/hub/storage/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -13,10 +15,50 @@ for (const engine of engines()) {
   describe(`hub: command results from kiosks (${engine.name})`, function () {
     this.timeout(60_000);
     let t: TestHub;
+    let url: string | undefined;
     before(async () => {
-      t = await startHub({ databaseUrl: await engine.fresh() });
+      url = await engine.fresh();
+      t = await startHub({ databaseUrl: url });
     });
     after(() => t?.stop());
+
+    it('counts the first answer of each kiosk the command was sent to, once, whichever instance stores it', async () => {
+      // On PostgreSQL a second storage on the same database stands for a second hub instance (its own pool).
+      const a = t.hub.storage;
+      const b: HubStorage = url ? await openStorage({ url, dataDir: t.dataDir, log: pino({ level: 'silent' }) }) : a;
+      try {
+        for (let round = 0; round < 20; round++) {
+          const id = `cmd-pending-${round}`;
+          await a.createCommand({ id, command: 'pa.play', args: {}, by: 'admin', role: 'admin', kiosks: ['k1', 'k2', 'k3', 'k4'] });
+          assert.deepEqual((await b.pendingCommand(id, ['k1', 'k2', 'k9']))!.kiosks.sort(), ['k1', 'k2']);
+          // k9 was not sent the command; k1 answers through both instances at once (ok through one, failed through
+          // the other), k2 twice in one batch (the first counts), k3 twice through the same instance one after the other.
+          await Promise.all([
+            a.commandResults([{ id, kiosk: 'k1', ok: true }, { id, kiosk: 'k9', ok: true }, { id, kiosk: 'k3', ok: true }]),
+            b.commandResults([{ id, kiosk: 'k1', ok: false, error: 'busy' }, { id, kiosk: 'k2', ok: false, error: 'first' }, { id, kiosk: 'k2', ok: true }]),
+          ]);
+          await a.commandResults([{ id, kiosk: 'k3', ok: false, error: 'late' }, { id, kiosk: 'k9', ok: false }]);
+          const s = (await a.commandSummary(id))!;
+          const full = (await b.getCommand(id))!;
+          assert.equal(s.ok + s.failed, 3, `round ${round}: k1, k2, k3 count once each`);
+          assert.equal(s.pending, 1, `round ${round}: k4 has not answered`);
+          assert.equal(full.results['k9'], undefined, 'an answer from a kiosk the command was not sent to is not a result');
+          assert.deepEqual(full.results['k2'], { ok: false, error: 'first' });
+          assert.deepEqual(full.results['k3'], { ok: true });
+          assert.equal(full.results['k4'], null);
+          // The answer that counted is the one the command's results show, whichever instance won.
+          const k1 = full.results['k1']!;
+          assert.ok(k1, 'k1 answered');
+          assert.deepEqual([s.ok, s.failed], k1.ok ? [2, 1] : [1, 2], `round ${round}: counters and results agree on k1's first answer`);
+          assert.deepEqual((await a.pendingCommand(id, ['k1', 'k2', 'k3', 'k4', 'k9']))!.kiosks, ['k4']);
+        }
+        // An answer to a command that does not exist is dropped (nothing to count, no error).
+        await a.commandResults([{ id: 'cmd-none', kiosk: 'k1', ok: true }]);
+        assert.equal(await a.commandSummary('cmd-none'), undefined);
+      } finally {
+        if (b !== a) await b.close();
+      }
+    });
 
     it('stores plain and escaped results, cleaned, and counts each kiosk once', async () => {
       const ids = ['conc-north', 'conc-south'];

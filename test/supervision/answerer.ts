@@ -24,7 +24,7 @@ export interface Answerer {
   stop(): Promise<void>;
 }
 
-export async function startAnswerer(opts: { silent?: boolean; acceptAll?: number; noInfo?: boolean; reportFail?: boolean; noDtmf?: boolean; registrar?: { uri: string; password: string } } = {}): Promise<Answerer> {
+export async function startAnswerer(opts: { silent?: boolean; acceptAll?: number; /** on plain calls (acceptAll), also send this tone */ replyHz?: number; noInfo?: boolean; reportFail?: boolean; noDtmf?: boolean; registrar?: { uri: string; password: string } } = {}): Promise<Answerer> {
   const log = createLogger({ name: 'hub', id: 'test-answerer', level: 'error' });
   const ep = new SipEndpoint({ account: { user: 'test-answerer', domain: '127.0.0.1', password: opts.registrar?.password, registrars: opts.registrar ? [{ uri: opts.registrar.uri }] : [] } as never, localHost: '127.0.0.1', localPort: 0, codecs: ['PCMU', 'PCMA'], log });
   const a: Answerer = { uri: '', port: 0, calls: [], refused: 0, stop: async () => ep.stop() };
@@ -38,8 +38,10 @@ export async function startAnswerer(opts: { silent?: boolean; acceptAll?: number
         rec.establishedAt = Date.now();
         void det.wait(4000).then((ok) => (rec.heardKioskTone = ok));
       });
-      call.on('ended', (reason: string) => ((rec.endedAt = Date.now()), (rec.endReason = reason)));
-      void call.accept({ output: new DetectorOutput(det) }).catch(() => {});
+      // the call's stream starts its input but, an input being its owner's, does not stop it: stopped here
+      const reply = opts.replyHz ? new ToneInput(8000, opts.replyHz) : undefined;
+      call.on('ended', (reason: string) => ((rec.endedAt = Date.now()), (rec.endReason = reason), void reply?.stop()));
+      void call.accept({ output: new DetectorOutput(det), ...(reply ? { input: reply } : {}) }).catch(() => {});
       return;
     }
     if (!call.headers['x-helppoint-test']) {

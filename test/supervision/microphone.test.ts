@@ -1,9 +1,9 @@
-// The acoustic loop borrows the raw microphone: it must never stop it under
-// the hands-free input (which stays started after a call), or the next call
-// would carry no microphone.
+// The acoustic loop borrows the raw microphone with a lease: it must never
+// stop it under another user (a call's hands-free chain, adaptive volume), or
+// that user would carry no microphone; on an idle kiosk it lets go after.
 import { strict as assert } from 'node:assert';
 import { acousticLoop } from '../../src/supervision/self-tests.js';
-import { micInUse } from '../../src/supervision/capability.js';
+import { SharedInput } from '../../src/audio/shared-input.js';
 import type { AudioChannel, AudioInput, AudioOutput } from '../../src/audio/types.js';
 import path from 'node:path';
 import { stopAll } from '../../src/testbed/proc.js';
@@ -24,20 +24,23 @@ function fakeMic() {
 const out: AudioOutput = { rate: 8000, openChannel: (o) => ({ id: 'x', channel: o.channel, write() {}, end() {}, close() {} }) as AudioChannel };
 
 describe('supervision and the microphone', () => {
-  it('the raw microphone is left running while the hands-free input (or a call) uses it', async () => {
-    const services = (microphone: unknown, call?: unknown) => ({ services: { microphone, calls: { placeAlarmCall: () => null as never, activeCall: () => call } } }) as never;
-    assert.equal(micInUse(services({ started: true })), true, 'started after a call');
-    assert.equal(micInUse(services({ started: false })), false);
-    assert.equal(micInUse(services({ started: false }, { id: 'c' })), true, 'a call in progress');
-    assert.equal(micInUse(services(undefined)), true, 'unknown: never stopped');
-
-    const inUse = fakeMic();
-    const r = await acousticLoop({ out, mic: inUse, source: 'room', keepMicRunning: () => true, playMs: 100, timeoutMs: 200 });
+  it('the raw microphone is left running while another user (a call) holds it, and stopped after on an idle kiosk', async () => {
+    const inner = fakeMic();
+    const shared = new SharedInput(inner);
+    const call = shared.acquire('call');
+    await call.ready;
+    const r = await acousticLoop({ out, mic: shared, source: 'room', playMs: 100, timeoutMs: 200 });
     assert.equal(r.ok, false);
-    assert.equal(inUse.stops, 0, 'not stopped under its user');
-    const idle = fakeMic();
-    await acousticLoop({ out, mic: idle, source: 'room', keepMicRunning: () => false, playMs: 100, timeoutMs: 200 });
-    assert.deepEqual([idle.starts, idle.stops], [2, 2], 'started for each try and stopped again');
+    assert.deepEqual([inner.starts, inner.stops], [1, 0], 'not stopped under its user');
+    assert.deepEqual(shared.users(), ['call']);
+    await call.release();
+    assert.deepEqual([inner.starts, inner.stops], [1, 1], 'stopped when the call lets go');
+
+    const idle = new SharedInput(fakeMic());
+    await acousticLoop({ out, mic: idle, source: 'room', playMs: 100, timeoutMs: 200 });
+    const src = idle.source as ReturnType<typeof fakeMic>;
+    assert.deepEqual([src.starts, src.stops], [2, 2], 'started for each try and stopped again');
+    assert.deepEqual(idle.users(), []);
   });
 });
 

@@ -42,9 +42,9 @@ export const Target = Strict({
   unreachableAfterS: Type.Number({
     minimum: 0,
     maximum: 300,
-    default: 5,
+    default: 0,
     description:
-      'a target that shows no sign of life this long after the INVITE is given up before its ring timeout and the hunt moves on (a desk whose network died without closing its connection is still registered). For desk: and group: targets the sign is ringing (180, 182 or 183: the site SIP server answers 100 Trying itself, only a ring comes from a desk); for a SIP URI any response, 100 Trying included (a proxy or gateway may take longer to ring). 0, or not less than ringTimeoutS: only the ring timeout',
+      'give the target up when it shows no sign of life this long after the INVITE, before its ring timeout. For desk: and group: targets the sign is ringing (180, 182 or 183: the site SIP server answers 100 Trying itself, only a ring comes from a desk); for a SIP URI any response, 100 Trying included. Off by default (0, or not less than ringTimeoutS): the site SIP server of this project already answers 408 for a desk that sends nothing within 5 s (a desk whose network died without closing its connection), and a provisional response lost on a lossy link is not sent again, so a short value here can skip a desk that is ringing. For desks behind another SIP server without such a timer',
   }),
   name: Type.Optional(Type.String()),
 });

@@ -480,15 +480,13 @@ export class HubStorage {
 
   // ---- commands -----------------------------------------------------------
 
+  /** Stores a command and, in the same statement, one row per kiosk it waits for (command_pending, migration 009). */
   async createCommand(c: { id: string; command: string; args: unknown; by: string; role: string; kiosks: string[] }): Promise<void> {
-    await this.db.query('insert into commands (id, command, args, created_by, role, kiosks) values ($1, $2, $3::jsonb, $4, $5, $6::text[])', [
-      c.id,
-      c.command,
-      json(c.args),
-      c.by,
-      c.role,
-      c.kiosks,
-    ]);
+    await this.db.query(
+      `with c as (insert into commands (id, command, args, created_by, role, kiosks) values ($1, $2, $3::jsonb, $4, $5, $6::text[]) returning id)
+       insert into command_pending (command_id, kiosk) select distinct c.id, t.k from c cross join unnest($6::text[]) as t(k)`,
+      [c.id, c.command, json(c.args), c.by, c.role, c.kiosks],
+    );
   }
 
   async getCommand(id: string): Promise<{ id: string; command: string; args: unknown; by: string; at: number; results: Record<string, { ok: boolean; error?: string } | null> } | undefined> {
@@ -524,25 +522,20 @@ export class HubStorage {
   async pendingCommand(id: string, kiosks: string[]): Promise<{ command: string; args: unknown; kiosks: string[] } | undefined> {
     const c = (await this.db.query<{ command: string; args: unknown }>('select command, args from commands where id = $1', [id]))[0];
     if (!c) return undefined;
-    // Set operations (hashed): these kiosks, that the command was sent to, without an answer yet.
-    const rs = await many<string>(
-      this.db,
-      `(select unnest($2::text[]) as v intersect select unnest(kiosks) from commands where id = $1)
-       except select unnest(kiosks) from command_answers where command_id = $1`,
-      [id, kiosks],
-    );
+    // The rows still pending (the command was sent to the kiosk, no answer stored yet), by primary key.
+    const rs = await many<string>(this.db, 'select kiosk as v from command_pending where command_id = $1 and kiosk = any($2::text[])', [id, kiosks]);
     return { command: c.command, args: c.args, kiosks: rs };
   }
 
   /**
    * Stores a batch of answers: one row per command in the batch, whatever the
    * number of kiosks, and the command's counters (commandSummary) with it, in
-   * one call of command_answers_add (migration 007). It locks the command's
-   * row first, so batches of one command written at once (several instances)
-   * count one after the other: a kiosk's first answer counts once, a repeated
-   * answer or one from a kiosk the command was not sent to not at all. A
-   * batch of one command (a fan-out) is one statement, its own transaction:
-   * the lock is held for that statement and its commit only.
+   * one call of command_answers_add (migrations 007, 009). The answers that
+   * count are the kiosks' rows it deletes from command_pending: a kiosk's
+   * first answer counts once, whichever instance stores it, a repeated answer
+   * or one from a kiosk the command was not sent to not at all. A batch of one
+   * command (a fan-out) is one statement, its own transaction: the command
+   * row's lock (its counters) is held from the counters' update to the commit.
    */
   async commandResults(results: { id: string; kiosk: string; ok: boolean; error?: string }[]): Promise<void> {
     if (results.length === 0) return;

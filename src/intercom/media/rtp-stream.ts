@@ -22,6 +22,7 @@ import { JitterBuffer } from './jitter-buffer.js';
 import { mediaClock, ORDER, type ClockTask } from '../../audio/media-clock.js';
 import type { Direction } from './sdp.js';
 import { setupTrace } from '../../core/setup-trace.js';
+import { isLeased, leaseInput, type InputLease } from '../../audio/shared-input.js';
 
 /** the longest a call's audio waits in the mixer behind what arrives (ms); the PA path's hub pages use the same */
 const CALL_MAX_LAG_MS = 120;
@@ -85,6 +86,7 @@ export class RtpStream {
   private micRing = new SampleRing(1600);
   private micScratch = new Int16Array(0);
   private unsubscribeMic?: () => void;
+  private micLease?: InputLease;
   private micResampler?: Resampler;
   private channel?: AudioChannel;
   private readonly jitterBuf = new JitterBuffer();
@@ -250,7 +252,13 @@ export class RtpStream {
       if (this.micScratch.length < need) this.micScratch = new Int16Array(need);
       this.micRing.write(this.micScratch, r.convert(f, this.micScratch));
     });
-    void this.input.start();
+    // The call holds the microphone (and the hands-free chain behind it) for its length and lets go in close().
+    // Taken before the mixer channel opens, so the canceller's tap on the mixer sees this call's first frame.
+    // A leased microphone that fails to start raises the audio fault itself; a plain input is started as it is.
+    if (!this.micLease) {
+      this.micLease = leaseInput(this.input, `call-${this.ssrc}`, false);
+      if (isLeased(this.input)) this.micLease.ready.catch(() => {});
+    }
     this.channel?.end();
     // A call plays at most CALL_MAX_LAG_MS behind what arrives: a burst after a stall (the jitter buffer catching up)
     // is trimmed at once instead of staying in the mouth-to-ear delay for the rest of the call (as a hub page).
@@ -484,6 +492,7 @@ export class RtpStream {
     this.closed = true;
     for (const remove of this.clockTasks) remove();
     this.unsubscribeMic?.();
+    void this.micLease?.release();
     this.micResampler?.destroy();
     this.channel?.end();
     this.onEvent({ type: 'stats', stats: this.stats() });
