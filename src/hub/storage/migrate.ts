@@ -10,9 +10,10 @@ import type { Db } from './db.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const MIGRATIONS_DIR = existsSync(path.join(HERE, 'migrations')) ? path.join(HERE, 'migrations') : path.resolve(HERE, '../../../../src/hub/storage/migrations');
 
-export async function migrate(db: Db): Promise<string[]> {
+/** opts.until: apply the migrations up to and including this file only (tests of a migration's backfill). */
+export async function migrate(db: Db, opts: { until?: string } = {}): Promise<string[]> {
   const files = readdirSync(MIGRATIONS_DIR)
-    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
+    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f) && (opts.until === undefined || f <= opts.until))
     .sort();
   return db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock(72190311)');
