@@ -49,6 +49,11 @@ export interface KamailioCfgOptions {
    * desk's registration when its dispatcher logs out (ul.rm).
    */
   rpcToken?: string;
+  /**
+   * Only on this listening port (the production template's RPC_PORT, a plain
+   * TCP listener on an internal address): never on the public WSS port.
+   */
+  rpcPort?: string;
 }
 
 /**
@@ -165,7 +170,7 @@ event_route[xhttp:request] {${
     o.rpcToken
       ? `
   if ($hu =~ "^/RPC") {
-    if ($hdr(X-Helppoint-Rpc) == "${o.rpcToken.replace(/"/g, '')}") { jsonrpc_dispatch(); exit; }
+    if (${o.rpcPort ? `$Rp == ${o.rpcPort} && ` : ''}$hdr(X-Helppoint-Rpc) == "${o.rpcToken.replace(/"/g, '')}") { jsonrpc_dispatch(); exit; }
     xhttp_reply("403", "Forbidden", "", "");
     exit;
   }`

@@ -12,6 +12,11 @@ export const SITE_DEFAULTS = {
   SIPS_PORT: '5061', // kiosks: TLS
   WSS_PORT: '8443', // browser desks: wss://SIP_DOMAIN:8443/
   RTPENGINE_SOCK: 'udp:127.0.0.1:2223', // rtpengine's listen-ng (device/sip-server/rtpengine.conf)
+  // The hub's JSON-RPC (removes a logged-out desk's registration): plain HTTP on an internal address the hub
+  // reaches (the same host: 127.0.0.1), with a token the hub sends (desk.sip.rpc in the hub's config). Change it.
+  RPC_IP: '127.0.0.1',
+  RPC_PORT: '5090',
+  RPC_TOKEN: 'change-this-rpc-token',
 };
 
 export const TLS_CONFIG = '/etc/helppoint/sip-server/tls.cfg';
@@ -41,6 +46,7 @@ listen=udp:SIP_IP:SIP_PORT
 listen=tcp:SIP_IP:SIP_PORT
 listen=tls:SIP_IP:SIPS_PORT
 listen=tls:SIP_IP:WSS_PORT
+listen=tcp:RPC_IP:RPC_PORT
 # Aliases with ports only (field notes: a port-less alias swallows every port of that host).
 alias="SIP_DOMAIN:SIP_PORT"
 alias="SIP_DOMAIN:SIPS_PORT"
@@ -61,5 +67,7 @@ tcp_connection_lifetime=3605`,
     },
     lenient: false,
     verbose: false,
+    rpcToken: 'RPC_TOKEN',
+    rpcPort: 'RPC_PORT',
   });
 }

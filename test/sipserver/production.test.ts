@@ -6,6 +6,8 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { productionKamailioCfg } from '../../src/sipserver/production.js';
@@ -18,6 +20,26 @@ import { tmpDir, until } from '../helpers/tmp.js';
 import { callRig } from '../intercom/helpers.js';
 import { makeTone } from '../intercom/sox.js';
 import { launchDeskBrowser, openDesk, serveDeskPage } from '../desk/helpers.js';
+
+const RPC_TOKEN = 'production-template-test-rpc-token-0123';
+
+/** A JSON-RPC POST over HTTP or HTTPS (the throw-away certificate is not checked). */
+function rpcPost(url: string, token: string, body: unknown): Promise<{ status: number; body: string }> {
+  const data = JSON.stringify(body);
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(u, { method: 'POST', rejectUnauthorized: false, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'x-helppoint-rpc': token } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error(`${url}: no reply in 5 s`)));
+    req.end(data);
+  });
+}
 
 const ha1 = (user: string, realm: string, password: string) => createHash('md5').update(`${user}:${realm}:${password}`).digest('hex');
 
@@ -48,9 +70,9 @@ describe('SIP server production template (device/sip-server)', function () {
       `event_route[htable:mod-init] {\n  $sht(users=>conc-north) = "${ha1('conc-north', realm, 'kiosk-secret')}";\n  $sht(users=>desk) = "${ha1('desk', realm, 'desk-secret')}";\n}\n`,
     );
     const rtpengine = await startRtpengine();
-    const [sip, sips, wss] = [await freePort(), await freePort(), await freePort()];
+    const [sip, sips, wss, rpcPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const cfg = productionKamailioCfg({
-      site: { SIP_IP: '127.0.0.1', SIP_DOMAIN: realm, SIP_PORT: String(sip), SIPS_PORT: String(sips), WSS_PORT: String(wss), RTPENGINE_SOCK: rtpengine.sock },
+      site: { SIP_IP: '127.0.0.1', SIP_DOMAIN: realm, SIP_PORT: String(sip), SIPS_PORT: String(sips), WSS_PORT: String(wss), RTPENGINE_SOCK: rtpengine.sock, RPC_IP: '127.0.0.1', RPC_PORT: String(rpcPort), RPC_TOKEN: RPC_TOKEN },
       tlsConfig: path.join(dir, 'tls.cfg'),
       usersFile: path.join(dir, 'users.cfg'),
     });
@@ -85,6 +107,20 @@ describe('SIP server production template (device/sip-server)', function () {
       assert.ok(level.rms > 0.005 && Math.abs(level.frequencyHz - 600) / 600 <= 0.05, JSON.stringify(level));
       await desk.page.evaluate((c) => (window as any).phone.hangup(c), id);
       await rig.waitState('ended', 10_000);
+
+      // The hub's JSON-RPC (desk.sip.rpc): only on the internal RPC port and only with the token; there it removes
+      // a desk's registration (what the hub does when its dispatcher logs out), and the next call finds nobody.
+      const lookup = { jsonrpc: '2.0', method: 'ul.lookup', params: ['location', 'desk@127.0.0.1'], id: 1 };
+      assert.equal((await rpcPost(`http://127.0.0.1:${rpcPort}/RPC`, 'wrong-token', lookup)).status, 403);
+      assert.equal((await rpcPost(`https://127.0.0.1:${wss}/RPC`, RPC_TOKEN, lookup)).status, 403, 'not on the public WSS port');
+      assert.equal((await rpcPost(`http://127.0.0.1:${sip}/RPC`, RPC_TOKEN, lookup)).status, 403, 'not on the SIP TCP port');
+      const found = await rpcPost(`http://127.0.0.1:${rpcPort}/RPC`, RPC_TOKEN, lookup);
+      assert.equal(found.status, 200);
+      assert.match(found.body, /"Contacts"/, found.body);
+      const rm = await rpcPost(`http://127.0.0.1:${rpcPort}/RPC`, RPC_TOKEN, { jsonrpc: '2.0', method: 'ul.rm', params: ['location', 'desk@127.0.0.1'], id: 2 });
+      assert.equal(rm.status, 200);
+      assert.doesNotMatch(rm.body, /"error"/, rm.body);
+      assert.doesNotMatch((await rpcPost(`http://127.0.0.1:${rpcPort}/RPC`, RPC_TOKEN, lookup)).body, /"Contacts"/);
     } finally {
       await desk.close();
       await rig.kiosk.stop();
