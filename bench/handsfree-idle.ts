@@ -11,29 +11,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import http from 'node:http';
 import { startSipp } from '../src/testbed/sipp.js';
 import { start, stopAll } from '../src/testbed/proc.js';
 import { kioskConfigFile, REPO } from '../test/helpers/processes.js';
 import { scenario } from '../test/intercom/helpers.js';
 import { cpuMs } from './stats.js';
 import { kioskUnitArgs } from './unit.js';
+import { request } from './local-http.js';
 
 const WINDOW_S = Number(process.env.HP_IDLE_WINDOW_S ?? 25);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function request(url: string, method: 'GET' | 'POST', body?: unknown): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(url, { method, agent: false, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => (res.statusCode === 200 ? resolve(text ? JSON.parse(text) : null) : reject(new Error(`${method} ${url}: ${res.statusCode} ${text}`))));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
 
 async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hp-idle-'));

@@ -28,13 +28,13 @@ import os from 'node:os';
 import { startSipp } from '../src/testbed/sipp.js';
 import { startBaresip } from '../src/testbed/baresip.js';
 import { start } from '../src/testbed/proc.js';
-import http from 'node:http';
 import { kioskConfigFile, REPO } from '../test/helpers/processes.js';
 import { scenario } from '../test/intercom/helpers.js';
 import { percentile, median, stddev, cpuMs } from './stats.js';
 import { kioskUnitArgs } from './unit.js';
 import type { Report } from './run.js';
 import { monotonicMs, SETUP_TRACE_ENV } from '../src/core/setup-trace.js';
+import { request } from './local-http.js';
 
 const CALLS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -124,19 +124,6 @@ function speechWav(): string {
   return out;
 }
 
-/** One small request on a fresh TCP connection (as baresip's ctrl_tcp commands come), resolved with the answer. */
-function request(url: string, method: 'GET' | 'POST', body?: unknown): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(url, { method, agent: false, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => (res.statusCode === 200 ? resolve(text ? JSON.parse(text) : null) : reject(new Error(`${method} ${url}: ${res.statusCode} ${text}`))));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
 
 interface Caller {
   name: string;

@@ -7,33 +7,12 @@
 import { strict as assert } from 'node:assert';
 import { HandsFreeInput, type HandsFreeConfig } from '../../src/dsp/handsfree.js';
 import { RoomInput } from '../../src/audio/input/room.js';
-import type { FrameListener } from '../../src/audio/mixer.js';
 import { loadDsp } from '../../src/dsp/native.js';
 import { bundledTalkers } from '../../src/dsp/room-measure.js';
 import { findAudioDir } from '../../src/audio/messages.js';
-import { KioskConfigSchema } from '../../src/config/schema/kiosk.js';
-import { Value } from '@sinclair/typebox/value';
+import { FRAME, RATE, Tap, handsFreeConfig } from './fakes.js';
 
-const RATE = 16000;
-const FRAME = 160; // the mixer's 10 ms
-
-class Tap {
-  readonly rate = RATE;
-  readonly frameMs = 10;
-  private readonly ls = new Set<FrameListener>();
-  onFrame(l: FrameListener) {
-    this.ls.add(l);
-    return () => this.ls.delete(l);
-  }
-  play(frame: Int16Array, t0: number) {
-    for (const l of this.ls) l(frame, t0);
-  }
-}
-
-function config(over: Partial<HandsFreeConfig> = {}): HandsFreeConfig {
-  const defaults = Value.Default(KioskConfigSchema.properties.audio.properties.handsFree, {}) as HandsFreeConfig;
-  return { ...defaults, ...over };
-}
+const config = handsFreeConfig;
 
 function power(x: ArrayLike<number>, from = 0, to = x.length): number {
   let s = 0;

@@ -4,34 +4,13 @@
 // mixer on its clock). A call that starts while the previous call's chain is
 // stopping gets a running chain; a source that fails to start is reported.
 import { strict as assert } from 'node:assert';
-import { HandsFreeInput, type HandsFreeConfig } from '../../src/dsp/handsfree.js';
+import { HandsFreeInput } from '../../src/dsp/handsfree.js';
 import { SharedInput } from '../../src/audio/shared-input.js';
 import { RoomInput } from '../../src/audio/input/room.js';
-import type { FrameListener } from '../../src/audio/mixer.js';
 import type { AudioInput, FrameTimeListener } from '../../src/audio/types.js';
-import { KioskConfigSchema } from '../../src/config/schema/kiosk.js';
-import { Value } from '@sinclair/typebox/value';
+import { FRAME, RATE, Tap, handsFreeConfig } from './fakes.js';
 
-const RATE = 16000;
-const FRAME = 160;
-
-class Tap {
-  readonly rate = RATE;
-  readonly frameMs = 10;
-  readonly ls = new Set<FrameListener>();
-  onFrame(l: FrameListener) {
-    this.ls.add(l);
-    return () => this.ls.delete(l);
-  }
-  play(frame: Int16Array, t0: number) {
-    for (const l of this.ls) l(frame, t0);
-  }
-}
-
-function config(over: Partial<HandsFreeConfig> = {}): HandsFreeConfig {
-  const defaults = Value.Default(KioskConfigSchema.properties.audio.properties.handsFree, {}) as HandsFreeConfig;
-  return { ...defaults, ...over };
-}
+const config = handsFreeConfig;
 
 /** A source that counts starts and stops; stop (or start) can be made slow or failing. */
 class Source implements AudioInput {
