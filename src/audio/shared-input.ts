@@ -54,6 +54,7 @@ export function leaseInput(input: AudioInput, user: string, stopPlain: boolean):
 /** The lease bookkeeping: runs `up` for the first lease and `down` after the last, one step at a time. */
 export class Leases {
   private readonly held = new Map<symbol, string>();
+  private own?: InputLease;
   private running = false;
   private chain: Promise<void> = Promise.resolve();
 
@@ -82,6 +83,18 @@ export class Leases {
 
   users(): string[] {
     return [...this.held.values()];
+  }
+
+  /** For a single owner that does not name itself (start()/stop() of a leased input): one lease of its own. */
+  async startOwner(): Promise<void> {
+    this.own ??= this.acquire('owner');
+    await this.own.ready;
+  }
+
+  async stopOwner(): Promise<void> {
+    const own = this.own;
+    this.own = undefined;
+    await own?.release();
   }
 
   /** the source runs (or is starting) for the leases */
@@ -116,7 +129,6 @@ export class Leases {
 export class SharedInput implements LeasedInput {
   readonly rate: number;
   private readonly leases: Leases;
-  private own?: InputLease;
 
   constructor(
     /** the source itself (the simulated room, ALSA capture, a WAV file, silence) */
@@ -147,14 +159,11 @@ export class SharedInput implements LeasedInput {
     return this.leases.active;
   }
 
-  async start(): Promise<void> {
-    this.own ??= this.acquire('owner');
-    await this.own.ready;
+  start(): Promise<void> {
+    return this.leases.startOwner();
   }
 
-  async stop(): Promise<void> {
-    const own = this.own;
-    this.own = undefined;
-    await own?.release();
+  stop(): Promise<void> {
+    return this.leases.stopOwner();
   }
 }

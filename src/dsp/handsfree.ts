@@ -56,7 +56,6 @@ export class HandsFreeInput implements LeasedInput {
   readonly raw: LeasedInput;
   private readonly listeners = new Set<FrameTimeListener>();
   private readonly leases: Leases;
-  private own?: InputLease;
   private rawLease?: InputLease;
   private offRaw?: () => void;
   private offSpeaker?: () => void;
@@ -173,15 +172,12 @@ export class HandsFreeInput implements LeasedInput {
   }
 
   /** For a single owner that does not name itself: one lease of its own. */
-  async start(): Promise<void> {
-    this.own ??= this.acquire('owner');
-    await this.own.ready;
+  start(): Promise<void> {
+    return this.leases.startOwner();
   }
 
-  async stop(): Promise<void> {
-    const own = this.own;
-    this.own = undefined;
-    await own?.release();
+  stop(): Promise<void> {
+    return this.leases.stopOwner();
   }
 
   /** First lease: the reference tap on the mixer, then the raw microphone. */
