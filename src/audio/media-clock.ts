@@ -34,17 +34,29 @@ export interface TimeSource {
   now(): number;
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
+  /**
+   * Optional: arms again, `ms` from now, the timer whose callback is running now and was set for the same `ms`.
+   * Node's timeout.refresh() reuses the Timeout: no new object and async id per wake-up (a third of an idle
+   * 20 ms wake-up's instructions).
+   */
+  rearmTimer?(handle: unknown): void;
 }
 
 const REAL_TIME: TimeSource = {
   now: () => performance.now(),
   setTimer: (fn, ms) => setTimeout(fn, ms),
   clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
+  rearmTimer: (h) => void (h as NodeJS.Timeout).refresh(),
 };
 
 export class MediaClock {
   private tasks: ClockTask[] = [];
   private timer?: unknown;
+  /** the delay the timer was set for (ms) */
+  private timerMs = 0;
+  /** the timer whose callback (wake) runs now, and its delay: arm() may reuse it for the same delay */
+  private firing?: unknown;
+  private firingMs = 0;
   private armedAt = Infinity;
   /** the grid tasks align to: set by the first task, kept while any task runs */
   private epoch?: number;
@@ -103,10 +115,18 @@ export class MediaClock {
     // whole milliseconds, at least 1: a zero-delay timer re-armed from a timer
     // callback could hold the timers phase and starve the process's other timers.
     // Kept referenced: running audio keeps the process alive, like a server.
-    this.timer = this.time.setTimer(this.wake, Math.max(1, Math.ceil(next - this.time.now())));
+    const ms = Math.max(1, Math.ceil(next - this.time.now()));
+    if (this.firing !== undefined && ms === this.firingMs && this.time.rearmTimer) {
+      this.time.rearmTimer(this.firing);
+      this.timer = this.firing;
+    } else this.timer = this.time.setTimer(this.wake, ms);
+    this.timerMs = ms;
+    this.firing = undefined; // armed once per wake-up at most
   }
 
   private readonly wake = (): void => {
+    this.firing = this.timer;
+    this.firingMs = this.timerMs;
     this.timer = undefined;
     this.armedAt = Infinity;
     this.wakeups++;
@@ -117,6 +137,7 @@ export class MediaClock {
       if (t.due <= now && this.tasks.includes(t)) t.due = t.tick(now);
     }
     this.arm();
+    this.firing = undefined;
   };
 }
 

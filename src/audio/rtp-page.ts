@@ -134,8 +134,6 @@ export class RtpPager {
     const hp = this.opts.hubPages;
     if (hp?.unicastPort !== undefined) await this.listenUnicast(hp.unicastPort, hp.unicastHost);
     this.offs.push(this.bus.on('pa.page', (p) => this.announce(p)));
-    this.sweep = setInterval(() => this.expire(), 100);
-    this.sweep.unref();
   }
 
   /** Joins a group; resolves with the socket, or undefined when it could not (a fault is raised). */
@@ -321,6 +319,11 @@ export class RtpPager {
       };
       s = session;
       this.sessions.set(key, s);
+      // the silence sweep runs only while a page plays: an idle kiosk, or one in a call, is not woken 10 times a second
+      if (!this.sweep) {
+        this.sweep = setInterval(() => this.expire(), 100);
+        this.sweep.unref();
+      }
       this.log.info({ id, group: key, pt: p.pt, priority, via }, 'page started');
     }
     const gap = (p.seq - s.lastSeq) & 0xffff;
@@ -347,6 +350,10 @@ export class RtpPager {
       const limit = s.page ? Math.max(this.endAfterMs, HUB_PAGE_SILENCE_MS) : this.endAfterMs;
       if (now - s.lastAt > limit) this.finish(key, s);
     }
+    if (this.sessions.size === 0) {
+      clearInterval(this.sweep);
+      this.sweep = undefined;
+    }
   }
 
   private finish(key: string, s: Session): void {
@@ -362,6 +369,7 @@ export class RtpPager {
 
   stop(): void {
     clearInterval(this.sweep);
+    this.sweep = undefined;
     for (const off of this.offs.splice(0)) off();
     for (const e of [...this.expected.values()]) this.forget(e);
     for (const [key, s] of this.sessions) this.finish(key, s);

@@ -11,6 +11,9 @@ import { isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { evenPorts, rtpRangeProblem } from './rtp-ports.js';
 
+/** the IP literal last answered, and its family */
+const lastLiteral = { host: '', family: 0 };
+
 /**
  * dgram resolves every destination, even an IP literal, through dns.lookup,
  * which answers on the next tick: a nextTick and two closures per packet sent.
@@ -18,8 +21,14 @@ import { evenPorts, rtpRangeProblem } from './rtp-ports.js';
  * are answered at once; a name still goes through dns.lookup.
  */
 export const literalLookup = ((host: string, opts: unknown, cb: (err: Error | null, address: string, family: number) => void) => {
+  // a call sends to one address 50 times a second: the last literal is known without isIP's regular expression
+  if (host === lastLiteral.host) return cb(null, host, lastLiteral.family);
   const family = isIP(host);
-  if (family) return cb(null, host, family);
+  if (family) {
+    lastLiteral.host = host;
+    lastLiteral.family = family;
+    return cb(null, host, family);
+  }
   return (dnsLookup as (h: string, o: unknown, c: typeof cb) => void)(host, opts, cb);
 }) as unknown as typeof dnsLookup;
 
