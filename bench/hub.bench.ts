@@ -60,9 +60,10 @@ async function hubConfig(n: number, extra: Record<string, unknown> = {}): Promis
 
 // HP_BENCH_CPU_PROF=DIR: each hub process writes a V8 CPU profile there when it stops (node --cpu-prof).
 const profArgs = () => [...(process.env.HP_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(process.env.HP_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${process.env.HP_BENCH_CPU_PROF}`] : [])];
-// With a profile asked for: each figure's window on the monotonic clock the profiles' timestamps use (microseconds), to cut the profile to it.
+// With a profile asked for (or HP_BENCH_WINDOWS=1, for an outside sampler): each figure's window on the monotonic clock
+// the profiles' timestamps use (microseconds), to cut the profile to it.
 const profMark = (metric: string, fromUs: bigint) => {
-  if (process.env.HP_BENCH_CPU_PROF) process.stderr.write(`profile window ${metric}: ${fromUs} ${process.hrtime.bigint() / 1000n}\n`);
+  if (process.env.HP_BENCH_CPU_PROF || process.env.HP_BENCH_WINDOWS) process.stderr.write(`profile window ${metric}: ${fromUs} ${process.hrtime.bigint() / 1000n}\n`);
 };
 const nowUs = () => process.hrtime.bigint() / 1000n;
 
