@@ -28,13 +28,16 @@ export interface Fleet {
  * Connects kiosks `k0..k(n-1)` (kiosk i to url(i), token token(i)) from `procs` child processes, kiosk i in child
  * i % procs; each child opens its share in waves of `wave` and the promise resolves once every kiosk is welcomed.
  */
+// HP_BENCH_CPU_PROF=DIR: the children write V8 CPU profiles there too (as the hub processes), when they exit.
+const profArgs = () => (process.env.HP_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${process.env.HP_BENCH_CPU_PROF}`] : []);
+
 export async function startFleet(opts: { n: number; procs: number; url: (i: number) => string; token: (i: number) => string; wave?: number }): Promise<Fleet> {
   const self = fileURLToPath(import.meta.url);
   const children: ChildProcess[] = [];
   const owner = new Map<string, ChildProcess>();
   const waits: Promise<void>[] = [];
   for (let p = 0; p < opts.procs; p++) {
-    const child = fork(self, ['child'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(self, ['child'], { execArgv: ['--import', 'tsx', ...profArgs()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
     const kiosks: { url: string; id: string; token: string }[] = [];
     for (let i = p; i < opts.n; i += opts.procs) {

@@ -13,6 +13,7 @@ import type { InstanceBus } from './instance-bus.js';
 import type { HubStorage, IncomingEvent, LayerRef, PresenceUpdate } from './storage/storage.js';
 import { sha256Hex } from './passwords.js';
 import { storable } from './storable.js';
+import { sendTextFrame, textFrame, type TextFrame } from './ws-frame.js';
 
 export interface LocalKiosk {
   id: string;
@@ -465,14 +466,14 @@ export class KioskLink {
     this.commandsSent = sent.catch(() => undefined);
   }
 
-  /** One frame, encoded once, to each of these kiosks held here and past their hello. */
+  /** One frame, encoded and framed once, to each of these kiosks held here and past their hello. */
   private sendCommandFrame(c: { id: string; command: string; args: unknown; kiosks: string[] }): void {
-    let frame: Buffer | undefined;
+    let frame: TextFrame | undefined;
     for (const kid of c.kiosks) {
       const k = this.local.get(kid);
       if (!k || !k.helloDone || k.ws.readyState !== 1) continue;
-      frame ??= Buffer.from(JSON.stringify({ type: 'command', id: c.id, command: c.command, args: c.args ?? null })); // as stored (jsonb of the same JSON)
-      k.ws.send(frame, { binary: false });
+      frame ??= textFrame(JSON.stringify({ type: 'command', id: c.id, command: c.command, args: c.args ?? null })); // as stored (jsonb of the same JSON)
+      sendTextFrame(k.ws, frame);
     }
   }
 

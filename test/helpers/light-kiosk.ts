@@ -28,7 +28,9 @@ export function lightKiosk(url: string, id: string, token: string, opts: { confi
     autoAnswer: true,
     welcomed: Promise.resolve(),
     closed: new Promise((resolve) => ws.on('close', (code) => resolve({ code, at: Date.now() }))),
-    send: (m) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m)),
+    // The text as a Buffer (binary: false, still a text frame): ws masks it into the frame's own buffer and writes
+    // it in one call, where a string is masked in place and written as header and payload (two corked writes).
+    send: (m) => ws.readyState === WebSocket.OPEN && ws.send(Buffer.from(JSON.stringify(m)), { binary: false }),
     next(type, timeoutMs = 10_000) {
       const have = k.received.find((m) => m.type === type);
       if (have) {

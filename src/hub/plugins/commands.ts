@@ -44,12 +44,12 @@ export default async function commands(app: FastifyInstance) {
       const args = { ...(b.args ?? {}) };
       // Who acknowledged an alarm comes from the session, never from the body (alarm contract).
       if (b.command === 'alarm.ack' || b.command === 'alarm.reset') args.by = `hub:${req.session!.user}`;
-      const local = hub.link.localView();
+      // Asked of this instance's sockets directly: no copy of its whole view (thousands of kiosks) per command.
       const online = await hub.storage.onlineKiosks(
-        targets.filter((k) => !local.get(k)?.online),
+        targets.filter((k) => !hub.link.isLocal(k)),
         hub.offlineAfterMs,
       );
-      const sent = targets.filter((k) => local.get(k)?.online || online.has(k));
+      const sent = targets.filter((k) => hub.link.isLocal(k) || online.has(k));
       const sentSet = new Set(sent);
       const offline = targets.filter((k) => !sentSet.has(k));
       const id = `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;

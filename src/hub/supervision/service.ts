@@ -156,10 +156,10 @@ export class SupervisionService {
   /** Link changes of this instance's kiosks (written only when they change). */
   private onLink(ids: string[], why: string): void {
     if (why !== 'presence' && why !== 'offline') return;
-    const local = this.hub.link.localView();
     const now = Date.now();
     for (const id of ids) {
-      const online = why === 'presence' ? (local.get(id)?.online ?? false) : false;
+      // Asked of the link directly: every presence flush (twice a second) would otherwise copy its whole view.
+      const online = why === 'presence' ? this.hub.link.isLocal(id) : false;
       if (this.linkState.get(id) === online) continue;
       this.linkState.set(id, online);
       void this.links.enqueue({ kiosk: id, at: now, online }).catch((err: Error) => this.hub.log.warn({ err: err.message }, 'link change not stored'));
