@@ -30,6 +30,7 @@ import type { AlarmState, AlarmStateName } from './events.js';
 import type { AlarmJournal, AlarmRecord } from './journal.js';
 import { AlarmRefused, type AlarmService } from './service.js';
 import { setupTrace } from '../core/setup-trace.js';
+import type { SetupDefer } from '../core/setup-window.js';
 
 /** after a whole round of desks without an answer, before starting again (a dead network must not spin) */
 const ROUND_PAUSE_MS = 1000;
@@ -73,6 +74,8 @@ export interface AlarmControllerDeps {
   writeGateMs?: number;
   /** test seam: names of policy steps that throw once (HELPPOINT_ALARM_THROW_ONCE) */
   throwOnce?: string[];
+  /** the alarm call's set-up window: the transitions' log lines are written once it closes (src/core/setup-window.ts) */
+  setup?: SetupDefer;
 }
 
 export class AlarmController implements AlarmHooks, AlarmService {
@@ -454,7 +457,10 @@ export class AlarmController implements AlarmHooks, AlarmService {
     setupTrace.mark('announce');
     for (const r of recs) {
       const pub = publicState(r);
-      this.d.log.info({ alarm: pub }, `alarm ${r.state}`);
+      // The world hears at once (lamps, screen, hub); the log line, a diagnosis, waits for the call's first RTP packet.
+      const line = () => this.d.log.info({ alarm: pub }, `alarm ${r.state}`);
+      if (this.d.setup) this.d.setup.afterSetup(line);
+      else line();
       this.d.bus.emit('alarm.state', pub);
     }
     setupTrace.mark('announced');
