@@ -20,7 +20,7 @@
 // path returns silently: a refusal is an `alarm.refused` event and a log line;
 // an exception is an `alarm.error` event, a log line and the `alarm` fault,
 // and the alarm is taken up again after a short backoff.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
@@ -178,7 +178,8 @@ export class AlarmController implements AlarmHooks, AlarmService {
     setupTrace.mark('alarm');
     const now = new Date();
     const at = now.toISOString();
-    const alarmId = `${this.d.config().id}-${now.getTime().toString(36)}-${randomBytes(2).toString('hex')}`;
+    // 4 random hex digits: a v4 UUID's first ones (Node keeps a batch of UUID entropy; randomBytes asks the system each time)
+    const alarmId = `${this.d.config().id}-${now.getTime().toString(36)}-${randomUUID().slice(0, 4)}`;
     const raised: AlarmRecord = { alarmId, state: 'raised', kind: 'emergency', ...(category ? { category } : {}), source, raisedAt: at, at, seq: 1, ...(reason ? { reason } : {}) };
     const t = this.target(0);
     const calling = next(raised, 'calling', { attempt: 1, target: t.uri, targetIndex: t.index, callId: randomUUID() });
