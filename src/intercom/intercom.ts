@@ -318,10 +318,10 @@ export class Intercom implements CallService {
     const end = this.setupEnds.get(callId);
     if (!end) return;
     this.setupEnds.delete(callId);
-    end();
     // The next call's RTP socket, bound now rather than a fixed time after this call took the spare: a press soon
-    // after this call (a re-sent alarm, the next desk) finds it ready. A macrotask later: after this turn's sends.
-    setImmediate(() => void this.rtpSpare?.fill());
+    // after this call (a re-sent alarm, the next desk) finds it ready. With the window's other deferred work.
+    this.opts.setup!.afterSetup(() => void this.rtpSpare?.fill());
+    end();
   }
 
   /** The registrars this user agent is registered with now (their configured URIs). */
