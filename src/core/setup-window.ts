@@ -11,12 +11,6 @@
 
 /** A window never lasts longer than this, whatever the call does (a desk that rings for seconds). */
 export const SETUP_WINDOW_MAX_MS = 250;
-/**
- * Deferred work runs this long after the window closed: after the first RTP packet's way to the desk, before the
- * second packet (20 ms later). Run at once, its burst (log lines, the next RTP socket, the journal's batch) took
- * the CPU from the packet's delivery on a shared machine: +0.4 ms at the desk tap (p50) in the benchmark.
- */
-export const SETUP_SETTLE_MS = 8;
 
 /** What deferrable work sees of the window. */
 export interface SetupDefer {
@@ -65,12 +59,12 @@ export class SetupWindow implements SetupDefer {
   }
 
   private runWaiting(): void {
-    // After the set-up's own callbacks (the first RTP packet's send, the ACK) and the packet's way to the desk.
-    setTimeout(() => {
+    // After the set-up's own callbacks of this turn (the first RTP packet's send, the ACK): a macrotask later.
+    setImmediate(() => {
       if (this.active) return; // a new window opened meanwhile: they wait for that one
       const fns = this.waiting;
       this.waiting = [];
       for (const fn of fns) fn();
-    }, SETUP_SETTLE_MS);
+    });
   }
 }
