@@ -53,7 +53,7 @@ export class AlarmCapability implements KioskCapability {
     this.journal = journal;
     const throwOnce = (process.env[THROW_ONCE_ENV] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     if (throwOnce.length) log.warn({ throwOnce }, `test seam ${THROW_ONCE_ENV} is set: the alarm policy will throw once at these steps`);
-    const controller = new AlarmController({ bus: ctx.bus, log, config: ctx.config, faults, journal, storeProblem, calls: () => ctx.services.calls, throwOnce });
+    const controller = new AlarmController({ bus: ctx.bus, log, config: ctx.config, faults, journal, storeProblem, calls: () => ctx.services.calls, throwOnce, setup: ctx.services.setup });
     this.controller = controller;
     ctx.services.alarm = controller;
     controller.start(loaded.open);

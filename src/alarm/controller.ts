@@ -20,7 +20,7 @@
 // path returns silently: a refusal is an `alarm.refused` event and a log line;
 // an exception is an `alarm.error` event, a log line and the `alarm` fault,
 // and the alarm is taken up again after a short backoff.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
@@ -30,6 +30,7 @@ import type { AlarmState, AlarmStateName } from './events.js';
 import type { AlarmJournal, AlarmRecord } from './journal.js';
 import { AlarmRefused, type AlarmService } from './service.js';
 import { setupTrace } from '../core/setup-trace.js';
+import type { SetupDefer } from '../core/setup-window.js';
 
 /** after a whole round of desks without an answer, before starting again (a dead network must not spin) */
 const ROUND_PAUSE_MS = 1000;
@@ -73,6 +74,8 @@ export interface AlarmControllerDeps {
   writeGateMs?: number;
   /** test seam: names of policy steps that throw once (HELPPOINT_ALARM_THROW_ONCE) */
   throwOnce?: string[];
+  /** the alarm call's set-up window: the transitions' log lines are written once it closes (src/core/setup-window.ts) */
+  setup?: SetupDefer;
 }
 
 export class AlarmController implements AlarmHooks, AlarmService {
@@ -175,7 +178,8 @@ export class AlarmController implements AlarmHooks, AlarmService {
     setupTrace.mark('alarm');
     const now = new Date();
     const at = now.toISOString();
-    const alarmId = `${this.d.config().id}-${now.getTime().toString(36)}-${randomBytes(2).toString('hex')}`;
+    // 4 random hex digits: a v4 UUID's first ones (Node keeps a batch of UUID entropy; randomBytes asks the system each time)
+    const alarmId = `${this.d.config().id}-${now.getTime().toString(36)}-${randomUUID().slice(0, 4)}`;
     const raised: AlarmRecord = { alarmId, state: 'raised', kind: 'emergency', ...(category ? { category } : {}), source, raisedAt: at, at, seq: 1, ...(reason ? { reason } : {}) };
     const t = this.target(0);
     const calling = next(raised, 'calling', { attempt: 1, target: t.uri, targetIndex: t.index, callId: randomUUID() });
@@ -454,7 +458,10 @@ export class AlarmController implements AlarmHooks, AlarmService {
     setupTrace.mark('announce');
     for (const r of recs) {
       const pub = publicState(r);
-      this.d.log.info({ alarm: pub }, `alarm ${r.state}`);
+      // The world hears at once (lamps, screen, hub); the log line, a diagnosis, waits for the call's first RTP packet.
+      const line = () => this.d.log.info({ alarm: pub }, `alarm ${r.state}`);
+      if (this.d.setup) this.d.setup.afterSetup(line);
+      else line();
       this.d.bus.emit('alarm.state', pub);
     }
     setupTrace.mark('announced');

@@ -285,7 +285,10 @@ export class Intercom implements CallService {
     this.setupEnds.get(req.callId)?.();
     const endSetup = this.opts.setup?.begin();
     if (endSetup) this.setupEnds.set(req.callId, endSetup);
-    this.opts.log.info({ callId: req.callId, alarmId: req.alarmId, attempt: req.attempt, target: req.target }, 'placing alarm call');
+    // Its log line is written once the window closes: the INVITE and the first RTP packet do not wait for it.
+    const line = () => this.opts.log.info({ callId: req.callId, alarmId: req.alarmId, attempt: req.attempt, target: req.target }, 'placing alarm call');
+    if (this.opts.setup) this.opts.setup.afterSetup(line);
+    else line();
     const handle = placeAlarmCall(
       {
         ua: this.ua,
@@ -315,6 +318,9 @@ export class Intercom implements CallService {
     const end = this.setupEnds.get(callId);
     if (!end) return;
     this.setupEnds.delete(callId);
+    // The next call's RTP socket, bound now rather than a fixed time after this call took the spare: a press soon
+    // after this call (a re-sent alarm, the next desk) finds it ready. With the window's other deferred work.
+    this.opts.setup!.afterSetup(() => void this.rtpSpare?.fill());
     end();
   }
 

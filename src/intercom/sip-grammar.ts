@@ -61,6 +61,41 @@ export function copyParsed(v: unknown): unknown {
 }
 
 /**
+ * What changes from call to call in a header the memo would otherwise see anew each call: the top Via's branch and
+ * the tag of From and To (a token, RFC 3261 25.1, ending the parameter). They are swapped for PER_CALL_TOKEN in the
+ * memo's key, and the remembered result (parsed with PER_CALL_TOKEN in their place: the same rule path, a token
+ * being read as a whole wherever it stands) gets the real token back where PER_CALL_TOKEN was. Only in the plain
+ * form sip.js and most peers write (no spaces around ';' and '='); anything else is parsed as it stands.
+ */
+const PER_CALL: Record<string, RegExp> = {
+  Via: /;branch=([A-Za-z0-9.!%*_+`'~-]+)(?=;|$)/i,
+  From: /;tag=([A-Za-z0-9.!%*_+`'~-]+)(?=;|$)/i,
+  To: /;tag=([A-Za-z0-9.!%*_+`'~-]+)(?=;|$)/i,
+};
+export const PER_CALL_TOKEN = 'hpPerCallToken7';
+
+/**
+ * A copy of a remembered result with `token` where PER_CALL_TOKEN was, or NOT_COPYABLE unless that was exactly one
+ * whole string value (a result holding it inside a longer string, or twice, is not one this swap fits).
+ */
+function copySwapped(v: unknown, token: string): unknown {
+  let swaps = 0;
+  const walk = (x: unknown): unknown => {
+    if (typeof x === 'string') {
+      if (x === PER_CALL_TOKEN) return swaps++, token;
+      if (x.includes(PER_CALL_TOKEN)) swaps = 2;
+      return x;
+    }
+    if (x === null || typeof x !== 'object') return x;
+    const out: unknown = Array.isArray(x) ? [] : Object.create(Object.getPrototypeOf(x) as object | null);
+    for (const k of Object.keys(x)) (out as Record<string, unknown>)[k] = walk((x as Record<string, unknown>)[k]);
+    return out;
+  };
+  const out = walk(v);
+  return swaps === 1 ? out : NOT_COPYABLE;
+}
+
+/**
  * Parse results by start rule and input, each kept as a private copy and handed out as a fresh copy. Bounded:
  * inputs longer than MAX_INPUT are not kept, and the whole memo is dropped when it holds MAX_ENTRIES (call-ids and
  * tags change per call; what repeats comes back at once).
@@ -77,6 +112,30 @@ export class ParseMemo {
 
   get(input: string, startRule: string): unknown {
     if (input.length > ParseMemo.MAX_INPUT) return this.parse(input, startRule);
+    const m = PER_CALL[startRule]?.exec(input);
+    // From and To: only a tag after the name-addr's '>' (a header parameter, never one of the URI's)
+    const fits = m && !input.includes(PER_CALL_TOKEN) && (startRule === 'Via' ? !input.includes('>') : input.includes('>') && m.index > input.lastIndexOf('>'));
+    if (fits) {
+      const at = m.index + m[0].length - m[1]!.length;
+      const kept = this.remembered(input.slice(0, at) + PER_CALL_TOKEN + input.slice(at + m[1]!.length), startRule);
+      const out = kept === NOT_COPYABLE ? kept : copySwapped(kept, m[1]!);
+      if (out !== NOT_COPYABLE) return out;
+    }
+    return this.lookup(input, startRule);
+  }
+
+  /** The kept copy for this input (parsed now if new), or NOT_COPYABLE: for the swap, which copies it itself. */
+  private remembered(input: string, startRule: string): unknown {
+    const rule = this.byRule.get(startRule);
+    if (rule?.has(input)) {
+      this.hits++;
+      return rule.get(input);
+    }
+    this.lookup(input, startRule);
+    return this.byRule.get(startRule)?.get(input) ?? NOT_COPYABLE;
+  }
+
+  private lookup(input: string, startRule: string): unknown {
     let rule = this.byRule.get(startRule);
     if (rule?.has(input)) {
       this.hits++;

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { isDeepStrictEqual } from 'node:util';
 import { Core, Grammar, URI, NameAddrHeader } from 'sip.js';
 import * as own from 'sip.js/lib/grammar/pegjs/dist/grammar.js';
-import { copyParsed, hoistRuleTable, ParseMemo, sipParseMemo, useFastSipGrammar } from '../../src/intercom/sip-grammar.js';
+import { copyParsed, hoistRuleTable, ParseMemo, PER_CALL_TOKEN, sipParseMemo, useFastSipGrammar } from '../../src/intercom/sip-grammar.js';
 
 const ownParse = (input: string, startRule: string): unknown => {
   const options: { startRule: string; data?: unknown } = { startRule };
@@ -131,6 +131,33 @@ describe('sip.js grammar with its rule table decoded once', () => {
     assert.ok(isDeepStrictEqual(a.headers, b.headers));
     assert.ok(isDeepStrictEqual(a.from, b.from) && isDeepStrictEqual(a.to, b.to) && isDeepStrictEqual(a.via, b.via));
     assert.notEqual(a.from, b.from);
+  });
+
+  it('a header differing from a remembered one only in its Via branch or its From or To tag parses as sip.js does', () => {
+    const tokens = ['z9hG4bK776asdhds', 'z9hG4bK.-!%*_+`\'~1', 'A', '12345SIPpTag011', PER_CALL_TOKEN + 'x'];
+    const forms = [
+      ['Via', 'SIP/2.0/UDP 127.0.0.1:5101;branch=%;rport=5101;received=127.0.0.1'],
+      ['Via', 'SIP/2.0/UDP 127.0.0.1:5101;BRANCH=%'],
+      ['Via', 'SIP/2.0/UDP 127.0.0.1:5101 ; branch = %;rport'],
+      ['Via', 'SIP/2.0/UDP 127.0.0.1:5101;branch=%;branch=other'],
+      ['Via', 'SIP/2.0/UDP 127.0.0.1:5101;branch=%,SIP/2.0/UDP 10.0.0.1;branch=%'],
+      ['Via', 'SIP/2.0/UDP 127.0.0.1:5101;branch=%;received=%'],
+      ['From', '"Help point 7" <sip:conc-north@127.0.0.1;transport=udp>;tag=%'],
+      ['From', '"%" <sip:%@127.0.0.1>;tag=%;x-more'],
+      ['From', '<sip:kiosk@h;tag=%>;tag=%'],
+      ['From', 'sip:kiosk@h;tag=%'],
+      ['To', '<sip:desk@127.0.0.1:5070;lr;transport=udp?X-A=b>;tag=%;x-empty'],
+      ['To', '<sip:desk@127.0.0.1:5070>;TAG=%'],
+      ['To', '<sip:desk@127.0.0.1:5070>;tag=%<'],
+    ];
+    for (const [rule, form] of forms)
+      for (const token of tokens) {
+        const input = form!.replaceAll('%', token);
+        for (let i = 0; i < 2; i++) assert.ok(isDeepStrictEqual(Grammar.parse(input, rule!), ownParse(input, rule!)), `${rule} "${input}" (${i ? 'again' : 'first'})`);
+      }
+    const misses = sipParseMemo!.misses;
+    for (let i = 0; i < 5; i++) Grammar.parse(`SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKnew${i};rport`, 'Via');
+    assert.ok(sipParseMemo!.misses - misses <= 1, 'one parse for the five branches');
   });
 
   it('the memo is bounded and keeps neither long inputs nor results it cannot copy', () => {

@@ -15,7 +15,10 @@ export class JitterBuffer {
     this.mask = size - 1;
     this.tags = new Int32Array(size).fill(-1);
     this.lens = new Int32Array(size);
-    this.slots = Array.from({ length: size }, () => Buffer.alloc(maxPayload));
+    // One allocation cut into slots: it is made on every call's set-up, where 32 buffers of their own cost more than
+    // the rest of the stream's construction.
+    const mem = Buffer.alloc(size * maxPayload);
+    this.slots = Array.from({ length: size }, (_, i) => mem.subarray(i * maxPayload, (i + 1) * maxPayload));
   }
 
   /** Stores buf[start, end) as packet seq (overwriting whatever that slot held). */

@@ -1,6 +1,7 @@
-// SDP offer/answer for audio (RFC 3264) with sdp-transform: we offer our
-// codecs in preference order plus telephone-event; we answer with the first
-// of our codecs that the offer contains. Hold is a direction change.
+// SDP offer/answer for audio (RFC 3264): we offer our codecs in preference
+// order plus telephone-event; we answer with the first of our codecs that the
+// offer contains. Hold is a direction change. Ours is written directly
+// (buildSdp); the peer's is read with sdp-transform.
 import sdpTransform from 'sdp-transform';
 import { RTP_CLOCK, type Codec } from '../../audio/codecs/index.js';
 
@@ -25,34 +26,20 @@ export interface Negotiated {
   remoteDirection: Direction;
 }
 
+/**
+ * Our offer or answer, written as text directly: it is on every call's set-up path, and sdp-transform's generic
+ * writer (a grammar walk per line) cost more than the rest of the offer. The same text sdp-transform writes for it
+ * (test/media/sdp.test.ts compares them); sdp-transform still reads the peer's SDP (negotiate).
+ */
 export function buildSdp(m: LocalMedia, only?: { codec: Codec; payloadType: number; dtmfPt?: number }): string {
   const codecs = only ? [{ codec: only.codec, pt: only.payloadType }] : m.codecs.map((c) => ({ codec: c, pt: c.payloadType }));
   const dtmfPt = only ? only.dtmfPt : m.dtmfPt;
-  const rtp: { payload: number; codec: string; rate: number }[] = codecs.map(({ codec, pt }) => ({ payload: pt, codec: codec.name, rate: RTP_CLOCK }));
-  const fmtp: { payload: number; config: string }[] = [];
-  if (dtmfPt !== undefined) {
-    rtp.push({ payload: dtmfPt, codec: 'telephone-event', rate: 8000 });
-    fmtp.push({ payload: dtmfPt, config: '0-16' });
-  }
-  return sdpTransform.write({
-    version: 0,
-    origin: { username: '-', sessionId: m.sessionId, sessionVersion: m.version, netType: 'IN', ipVer: 4, address: m.address },
-    name: 'helppoint',
-    connection: { version: 4, ip: m.address },
-    timing: { start: 0, stop: 0 },
-    media: [
-      {
-        type: 'audio',
-        port: m.port,
-        protocol: 'RTP/AVP',
-        payloads: rtp.map((r) => r.payload).join(' '),
-        rtp,
-        fmtp,
-        ptime: 20,
-        direction: m.direction,
-      },
-    ],
-  } as sdpTransform.SessionDescription);
+  const pts = codecs.map((c) => c.pt);
+  if (dtmfPt !== undefined) pts.push(dtmfPt);
+  let s = `v=0\r\no=- ${m.sessionId} ${m.version} IN IP4 ${m.address}\r\ns=helppoint\r\nc=IN IP4 ${m.address}\r\nt=0 0\r\nm=audio ${m.port} RTP/AVP ${pts.join(' ')}\r\n`;
+  for (const { codec, pt } of codecs) s += `a=rtpmap:${pt} ${codec.name}/${RTP_CLOCK}\r\n`;
+  if (dtmfPt !== undefined) s += `a=rtpmap:${dtmfPt} telephone-event/8000\r\na=fmtp:${dtmfPt} 0-16\r\n`;
+  return s + `a=ptime:20\r\na=${m.direction}\r\n`;
 }
 
 const STATIC: Record<number, string> = { 0: 'PCMU', 8: 'PCMA', 9: 'G722' };

@@ -26,13 +26,16 @@ export function isResponse(message: string): boolean {
   return message.startsWith('SIP/2.0 ');
 }
 
+/** The first header of `names` (lower case), line by line in place: every request we send passes here. */
 function header(message: string, names: string[]): string | undefined {
-  const head = message.split(/\r?\n\r?\n/, 1)[0]!;
-  for (const line of head.split(/\r?\n/)) {
-    const i = line.indexOf(':');
-    if (i < 0) continue;
-    const name = line.slice(0, i).trim().toLowerCase();
-    if (names.includes(name)) return line.slice(i + 1).trim();
+  const blank = message.search(/\r?\n\r?\n/);
+  const end = blank < 0 ? message.length : blank;
+  for (let pos = 0; pos <= end; ) {
+    let eol = message.indexOf('\n', pos);
+    if (eol < 0 || eol > end) eol = end;
+    const i = message.indexOf(':', pos);
+    if (i >= 0 && i < eol && names.includes(message.slice(pos, i).trim().toLowerCase())) return message.slice(i + 1, eol).trim();
+    pos = eol + 1;
   }
   return undefined;
 }

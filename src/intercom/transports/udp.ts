@@ -12,6 +12,7 @@ import { BaseTransport, looksLikeSip, MAX_SIP_MESSAGE, type TransportOptions } f
 import { isResponse, requestTarget, ResponseRoutes, type Address, type Arrival } from './routing.js';
 import { UdpReliability } from './reliability.js';
 import { setupTrace } from '../../core/setup-trace.js';
+import { literalLookup } from '../media/rtp-spare.js';
 
 export class UdpTransport extends BaseTransport {
   readonly protocol = 'UDP';
@@ -32,7 +33,8 @@ export class UdpTransport extends BaseTransport {
   async connect(): Promise<void> {
     if (this.socket) return;
     this.transition(TransportState.Connecting);
-    const socket = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+    // Destinations are addresses by the time they are sent to (resolve()): no dns.lookup tick per message.
+    const socket = dgram.createSocket({ type: 'udp4', reuseAddr: false, lookup: literalLookup });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(this.options.port, this.options.host, () => {
