@@ -25,6 +25,7 @@ import { describeArrival, isTrustedCall, OWN_CALL, TrustPolicy, type Trust } fro
 import type { CallKind } from './events.js';
 import { placeAlarmCall, type AlarmCallHandle, type AlarmCallListener, type AlarmCallRequest, type AlarmHooks, type CallService } from './alarm-call.js';
 import { trustedForAlarmCallback } from './alarm-trust.js';
+import { RequestAdmission } from './request-admission.js';
 import { placeTestCall, TEST_INFO_TYPE, type TestCallHandle, type TestCallListener, type TestCallRequest } from './test-call.js';
 import type { SetupWindow } from '../core/setup-window.js';
 import { IdleScavenger } from './idle-scavenge.js';
@@ -176,6 +177,16 @@ export class Intercom implements CallService {
     if (this.transport instanceof UdpTransport) {
       const core = this.ua.userAgentCore;
       this.transport.clientAlive = (branch, method) => core.userAgentClients.has(branch + method);
+    }
+    if (this.transport) {
+      const core = this.ua.userAgentCore;
+      const admission = new RequestAdmission({
+        open: () => core.userAgentServers.size,
+        has: (branch) => core.userAgentServers.has(branch),
+        trusted: (from) => this.trustPolicy?.ofArrival(from).trusted ?? false,
+        report: (dropped, from) => log.warn({ dropped, from: describeArrival(from), open: core.userAgentServers.size }, 'too many open incoming calls: INVITEs from untrusted sources dropped'),
+      });
+      this.transport.admit = (text, from) => admission.admit(text, from);
     }
     await this.ua.start();
     // sip.js builds the Contact without a port; ours is not 5060.

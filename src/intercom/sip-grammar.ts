@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as sip from 'sip.js';
 import { Grammar, NameAddrHeader, URI } from 'sip.js';
+import { ownCopy } from './transports/routing.js';
 
 type PegParse = (input: string, options: { startRule: string; data?: unknown }) => unknown;
 
@@ -142,6 +143,8 @@ export class ParseMemo {
       return copyParsed(rule.get(input));
     }
     this.misses++;
+    // parsed from a private copy: the key and the strings in the result would otherwise keep the whole message alive
+    input = ownCopy(input);
     const result = this.parse(input, startRule);
     const kept = copyParsed(result);
     if (kept === NOT_COPYABLE) return result;

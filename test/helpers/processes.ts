@@ -49,9 +49,11 @@ export interface KioskProc {
   stop(): Promise<void>;
 }
 
-/** Runs `helppoint kiosk` as a real process and waits for "ready"; `compiled` runs the build (dist/), which starts faster. */
-export async function startKioskProcess(file: string, env: NodeJS.ProcessEnv = {}, opts: { compiled?: boolean } = {}): Promise<KioskProc> {
-  const args = opts.compiled ? [path.join(REPO, 'dist/src/cli.js')] : ['--import', 'tsx', CLI];
+/** Runs `helppoint kiosk` as a real process and waits for "ready"; `compiled` runs the build (dist/), which starts faster; `nodeArgs` go to node. */
+export async function startKioskProcess(file: string, env: NodeJS.ProcessEnv = {}, opts: { compiled?: boolean; nodeArgs?: string[] } = {}): Promise<KioskProc> {
+  // The young generation as the systemd unit sets it (device/systemd/helppoint-kiosk.service).
+  const v8 = ['--max-semi-space-size=1', ...(opts.nodeArgs ?? [])];
+  const args = opts.compiled ? [...v8, path.join(REPO, 'dist/src/cli.js')] : [...v8, '--import', 'tsx', CLI];
   const proc = start('kiosk', process.execPath, [...args, 'kiosk', '--config', file], {
     cwd: REPO,
     env: { ...process.env, ...env },

@@ -29,9 +29,9 @@ export async function desk(name: string, extra: string[] = []): Promise<Sipp> {
   return startSipp({ scenario: scenario(name), args: ['-m', '1', '-rtp_echo', ...extra] });
 }
 
-export async function callRig(overrides: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<CallRig> {
+export async function callRig(overrides: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, opts: { nodeArgs?: string[] } = {}): Promise<CallRig> {
   const { file, dir } = kioskConfigFile(overrides);
-  const kiosk = await startKioskProcess(file, env);
+  const kiosk = await startKioskProcess(file, env, opts);
   const events = () => {
     try {
       return readJournal(path.join(dir, 'data')).events as LoggedEvent[];

@@ -54,6 +54,8 @@ export abstract class BaseTransport implements Transport {
   onConnect: (() => void) | undefined;
   onDisconnect: ((error?: Error) => void) | undefined;
   onMessage: ((message: string) => void) | undefined;
+  /** May this request reach sip.js? Asked for every request before it is remembered or parsed (request-admission.ts). */
+  admit: ((text: string, from: Arrival) => boolean) | undefined;
   /** where dropped input is reported (the transport's onGarbage option) */
   protected garbage?: (reason: string, from: Address) => void;
   /** the port actually bound, once connected */

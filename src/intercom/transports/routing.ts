@@ -67,32 +67,75 @@ export function requestTarget(message: string, outbound: Address | undefined, de
 }
 
 /**
+ * A private copy of a short string cut from a received message. A substring in
+ * V8 can keep its whole parent alive: a branch kept as a key would hold its
+ * datagram (up to 64 KB) for as long as the entry lives.
+ */
+export function ownCopy(s: string): string {
+  return (' ' + s).slice(1);
+}
+
+/** Two generations of a map: O(1) per entry, at most 2 * `cap` entries, each kept `maxAgeMs` or until 2 * `cap` newer ones came. */
+class Generations<V> {
+  private young = new Map<string, V>();
+  private old = new Map<string, V>();
+  private since = Date.now();
+  constructor(
+    private readonly cap: number,
+    private readonly maxAgeMs: number,
+  ) {}
+  set(key: string, value: V): void {
+    if (this.young.size >= this.cap || Date.now() - this.since > this.maxAgeMs) {
+      this.old = this.young;
+      this.young = new Map();
+      this.since = Date.now();
+    }
+    this.young.set(key, value);
+  }
+  get(key: string): V | undefined {
+    return this.young.get(key) ?? this.old.get(key);
+  }
+  get size(): number {
+    return this.young.size + this.old.size;
+  }
+}
+
+/**
  * Remembers where received messages came from: requests by branch, so their
  * responses go back there and the intercom can tell how a call arrived;
  * responses too (by branch), so it can tell where an answer came from.
+ *
+ * Bounded, so a flood of datagrams costs neither memory nor a scan per message:
+ * an entry lives a transaction's lifetime (64*T1) unless 2 * 2048 newer
+ * messages came first. INVITEs have their own smaller store, so a flood of
+ * other requests or responses cannot push out the route of a call that is
+ * still ringing (its 200 OK goes back along it).
  */
 export class ResponseRoutes {
-  private readonly byBranch = new Map<string, { addr: Arrival; at: number }>();
+  static readonly CAP = 2048;
+  static readonly INVITE_CAP = 256;
+  private readonly others = new Generations<Arrival>(ResponseRoutes.CAP, 32_000);
+  private readonly invites = new Generations<Arrival>(ResponseRoutes.INVITE_CAP, 32_000);
   remember(message: string, from: Arrival): void {
     const b = topViaBranch(message);
     if (!b) return;
-    this.byBranch.set(isResponse(message) ? `response ${b}` : b, { addr: from, at: Date.now() });
-    if (this.byBranch.size > 2000) this.prune();
+    if (isResponse(message)) this.others.set(ownCopy(`response ${b}`), from);
+    else (message.startsWith('INVITE ') ? this.invites : this.others).set(ownCopy(b), from);
   }
   lookup(message: string): Address | undefined {
     const b = topViaBranch(message);
-    return b ? this.byBranch.get(b)?.addr : undefined;
+    return b ? this.request(b) : undefined;
   }
   /** How the request with this branch arrived. */
   request(branch: string): Arrival | undefined {
-    return this.byBranch.get(branch)?.addr;
+    return this.invites.get(branch) ?? this.others.get(branch);
   }
   /** How the latest response to our request with this branch arrived. */
   response(branch: string): Arrival | undefined {
-    return this.byBranch.get(`response ${branch}`)?.addr;
+    return this.others.get(`response ${branch}`);
   }
-  private prune(): void {
-    const old = Date.now() - 64_000; // transaction lifetime (64*T1)
-    for (const [k, v] of this.byBranch) if (v.at < old) this.byBranch.delete(k);
+  /** Entries held (tests). */
+  get size(): number {
+    return this.others.size + this.invites.size;
   }
 }

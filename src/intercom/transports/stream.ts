@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { TransportState } from 'sip.js';
 import type { Logger } from 'sip.js/lib/core/log/logger.js';
 import { BaseTransport, looksLikeSip, MAX_SIP_MESSAGE, type TransportOptions } from './base.js';
-import { isResponse, requestTarget, ResponseRoutes, type Address, type Arrival } from './routing.js';
+import { isResponse, ownCopy, requestTarget, ResponseRoutes, type Address, type Arrival } from './routing.js';
 import { resolve } from './udp.js';
 
 type Sock = net.Socket | tls.TLSSocket;
@@ -68,10 +68,11 @@ export class StreamTransport extends BaseTransport {
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 15_000);
     const framer = new SipFramer((text) => {
+      if (this.admit && !isResponse(text) && !this.admit(text, arrival)) return;
       this.routes.remember(text, arrival);
       if (!isResponse(text)) {
         const b = /;\s*branch=([^;,\s]+)/i.exec(text)?.[1];
-        if (b) this.arrivedOn.set(b, sock);
+        if (b) this.arrivedOn.set(ownCopy(b), sock);
         if (this.arrivedOn.size > 2000) this.arrivedOn.clear();
       }
       this.deliver(text, arrival);

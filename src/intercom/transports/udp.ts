@@ -57,6 +57,7 @@ export class UdpTransport extends BaseTransport {
       if (text.trim() === '') return; // keep-alive CRLF
       if (!looksLikeSip(text)) return this.options.onGarbage?.('not a SIP message', from);
       if (!this.reliability!.received(text)) return; // a retransmission, answered again from the cache
+      if (this.admit && !isResponse(text) && !this.admit(text, from)) return;
       this.routes.remember(text, from);
       this.deliver(text, from);
     });
