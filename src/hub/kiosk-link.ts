@@ -68,6 +68,7 @@ export class KioskLink {
   /** pending config versions to check after hellos, many kiosks per query (a reconnect storm is one query, not thousands) */
   private readonly helloChecks: Batcher<{ id: string; reported: number }>;
   private sweeper?: NodeJS.Timeout;
+  private stopping = false;
   private flusher?: NodeJS.Timeout;
 
   constructor(private readonly o: KioskLinkOptions) {
@@ -164,10 +165,13 @@ export class KioskLink {
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
     clearInterval(this.flusher);
+    // one statement for all of them below, not one per socket as each closes
+    this.stopping = true;
+    const ids = [...this.local.keys()];
     for (const k of this.local.values()) k.ws.terminate();
     this.flushPresence();
     await Promise.allSettled([this.helloChecks.drain(), this.events.drain(), this.results.drain(), this.configResults.drain(), this.presenceWriter.drain()]);
-    await this.o.storage.markOffline(this.o.instanceId, [...this.local.keys()]).catch(() => undefined);
+    await this.o.storage.markOffline(this.o.instanceId, ids).catch(() => undefined);
   }
 
   /** Which kiosk a bearer token belongs to, or undefined (unknown or revoked). One hash, one lookup. */
@@ -266,7 +270,7 @@ export class KioskLink {
       if (this.local.get(kioskId) === k) {
         this.local.delete(kioskId);
         this.presence.delete(kioskId);
-        void this.o.storage.markOffline(this.o.instanceId, [kioskId]).then(() => this.changed([kioskId], 'offline'), () => undefined);
+        if (!this.stopping) void this.o.storage.markOffline(this.o.instanceId, [kioskId]).then(() => this.changed([kioskId], 'offline'), () => undefined);
         this.o.log.info({ kiosk: kioskId }, 'kiosk offline (disconnected)');
       }
     });

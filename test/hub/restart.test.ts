@@ -10,6 +10,21 @@ for (const engine of engines()) {
   describe(`hub restart keeps sessions, config versions, pending pushes and command results (${engine.name})`, function () {
     this.timeout(120_000);
 
+    it('a stopping hub marks its connected kiosks offline in one statement', async () => {
+      const t = await startHub({ databaseUrl: await engine.fresh() });
+      const kiosks = ['conc-north', 'conc-south'].map((id) => lightKiosk(t.wsUrl, id, DEMO_TOKEN(id)));
+      await Promise.all(kiosks.map((k) => k.welcomed));
+      const storage = t.hub.storage;
+      const calls: string[][] = [];
+      const real = storage.markOffline.bind(storage);
+      storage.markOffline = (instanceId, ids) => {
+        calls.push([...ids].sort());
+        return real(instanceId, ids);
+      };
+      await t.stop();
+      assert.deepEqual(calls, [['conc-north', 'conc-south']]);
+    });
+
     it('survives a stop and start on the same data', async () => {
       const databaseUrl = await engine.fresh();
       let t = await startHub({ databaseUrl });
