@@ -23,7 +23,8 @@ import { deskKiosk, openBoard, startHubProcess } from './hub-bed.js';
 
 const USERS = { 'conc-north': 'kiosk-secret', desk: 'desk-secret', fallback: 'fallback-secret' };
 const RING_S = 30;
-const TAG = `helppoint-test-netcut-${process.pid}`;
+const TAG_PREFIX = 'helppoint-test-netcut-';
+const TAG = `${TAG_PREFIX}${process.pid}`;
 
 function iptables(args: string[]): void {
   execFileSync('iptables', ['-w', ...args], { stdio: 'pipe' });
@@ -58,8 +59,9 @@ function cut(pairs: [number, number][]): void {
   }
 }
 
-function uncut(): void {
-  const rules = execFileSync('iptables-save', ['-t', 'filter'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(TAG) && l.startsWith('-A '));
+/** Removes the rules whose line matches: this process's own by default. */
+function uncut(match: (rule: string) => boolean = (r) => r.includes(`--comment ${TAG} `)): void {
+  const rules = execFileSync('iptables-save', ['-t', 'filter'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('-A ') && match(l));
   for (const r of rules) {
     const args = r.replace(/^-A /, '-D ').match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''));
     try {
@@ -67,6 +69,18 @@ function uncut(): void {
     } catch {
       /* already gone */
     }
+  }
+}
+
+/** A rule left by an earlier run of this test that was killed before its after hook: its process is gone. */
+function leftBehind(rule: string): boolean {
+  const pid = Number(new RegExp(`${TAG_PREFIX}(\\d+)`).exec(rule)?.[1] ?? 0);
+  if (!pid || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
@@ -87,6 +101,7 @@ describe('a console desk whose network is cut without a closed connection (Chrom
       console.log(`      skipped: ${why}; the same hunt step is tested with a registered contact that answers nothing (test/intercom/dead-desk.test.ts)`);
       this.skip();
     }
+    uncut(leftBehind);
     const dir = tmpDir('hp-netcut-');
     const browserWav = makeTone(path.join(dir, 'desk-1k.wav'), 1000, 10, 48000, 0.3);
     const kioskWav = makeTone(path.join(dir, 'kiosk-600.wav'), 600, 120, 8000, 0.3);
