@@ -59,6 +59,13 @@ export interface KioskContext {
   services: KioskServices;
   /** validates, persists and applies a config from the hub; what happened (src/kiosk/reconfigure.ts) */
   applyConfig(version: number, doc: unknown): Promise<ConfigReply>;
+  /**
+   * A restart asked from outside (the hub's kiosk.restart): refused with the
+   * reason while a call, a test or an alarm is open, or when no supervisor
+   * can start the kiosk again; otherwise recorded (event kiosk.restart) and
+   * done in a moment, after the answer has left. Undefined = accepted.
+   */
+  restart(by: string): string | undefined;
   /** what the kiosk tells the hub about itself */
   status(): { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number; capabilities?: string[] };
 }

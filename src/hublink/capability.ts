@@ -46,7 +46,7 @@ export class HubLinkCapability implements KioskCapability {
 
   open(hub: NonNullable<KioskConfig['hub']>): HubLink {
     const ctx = this.ctx!;
-    const link = new HubLink({ ...hub }, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc), () => ctx.services.alarm, () => ctx.services.supervision);
+    const link = new HubLink({ ...hub }, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc), () => ctx.services.alarm, () => ctx.services.supervision, (by) => ctx.restart(by));
     link.start();
     return link;
   }

@@ -64,6 +64,8 @@ export class HubLink {
     private readonly alarm?: () => AlarmService | undefined,
     /** supervision, for the hub's supervision.test command */
     private readonly supervision?: () => SupervisionService | undefined,
+    /** the hub's kiosk.restart command: undefined when accepted, else why not */
+    private readonly restart?: (by: string) => string | undefined,
   ) {}
 
   /** Runs fn once every config reply in progress has been sent (at once if none is). */
@@ -196,7 +198,7 @@ export class HubLink {
         const cmd = p.msg;
         // "ok" only once the work is done: an alarm command waits for its persisted transition.
         void Promise.resolve()
-          .then(() => dispatchCommand(this.bus, cmd, this.alarm, this.supervision))
+          .then(() => dispatchCommand(cmd, { bus: this.bus, alarm: this.alarm, supervision: this.supervision, restart: this.restart }))
           .then(
             () => this.send({ type: 'command-result', id: cmd.id, ok: true }),
             (err: Error) => this.send({ type: 'command-result', id: cmd.id, ok: false, error: String(err?.message ?? err).slice(0, 2000) }),

@@ -12,9 +12,26 @@ import type { SupervisionService } from '../supervision/capability.js';
  * once the transition is persisted and reject with the reason when the kiosk
  * refuses (not its open alarm), so the hub's result says what really happened.
  */
-export function dispatchCommand(bus: Bus, cmd: Command, alarm?: () => AlarmService | undefined, supervision?: () => SupervisionService | undefined): void | Promise<void> {
+export interface CommandTargets {
+  bus: Bus;
+  /** the alarm controller, for the dispatcher's acknowledge and reset */
+  alarm?: () => AlarmService | undefined;
+  /** supervision, for supervision.test */
+  supervision?: () => SupervisionService | undefined;
+  /** kiosk.restart: undefined when accepted (the kiosk restarts in a moment), else why not */
+  restart?: (by: string) => string | undefined;
+}
+
+export function dispatchCommand(cmd: Command, t: CommandTargets): void | Promise<void> {
+  const { bus, alarm, supervision } = t;
   const a = cmd.args as Record<string, never>;
   switch (cmd.command) {
+    case 'kiosk.restart': {
+      if (!t.restart) throw new Error('this kiosk cannot be restarted from the hub');
+      const refused = t.restart((cmd.args as { by: string }).by);
+      if (refused) throw new Error(`restart refused: ${refused}`);
+      return;
+    }
     case 'alarm.ack':
     case 'alarm.reset': {
       const svc = alarm?.();

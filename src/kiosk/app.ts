@@ -114,6 +114,7 @@ export class Kiosk {
       local: this.local,
       services: { setup },
       applyConfig: (version, doc) => this.reconfigure(version, doc),
+      restart: (by) => this.restartAskedBy(by),
       status: () => {
         const h = this.health();
         return { id: this.config.id, configVersion: this.config.configVersion, faults: h.faults, outbox: h.outbox, capabilities: ['io', ...(this.ctx.services.hubCapabilities?.() ?? [])] };
@@ -222,6 +223,26 @@ export class Kiosk {
   /** A config from the hub: see src/kiosk/reconfigure.ts. */
   reconfigure(version: number, doc: unknown): Promise<ConfigReply> {
     return this.applier.receive(version, doc);
+  }
+
+  /**
+   * The hub's kiosk.restart (ctx.restart): refused while a capability is busy
+   * (a call, a test) or an alarm is open (its re-sends would pause), and when
+   * nothing would start the kiosk again; otherwise recorded at once (the
+   * journal outlives the process) and done once the answer has left.
+   */
+  private restartAskedBy(by: string): string | undefined {
+    const why =
+      this.capabilities.map((c) => c.busy?.()).find(Boolean) ??
+      (this.alarm?.isOpen() ? 'an alarm is open' : undefined) ??
+      (this.opts.onRestart ? undefined : 'no supervisor can start this kiosk again');
+    if (why) {
+      this.log.warn({ by, why }, 'restart from the hub refused');
+      return why;
+    }
+    this.store.recordSync('kiosk.restart', { by });
+    this.requestRestart(`asked by ${by}`);
+    return undefined;
   }
 
   /**

@@ -208,6 +208,9 @@ export const Command = Type.Union([
   // Supervision: run a test now. The result comes once the test has finished: ok = passed; else the error names
   // the test, the failed step and why. The whole verdict is the recorded event supervision.test (trigger 'hub').
   Cmd('supervision.test', Type.Object({}, { additionalProperties: false })),
+  // Facilities: restart the kiosk process (its supervisor starts it again). `by` is 'hub:<user>' from the session.
+  // Refused while a call, a test or an alarm is open; the result says which. ok = accepted, the kiosk is restarting.
+  Cmd('kiosk.restart', Type.Object({ by: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })),
 ]);
 export type Command = Static<typeof Command>;
 

@@ -7,10 +7,10 @@
 // and screen languages are folded into the desk's tables, and every change is
 // published on the push topic by id. Each instance with boards open reads the
 // changed row once and sends it (src/hub/push.ts).
-import { randomBytes } from 'node:crypto';
 import type { HubDesk } from '../../config/schema/hub.js';
 import type { Static } from '@sinclair/typebox';
 import type { HubContext, SessionInfo } from '../context.js';
+import { commandOneKiosk } from '../kiosk-command.js';
 import { ConfigComposer } from '../config-compose.js';
 import type { IncomingEvent } from '../storage/storage.js';
 import { sipUser, type BoardRow, type Claim } from '../storage/desk.js';
@@ -195,20 +195,8 @@ export class DeskService {
    * kiosk has not answered yet.
    */
   async command(s: SessionInfo, ip: string, kiosk: string, command: string, args: Record<string, unknown>, waitMs = 3000): Promise<{ id?: string; ok: boolean; pending?: boolean; error?: string }> {
-    const { hub } = this;
-    const online = hub.link.isLocal(kiosk) || (await hub.storage.onlineKiosks([kiosk], hub.offlineAfterMs)).has(kiosk);
-    if (!online) return { ok: false, error: `kiosk ${kiosk} is offline` };
-    const id = `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-    await hub.storage.createCommand({ id, command, args, by: s.user, role: s.role, kiosks: [kiosk] });
-    await hub.link.commandStored({ id, command, args, kiosks: [kiosk] });
-    await hub.audit({ session: s, ip }, `command.${command}`, kiosk, 'sent', { id, desk: true });
-    const until = Date.now() + waitMs;
-    for (;;) {
-      const r = (await hub.storage.getCommand(id))?.results[kiosk];
-      if (r) return { id, ok: r.ok, ...(r.error ? { error: r.error } : {}) };
-      if (Date.now() >= until) return { id, ok: false, pending: true, error: 'the kiosk has not answered yet' };
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    const { offline: _, ...r } = await commandOneKiosk(this.hub, { session: s, ip }, kiosk, command, args, { waitMs, audit: { desk: true } });
+    return r;
   }
 
   // ---- the board ----------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 // The fleet: every kiosk with its state (from any instance), enrolment with a
-// token shown once, token rotation, and revocation that closes the kiosk's
-// socket at once on whichever instance holds it.
+// token shown once, token rotation, revocation that closes the kiosk's socket
+// at once on whichever instance holds it, and a remote restart.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { newToken, sha256Hex } from '../passwords.js';
 import { Location } from '../../config/schema/site.js';
 import { ALL_ROLES } from './auth.js';
+import { commandOneKiosk } from '../kiosk-command.js';
 
 export const KioskStatus = Type.Object({
   id: Type.String(),
@@ -23,6 +24,7 @@ export const KioskStatus = Type.Object({
 export type KioskStatus = Static<typeof KioskStatus>;
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }) });
+const RestartOutcome = Type.Object({ id: Type.Optional(Type.String()), ok: Type.Boolean(), pending: Type.Optional(Type.Boolean()), offline: Type.Optional(Type.Boolean()), error: Type.Optional(Type.String()) });
 
 export async function fleetList(app: FastifyInstance, zone?: string): Promise<KioskStatus[]> {
   const { hub } = app;
@@ -97,6 +99,28 @@ export default async function fleet(app: FastifyInstance) {
       if (!ok) return reply.status(404).send({ error: 'unknown kiosk', statusCode: 404 });
       await hub.bus.publish({ t: 'kiosk', id: req.params.id, change: 'token' });
       return { id: req.params.id, token };
+    },
+  );
+
+  app.post<{ Params: Static<typeof IdParams> }>(
+    '/api/kiosks/:id/restart',
+    {
+      config: { roles: ['facilities', 'admin'] },
+      bodyLimit: 4096,
+      schema: {
+        tags: ['fleet'],
+        summary:
+          "restart a kiosk's process (command kiosk.restart; its supervisor starts it again): 200 when the kiosk accepted and is restarting, 409 when it refused (a call, a test or an alarm open: the error says which) or is offline, 202 when it has not answered within 5 s",
+        params: IdParams,
+        response: { 200: RestartOutcome, 202: RestartOutcome, 409: RestartOutcome },
+      },
+    },
+    async (req, reply) => {
+      const kiosk = req.params.id;
+      if (!(await hub.storage.getKiosk(kiosk))) return reply.status(404).send({ error: 'unknown kiosk', statusCode: 404 });
+      // who asked comes from the session, never from the body
+      const r = await commandOneKiosk(hub, { session: req.session!, ip: req.ip }, kiosk, 'kiosk.restart', { by: `hub:${req.session!.user}` }, { waitMs: 5000 });
+      return reply.status(r.ok ? 200 : r.pending ? 202 : 409).send(r);
     },
   );
 

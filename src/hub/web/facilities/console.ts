@@ -61,6 +61,7 @@ function row(k: FleetEntry): HTMLTableRowElement {
   for (const c of cells) tr.append(el('td', {}, c));
   if (canEdit()) {
     const actions = el('td', {});
+    if (k.online) actions.append(el('button', { type: 'button', 'data-act': 'restart', 'data-kiosk': k.id, title: 'restart the kiosk process; refused while a call, a test or an alarm is open' }, 'restart'));
     if (!k.revoked) actions.append(el('button', { type: 'button', 'data-act': 'revoke', 'data-kiosk': k.id }, 'revoke'));
     actions.append(el('button', { type: 'button', 'data-act': 'replace', 'data-kiosk': k.id }, 'replace hardware'));
     tr.append(actions);
@@ -144,7 +145,14 @@ async function enrolment(): Promise<void> {
     const b = (ev.target as HTMLElement).closest('button[data-act]') as HTMLButtonElement | null;
     if (!b) return;
     const id = b.dataset.kiosk!;
-    if (b.dataset.act === 'revoke') {
+    if (b.dataset.act === 'restart') {
+      if (!confirm(`Restart ${id}? It is offline for a few seconds and comes back on its current config.`)) return;
+      // the kiosk's own answer: accepted, or refused with the reason (a call, a test or an alarm open)
+      post<{ ok: boolean; error?: string }>(`/api/kiosks/${encodeURIComponent(id)}/restart`, {}).then(
+        (r) => alert(r.ok ? `${id} is restarting.` : `${id}: ${r.error ?? 'no answer yet'}`),
+        (err: Error) => alert(`${id} not restarted: ${err.message}`),
+      );
+    } else if (b.dataset.act === 'revoke') {
       if (!confirm(`Revoke ${id}? Its token stops working and it is disconnected at once.`)) return;
       void post(`/api/kiosks/${encodeURIComponent(id)}/revoke`, {}).catch((err: Error) => alert(err.message));
     } else if (b.dataset.act === 'replace') {
