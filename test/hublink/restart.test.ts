@@ -64,5 +64,8 @@ describe('remote restart of a kiosk (kiosk.restart)', function () {
       10_000,
       'kiosk.restart event at the hub',
     );
+    // and in the kiosk's history on the desk
+    const history = (await facilities.json<{ entries: { type: string; summary: string }[] }>('/api/desk/kiosks/conc-north/history')).entries;
+    assert.ok(history.some((h) => h.type === 'kiosk.restart' && h.summary === 'kiosk restarted, asked by hub:facilities'), JSON.stringify(history.slice(-5)));
   });
 });

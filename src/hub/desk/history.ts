@@ -43,6 +43,8 @@ function summarize(type: string, d: Record<string, any>): string {
       return `door relay pulsed (${d.source ?? '?'})`;
     case 'screen.language':
       return `screen language ${d.lang ?? '?'}`;
+    case 'kiosk.restart':
+      return `kiosk restarted, asked by ${d.by ?? '?'}`;
     default:
       return type;
   }
