@@ -312,4 +312,23 @@ describe('facilities console in the browser: editor, diff, staged rollout, rollb
     const fleet = await hub.fleet();
     assert.equal(fleet.find((k) => k.id === 'conc-north')!.online, false);
   });
+
+  it('restart from the list: the page says the kiosk is restarting; it exits, is started again and comes back online', async () => {
+    await page.goto(base + '/facilities');
+    await page.waitForSelector('body[data-ready="1"]');
+    await page.waitForSelector('#map g[data-kiosk="plat-2"]');
+    const said: string[] = [];
+    const onDialog = (d: { type(): string; message(): string }) => void (d.type() === 'alert' && said.push(d.message()));
+    page.on('dialog', onDialog);
+    const proc = kiosks['plat-2']!.proc.proc;
+    const readies = () => (proc.output().match(/"msg":"ready"/g) ?? []).length;
+    const before = readies();
+    await page.locator('#fleet tr[data-kiosk="plat-2"] button[data-act="restart"]').click();
+    await until(() => said.length > 0, 10_000, 'the page answers');
+    page.off('dialog', onDialog);
+    assert.deepEqual(said, ['plat-2 is restarting.']);
+    await until(() => readies() > before, 30_000, 'plat-2 started again');
+    await until(async () => (await hub.fleet()).find((k) => k.id === 'plat-2')!.online, 30_000, 'plat-2 online again');
+    assert.ok(events('plat-2').some((e) => e.type === 'kiosk.restart' && e.data.by === 'hub:facilities'));
+  });
 });
