@@ -129,6 +129,7 @@ async function runKiosk(args: string[]): Promise<number> {
     // Anything thrown that nobody caught: recorded, logged, exit non-zero; systemd restarts the kiosk.
     const guard = installProcessGuard({ log: kiosk.log, record: (type, data) => kiosk.store.recordSync(type, data) });
     guard.onFatal(() => kiosk.driver?.write('doorRelay', false)); // never leave a door released
+    guard.onFatal(() => kiosk.ctx.services.setup?.drain()); // an alarm call's deferred log lines and journal batch
     onSignals(async () => {
       notify?.stopping();
       await kiosk.stop();

@@ -1,8 +1,8 @@
 // The process guard: an exception nobody caught, or a promise rejection
 // nobody handled, means the process is in a state no code planned for. It is
-// logged, recorded synchronously (so the record survives the exit), the
-// registered last actions run (the kiosk releases its door relay) and the
-// process exits non-zero; systemd restarts it and the alarm resumes from its
+// recorded synchronously (so the record survives the exit), the registered
+// last actions run (the kiosk releases its door relay and writes what waited
+// for an alarm call's set-up), it is logged and the process exits non-zero; systemd restarts it and the alarm resumes from its
 // store. Carrying on would be worse: a half-dead timer loop or a call policy
 // stuck "busy" silently ignores the next emergency press.
 import { writeSync } from 'node:fs';
@@ -43,22 +43,23 @@ export function installProcessGuard(opts: GuardOptions): ProcessGuard {
       /* no stderr */
     }
     try {
-      opts.log.fatal({ err: e, kind }, 'fatal: exiting to be restarted');
-      (opts.log as { flush?: () => void }).flush?.();
-    } catch {
-      /* logging must not stop the exit */
-    }
-    try {
       opts.record?.('process.crash', data);
     } catch {
       /* the record must not stop the exit */
     }
+    // The last actions before the log line and its flush: a door released at once, and what they log goes out with it.
     for (const a of actions) {
       try {
         a();
       } catch {
         /* each last action is best effort */
       }
+    }
+    try {
+      opts.log.fatal({ err: e, kind }, 'fatal: exiting to be restarted');
+      (opts.log as { flush?: () => void }).flush?.();
+    } catch {
+      /* logging must not stop the exit */
     }
     if (!opts.finish) return exit(GUARD_EXIT_CODE);
     const cap = new Promise((r) => setTimeout(r, 2000).unref());

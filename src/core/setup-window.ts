@@ -58,6 +58,23 @@ export class SetupWindow implements SetupDefer {
     this.waiting.push(fn);
   }
 
+  /**
+   * Runs every waiting task now, open window or not: the process is about to
+   * stop or die, and what waited (the set-up's log lines, the journal's next
+   * batch) must not be left behind.
+   */
+  drain(): void {
+    const fns = this.waiting;
+    this.waiting = [];
+    for (const fn of fns) {
+      try {
+        fn();
+      } catch {
+        /* each is best effort on the way out */
+      }
+    }
+  }
+
   private runWaiting(): void {
     // After the set-up's own callbacks of this turn (the first RTP packet's send, the ACK): a macrotask later.
     setImmediate(() => {

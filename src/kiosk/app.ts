@@ -294,6 +294,8 @@ export class Kiosk {
 
   async stop(): Promise<void> {
     clearTimeout(this.restartTimer);
+    // what waited for an alarm call's set-up (its log lines, the journal's batch) goes now
+    this.ctx.services.setup?.drain();
     // A config on trial resumes its health window at the next start (a clean stop is not its fault).
     await this.applier.plan('stop');
     // Reverse order: the hub link first, the buttons last.

@@ -37,6 +37,23 @@ describe('setup window: deferred work during an alarm call set-up', () => {
     assert.equal(w.active, false);
   });
 
+  it('drain() runs what waits at once, in order, with the window still open (a stop or a crash); a failing task does not stop the rest', async () => {
+    const w = new SetupWindow(10_000);
+    const ran: string[] = [];
+    const end = w.begin();
+    w.afterSetup(() => ran.push('log line'));
+    w.afterSetup(() => {
+      throw new Error('broken');
+    });
+    w.afterSetup(() => ran.push('journal batch'));
+    w.drain();
+    assert.deepEqual(ran, ['log line', 'journal batch']);
+    assert.equal(w.active, true);
+    end();
+    await sleep(20);
+    assert.deepEqual(ran, ['log line', 'journal batch'], 'nothing runs twice');
+  });
+
   it('closes itself after its bound when nobody closes it', async () => {
     const w = new SetupWindow(50);
     const t0 = Date.now();
