@@ -28,4 +28,6 @@ export interface IntercomEvents {
   'call.media': { callId: string; codec: string; packetsSent: number; packetsReceived: number; packetsLost: number; lossPct: number; jitterMs: number; concealedFrames: number; packetsRejected: number };
   'call.dtmf': { callId: string; digits: string };
   'sip.registration': { registrar: string; registered: boolean; reason?: string };
+  /** INVITEs from untrusted sources dropped unanswered while too many incoming calls were open (a flood); at most one per 10 s */
+  'sip.dropped': { dropped: number; from: string; open: number };
 }

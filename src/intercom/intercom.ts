@@ -184,7 +184,11 @@ export class Intercom implements CallService {
         open: () => core.userAgentServers.size,
         has: (branch) => core.userAgentServers.has(branch),
         trusted: (from) => this.trustPolicy?.ofArrival(from).trusted ?? false,
-        report: (dropped, from) => log.warn({ dropped, from: describeArrival(from), open: core.userAgentServers.size }, 'too many open incoming calls: INVITEs from untrusted sources dropped'),
+        report: (dropped, from) => {
+          const e = { dropped, from: describeArrival(from), open: core.userAgentServers.size };
+          log.warn(e, 'too many open incoming calls: INVITEs from untrusted sources dropped');
+          bus.emit('sip.dropped', e); // recorded, so the hub sees the flood
+        },
       });
       this.transport.admit = (text, from) => admission.admit(text, from);
     }

@@ -14,7 +14,7 @@ import { stopAll } from '../../src/testbed/proc.js';
 import { startSipp } from '../../src/testbed/sipp.js';
 import { seededRandom } from '../../src/testbed/udp-relay.js';
 import { callRig, scenario, targets, type CallRig } from './helpers.js';
-import { sleep } from '../helpers/tmp.js';
+import { sleep, until } from '../helpers/tmp.js';
 import { heapAfterGc, INSPECT } from '../helpers/inspector.js';
 
 // FUZZ_SEED replays another stream (the seed is printed when a test fails).
@@ -264,6 +264,8 @@ describe('intercom against malformed SIP', function () {
     // none ACKed: each answered one stays open (Timer H, 32 s), so past the limit nothing new gets in
     assert.ok(answered.size >= 64 && answered.size <= 64 + 8, `answered ${answered.size} of 5,000 INVITEs`);
     await rig.kiosk.proc.waitFor(/INVITEs from untrusted sources dropped/, 1000);
+    // and recorded, so the hub sees it: who flooded and how many were dropped
+    await until(() => rig.events().some((e) => e.type === 'sip.dropped' && (e.data as { from: string }).from.startsWith('udp:127.0.0.1:')), 5000, 'sip.dropped recorded');
     const heapAfter = await heapAfterGc(rig.kiosk.proc);
     console.log(`      answered ${answered.size} of 5,000 INVITEs; heap held ${mb(heapBefore)} -> ${mb(heapAfter)} MB`);
     assert.ok(heapAfter - heapBefore < 8 * MB, `heap held ${mb(heapBefore)} -> ${mb(heapAfter)} MB`);
