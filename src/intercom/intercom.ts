@@ -173,13 +173,11 @@ export class Intercom implements CallService {
     // not in its way: messages before it is in place use sip.js's own (same results, slower)
     const grammar = useFastSipGrammar().then((why) => void (why && log.warn(why)));
     this.ua = new UserAgent(options);
+    const core = this.ua.userAgentCore;
     // UDP retransmissions stop once sip.js has given a client transaction up.
-    if (this.transport instanceof UdpTransport) {
-      const core = this.ua.userAgentCore;
-      this.transport.clientAlive = (branch, method) => core.userAgentClients.has(branch + method);
-    }
+    if (this.transport instanceof UdpTransport) this.transport.clientAlive = (branch, method) => core.userAgentClients.has(branch + method);
+    // A flood of INVITEs cannot make sip.js hold more than a few open (request-admission.ts).
     if (this.transport) {
-      const core = this.ua.userAgentCore;
       const admission = new RequestAdmission({
         open: () => core.userAgentServers.size,
         has: (branch) => core.userAgentServers.has(branch),

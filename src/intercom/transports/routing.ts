@@ -106,8 +106,8 @@ class Generations<V> {
  * responses too (by branch), so it can tell where an answer came from.
  *
  * Bounded, so a flood of datagrams costs neither memory nor a scan per message:
- * an entry lives a transaction's lifetime (64*T1) unless 2 * 2048 newer
- * messages came first. INVITEs have their own smaller store, so a flood of
+ * an entry lives 32 to 64 s (a transaction lives 64*T1 = 32 s) unless 2 * 2048
+ * newer messages came first. INVITEs have their own smaller store, so a flood of
  * other requests or responses cannot push out the route of a call that is
  * still ringing (its 200 OK goes back along it).
  */
