@@ -2,8 +2,8 @@
 // nobody handled, means the process is in a state no code planned for. It is
 // recorded synchronously (so the record survives the exit), the registered
 // last actions run (the kiosk releases its door relay and writes what waited
-// for an alarm call's set-up), it is logged and the process exits non-zero; systemd restarts it and the alarm resumes from its
-// store. Carrying on would be worse: a half-dead timer loop or a call policy
+// for an alarm call's set-up), it is logged and the process exits non-zero;
+// systemd restarts it and the alarm resumes from its store. Carrying on would be worse: a half-dead timer loop or a call policy
 // stuck "busy" silently ignores the next emergency press.
 import { writeSync } from 'node:fs';
 import type { Logger } from './log.js';

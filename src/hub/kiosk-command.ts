@@ -15,6 +15,16 @@ export interface OneKioskResult {
   error?: string;
 }
 
+/** Stores and sends one command to one kiosk: its id, or undefined when the kiosk is offline (nothing sent). */
+export async function sendOneKiosk(hub: HubContext, by: Pick<SessionInfo, 'user' | 'role'>, kiosk: string, command: string, args: Record<string, unknown>): Promise<string | undefined> {
+  const online = hub.link.isLocal(kiosk) || (await hub.storage.onlineKiosks([kiosk], hub.offlineAfterMs)).has(kiosk);
+  if (!online) return undefined;
+  const id = `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  await hub.storage.createCommand({ id, command, args, by: by.user, role: by.role, kiosks: [kiosk] });
+  await hub.link.commandStored({ id, command, args, kiosks: [kiosk] });
+  return id;
+}
+
 export async function commandOneKiosk(
   hub: HubContext,
   who: { session: SessionInfo; ip: string },
@@ -23,11 +33,8 @@ export async function commandOneKiosk(
   args: Record<string, unknown>,
   opts: { waitMs?: number; audit?: Record<string, unknown> } = {},
 ): Promise<OneKioskResult> {
-  const online = hub.link.isLocal(kiosk) || (await hub.storage.onlineKiosks([kiosk], hub.offlineAfterMs)).has(kiosk);
-  if (!online) return { ok: false, offline: true, error: `kiosk ${kiosk} is offline` };
-  const id = `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  await hub.storage.createCommand({ id, command, args, by: who.session.user, role: who.session.role, kiosks: [kiosk] });
-  await hub.link.commandStored({ id, command, args, kiosks: [kiosk] });
+  const id = await sendOneKiosk(hub, who.session, kiosk, command, args);
+  if (!id) return { ok: false, offline: true, error: `kiosk ${kiosk} is offline` };
   await hub.audit(who, `command.${command}`, kiosk, 'sent', { id, ...opts.audit });
   const until = Date.now() + (opts.waitMs ?? 3000);
   for (;;) {

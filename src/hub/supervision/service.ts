@@ -10,13 +10,13 @@
 //  - the overdue test: a kiosk whose last passed test is older than its
 //    interval plus the grace raises a hub alarm on the desk board (category
 //    'supervision', source 'hub'), until a test passes or a dispatcher resets it.
-import { randomBytes } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { HubSupervision } from '../../config/schema/hub.js';
 import type { HubConfig } from '../../config/schema/hub.js';
 import { Batcher } from '../batcher.js';
 import type { HubContext, SessionInfo } from '../context.js';
+import { sendOneKiosk } from '../kiosk-command.js';
 import type { CanaryCheck, Verdict } from '../facilities/checks.js';
 import type { IncomingEvent, KioskRow } from '../storage/storage.js';
 import type { AnswerRow, TestRow, TestStep } from '../storage/supervision.js';
@@ -202,14 +202,11 @@ export class SupervisionService {
    */
   async testNow(s: Pick<SessionInfo, 'user' | 'role'>, kiosk: string, waitMs = ON_DEMAND_WAIT_MS): Promise<{ id?: string; ok: boolean; pending?: boolean; error?: string; test?: JoinedTest }> {
     const { hub } = this;
-    const online = hub.link.isLocal(kiosk) || (await hub.storage.onlineKiosks([kiosk], hub.offlineAfterMs)).has(kiosk);
-    if (!online) return { ok: false, error: `kiosk ${kiosk} is offline` };
-    const id = `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const since = Date.now() - 1000; // the kiosk's clock may run a little behind ours
     // ... so a test that ended just before this one is not taken for its verdict.
     const previous = (await hub.storage.supervision.lastTests([kiosk])).get(kiosk)?.testId;
-    await hub.storage.createCommand({ id, command: 'supervision.test', args: {}, by: s.user, role: s.role, kiosks: [kiosk] });
-    await hub.link.commandStored({ id, command: 'supervision.test', args: {}, kiosks: [kiosk] });
+    const id = await sendOneKiosk(hub, s, kiosk, 'supervision.test', {});
+    if (!id) return { ok: false, error: `kiosk ${kiosk} is offline` };
     const until = Date.now() + waitMs;
     let result: { ok: boolean; error?: string } | null | undefined;
     for (;;) {
