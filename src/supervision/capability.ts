@@ -46,6 +46,9 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
   private readonly registered = new Map<string, boolean>();
   private clockOffsetMs?: number;
   private lastHeartbeat?: number;
+  /** start-up (performance.now()): a screen page that never connects is noticed screenStartS after it */
+  private startedAt = 0;
+  private screenStartTimer?: NodeJS.Timeout;
   private lastPulseAt = 0;
   private audioFaultRaised = false;
   private call?: TestCallHandle;
@@ -71,6 +74,8 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
         if (!this.screenTimer) this.watchScreen(); // no timer at all on a kiosk without a screen page
       }),
     );
+    this.startedAt = performance.now();
+    this.watchScreenStart();
     this.metrics = new KioskMetrics(bus, () => ctx.faults.list());
     ctx.services.supervision = this;
     this.routes(ctx);
@@ -289,7 +294,11 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
     const s = this.cfg.screenHeartbeatS;
     if (!config.display.enabled) return { ok: true, detail: 'not tested: no screen configured' };
     if (s === 0) return { ok: true, detail: 'not tested: supervision.screenHeartbeatS is 0' };
-    if (this.lastHeartbeat === undefined) return { ok: true, detail: 'not tested: no screen page has connected since start-up' };
+    if (this.lastHeartbeat === undefined) {
+      const up = Math.round((performance.now() - this.startedAt) / 1000);
+      const limit = this.cfg.screenStartS;
+      return limit && up >= limit ? { ok: false, detail: `no screen page has connected since start-up (${up} s ago)` } : { ok: true, detail: 'not tested: no screen page has connected since start-up' };
+    }
     const ago = performance.now() - this.lastHeartbeat;
     return ago > s * 1000 ? { ok: false, detail: `no heartbeat from the screen page for ${Math.round(ago / 1000)} s` } : { ok: true, detail: `last heartbeat ${Math.round(ago)} ms ago` };
   }
@@ -313,6 +322,22 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
     }
   }
 
+  /**
+   * A screen page that never connects (the kiosk browser did not start, or cannot reach the local interface) sends
+   * no heartbeat to miss: without this, a kiosk dark since boot would look healthy. Checked once, screenStartS after
+   * start-up; the first heartbeat clears the fault like any later one.
+   */
+  private watchScreenStart(): void {
+    clearTimeout(this.screenStartTimer);
+    const s = this.cfg.screenStartS;
+    if (!s || this.lastHeartbeat !== undefined) return;
+    this.screenStartTimer = setTimeout(() => {
+      if (this.stopped || this.lastHeartbeat !== undefined || !this.ctx!.config().display.enabled) return;
+      this.ctx!.faults.raise('screen', `no screen page has connected in the ${s} s since start-up (kiosk browser not started, or it cannot reach the kiosk)`);
+    }, Math.max(0, s * 1000 - (performance.now() - this.startedAt)));
+    this.screenStartTimer.unref();
+  }
+
   /** A page that pinged and then fell silent: the screen fault (the kiosk browser unit restarts a hung page). */
   private watchScreen(): void {
     clearInterval(this.screenTimer);
@@ -330,6 +355,7 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
     const a = supervisionConfig(prev.supervision);
     const b = supervisionConfig(next.supervision);
     if (a.enabled !== b.enabled || a.intervalS !== b.intervalS || a.jitterS !== b.jitterS) this.schedule(true);
+    if (a.screenStartS !== b.screenStartS) this.watchScreenStart(); // the same start-up instant, the new limit
     return 'applied';
   }
 
@@ -341,6 +367,7 @@ export class SupervisionCapability implements KioskCapability, SupervisionServic
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.screenTimer);
+    clearTimeout(this.screenStartTimer);
     this.call?.end('kiosk stopping');
     for (const off of this.offs.splice(0)) off();
   }

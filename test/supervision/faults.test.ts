@@ -40,6 +40,27 @@ describe('supervision faults and metrics', function () {
     page.close();
   });
 
+  it('a screen page that never connects after start-up raises the screen fault at the hub; its first heartbeat clears it', async () => {
+    hub = await FakeHub.start({ [TOKEN]: 'conc-north' });
+    const r = await rig({ supervision: { enabled: false, screenStartS: 3 }, hub: { url: hub.url, token: TOKEN, heartbeatS: 5 } });
+    await until(() => hub!.online('conc-north'), 15_000, 'online');
+    const raised = await hub.waitEvent('fault.raised', (d) => d.code === 'screen', 15_000);
+    assert.match(raised.data.detail, /no screen page has connected in the 3 s since start-up/);
+    const page = new WebSocket(r.kiosk.url.replace('http', 'ws') + 'screen/ws', { headers: { origin: r.kiosk.url.replace(/\/$/, '') } });
+    await new Promise((res, rej) => (page.once('open', res), page.once('error', rej)));
+    page.send(JSON.stringify({ type: 'heartbeat' }));
+    await hub.waitEvent('fault.cleared', (d) => d.code === 'screen', 10_000);
+    page.close();
+  });
+
+  it('a kiosk without a screen (display off) raises no screen fault when no page connects', async () => {
+    hub = await FakeHub.start({ [TOKEN]: 'conc-north' });
+    await rig({ supervision: { enabled: false, screenStartS: 1 }, display: { enabled: false }, hub: { url: hub.url, token: TOKEN, heartbeatS: 5 } });
+    await until(() => hub!.online('conc-north'), 15_000, 'online');
+    await new Promise((res) => setTimeout(res, 2500));
+    assert.equal(hub.events.filter((e) => e.type === 'fault.raised' && e.data.code === 'screen').length, 0);
+  });
+
   it('a kiosk clock 5 s off the hub raises the clock fault at the hub, and the clock step fails', async () => {
     hub = await FakeHub.start({ [TOKEN]: 'conc-north' });
     hub.clockSkewMs = 5000;
