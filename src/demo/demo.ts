@@ -111,7 +111,7 @@ export async function runDemo(opts: { siteDir?: string }): Promise<number> {
     const base = `http://127.0.0.1:${config.local.port}`;
     say(`kiosk ${config.id.padEnd(13)} screen ${base}/   sim controls ${base}/sim   (${config.location.text.en})`);
   }
-  say('\nA kiosk screen nobody opens raises the screen fault 3 minutes after start (supervision.screenStartS), as on a');
+  say('\nA kiosk screen nobody opens raises the screen fault 90 s after start (supervision.screenStartS), as on a');
   say('kiosk whose browser did not start; opening its page clears it. The demo runs until Ctrl-C.');
   await hubProc.exited;
   say('the hub exited; stopping the demo');

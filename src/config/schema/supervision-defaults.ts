@@ -17,7 +17,7 @@ export function supervisionConfig(c: Partial<SupervisionConfig> | undefined): Su
     toneTimeoutMs: c?.toneTimeoutMs ?? 5000,
     dtmfTimeoutMs: c?.dtmfTimeoutMs ?? 3000,
     screenHeartbeatS: c?.screenHeartbeatS ?? 30,
-    screenStartS: c?.screenStartS ?? 180,
+    screenStartS: c?.screenStartS ?? 90,
     clockMaxOffsetMs: c?.clockMaxOffsetMs ?? 2000,
   };
 }

@@ -20,7 +20,7 @@ export const Supervision = Strict(
     toneTimeoutMs: Type.Integer({ minimum: 500, maximum: 30_000, default: 5000, description: 'audio-out / audio-in: the answerer\'s report and its tone must come within this of the answer' }),
     dtmfTimeoutMs: Type.Integer({ minimum: 200, maximum: 30_000, default: 3000, description: 'the answerer\'s DTMF 2 must come within this of our 1' }),
     screenHeartbeatS: Type.Integer({ minimum: 0, maximum: 3600, default: 30, description: 'a screen page that pinged the kiosk and then stays silent this long raises the screen fault; 0: not watched' }),
-    screenStartS: Type.Integer({ minimum: 0, maximum: 3600, default: 180, description: 'a kiosk with a screen (display.enabled) whose page has not connected this long after start-up raises the screen fault (the kiosk browser did not start or cannot reach the kiosk); 0: not watched' }),
+    screenStartS: Type.Integer({ minimum: 0, maximum: 3600, default: 90, description: 'a kiosk with a screen (display.enabled) whose page has not connected this long after start-up raises the screen fault (the kiosk browser did not start or cannot reach the kiosk); 0: not watched' }),
     clockMaxOffsetMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 2000, description: 'the clock fault when the kiosk clock differs from the hub\'s by more than this' }),
   },
   'automatic test alarm and self-tests (docs/supervision.md)',
