@@ -25,6 +25,8 @@ import type { DeskConfig } from './service.js';
 /** How often the SIP server's desk accounts are checked (and set again where they differ). */
 export const CHECK_MS = 5000;
 const RPC_TIMEOUT_MS = 2000;
+/** a desk taken this recently without a recorded secret is being handed out (by some instance): left alone */
+const TAKE_GRACE_MS = 10_000;
 
 type Rpc = NonNullable<DeskConfig['sip']['rpc']>;
 
@@ -118,11 +120,15 @@ export class DeskPasswords {
       try {
         const live = await this.hub.storage.desk.liveSipSecrets();
         for (const d of this.cfg.desks) {
-          const held = live.get(d.id);
-          const want = held ?? this.lockValue(d.id);
+          const want = this.wanted(d.id, live.get(d.id));
+          if (want === undefined) continue;
           const have = await this.get(d.id);
           if (have === want) continue;
-          await this.set(d.id, want);
+          // Read again just before setting: another instance may have handed the desk out meanwhile.
+          const now = this.wanted(d.id, (await this.hub.storage.desk.liveSipSecrets(d.id)).get(d.id));
+          if (now === undefined || now === have) continue;
+          const held = now !== this.lockValue(d.id);
+          await this.set(d.id, now);
           if (held) this.hub.log.warn({ desk: d.id }, 'desk password set again at the SIP server (it held another value: restarted?)');
           else {
             await this.forget(d.id);
@@ -157,6 +163,13 @@ export class DeskPasswords {
       this.hub.log.warn({ desk, err: (err as Error).message }, 'desk registration not removed at the SIP server');
       return false;
     }
+  }
+
+  /** What the desk's account must hold: its session's secret, the lock value, or undefined while a take is under way. */
+  private wanted(desk: string, seat: { secret: string | null; ageMs: number } | undefined): string | undefined {
+    if (seat?.secret) return seat.secret;
+    if (seat && seat.ageMs < TAKE_GRACE_MS) return undefined;
+    return this.lockValue(desk);
   }
 
   /** What the users table holds for a password: HA1 md5(user:realm:password), the realm being the desks' domain. */

@@ -121,13 +121,19 @@ export class DeskStorage {
     return (await this.db.query('update desk_seats set sip_secret = $3 where desk_id = $1 and session_sha256 = $2 returning desk_id', [desk, sessionSha256, secret])).length > 0;
   }
 
-  /** The SIP secret of every desk held by a live session (a desk absent here must be locked). */
-  async liveSipSecrets(): Promise<Map<string, string | null>> {
-    const rows = await this.db.query<{ desk_id: string; sip_secret: string | null }>(
-      `select d.desk_id, d.sip_secret from desk_seats d join sessions s on s.id_sha256 = d.session_sha256
-       where s.revoked_at is null and s.expires_at > now()`,
+  /**
+   * The SIP secret of every desk held by a live session (a desk absent here
+   * must be locked), and how long ago it was taken (a take whose secret is
+   * not recorded yet is in progress on some instance).
+   */
+  async liveSipSecrets(desk?: string): Promise<Map<string, { secret: string | null; ageMs: number }>> {
+    const rows = await this.db.query<{ desk_id: string; sip_secret: string | null; age_ms: number | string }>(
+      `select d.desk_id, d.sip_secret, (extract(epoch from (now() - d.taken_at)) * 1000)::float8 as age_ms
+       from desk_seats d join sessions s on s.id_sha256 = d.session_sha256
+       where s.revoked_at is null and s.expires_at > now() and ($1::text is null or d.desk_id = $1)`,
+      [desk ?? null],
     );
-    return new Map(rows.map((r) => [r.desk_id, r.sip_secret]));
+    return new Map(rows.map((r) => [r.desk_id, { secret: r.sip_secret, ageMs: Number(r.age_ms) }]));
   }
 
   /** The session lets go of its desk (log-out, or the dispatcher leaves the desk); returns the desk. */
