@@ -91,6 +91,8 @@ export function checkHub(config: HubConfig): ConfigError[] {
   config.desk?.desks.forEach((d, i) => {
     if (desks.has(d.id)) errors.push({ path: `/desk/desks/${i}/id`, message: `duplicate desk "${d.id}"` });
     desks.add(d.id);
+    // Without the RPC the hub cannot set a password per session: the desk's static one is handed out.
+    if (!config.desk?.sip.rpc && !d.password) errors.push({ path: `/desk/desks/${i}/password`, message: `desk "${d.id}" needs a password (or desk.sip.rpc, which gives each session its own)` });
   });
   // A group is called as sip:GROUP@domain, like a desk: the names must not clash.
   config.desk?.desks.forEach((d, i) =>

@@ -2,6 +2,7 @@
 // example site on the sim driver, a desk (baresip answering calls) and the
 // SIP server for browser desks (Kamailio + rtpengine) run as separate
 // processes, exactly as they would on separate boxes.
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +36,8 @@ async function startSipServer(say: (s: string) => void, hub: HubConfig): Promise
   try {
     // rtpengine first: Kamailio disables an rtpengine that does not answer its first ping.
     const rtpengine = await startRtpengine();
-    const users: Record<string, string> = Object.fromEntries((desk?.desks ?? []).map((d) => [d.id, d.password]));
+    // With desk.sip.rpc the hub sets each session's desk password here; until then a desk's account holds a value nobody knows.
+    const users: Record<string, string> = Object.fromEntries((desk?.desks ?? []).map((d) => [d.id, desk?.sip.rpc ? randomBytes(18).toString('hex') : (d.password ?? '')]));
     // The hub's test answerer registers here too: the example kiosks' supervision.target calls it through this server.
     // So do its PA page gateway and the PA console's browser phone (live Talk).
     const answerer = supervision?.answerer?.account;

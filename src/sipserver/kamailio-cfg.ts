@@ -46,7 +46,8 @@ export interface KamailioCfgOptions {
    * The hub's control of desks: JSON-RPC over HTTP at /RPC on the WebSocket
    * port, only with this token in the X-Helppoint-Rpc header (a browser
    * cannot add a header to a request of another origin). The hub removes a
-   * desk's registration when its dispatcher logs out (ul.rm).
+   * desk's registration when its dispatcher logs out (ul.rm) and sets each
+   * session's desk password in the users table (htable.sets, htable.get).
    */
   rpcToken?: string;
   /**

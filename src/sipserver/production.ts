@@ -12,7 +12,7 @@ export const SITE_DEFAULTS = {
   SIPS_PORT: '5061', // kiosks: TLS
   WSS_PORT: '8443', // browser desks: wss://SIP_DOMAIN:8443/
   RTPENGINE_SOCK: 'udp:127.0.0.1:2223', // rtpengine's listen-ng (device/sip-server/rtpengine.conf)
-  // The hub's JSON-RPC (removes a logged-out desk's registration): plain HTTP on an internal address the hub
+  // The hub's JSON-RPC (removes a logged-out desk's registration, sets each session's desk password): plain HTTP on an internal address the hub
   // reaches (the same host: 127.0.0.1), with a token the hub sends (desk.sip.rpc in the hub's config). Change it.
   RPC_IP: '127.0.0.1',
   RPC_PORT: '5090',

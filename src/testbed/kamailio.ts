@@ -16,6 +16,8 @@ export interface Kamailio {
   port: number;
   wsPort: number;
   domain: string;
+  /** the config it runs (a test restarts it on the same ports with runKamailio(config, wsPort)) */
+  config: string;
   stop(): Promise<void>;
 }
 
@@ -80,7 +82,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
   const wsPort = opts.wsPort ?? (await freePort());
   const config = kamailioConfig({ port, wsPort, users: opts.users, mpath, rtpengine: opts.rtpengine?.sock, groups: opts.groups, rpcToken: opts.rpcToken });
   const k = await runKamailio(config, wsPort);
-  return { ...k, port, wsPort, domain: '127.0.0.1' };
+  return { ...k, port, wsPort, domain: '127.0.0.1', config };
 }
 
 /** Runs Kamailio on a config text in a folder of its own; ready once `tcpPort` accepts connections. */

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { validateFile, readMerged, deepMerge } from '../../src/config/load.js';
-import { validateKioskConfig } from '../../src/config/validate.js';
+import { validateHubConfig, validateKioskConfig } from '../../src/config/validate.js';
 import { schemaFiles } from '../../src/config/schema-files.js';
 import { REPO, CLI, EXAMPLE } from '../helpers/processes.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -72,6 +72,21 @@ describe('config validation', () => {
       );
     });
   }
+
+  it('a console desk needs a static SIP password only without desk.sip.rpc (with it, each session gets its own)', () => {
+    const m = readMerged(path.join(EXAMPLE, 'hub.json'));
+    assert.ok(m.ok);
+    const hub = m.value as { desk: { sip: { rpc?: unknown }; desks: { password?: string }[] } };
+    assert.ok(hub.desk.sip.rpc && hub.desk.desks.every((d) => d.password === undefined), 'the example site: RPC, no static desk passwords');
+    assert.deepEqual(validateHubConfig(structuredClone(hub)).errors, []);
+    const noRpc = structuredClone(hub);
+    delete noRpc.desk.sip.rpc;
+    const r = validateHubConfig(noRpc);
+    assert.equal(r.ok, false);
+    assert.ok(r.errors.some((e) => e.path === '/desk/desks/0/password' && /needs a password/.test(e.message)), JSON.stringify(r.errors));
+    noRpc.desk.desks.forEach((d, i) => (d.password = `static-${i}`));
+    assert.deepEqual(validateHubConfig(noRpc).errors, []);
+  });
 
   it('the CLI prints every error with its path and exits non-zero', () => {
     const dir = tmpDir('hp-cfg-');

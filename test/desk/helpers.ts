@@ -42,12 +42,15 @@ export async function registeredContacts(bed: MediaBed, rpcToken: string, user: 
     headers: { 'content-type': 'application/json', 'x-helppoint-rpc': rpcToken },
     body: JSON.stringify({ jsonrpc: '2.0', method: 'ul.lookup', params: ['location', `${user}@${bed.kamailio.domain}`], id: 1 }),
   });
-  const body = (await r.json()) as { result?: { AoR?: { Contacts?: { Contact?: { Address?: string } }[] } }; error?: { message?: string } };
+  // Kamailio 5.x answers {"AoR": "desk", "Contacts": [...]} (the AoR a name, its contacts beside it); older ones nest them.
+  type Contacts = { Contact?: { Address?: string } }[];
+  const body = (await r.json()) as { result?: { AoR?: string | { Contacts?: Contacts }; Contacts?: Contacts }; error?: { message?: string } };
   if (body.error) {
     if (/not found|no contacts/i.test(body.error.message ?? '')) return []; // gone, or the AOR record left empty
     throw new Error(`ul.lookup ${user}: ${body.error.message}`);
   }
-  return (body.result?.AoR?.Contacts ?? []).map((c) => c.Contact?.Address ?? '?');
+  const aor = body.result?.AoR;
+  return (body.result?.Contacts ?? (typeof aor === 'object' ? aor.Contacts : undefined) ?? []).map((c) => c.Contact?.Address ?? '?');
 }
 
 const PAGE_DIR = path.join(REPO, 'test/desk/page');

@@ -37,7 +37,7 @@ describe('desk hunt: desks and groups by name, two dispatchers, log-out and clos
     const kioskWav = makeTone(path.join(dir, 'kiosk-600.wav'), 600, 120, 8000, 0.3);
     bed = await startMediaBed(USERS, { groups: { control: ['desk', 'desk2'] }, rpcToken: RPC_TOKEN });
     ({ hub, base } = await startHubProcess({
-      sip: { wsUrl: bed.wsUrl, domain: '127.0.0.1', rpc: { url: `http://127.0.0.1:${bed.kamailio.wsPort}/RPC`, token: RPC_TOKEN } },
+      sip: { wsUrl: bed.wsUrl, domain: '127.0.0.1', rpc: { url: `http://127.0.0.1:${bed.kamailio.wsPort}/RPC`, token: RPC_TOKEN, ha1: false } },
       desks: [
         { id: 'desk', password: 'desk-secret', name: 'Desk 1', groups: ['control'] },
         { id: 'desk2', password: 'desk2-secret', name: 'Desk 2', groups: ['control'] },

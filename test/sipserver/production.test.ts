@@ -16,10 +16,13 @@ import { startRtpengine } from '../../src/testbed/rtpengine.js';
 import { freePort } from '../../src/testbed/ports.js';
 import { stopAll } from '../../src/testbed/proc.js';
 import { REPO } from '../helpers/processes.js';
-import { tmpDir, until } from '../helpers/tmp.js';
+import { sleep, tmpDir, until } from '../helpers/tmp.js';
 import { callRig } from '../intercom/helpers.js';
 import { makeTone } from '../intercom/sox.js';
 import { launchDeskBrowser, openDesk, serveDeskPage } from '../desk/helpers.js';
+import { startHubProcess } from '../desk/hub-bed.js';
+import { sipRegister } from '../desk/sip-register.js';
+import { consoleLogin } from '../helpers/console.js';
 
 const RPC_TOKEN = 'production-template-test-rpc-token-0123';
 
@@ -43,6 +46,33 @@ function rpcPost(url: string, token: string, body: unknown): Promise<{ status: n
 
 const ha1 = (user: string, realm: string, password: string) => createHash('md5').update(`${user}:${realm}:${password}`).digest('hex');
 
+/**
+ * The template on loopback with a throw-away certificate and HA1 accounts (users.cfg: the kiosk conc-north with
+ * kiosk-secret, the desk with desk-secret), with an rtpengine of its own.
+ */
+async function startTemplate(): Promise<{ dir: string; realm: string; sip: number; wss: number; rpcPort: number }> {
+  const dir = tmpDir('hp-sipserver-');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  writeFileSync(
+    path.join(dir, 'tls.cfg'),
+    `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${dir}/key.pem\ncertificate = ${dir}/cert.pem\n`,
+  );
+  const realm = '127.0.0.1';
+  writeFileSync(
+    path.join(dir, 'users.cfg'),
+    `event_route[htable:mod-init] {\n  $sht(users=>conc-north) = "${ha1('conc-north', realm, 'kiosk-secret')}";\n  $sht(users=>desk) = "${ha1('desk', realm, 'desk-secret')}";\n}\n`,
+  );
+  const rtpengine = await startRtpengine();
+  const [sip, sips, wss, rpcPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const cfg = productionKamailioCfg({
+    site: { SIP_IP: '127.0.0.1', SIP_DOMAIN: realm, SIP_PORT: String(sip), SIPS_PORT: String(sips), WSS_PORT: String(wss), RTPENGINE_SOCK: rtpengine.sock, RPC_IP: '127.0.0.1', RPC_PORT: String(rpcPort), RPC_TOKEN: RPC_TOKEN },
+    tlsConfig: path.join(dir, 'tls.cfg'),
+    usersFile: path.join(dir, 'users.cfg'),
+  });
+  await runKamailio(cfg, wss);
+  return { dir, realm, sip, wss, rpcPort };
+}
+
 describe('SIP server production template (device/sip-server)', function () {
   this.timeout(90_000);
   let browser: Browser | undefined;
@@ -58,25 +88,7 @@ describe('SIP server production template (device/sip-server)', function () {
   });
 
   it('runs: a browser desk over WSS with HA1 credentials answers a kiosk calling over UDP, through rtpengine', async () => {
-    const dir = tmpDir('hp-sipserver-');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
-    writeFileSync(
-      path.join(dir, 'tls.cfg'),
-      `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${dir}/key.pem\ncertificate = ${dir}/cert.pem\n`,
-    );
-    const realm = '127.0.0.1';
-    writeFileSync(
-      path.join(dir, 'users.cfg'),
-      `event_route[htable:mod-init] {\n  $sht(users=>conc-north) = "${ha1('conc-north', realm, 'kiosk-secret')}";\n  $sht(users=>desk) = "${ha1('desk', realm, 'desk-secret')}";\n}\n`,
-    );
-    const rtpengine = await startRtpengine();
-    const [sip, sips, wss, rpcPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const cfg = productionKamailioCfg({
-      site: { SIP_IP: '127.0.0.1', SIP_DOMAIN: realm, SIP_PORT: String(sip), SIPS_PORT: String(sips), WSS_PORT: String(wss), RTPENGINE_SOCK: rtpengine.sock, RPC_IP: '127.0.0.1', RPC_PORT: String(rpcPort), RPC_TOKEN: RPC_TOKEN },
-      tlsConfig: path.join(dir, 'tls.cfg'),
-      usersFile: path.join(dir, 'users.cfg'),
-    });
-    await runKamailio(cfg, wss);
+    const { dir, realm, sip, wss, rpcPort } = await startTemplate();
 
     site = await serveDeskPage();
     browser = await launchDeskBrowser(makeTone(path.join(dir, 'desk-1k.wav'), 1000, 10, 48000, 0.3));
@@ -125,5 +137,26 @@ describe('SIP server production template (device/sip-server)', function () {
       await desk.close();
       await rig.kiosk.stop();
     }
+  });
+  it('takes the hub\'s per-session desk passwords as HA1 (desk.sip.rpc): the session\'s password registers, the static one and, after log-out, the session\'s are refused', async () => {
+    const { realm, sip, wss, rpcPort } = await startTemplate();
+    const { hub, base } = await startHubProcess({
+      sip: { wsUrl: `wss://127.0.0.1:${wss}/`, domain: realm, rpc: { url: `http://127.0.0.1:${rpcPort}/RPC`, token: RPC_TOKEN } },
+      desks: [{ id: 'desk', name: 'Desk 1' }],
+      listenIn: false,
+      claimLapseS: 15,
+    });
+    const register = (password: string) => sipRegister({ port: sip, user: 'desk', password, domain: realm });
+    await until(async () => (await register('desk-secret')) === 401 || (await sleep(200), false), 8000, 'the static desk account locked by the hub');
+    const s = await consoleLogin(base, 'dispatcher', 'dispatcher-demo');
+    const seat = (await (await s.post('/api/desk/seat', {})).json()) as { sip: { user: string; password: string } };
+    assert.equal(seat.sip.user, 'desk');
+    assert.equal(await register(seat.sip.password), 200);
+    // The users table holds the HA1 hash the template authenticates with, never the password itself.
+    const got = await rpcPost(`http://127.0.0.1:${rpcPort}/RPC`, RPC_TOKEN, { jsonrpc: '2.0', method: 'htable.get', params: ['users', 'desk'], id: 3 });
+    assert.equal((JSON.parse(got.body) as { result: { item: { value: string } } }).result.item.value, ha1('desk', realm, seat.sip.password));
+    assert.equal((await s.post('/logout', {})).status, 200);
+    assert.equal(await register(seat.sip.password), 401);
+    assert.doesNotMatch(hub.output(), /desk password not set/);
   });
 });

@@ -112,8 +112,13 @@ export const HubDesk = Strict(
             {
               url: Type.String({ pattern: '^https?://', description: 'the SIP server\'s JSON-RPC URL (Kamailio jsonrpcs over xhttp, e.g. http://127.0.0.1:8088/RPC)' }),
               token: Type.String({ minLength: 16, description: 'sent as X-Helppoint-Rpc; the SIP server answers RPC only with it' }),
+              ha1: Type.Boolean({
+                default: true,
+                description:
+                  'the SIP server\'s users table holds HA1 hashes md5(user:domain:password), as the production template does (device/sip-server); false: plain passwords (the test bed and the demo)',
+              }),
             },
-            'lets the hub remove a desk\'s registration at the SIP server the moment its dispatcher logs out or closes the page, so kiosks skip it at once (without it, only the browser\'s own unregistering or its lost WebSocket does)',
+            'lets the hub remove a desk\'s registration at the SIP server the moment its dispatcher logs out or closes the page, so kiosks skip it at once, and give each session that takes a desk a password of its own, set at the SIP server and replaced when the session lets go (without it, the desks\' static passwords, and only the browser\'s own unregistering or its lost WebSocket removes a registration)',
           ),
         ),
       },
@@ -123,7 +128,12 @@ export const HubDesk = Strict(
       Strict(
         {
           id: DeskId,
-          password: Type.String({ minLength: 1, description: 'its digest password on the SIP server; handed to a dispatcher\'s browser only while the dispatcher holds the desk' }),
+          password: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description: 'its static digest password on the SIP server, handed to a dispatcher\'s browser only while the dispatcher holds the desk; needed only without desk.sip.rpc (with it, each session gets a password of its own)',
+            }),
+          ),
           name: Type.Optional(Type.String({ maxLength: 80 })),
           users: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'only these dispatchers may take this desk (default: any dispatcher)' })),
           groups: Type.Optional(Type.Array(DeskId, { description: 'desk groups it belongs to: a kiosk hunt-list entry group:NAME rings every logged-in desk of the group at once (the SIP server\'s group list, generated from this)' })),

@@ -14,6 +14,7 @@ import { commandOneKiosk } from '../kiosk-command.js';
 import { ConfigComposer } from '../config-compose.js';
 import type { IncomingEvent } from '../storage/storage.js';
 import { sipUser, type BoardRow, type Claim } from '../storage/desk.js';
+import { DeskPasswords } from './sip-passwords.js';
 
 export type DeskConfig = Static<typeof HubDesk>;
 
@@ -49,12 +50,15 @@ export class DeskService {
   private readonly facts = new Map<string, { at: number; facts: KioskFacts }>();
   /** category of the last information call request per kiosk (call.state does not carry it) */
   private readonly lastCategory = new Map<string, string>();
+  /** per-session SIP passwords (desk.sip.rpc) */
+  readonly passwords: DeskPasswords;
 
   constructor(
     private readonly hub: HubContext,
     cfg: DeskConfig,
   ) {
     this.cfg = { ...cfg, quickReplies: cfg.quickReplies ?? DEFAULT_QUICK_REPLIES };
+    this.passwords = new DeskPasswords(hub, this.cfg);
   }
 
   start(): void {
@@ -64,6 +68,11 @@ export class DeskService {
     hub.sessionEnded.push(async (s) => {
       await this.leaveDesk(s, 'logged out');
     });
+    this.passwords.start();
+  }
+
+  stop(): void {
+    this.passwords.stop();
   }
 
   // ---- desks --------------------------------------------------------------------
@@ -79,12 +88,27 @@ export class DeskService {
     return this.cfg.desks.find((d) => d.id === id);
   }
 
-  /** A dispatcher's session takes a desk (or keeps the one it has). */
-  async takeDesk(s: SessionInfo): Promise<{ desk: string; name: string } | undefined> {
+  /**
+   * A dispatcher's session takes a desk (or keeps the one it has), with the
+   * password its browser registers with: with desk.sip.rpc a fresh one, set at
+   * the SIP server first (each call: a reloaded page gets a new one); without,
+   * the desk's static one. Throws DeskPasswordError, the desk let go again,
+   * when the SIP server did not take the new password.
+   */
+  async takeDesk(s: SessionInfo): Promise<{ desk: string; name: string; password: string } | undefined> {
     const seat = await this.hub.storage.desk.takeSeat(this.candidates(s.user), s.user, s.idSha256);
     if (!seat) return undefined;
+    let password = this.desk(seat.desk)?.password ?? '';
+    if (this.passwords.enabled) {
+      try {
+        password = await this.passwords.issue(seat.desk, s.idSha256);
+      } catch (err) {
+        await this.leaveDesk(s, 'its SIP password was not set');
+        throw err;
+      }
+    }
     await this.publish('seats', {});
-    return { desk: seat.desk, name: this.desk(seat.desk)?.name ?? seat.desk };
+    return { desk: seat.desk, name: this.desk(seat.desk)?.name ?? seat.desk, password };
   }
 
   /**
@@ -102,17 +126,25 @@ export class DeskService {
     }, PAGE_GONE_GRACE_MS).unref();
   }
 
-  /** The session lets go of its desk; claims it held end (the alarm goes back to the board). */
-  async leaveDesk(s: Pick<SessionInfo, 'idSha256' | 'user'>, why: string): Promise<string | undefined> {
+  /**
+   * The session lets go of its desk; claims it held end (the alarm goes back
+   * to the board). `locked`: with desk.sip.rpc, whether the SIP server took
+   * the desk's lock value (false: the session's password works until the next
+   * check reaches it; logged).
+   */
+  async leaveDesk(s: Pick<SessionInfo, 'idSha256' | 'user'>, why: string): Promise<{ desk: string; locked?: boolean } | undefined> {
     const desk = await this.hub.storage.desk.releaseSeat(s.idSha256);
     if (!desk) return undefined;
-    // Kiosks must skip this desk from now on: its registration goes at the SIP server too (the browser may still be open).
-    await this.forgetRegistration(desk);
+    // Kiosks must skip this desk from now on: its registration goes at the SIP server too (the browser may still be
+    // open), and with per-session passwords the one the browser has stops working.
+    let locked: boolean | undefined;
+    if (this.passwords.enabled) locked = await this.passwords.lock(desk);
+    else await this.forgetRegistration(desk);
     const released = await this.hub.storage.desk.releaseClaimsOfDesk(desk, why);
     for (const alarmId of released) await this.publish('alarm', { ref: alarmId });
     await this.publish('seats', {});
-    this.hub.log.info({ desk, user: s.user, why }, 'desk let go');
-    return desk;
+    this.hub.log.info({ desk, user: s.user, why, ...(locked === false ? { sipPasswordReplaced: false } : {}) }, 'desk let go');
+    return { desk, locked };
   }
 
   /**
@@ -121,25 +153,8 @@ export class DeskService {
    * desk.sip.rpc only the browser's own unregistering or its lost WebSocket
    * do this. Never throws: a failure is logged (the page unregisters too).
    */
-  async forgetRegistration(desk: string): Promise<boolean> {
-    const rpc = this.cfg.sip.rpc;
-    if (!rpc) return false;
-    try {
-      const r = await fetch(rpc.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-helppoint-rpc': rpc.token },
-        body: JSON.stringify({ jsonrpc: '2.0', method: 'ul.rm', params: ['location', desk], id: 1 }),
-        signal: AbortSignal.timeout(2000),
-      });
-      const body = (await r.json().catch(() => ({}))) as { error?: { message?: string } };
-      // "AOR not found": nothing was registered, which is what we want.
-      if (!r.ok || (body.error && !/not found/i.test(body.error.message ?? ''))) throw new Error(`${r.status} ${body.error?.message ?? ''}`);
-      this.hub.log.info({ desk }, 'desk registration removed at the SIP server');
-      return true;
-    } catch (err) {
-      this.hub.log.warn({ desk, err: (err as Error).message }, 'desk registration not removed at the SIP server');
-      return false;
-    }
+  forgetRegistration(desk: string): Promise<boolean> {
+    return this.passwords.forget(desk);
   }
 
   // ---- claims ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { DeskService, type DeskConfig } from '../desk/service.js';
+import { DeskPasswordError } from '../desk/sip-passwords.js';
 import { WEB_DIST } from '../web-bundle.js';
 import { deskPage } from '../desk/page.js';
 import { historyPage, kioskHistory } from '../desk/history.js';
@@ -41,6 +42,7 @@ export default async function desk(app: FastifyInstance) {
   const cfg: DeskConfig = hub.config.desk ?? { sip: { wsUrl: 'ws://127.0.0.1/', domain: '' }, desks: [], listenIn: false, claimLapseS: 15 };
   const svc = new DeskService(hub, cfg);
   svc.start();
+  app.addHook('onClose', async () => svc.stop());
 
   const ip = (req: FastifyRequest) => req.ip;
 
@@ -88,22 +90,44 @@ export default async function desk(app: FastifyInstance) {
 
   app.post(
     '/api/desk/seat',
-    { config: { roles }, schema: { tags: ['desk'], summary: 'take a desk (or keep the one held): its SIP account for the browser phone; 409 when every desk is taken' } },
+    {
+      config: { roles },
+      schema: {
+        tags: ['desk'],
+        summary:
+          'take a desk (or keep the one held): its SIP account for the browser phone (with desk.sip.rpc a password of this session\'s own, new on each call); 409 when every desk is taken, 503 when the SIP server did not take the new password',
+      },
+    },
     async (req, reply) => {
       if (!hub.config.desk) return reply.status(409).send({ error: 'this hub has no console desks (hub config "desk")', statusCode: 409 });
-      const seat = await svc.takeDesk(req.session!);
+      let seat: Awaited<ReturnType<DeskService['takeDesk']>>;
+      try {
+        seat = await svc.takeDesk(req.session!);
+      } catch (err) {
+        if (!(err instanceof DeskPasswordError)) throw err;
+        await hub.audit(req, 'desk.take', '', 'failed', { error: err.message });
+        return reply.status(503).send({ error: err.message, statusCode: 503 });
+      }
       if (!seat) return reply.status(409).send({ error: 'every desk is taken', statusCode: 409 });
-      const d = svc.desk(seat.desk)!;
       await hub.audit(req, 'desk.take', seat.desk, 'ok');
-      return { desk: seat.desk, name: seat.name, sip: { wsUrl: cfg.sip.wsUrl, domain: cfg.sip.domain, user: d.id, password: d.password } };
+      return { desk: seat.desk, name: seat.name, sip: { wsUrl: cfg.sip.wsUrl, domain: cfg.sip.domain, user: seat.desk, password: seat.password } };
     },
   );
 
-  app.post('/api/desk/seat/leave', { config: { roles }, schema: { tags: ['desk'], summary: 'let go of the desk held (its claims end)' } }, async (req) => {
-    const desk = await svc.leaveDesk(req.session!, 'left the desk');
-    if (desk) await hub.audit(req, 'desk.leave', desk, 'ok');
-    return { ok: true, desk: desk ?? null };
-  });
+  app.post(
+    '/api/desk/seat/leave',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'let go of the desk held (its claims end); ok false when the SIP server did not take the desk\'s new password (the hub tries again)' } },
+    async (req) => {
+      const left = await svc.leaveDesk(req.session!, 'left the desk');
+      if (!left) return { ok: true, desk: null };
+      if (left.locked === false) {
+        await hub.audit(req, 'desk.leave', left.desk, 'failed', { error: 'SIP password not replaced' });
+        return { ok: false, desk: left.desk, error: `desk ${left.desk} let go, but the SIP server did not take its new password: the old one works until the hub reaches it` };
+      }
+      await hub.audit(req, 'desk.leave', left.desk, 'ok');
+      return { ok: true, desk: left.desk };
+    },
+  );
 
   // ---- claims: exactly one desk takes an alarm ----------------------------------------------------
 

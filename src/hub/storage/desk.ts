@@ -92,7 +92,7 @@ export class DeskStorage {
     for (const desk of candidates) {
       const r = await this.db.query<{ desk_id: string; user_name: string; taken_at: Date }>(
         `insert into desk_seats (desk_id, user_name, session_sha256) values ($1, $2, $3)
-         on conflict (desk_id) do update set user_name = excluded.user_name, session_sha256 = excluded.session_sha256, taken_at = now()
+         on conflict (desk_id) do update set user_name = excluded.user_name, session_sha256 = excluded.session_sha256, taken_at = now(), sip_secret = null
          where not exists (select 1 from sessions s where s.id_sha256 = desk_seats.session_sha256 and s.revoked_at is null and s.expires_at > now())
          returning desk_id, user_name, taken_at`,
         [desk, user, sessionSha256],
@@ -114,6 +114,26 @@ export class DeskStorage {
        where s.revoked_at is null and s.expires_at > now() order by d.desk_id`,
     );
     return rows.map((r) => ({ desk: r.desk_id, user: r.user_name, takenAt: iso(r.taken_at) }));
+  }
+
+  /** Records the SIP secret set for the session's desk; false when the session no longer holds it. */
+  async setSipSecret(desk: string, sessionSha256: string, secret: string): Promise<boolean> {
+    return (await this.db.query('update desk_seats set sip_secret = $3 where desk_id = $1 and session_sha256 = $2 returning desk_id', [desk, sessionSha256, secret])).length > 0;
+  }
+
+  /**
+   * The SIP secret of every desk held by a live session (a desk absent here
+   * must be locked), and how long ago it was taken (a take whose secret is
+   * not recorded yet is in progress on some instance).
+   */
+  async liveSipSecrets(desk?: string): Promise<Map<string, { secret: string | null; ageMs: number }>> {
+    const rows = await this.db.query<{ desk_id: string; sip_secret: string | null; age_ms: number | string }>(
+      `select d.desk_id, d.sip_secret, (extract(epoch from (now() - d.taken_at)) * 1000)::float8 as age_ms
+       from desk_seats d join sessions s on s.id_sha256 = d.session_sha256
+       where s.revoked_at is null and s.expires_at > now() and ($1::text is null or d.desk_id = $1)`,
+      [desk ?? null],
+    );
+    return new Map(rows.map((r) => [r.desk_id, { secret: r.sip_secret, ageMs: Number(r.age_ms) }]));
   }
 
   /** The session lets go of its desk (log-out, or the dispatcher leaves the desk); returns the desk. */
