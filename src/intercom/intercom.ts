@@ -30,7 +30,7 @@ import { RequestAdmission } from './request-admission.js';
 import { placeTestCall, TEST_INFO_TYPE, type TestCallHandle, type TestCallListener, type TestCallRequest } from './test-call.js';
 import type { SetupWindow } from '../core/setup-window.js';
 import { IdleScavenger } from './idle-scavenge.js';
-import { isPageRequest, pageVerdict, type PagingConfig } from './paging.js';
+import { isPageRequest, pageVerdict, takePagingUri, type PagingConfig } from './paging.js';
 import { sipPageOutput } from '../audio/sip-page-output.js';
 
 export interface IntercomOptions {
@@ -82,6 +82,8 @@ export class Intercom implements CallService {
   private outbound?: Address;
   private call?: ActiveCall;
   private readonly ringing = new Map<string, Invitation>();
+  /** incoming requests dialled to the paging address (takePagingUri rewrote their Request-URI) */
+  private readonly pageRequests = new WeakSet<object>();
   /** which call each SIP session belongs to (media events arrive by session) */
   private readonly sessionCalls = new Map<string, string>();
   /** media timing of the current call, for the benchmark */
@@ -181,6 +183,12 @@ export class Intercom implements CallService {
     const core = this.ua.userAgentCore;
     // UDP retransmissions stop once sip.js has given a client transaction up.
     if (this.transport instanceof UdpTransport) this.transport.clientAlive = (branch, method) => core.userAgentClients.has(branch + method);
+    // Requests to the paging address (sip.paging.user) are ours too; sip.js would answer them 404 (paging.ts).
+    const fromTransport = core.receiveIncomingRequestFromTransport.bind(core);
+    core.receiveIncomingRequestFromTransport = (message) => {
+      if (takePagingUri(message, this.opts.config().sip.paging, this.opts.config().sip.account.user)) this.pageRequests.add(message);
+      fromTransport(message);
+    };
     // A flood of INVITEs cannot make sip.js hold more than a few open (request-admission.ts).
     if (this.transport) {
       const admission = new RequestAdmission({
@@ -540,7 +548,7 @@ export class Intercom implements CallService {
     const from = `${inv.request.from.uri.user ?? ''}@${inv.request.from.uri.host}`;
     // A call to the paging address is a page, never an alarm call-back or an ordinary call (during an alarm: 486).
     const paging = this.opts.config().sip.paging;
-    if (paging && isPageRequest(inv.request, paging)) {
+    if (paging && isPageRequest(inv.request, paging, this.pageRequests.has(inv.request))) {
       try {
         return this.page(inv, paging, from);
       } catch (err) {

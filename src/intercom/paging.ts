@@ -14,13 +14,26 @@ import type { Trust } from './trust.js';
 export type PagingConfig = NonNullable<KioskConfig['sip']['paging']>;
 
 /**
- * Is this INVITE addressed to the paging user? The Request-URI says so on a call straight to the kiosk; through a
- * proxy that rewrote it to the kiosk's registered contact, the To header still names the address dialled. Which
- * address was dialled only chooses the handling: whether the call may page is decided by how it arrived.
+ * sip.js answers 404 to a Request-URI whose user is not the account's (RFC 3261 8.2.2.1). A request to the
+ * paging user is ours too: its Request-URI is given the account's user before sip.js sees it, and the caller
+ * remembers that it was dialled to the paging address. Returns whether it was.
  */
-export function isPageRequest(req: IncomingRequestMessage, paging: PagingConfig): boolean {
-  const user = paging.user.toLowerCase();
-  return (req.ruri?.user ?? '').toLowerCase() === user || (req.to.uri.user ?? '').toLowerCase() === user;
+export function takePagingUri(req: IncomingRequestMessage, paging: PagingConfig | undefined, accountUser: string): boolean {
+  const ruri = req.ruri;
+  if (!paging || !ruri || ruri.user !== paging.user || paging.user === accountUser) return false;
+  const ours = ruri.clone();
+  ours.user = accountUser;
+  req.ruri = ours;
+  return true;
+}
+
+/**
+ * Is this INVITE a page? Dialled to the paging user (takePagingUri) on a call straight to the kiosk; through a
+ * proxy that rewrote the Request-URI to the kiosk's registered contact, the To header still names the address
+ * dialled. Which address was dialled only chooses the handling: whether the call may page is decided by how it arrived.
+ */
+export function isPageRequest(req: IncomingRequestMessage, paging: PagingConfig, dialled: boolean): boolean {
+  return dialled || req.to.uri.user === paging.user;
 }
 
 export interface PageState {
