@@ -191,6 +191,8 @@ describe('intercom: SIP paging', function () {
         await playing;
         const ended = await until(() => rig.events().find((e) => e.type === 'call.page' && e.data.state === 'ended'), 5000, 'call.page ended');
         assert.match(ended.data.reason, /alarm/);
+        const endedIn = Date.parse((ended as unknown as { at: string }).at) - t0;
+        assert.ok(endedIn < 1000, `the page ended ${endedIn} ms after the press`);
         assert.equal(media!.received, 0);
         media!.close();
       }
