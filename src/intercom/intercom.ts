@@ -65,7 +65,7 @@ interface ActiveCall {
   test?: TestCallListener;
   testHandle?: TestCallHandle;
   /** a SIP page (paging.ts): receive-only, in the page channel; no DTMF, no door, ended by any alarm */
-  page?: { from: string; via: string; startedAt?: number; endReason?: string };
+  page?: { from: string; via: string; startedAt?: number; endReason?: string; silence?: () => void };
   digits: string;
   digitsAt: number;
   timers: NodeJS.Timeout[];
@@ -295,8 +295,12 @@ export class Intercom implements CallService {
     this.call = undefined;
     call.timers.forEach(clearTimeout);
     this.opts.log.info({ callId: call.id, kind: call.kind, ...(call.page ? { page: true } : {}) }, `ending the call for ${why}`);
-    if (call.page) this.endPage(call, `ended for ${why}`);
-    else if (call.alarmHandle) call.alarmHandle.end(`ended for ${why}`); // does nothing if the controller has ended it already
+    if (call.page) {
+      // What the page has queued is dropped, not played out over the alarm; a turn later, behind the alarm's INVITE.
+      const silence = call.page.silence;
+      if (silence) setImmediate(silence);
+      this.endPage(call, `ended for ${why}`);
+    } else if (call.alarmHandle) call.alarmHandle.end(`ended for ${why}`); // does nothing if the controller has ended it already
     else if (call.testHandle) call.testHandle.end(`ended for ${why}`, true);
     else if (call.outgoing) {
       call.outgoing.endReason = `ended for ${why}`;
@@ -625,10 +629,10 @@ export class Intercom implements CallService {
       void inv.reject({ statusCode: verdict.code }).catch(() => {});
       return;
     }
-    const out = this.opts.output;
+    const out = this.opts.output && sipPageOutput(this.opts.output, { id: `sip-page-${id}`, priority: paging.priority, volume: paging.volume, bus });
     // Its own media: the page channel instead of the call channel; the microphone is never taken, nothing is sent.
-    this.ownMedia.set(inv, { input: this.opts.input, output: out && sipPageOutput(out, { id: `sip-page-${id}`, priority: paging.priority, volume: paging.volume, bus }), receiveOnly: true });
-    const page: NonNullable<ActiveCall['page']> = { from, via };
+    this.ownMedia.set(inv, { input: this.opts.input, output: out, receiveOnly: true });
+    const page: NonNullable<ActiveCall['page']> = { from, via, silence: out?.stop };
     const active: ActiveCall = { id, kind: 'information', incoming: true, trust, peerHosts: new Set(arrival?.host ? [arrival.host] : []), session: inv, page, digits: '', digitsAt: 0, timers: [] };
     this.call = active;
     inv.stateChange.addListener((s) => {

@@ -193,6 +193,9 @@ describe('intercom: SIP paging', function () {
         assert.match(ended.data.reason, /alarm/);
         const endedIn = Date.parse((ended as unknown as { at: string }).at) - t0;
         assert.ok(endedIn < 1000, `the page ended ${endedIn} ms after the press`);
+        // Silenced at once: what it had queued was dropped, not played out over the alarm.
+        const silenced = rig.events().find((e) => e.type === 'pa.ended' && String(e.data.id).startsWith('sip-page-'));
+        assert.equal(silenced?.data.reason, 'stopped');
         assert.equal(media!.received, 0);
         media!.close();
       }
