@@ -4,8 +4,9 @@
 // from the loudspeaker (the kiosk's output captured to a file) and nothing is
 // sent back (the microphone stays off). From another address it gets 403;
 // during an alarm call 486. A press during a page ends the page (BYE) and the
-// alarm's INVITE reaches the desk as fast as without the page. The test sends
-// the page's RTP itself, from the port the dispatcher's SDP names.
+// alarm's INVITE reaches the desk as fast as without the page. With sipp the
+// test sends the page's RTP itself, from the port the dispatcher's SDP names;
+// baresip, a real softphone, sends its own (G.722).
 import { strict as assert } from 'node:assert';
 import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,7 +19,9 @@ import { callRig, desk, scenario, targets, type CallRig } from './helpers.js';
 import { inviteTap } from '../alarm/helpers.js';
 import { sleep, tmpDir, until } from '../helpers/tmp.js';
 import { level, tone } from '../audio/helpers.js';
-import { makeTone } from './sox.js';
+import { makeTone, soxStat, soxStatFull } from './sox.js';
+import { startBaresip } from '../../src/testbed/baresip.js';
+import { parseWav } from '../../src/audio/wav.js';
 
 const DISPATCHER = '127.0.0.1';
 const STRANGER = '127.0.0.2';
@@ -140,6 +143,38 @@ describe('intercom: SIP paging', function () {
     assert.ok(loudest > 0.35, `the page's ${PAGE_HZ} Hz at ${loudest.toFixed(3)} of full scale`);
     assert.ok(loudBlocks >= 15, `only ${loudBlocks} blocks of 100 ms carried the page`);
     assert.ok(micLevel < 0.01, `the microphone's ${MIC_HZ} Hz at ${micLevel.toFixed(3)} in the output`);
+  });
+
+  it('baresip, a real softphone, pages the kiosk: G.722 plays from the loudspeaker, the phone gets nothing back', async () => {
+    const dir = tmpDir('hp-sippage-bs-');
+    const capture = path.join(dir, 'played.raw');
+    const phoneWav = makeTone(path.join(dir, 'phone.wav'), PAGE_HZ, 20, 16000, 0.25);
+    const phone = await startBaresip({ user: 'dispatcher', sourceWav: phoneWav });
+    const rig = await callRig(pageConfig(capture));
+    const r = await phone.command('dial', `sip:page@127.0.0.1:${await rig.sipPort()}`);
+    assert.ok(r.ok, r.data);
+    await until(() => rig.events().find((e) => e.type === 'call.page' && e.data.state === 'started'), 10_000, 'call.page started');
+    await sleep(3000);
+    await phone.command('hangup');
+    const ended = await until(() => rig.events().find((e) => e.type === 'call.page' && e.data.state === 'ended'), 10_000, 'call.page ended');
+    assert.equal(ended.data.reason, 'hung up');
+    const stats = await until(() => rig.events().find((e) => e.type === 'call.media'), 5000, 'call.media');
+    assert.equal(stats.data.codec, 'G722');
+    assert.equal(stats.data.packetsSent, 0);
+    assert.ok(stats.data.packetsReceived > 100, `received ${stats.data.packetsReceived}`);
+    // What the phone heard: nothing (its recording of the call, if any, is silent).
+    for (const rec of phone.recordings()) {
+      const heard = parseWav(readFileSync(rec)).samples;
+      const peak = heard.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      assert.ok(peak < 100, `the phone heard a peak of ${peak} in ${heard.length} samples`);
+    }
+    await rig.kiosk.stop();
+    // Played as the phone sent it: same frequency, same level (page volume 1, output volume 1).
+    const got = soxStat(capture, { rate: 16000 });
+    const src = soxStatFull(phoneWav);
+    assert.ok(Math.abs(got.freq - src.freq) / src.freq <= 0.05, `kiosk played ${got.freq} Hz, the phone sent ${src.freq} Hz`);
+    assert.ok(Math.abs(got.rms - src.rms) / src.rms <= 0.15, `kiosk RMS ${got.rms} vs ${src.rms}`);
+    assert.ok(got.seconds > 2, `played ${got.seconds} s`);
   });
 
   it('an untrusted caller is refused 403 with an event, and so is a trusted one not in sip.paging.from', async () => {
