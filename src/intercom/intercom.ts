@@ -185,8 +185,14 @@ export class Intercom implements CallService {
     if (this.transport instanceof UdpTransport) this.transport.clientAlive = (branch, method) => core.userAgentClients.has(branch + method);
     // Requests to the paging address (sip.paging.user) are ours too; sip.js would answer them 404 (paging.ts).
     const fromTransport = core.receiveIncomingRequestFromTransport.bind(core);
+    // Every request passes here, a desk's during an alarm too: whatever goes wrong in the paging check, it still reaches sip.js.
     core.receiveIncomingRequestFromTransport = (message) => {
-      if (takePagingUri(message, this.opts.config().sip.paging, this.opts.config().sip.account.user)) this.pageRequests.add(message);
+      try {
+        const sip = this.opts.config().sip;
+        if (takePagingUri(message, sip.paging, sip.account.user)) this.pageRequests.add(message);
+      } catch (err) {
+        log.error({ err }, 'paging address check failed; the request goes on as it came');
+      }
       fromTransport(message);
     };
     // A flood of INVITEs cannot make sip.js hold more than a few open (request-admission.ts).
