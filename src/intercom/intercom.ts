@@ -302,9 +302,8 @@ export class Intercom implements CallService {
     call.timers.forEach(clearTimeout);
     this.opts.log.info({ callId: call.id, kind: call.kind, ...(call.page ? { page: true } : {}) }, `ending the call for ${why}`);
     if (call.page) {
-      // What the page has queued is dropped, not played out over the alarm; a turn later, behind the alarm's INVITE.
-      const silence = call.page.silence;
-      if (silence) setImmediate(silence);
+      // What the page has queued is dropped, not played out over the alarm (as much work as an information call's end).
+      call.page.silence?.();
       this.endPage(call, `ended for ${why}`);
     } else if (call.alarmHandle) call.alarmHandle.end(`ended for ${why}`); // does nothing if the controller has ended it already
     else if (call.testHandle) call.testHandle.end(`ended for ${why}`, true);
