@@ -12,7 +12,7 @@ import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { AudioInput, AudioOutput } from '../audio/types.js';
-import { codecList, createMediaFactory, RtpSessionDescriptionHandler, RtpSpare, type MediaEvent } from './media/index.js';
+import { codecList, createMediaFactory, RtpSessionDescriptionHandler, RtpSpare, type MediaEvent, type SessionMedia } from './media/index.js';
 import { loopbackCall, warmCallPath } from './warm-up.js';
 import { GcRewarm } from './rewarm.js';
 import { UdpTransport } from './transports/udp.js';
@@ -90,10 +90,10 @@ export class Intercom implements CallService {
   readonly marks = new Map<string, number>();
   /** bus subscriptions, dropped at stop (a new config builds a new Intercom) */
   private readonly offs: (() => void)[] = [];
-  /** sessions with their own media (test calls) */
   /** Settles once the call set-up path has been warmed up after start() (warm-up.ts), or the warm-up failed. */
   warmedUp: Promise<void> = Promise.resolve();
-  private readonly ownMedia = new WeakMap<Session, { input: AudioInput; output?: AudioOutput; receiveOnly?: boolean }>();
+  /** sessions with their own media (test calls, SIP pages) */
+  private readonly ownMedia = new WeakMap<Session, SessionMedia>();
   /** the next call's RTP socket, bound ahead (media/rtp-spare.ts) */
   rtpSpare?: RtpSpare;
   /** open set-up windows by alarm call id (src/core/setup-window.ts) */
