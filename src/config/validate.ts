@@ -72,6 +72,11 @@ export function checkKiosk(config: KioskConfig): ConfigError[] {
   if (rtp) errors.push({ path: '/sip/rtpPortRange', message: rtp });
   const named = namedTargetProblem(config.sip);
   if (named) errors.push({ path: '/sip/targets', message: named });
+  // Every call to the account's own user would be taken for a page.
+  const paging = config.sip.paging;
+  if (paging && paging.user.toLowerCase() === config.sip.account.user.toLowerCase()) {
+    errors.push({ path: '/sip/paging/user', message: `must differ from sip.account.user ("${config.sip.account.user}"): every call to the kiosk would be a page` });
+  }
   if (config.io.driver === 'johnny-five' && !config.io.serialPort) {
     errors.push({ path: '/io/serialPort', message: 'is required for the johnny-five driver' });
   }

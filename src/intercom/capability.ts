@@ -18,7 +18,7 @@ export class IntercomCapability implements KioskCapability {
   readonly fault = 'sip-registration' as const;
   /** name: the display name; zone, location, site: the call's headers (read per call) */
   readonly config = ['sip', 'name', 'zone', 'location', 'site'] as const;
-  readonly raises = ['call.state', 'call.media', 'call.dtmf', 'call.refused', 'intercom.ready', 'sip.registration', 'sip.dropped', 'relay.pulse'] as const;
+  readonly raises = ['call.state', 'call.media', 'call.dtmf', 'call.refused', 'call.page', 'pa.started', 'pa.ended', 'intercom.ready', 'sip.registration', 'sip.dropped', 'relay.pulse'] as const;
   readonly handles = ['call.requested', 'call.cancel', 'call.upgrade', 'call.answer'] as const;
   intercom?: Intercom;
   private failure?: string;

@@ -28,6 +28,12 @@ export interface IntercomEvents {
   'call.media': { callId: string; codec: string; packetsSent: number; packetsReceived: number; packetsLost: number; lossPct: number; jitterMs: number; concealedFrames: number; packetsRejected: number };
   'call.dtmf': { callId: string; digits: string };
   'sip.registration': { registrar: string; registered: boolean; reason?: string };
+  /**
+   * A SIP page (sip.paging): `started` once answered (`from`: the caller's From, for the record; `via`: how it
+   * arrived, which is what trusted it), `ended` with why and how long it played, `refused` with the status sent
+   * (403 untrusted or not an allowed caller, 486 busy) and why. Not a `call.state`: a page is no intercom call.
+   */
+  'call.page': { callId: string; state: 'started' | 'ended' | 'refused'; from: string; via: string; reason?: string; code?: number; durationMs?: number };
   /** INVITEs from untrusted sources dropped unanswered while too many incoming calls were open (a flood); at most one per 10 s */
   'sip.dropped': { dropped: number; from: string; open: number };
 }

@@ -1,9 +1,10 @@
 // The intercom capability: one sip.js UserAgent in Node with our transports
 // (UDP, TCP, TLS) or sip.js's WebSocket transport over `ws`, our RTP media,
 // registration with failover, the call policy, incoming calls with
-// auto-answer, desk DTMF for the door relay, and a per-call time limit.
-// Auto-answer and the door code need a trusted call (trust.ts): trusted by how
-// it arrived, never by its From header.
+// auto-answer, SIP paging into the page channel (paging.ts), desk DTMF for
+// the door relay, and a per-call time limit. Auto-answer, paging and the door
+// code need a trusted call (trust.ts): trusted by how it arrived, never by its
+// From header.
 import { useFastSipGrammar } from './sip-grammar.js';
 import { Invitation, Inviter, SessionState, UserAgent, type Session, type UserAgentOptions } from 'sip.js';
 import WebSocket from 'ws';
@@ -11,7 +12,7 @@ import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { AudioInput, AudioOutput } from '../audio/types.js';
-import { codecList, createMediaFactory, RtpSessionDescriptionHandler, RtpSpare, type MediaEvent } from './media/index.js';
+import { codecList, createMediaFactory, RtpSessionDescriptionHandler, RtpSpare, type MediaEvent, type SessionMedia } from './media/index.js';
 import { loopbackCall, warmCallPath } from './warm-up.js';
 import { GcRewarm } from './rewarm.js';
 import { UdpTransport } from './transports/udp.js';
@@ -29,6 +30,8 @@ import { RequestAdmission } from './request-admission.js';
 import { placeTestCall, TEST_INFO_TYPE, type TestCallHandle, type TestCallListener, type TestCallRequest } from './test-call.js';
 import type { SetupWindow } from '../core/setup-window.js';
 import { IdleScavenger } from './idle-scavenge.js';
+import { isPageRequest, pageVerdict, takePagingUri, type PagingConfig } from './paging.js';
+import { sipPageOutput } from '../audio/sip-page-output.js';
 
 export interface IntercomOptions {
   bus: Bus;
@@ -61,6 +64,8 @@ interface ActiveCall {
   /** a supervision test call: what happens to it goes to supervision */
   test?: TestCallListener;
   testHandle?: TestCallHandle;
+  /** a SIP page (paging.ts): receive-only, in the page channel; no DTMF, no door, ended by any alarm */
+  page?: { from: string; via: string; startedAt?: number; endReason?: string; silence?: () => void };
   digits: string;
   digitsAt: number;
   timers: NodeJS.Timeout[];
@@ -77,16 +82,18 @@ export class Intercom implements CallService {
   private outbound?: Address;
   private call?: ActiveCall;
   private readonly ringing = new Map<string, Invitation>();
+  /** incoming requests dialled to the paging address (takePagingUri rewrote their Request-URI) */
+  private readonly pageRequests = new WeakSet<object>();
   /** which call each SIP session belongs to (media events arrive by session) */
   private readonly sessionCalls = new Map<string, string>();
   /** media timing of the current call, for the benchmark */
   readonly marks = new Map<string, number>();
   /** bus subscriptions, dropped at stop (a new config builds a new Intercom) */
   private readonly offs: (() => void)[] = [];
-  /** sessions with their own media (test calls) */
   /** Settles once the call set-up path has been warmed up after start() (warm-up.ts), or the warm-up failed. */
   warmedUp: Promise<void> = Promise.resolve();
-  private readonly ownMedia = new WeakMap<Session, { input: AudioInput; output?: AudioOutput }>();
+  /** sessions with their own media (test calls, SIP pages) */
+  private readonly ownMedia = new WeakMap<Session, SessionMedia>();
   /** the next call's RTP socket, bound ahead (media/rtp-spare.ts) */
   rtpSpare?: RtpSpare;
   /** open set-up windows by alarm call id (src/core/setup-window.ts) */
@@ -176,6 +183,18 @@ export class Intercom implements CallService {
     const core = this.ua.userAgentCore;
     // UDP retransmissions stop once sip.js has given a client transaction up.
     if (this.transport instanceof UdpTransport) this.transport.clientAlive = (branch, method) => core.userAgentClients.has(branch + method);
+    // Requests to the paging address (sip.paging.user) are ours too; sip.js would answer them 404 (paging.ts).
+    const fromTransport = core.receiveIncomingRequestFromTransport.bind(core);
+    // Every request passes here, a desk's during an alarm too: whatever goes wrong in the paging check, it still reaches sip.js.
+    core.receiveIncomingRequestFromTransport = (message) => {
+      try {
+        const sip = this.opts.config().sip;
+        if (takePagingUri(message, sip.paging, sip.account.user)) this.pageRequests.add(message);
+      } catch (err) {
+        log.error({ err }, 'paging address check failed; the request goes on as it came');
+      }
+      fromTransport(message);
+    };
     // A flood of INVITEs cannot make sip.js hold more than a few open (request-admission.ts).
     if (this.transport) {
       const admission = new RequestAdmission({
@@ -245,7 +264,7 @@ export class Intercom implements CallService {
     // A visitor's call ends a test call at once.
     if (this.call?.testHandle) this.preempt(`a ${kind} call`);
     if (this.call) {
-      this.refuse(kind, source, 'a call is already active');
+      this.refuse(kind, source, this.call.page ? 'a SIP page is playing' : 'a call is already active');
       return undefined;
     }
     this.rejectRinging();
@@ -281,8 +300,12 @@ export class Intercom implements CallService {
     if (!call) return;
     this.call = undefined;
     call.timers.forEach(clearTimeout);
-    this.opts.log.info({ callId: call.id, kind: call.kind }, `ending the call for ${why}`);
-    if (call.alarmHandle) call.alarmHandle.end(`ended for ${why}`); // does nothing if the controller has ended it already
+    this.opts.log.info({ callId: call.id, kind: call.kind, ...(call.page ? { page: true } : {}) }, `ending the call for ${why}`);
+    if (call.page) {
+      // What the page has queued is dropped, not played out over the alarm (as much work as an information call's end).
+      call.page.silence?.();
+      this.endPage(call, `ended for ${why}`);
+    } else if (call.alarmHandle) call.alarmHandle.end(`ended for ${why}`); // does nothing if the controller has ended it already
     else if (call.testHandle) call.testHandle.end(`ended for ${why}`, true);
     else if (call.outgoing) {
       call.outgoing.endReason = `ended for ${why}`;
@@ -420,6 +443,12 @@ export class Intercom implements CallService {
     if (!call || call.id !== callId) return;
     this.notePeers(call, session);
     const sip = this.opts.config().sip;
+    if (call.page) {
+      // A page has its own limit and no warning beeps (they would play into the announcement).
+      const max = sip.paging?.maxDurationS ?? 0;
+      if (max > 0) call.timers.push(setTimeout(() => this.endPage(call, `longer than sip.paging.maxDurationS (${max} s)`), max * 1000));
+      return;
+    }
     const limit = call.incoming ? sip.incomingCallTimeLimitS : sip.callTimeLimitS;
     if (limit > 0) {
       const warnAt = Math.max(0, limit - 10) * 1000;
@@ -492,6 +521,7 @@ export class Intercom implements CallService {
     this.opts.log.warn({ callId: call.id, silentMs }, 'no RTP from the far end');
     if (call.alarm) return call.alarm({ type: 'media-silent', silentMs }); // the controller decides
     const reason = `no RTP for ${Math.round(silentMs / 1000)} s`;
+    if (call.page) return this.endPage(call, reason);
     if (call.outgoing) call.outgoing.endReason = reason;
     if (call.session?.state === SessionState.Established) void call.session.bye().catch(() => {});
   }
@@ -501,6 +531,8 @@ export class Intercom implements CallService {
     if (!call || call.session?.id !== sessionId) return;
     // A test call's digits are the test's: never a door code.
     if (call.test) return call.test({ type: 'dtmf', digit });
+    // A page only plays: its digits act on nothing (a paging phone must not open the door).
+    if (call.page) return;
     const now = Date.now();
     if (now - call.digitsAt > 3000) call.digits = '';
     call.digits = (call.digits + digit).slice(-8);
@@ -523,6 +555,17 @@ export class Intercom implements CallService {
   private incoming(inv: Invitation): void {
     const { log, bus } = this.opts;
     const from = `${inv.request.from.uri.user ?? ''}@${inv.request.from.uri.host}`;
+    // A call to the paging address is a page, never an alarm call-back or an ordinary call (during an alarm: 486).
+    const paging = this.opts.config().sip.paging;
+    if (paging && isPageRequest(inv.request, paging, this.pageRequests.has(inv.request))) {
+      try {
+        return this.page(inv, paging, from);
+      } catch (err) {
+        log.error({ err, from }, 'taking a SIP page failed');
+        void inv.reject({ statusCode: 500 }).catch(() => {});
+        return;
+      }
+    }
     try {
       if (this.alarmCallback(inv, from)) return;
     } catch (err) {
@@ -571,6 +614,78 @@ export class Intercom implements CallService {
     this.ringing.set(id, inv);
     void inv.progress().catch(() => {});
     bus.emit('call.state', { callId: id, kind: 'information', state: 'ringing', target: from, incoming: true, trusted });
+  }
+
+  /** A call to the paging address (paging.ts): answered at once receive-only into the page channel, or refused. */
+  private page(inv: Invitation, paging: PagingConfig, from: string): void {
+    const { log, bus } = this.opts;
+    const id = inv.id;
+    const arrival = this.arrivalOf(inv.request.viaBranch);
+    const trust = this.trustPolicy.ofArrival(arrival);
+    const via = trust.via;
+    const verdict = pageVerdict(inv.request, paging, trust, {
+      alarmOpen: !!this.opts.alarm?.()?.isOpen(),
+      call: this.call ? (this.call.page ? 'page' : 'call') : undefined,
+      ringing: this.ringing.size > 0,
+    });
+    if (!verdict.ok) {
+      log.warn({ callId: id, from, via, code: verdict.code }, `SIP page refused: ${verdict.reason}`);
+      bus.emit('call.page', { callId: id, state: 'refused', from, via, code: verdict.code, reason: verdict.reason });
+      void inv.reject({ statusCode: verdict.code }).catch(() => {});
+      return;
+    }
+    const out = this.opts.output && sipPageOutput(this.opts.output, { id: `sip-page-${id}`, priority: paging.priority, volume: paging.volume, bus });
+    // Its own media: the page channel instead of the call channel; the microphone is never taken, nothing is sent.
+    this.ownMedia.set(inv, { input: this.opts.input, output: out, receiveOnly: true });
+    const page: NonNullable<ActiveCall['page']> = { from, via, silence: out?.stop };
+    const active: ActiveCall = { id, kind: 'information', incoming: true, trust, peerHosts: new Set(arrival?.host ? [arrival.host] : []), session: inv, page, digits: '', digitsAt: 0, timers: [] };
+    this.call = active;
+    inv.stateChange.addListener((s) => {
+      if (s === SessionState.Established) {
+        page.startedAt = Date.now();
+        log.info({ callId: id, from, via, trust: trust.reason }, 'SIP page started');
+        bus.emit('call.page', { callId: id, state: 'started', from, via });
+      } else if (s === SessionState.Terminated) {
+        active.timers.forEach(clearTimeout);
+        if (this.call === active) this.call = undefined;
+        this.ownMedia.delete(inv);
+        if (page.startedAt === undefined) {
+          const reason = page.endReason ?? 'ended before it was answered (the caller cancelled, or its SDP had no codec the kiosk takes)';
+          log.warn({ callId: id, from, via }, `SIP page not answered: ${reason}`);
+          bus.emit('call.page', { callId: id, state: 'refused', from, via, reason });
+          return;
+        }
+        const reason = page.endReason ?? 'hung up';
+        const durationMs = Date.now() - page.startedAt;
+        log.info({ callId: id, from, durationMs, reason }, 'SIP page ended');
+        bus.emit('call.page', { callId: id, state: 'ended', from, via, reason, durationMs });
+      }
+    });
+    this.attach(id, inv);
+    log.info({ callId: id, from, via }, 'answering a SIP page');
+    void inv.accept().catch((err: Error) => {
+      page.endReason ??= `answer failed: ${err.message}`;
+      log.warn({ callId: id, err: err.message }, 'answering a SIP page failed');
+    });
+  }
+
+  /** Ends a page call from the kiosk side (an alarm, its time limit, no RTP): BYE, or as soon as it is established. */
+  private endPage(call: ActiveCall, reason: string): void {
+    const inv = call.session;
+    if (!call.page || !inv) return;
+    call.page.endReason ??= reason;
+    if (this.call === call) this.call = undefined;
+    call.timers.forEach(clearTimeout);
+    if (inv.state === SessionState.Established) void inv.bye().catch(() => {});
+    else if (inv.state === SessionState.Establishing) {
+      // answered, the ACK not yet in: a BYE may go once it is (RFC 3261 15)
+      const onState = (st: SessionState) => {
+        if (st !== SessionState.Established) return;
+        inv.stateChange.removeListener(onState);
+        void inv.bye().catch(() => {});
+      };
+      inv.stateChange.addListener(onState);
+    } else if (inv instanceof Invitation && inv.state === SessionState.Initial) void inv.reject({ statusCode: 486 }).catch(() => {});
   }
 
   /**
@@ -638,6 +753,7 @@ export class Intercom implements CallService {
     const call = this.call;
     if (!call) return;
     if (call.alarm) return; // the alarm controller answers a cancel during an alarm
+    if (call.page) return; // the cancel button is the visitor's: it does not end an announcement
     if (call.outgoing) {
       if (!call.outgoing.cancel()) this.opts.log.info({ callId: call.id, source }, 'an emergency call cannot be cancelled by the caller');
     } else if (call.session?.state === SessionState.Established) void call.session.bye().catch(() => {});
@@ -658,9 +774,9 @@ export class Intercom implements CallService {
     return sdh instanceof RtpSessionDescriptionHandler ? sdh.stats() : undefined;
   }
 
-  activeCall(): { id: string; kind: CallKind; state?: string; alarm?: boolean; test?: boolean } | undefined {
+  activeCall(): { id: string; kind: CallKind; state?: string; alarm?: boolean; test?: boolean; page?: boolean } | undefined {
     const c = this.call;
-    return c ? { id: c.id, kind: c.kind, state: c.outgoing?.state, ...(c.alarm ? { alarm: true } : {}), ...(c.test ? { test: true } : {}) } : undefined;
+    return c ? { id: c.id, kind: c.kind, state: c.outgoing?.state, ...(c.alarm ? { alarm: true } : {}), ...(c.test ? { test: true } : {}), ...(c.page ? { page: true } : {}) } : undefined;
   }
 
   async stop(): Promise<void> {

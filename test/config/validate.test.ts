@@ -58,6 +58,8 @@ describe('config validation', () => {
     ['missing required', (c) => delete c.location, '/location'],
     ['RTP port range upside down', (c) => (c.sip.rtpPortRange = { min: 20000, max: 10000 }), '/sip/rtpPortRange'],
     ['RTP port range without an even port', (c) => (c.sip.rtpPortRange = { min: 20001, max: 20001 }), '/sip/rtpPortRange'],
+    ['paging address the account\'s own user', (c) => (c.sip.paging = { user: c.sip.account.user }), '/sip/paging/user'],
+    ['paging address not a SIP user', (c) => (c.sip.paging = { user: 'page me' }), '/sip/paging/user'],
   ];
 
   for (const [what, mutate, pathExpected] of broken) {

@@ -134,6 +134,27 @@ export const Sip = Strict(
         'SIP URIs or user@host patterns that may auto-answer. A narrowing filter only: the call must also be trusted by how it arrived (registrar, sip.trustedSources, sip.trustedTlsPeers); the From header alone never opens the microphone.',
     }),
     doorDtmf: Type.String({ pattern: '^[0-9*#A-D]{1,8}$', default: '*1' }),
+    paging: Type.Optional(
+      Strict(
+        {
+          user: Type.String({
+            pattern: '^[A-Za-z0-9._~+-]{1,64}$',
+            default: 'page',
+            description:
+              'the paging address: an INVITE whose Request-URI user (or, through a proxy that rewrote it to the kiosk\'s contact, To user) is this one is a page. Must differ from sip.account.user',
+          }),
+          from: Type.Array(Type.String(), {
+            default: [],
+            description:
+              'SIP URIs or user@host patterns ("*@host": any user) that may page; empty: any caller. A narrowing filter only, as sip.autoAnswerFrom: the call must arrive over a trusted path (registrar, sip.trustedSources, sip.trustedTlsPeers), else it is refused with 403',
+          }),
+          priority: Type.Integer({ minimum: 1, maximum: 255, default: 100, description: 'order among live pages in the page channel (as a multicast group\'s priority): higher plays first' }),
+          volume: Type.Number({ minimum: 0, maximum: 1, default: 1, description: 'the page\'s own volume, a share of the output volume (as a hub page)' }),
+          maxDurationS: Type.Integer({ minimum: 0, maximum: 86400, default: 300, description: 'a page call longer than this is ended by the kiosk (BYE); 0: no limit' }),
+        },
+        'SIP paging: a dispatcher\'s phone or a paging server calls the paging address; the kiosk answers at once receive-only (the microphone stays off) and plays the audio in the page channel as a live page. Absent: off (such a call is an ordinary incoming call)',
+      ),
+    ),
     codecs: Type.Array(Type.Union([Type.Literal('G722'), Type.Literal('PCMU'), Type.Literal('PCMA')]), {
       default: ['G722', 'PCMU', 'PCMA'],
     }),

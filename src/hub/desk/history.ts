@@ -31,6 +31,8 @@ function summarize(type: string, d: Record<string, any>): string {
       return `call media ${d.codec ?? ''}: ${d.packetsReceived ?? '?'} packets received, loss ${num(d.lossPct)} %, jitter ${num(d.jitterMs)} ms, sent ${d.packetsSent ?? '?'}`;
     case 'call.refused':
       return `call refused: ${d.reason ?? ''}`;
+    case 'call.page':
+      return `SIP page ${d.state ?? ''}${d.from ? ` · from ${d.from}` : ''}${d.via ? ` (${d.via})` : ''}${d.code ? ` · ${d.code}` : ''}${d.reason ? ` · ${d.reason}` : ''}${typeof d.durationMs === 'number' ? ` · ${num(d.durationMs / 1000)} s` : ''}`;
     case 'call.rating':
       return `caller's rating: ${d.rating ?? '?'} / 5`;
     case 'chat.toDesk':

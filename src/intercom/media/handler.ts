@@ -21,6 +21,8 @@ export interface HandlerOptions {
   silenceTimeoutMs?: () => number;
   /** a socket bound ahead of the call, taken if one is ready (else the stream binds its own when the SDP needs it) */
   spare?: RtpSpare;
+  /** a SIP page: our SDP says recvonly (RFC 3264), the microphone is never taken, nothing is sent */
+  receiveOnly?: boolean;
 }
 
 const DTMF_PT = 101;
@@ -33,11 +35,12 @@ export class RtpSessionDescriptionHandler implements SessionDescriptionHandler {
   private pendingOffer = false;
   private version = 0;
   private readonly sessionId = Math.floor(Math.random() * 1e9);
-  private localDirection: Direction = 'sendrecv';
+  private localDirection: Direction;
 
   constructor(private readonly opts: HandlerOptions) {
+    this.localDirection = opts.receiveOnly ? 'recvonly' : 'sendrecv';
     const pre = opts.spare?.take();
-    this.stream = new RtpStream(opts.input, opts.output, opts.onEvent, pre);
+    this.stream = new RtpStream(opts.input, opts.output, opts.onEvent, pre, !!opts.receiveOnly);
     if (pre) this.bound = Promise.resolve(pre.port);
   }
 
@@ -60,7 +63,7 @@ export class RtpSessionDescriptionHandler implements SessionDescriptionHandler {
     const local = { address: this.opts.localHost, port, codecs: this.opts.codecs, dtmfPt: DTMF_PT, sessionId: this.sessionId, version: this.version++ };
     if (this.pendingOffer && this.remote) {
       this.pendingOffer = false;
-      this.localDirection = answerDirection(this.remote.remoteDirection);
+      this.localDirection = this.answerTo(this.remote.remoteDirection);
       this.apply();
       const body = buildSdp({ ...local, direction: this.localDirection }, { codec: this.remote.codec, payloadType: this.remote.payloadType, dtmfPt: this.remote.dtmfPt });
       return { body, contentType: 'application/sdp' };
@@ -79,8 +82,14 @@ export class RtpSessionDescriptionHandler implements SessionDescriptionHandler {
       this.apply();
     } else {
       this.pendingOffer = true;
-      if (isReofferAfterAnswer) this.apply(answerDirection(n.remoteDirection));
+      if (isReofferAfterAnswer) this.apply(this.answerTo(n.remoteDirection));
     }
+  }
+
+  /** Our direction in an answer; receive-only: recvonly to a peer that sends, else inactive (RFC 3264 6.1). */
+  private answerTo(remote: Direction): Direction {
+    if (!this.opts.receiveOnly) return answerDirection(remote);
+    return remote === 'sendrecv' || remote === 'sendonly' ? 'recvonly' : 'inactive';
   }
 
   private apply(direction = this.localDirection): void {

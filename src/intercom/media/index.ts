@@ -11,6 +11,13 @@ export type { MediaEvent, RtpStats } from './rtp-stream.js';
 export { RtpSessionDescriptionHandler } from './handler.js';
 export { RtpSpare } from './rtp-spare.js';
 
+/** A session's own media: a test call's tone and detector, or a SIP page's page-channel output (receiveOnly). */
+export interface SessionMedia {
+  input: AudioInput;
+  output?: AudioOutput;
+  receiveOnly?: boolean;
+}
+
 export interface MediaOptions {
   localHost: string;
   rtpPortRange?: { min: number; max: number };
@@ -22,7 +29,7 @@ export interface MediaOptions {
   /** no RTP from the far end for this long is reported (0: never) */
   silenceTimeoutMs?: () => number;
   /** a session with its own media (a supervision test call: a tone out, a detector in) */
-  mediaFor?: (session: Session) => { input: AudioInput; output?: AudioOutput } | undefined;
+  mediaFor?: (session: Session) => SessionMedia | undefined;
   /** RTP sockets bound ahead of the calls (rtp-spare.ts) */
   spare?: RtpSpare;
 }
@@ -52,6 +59,7 @@ export function createMediaFactory(opts: MediaOptions): SessionDescriptionHandle
       onEvent: (e) => opts.onEvent?.(session.id, e),
       silenceTimeoutMs: opts.silenceTimeoutMs,
       spare: opts.spare,
+      receiveOnly: own?.receiveOnly,
     });
   };
 }

@@ -150,6 +150,8 @@ export class RtpStream {
     private readonly onEvent: (e: MediaEvent) => void,
     /** a socket bound ahead of the call (rtp-spare.ts): the stream needs no bind() then */
     bound?: BoundRtpSocket,
+    /** a SIP page (receive only): the microphone is never taken and nothing is sent, whatever the SDP says */
+    private readonly receiveOnly = false,
   ) {
     this.socket = bound?.socket ?? rtpSocket();
     if (bound) {
@@ -176,7 +178,7 @@ export class RtpStream {
     if (codecChanged) this.codec = CODECS[p.codec.name]();
     this.payloadType = p.payloadType;
     this.dtmfPt = p.dtmfPt;
-    this.direction = p.direction;
+    this.direction = this.receiveOnly ? receiving(p.direction) : p.direction;
     // Keep the latch unless the peer moved its media (a hold to 0.0.0.0 is no move).
     const old = this.sdpRemote;
     const moved = !old || (p.remote.host !== '0.0.0.0' && (p.remote.host !== old.host || p.remote.port !== old.port));
@@ -227,7 +229,7 @@ export class RtpStream {
     const rate = this.codec.rate;
     this.micResampler?.destroy();
     this.micResampler = undefined;
-    if (this.input.rate !== rate) void createResampler(this.input.rate, rate).then((r) => (this.closed ? r.destroy() : (this.micResampler = r)));
+    if (!this.receiveOnly && this.input.rate !== rate) void createResampler(this.input.rate, rate).then((r) => (this.closed ? r.destroy() : (this.micResampler = r)));
     const frame = (rate * PTIME_MS) / 1000;
     this.micRing = new SampleRing(rate / 5); // keep <= 200 ms: latency over completeness
     this.sendPcm = new Int16Array(frame);
@@ -236,6 +238,12 @@ export class RtpStream {
     this.concealPcm = new Int16Array(frame);
     this.hasLast = false;
     this.packets.length = 0;
+    if (this.receiveOnly) {
+      // A page only plays: no microphone, no send clock (the output given for it maps the call channel to the page channel).
+      this.channel?.end();
+      this.channel = this.output?.openChannel({ channel: 'call', rate, id: `call-${this.ssrc}`, live: true, maxLagMs: CALL_MAX_LAG_MS } as never);
+      return;
+    }
     // The first packet at once (the call's set-up ends with it), before the microphone and the mixer channel are
     // started (it is silence either way: nothing from the microphone is queued yet), then on the mixer's grid.
     let first: number | undefined;
@@ -502,4 +510,9 @@ export class RtpStream {
       /* already closed */
     }
   }
+}
+
+/** What a receive-only stream may do of a negotiated direction: receive, never send. */
+function receiving(d: Direction): Direction {
+  return d === 'sendrecv' || d === 'recvonly' ? 'recvonly' : 'inactive';
 }
