@@ -29,6 +29,8 @@ import { RequestAdmission } from './request-admission.js';
 import { placeTestCall, TEST_INFO_TYPE, type TestCallHandle, type TestCallListener, type TestCallRequest } from './test-call.js';
 import type { SetupWindow } from '../core/setup-window.js';
 import { IdleScavenger } from './idle-scavenge.js';
+import { readSipTls } from './tls-files.js';
+import { tlsRefusals } from './tls-refusals.js';
 
 export interface IntercomOptions {
   bus: Bus;
@@ -42,6 +44,8 @@ export interface IntercomOptions {
   alarm?: () => AlarmHooks | undefined;
   /** opened while an alarm call is set up (placed until its first RTP packet leaves or it ends) */
   setup?: SetupWindow;
+  /** the config file's folder: sip.tls file paths are relative to it */
+  configDir?: string;
 }
 
 interface ActiveCall {
@@ -158,6 +162,10 @@ export class Intercom implements CallService {
         inviteMaxIntervalMs: sip.inviteRetransmitMaxMs,
         onGarbage: (reason, from) => log.debug({ from: `${from.host}:${from.port}`, reason }, 'dropped non-SIP traffic'),
       };
+      if (kind === 'tls') {
+        topts.tls = readSipTls(sip.tls, this.opts.configDir ?? '.');
+        topts.onTlsRefused = tlsRefusals(bus, log);
+      }
       const transport = boundTransport(kind, topts, (t) => (this.transport = t), () => this.outbound);
       options = {
         ...base,
