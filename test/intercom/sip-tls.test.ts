@@ -1,0 +1,120 @@
+// SIP over TLS against Kamailio's TLS module: the kiosk verifies the site
+// SIP server against the site CA of sip.tls.ca (a file relative to the config
+// file), registers and calls a baresip desk through Kamailio with audio both
+// ways. A server certificate signed by another CA, or one that matches no pin
+// of sip.tls.serverPins, is refused: the event sip.tls with the reason, a log
+// line, and the sip-registration fault within the start-up budget.
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startKamailio, type Kamailio } from '../../src/testbed/kamailio.js';
+import { startBaresip, type Baresip } from '../../src/testbed/baresip.js';
+import { stopAll } from '../../src/testbed/proc.js';
+import { certDigests } from '../../src/intercom/transports/tls-verify.js';
+import { FIRST_REGISTRATION_MS } from '../../src/intercom/registration-fault.js';
+import { tmpDir, until, sleep } from '../helpers/tmp.js';
+import { makeCa, makeLeaf, type Pem } from '../helpers/tls-certs.js';
+import { callRig, type CallRig } from './helpers.js';
+import { makeTone, soxStat, soxStatFull } from './sox.js';
+
+const der = (pemFile: string) => Buffer.from(readFileSync(pemFile, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+
+describe('intercom: SIP over TLS through Kamailio', function () {
+  this.timeout(60_000);
+  let kam: Kamailio;
+  let deskPhone: Baresip;
+  let dir: string;
+  let server: Pem;
+  let other: Pem;
+  /** a path relative to the kiosk's config folder (both are folders of the test run's temporary folder) */
+  let rel: (file: string) => string;
+
+  before(async () => {
+    dir = tmpDir('hp-siptls-');
+    rel = (file) => path.join('..', path.basename(dir), path.basename(file));
+    const siteCa = makeCa(dir, 'site-ca');
+    const otherCa = makeCa(dir, 'other-ca');
+    server = makeLeaf(dir, 'sip-server', siteCa, 'IP:127.0.0.1,DNS:localhost');
+    other = makeLeaf(dir, 'other-server', otherCa, 'IP:127.0.0.1');
+    kam = await startKamailio({ users: { 'conc-north': 'kiosk-secret', desk: 'desk-secret' }, tls: server });
+    const deskWav = makeTone(path.join(dir, 'desk-600.wav'), 600, 30, 8000, 0.25);
+    deskPhone = await startBaresip({ user: 'desk', sourceWav: deskWav, registrar: { uri: `sip:127.0.0.1:${kam.port}`, domain: '127.0.0.1', password: 'desk-secret' } });
+    await until(async () => /OK/.test((await deskPhone.command('reginfo')).data), 10_000, 'baresip registered');
+  });
+  after(() => stopAll());
+
+  const tlsRig = (tls: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    callRig({
+      sip: {
+        account: { user: 'conc-north', password: 'kiosk-secret', domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${kam.tlsPort};transport=tls`, transport: 'tls' }] },
+        targets: { emergency: [{ uri: 'sip:desk@127.0.0.1', ringTimeoutS: 10 }], information: [{ uri: 'sip:desk@127.0.0.1' }] },
+        codecs: ['PCMU', 'PCMA'],
+        tls,
+      },
+      ...extra,
+    });
+
+  const registered = (rig: CallRig) => until(() => rig.events().some((e) => e.type === 'sip.registration' && e.data.registered), 10_000, 'kiosk registered over TLS');
+
+  /** The refusal: the event with its reason, the log line, no registration, and the fault within the start-up budget. */
+  async function refused(rig: CallRig, reason: RegExp, code?: string): Promise<void> {
+    const t0 = Date.now();
+    const e = await until(() => rig.events().find((x) => x.type === 'sip.tls'), 8000, 'sip.tls refused event');
+    assert.equal(e.data.refused, true);
+    assert.equal(e.data.peer, `127.0.0.1:${kam.tlsPort}`);
+    assert.match(e.data.reason, reason);
+    if (code) assert.equal(e.data.code, code);
+    assert.match(rig.kiosk.proc.output(), /SIP server refused over TLS/);
+    const fault = await until(() => rig.events().find((x) => x.type === 'fault.raised' && x.data.code === 'sip-registration'), FIRST_REGISTRATION_MS + 3000, 'sip-registration fault');
+    assert.match(fault.data.detail, /TLS refused/);
+    assert.ok(Date.now() - t0 <= FIRST_REGISTRATION_MS + 3000);
+    assert.ok(!rig.events().some((x) => x.type === 'sip.registration' && x.data.registered), 'never registered');
+    // Registration retries every few seconds: the same refusal is not an event each time.
+    await sleep(2500);
+    assert.equal(rig.events().filter((x) => x.type === 'sip.tls').length, 1);
+  }
+
+  it('registers over TLS with the site CA (a path relative to the config file) and talks both ways with a desk through Kamailio', async () => {
+    const kioskWav = makeTone(path.join(dir, 'kiosk-1k.wav'), 1000, 30);
+    const capture = path.join(dir, 'out-tls.raw');
+    const before = deskPhone.recordings().length;
+    const rig = await tlsRig({ ca: rel(path.join(dir, 'site-ca.pem')) }, { audio: { input: { source: 'file', file: kioskWav }, output: { sink: 'file', file: capture, rate: 16000 }, volume: 1 } });
+    await registered(rig);
+    assert.ok(!rig.events().some((e) => e.type === 'sip.tls'), 'nothing refused');
+    await rig.press('emergency');
+    await rig.waitState('connected', 15_000);
+    await sleep(3000);
+    await deskPhone.command('hangup');
+    await rig.waitState('ended', 10_000);
+    await rig.kiosk.stop();
+    const recs = await until(() => (deskPhone.recordings().length > before ? deskPhone.recordings() : undefined), 5000, 'baresip recording');
+    const heard = soxStatFull(recs[before]!);
+    const sent = soxStatFull(kioskWav);
+    assert.ok(Math.abs(heard.freq - sent.freq) / sent.freq <= 0.05, `desk heard ${heard.freq} Hz, the kiosk sent ${sent.freq} Hz`);
+    const got = soxStat(capture, { rate: 16000 });
+    assert.ok(Math.abs(got.freq - 600) / 600 <= 0.05, `kiosk played ${got.freq} Hz, the desk sent 600 Hz`);
+    assert.ok(got.seconds > 2, `only ${got.seconds} s of call audio`);
+  });
+
+  it('refuses a server whose certificate no CA of sip.tls.ca signed: event, log line, registration fault', async () => {
+    const rig = await tlsRig({ ca: rel(path.join(dir, 'other-ca.pem')) });
+    await refused(rig, /not signed by a CA in sip\.tls\.ca/);
+  });
+
+  it('refuses a server the CA signed whose certificate matches no pin of sip.tls.serverPins', async () => {
+    const wrong = certDigests(der(other.cert));
+    const rig = await tlsRig({ ca: rel(path.join(dir, 'site-ca.pem')), serverPins: [wrong.cert, wrong.spki] });
+    const own = certDigests(der(server.cert));
+    await refused(rig, new RegExp(`matches no pin.*${own.cert}`), 'ERR_SIP_TLS_PIN_MISMATCH');
+  });
+
+  it('registers with a pin of the server certificate, or of its public key (colons allowed)', async () => {
+    const own = certDigests(der(server.cert));
+    for (const pin of [own.cert, own.spki.match(/../g)!.join(':').toUpperCase()]) {
+      const rig = await tlsRig({ ca: rel(path.join(dir, 'site-ca.pem')), serverPins: [certDigests(der(other.cert)).cert, pin] });
+      await registered(rig);
+      assert.ok(!rig.events().some((e) => e.type === 'sip.tls'), 'nothing refused');
+      await rig.kiosk.stop();
+    }
+  });
+});
