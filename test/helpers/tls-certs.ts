@@ -18,14 +18,14 @@ export function makeCa(dir: string, name: string): Pem {
   return { cert, key };
 }
 
-/** A leaf signed by `ca`; `san` like "IP:127.0.0.1,DNS:localhost" (none: no subjectAltName at all). */
-export function makeLeaf(dir: string, name: string, ca: Pem, san?: string): Pem {
+/** A leaf signed by `ca`; `san` like "IP:127.0.0.1,DNS:localhost" (none: no subjectAltName at all); `days` -1: expired. */
+export function makeLeaf(dir: string, name: string, ca: Pem, san?: string, days = 2): Pem {
   const cert = path.join(dir, `${name}.pem`);
   const key = path.join(dir, `${name}.key`);
   const csr = path.join(dir, `${name}.csr`);
   const ext = path.join(dir, `${name}.ext`);
   run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`]);
   writeFileSync(ext, `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n${san ? `subjectAltName=${san}\n` : ''}`);
-  run(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext]);
+  run(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', String(days), '-extfile', ext]);
   return { cert, key };
 }
