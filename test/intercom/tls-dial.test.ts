@@ -26,7 +26,7 @@ describe('intercom: TLS dial, certificate checks', function () {
   async function server(pem: Pem, requestCert = false) {
     const seen: { clientCert?: string; data: string } = { data: '' };
     const s = tls.createServer({ cert: readFileSync(pem.cert), key: readFileSync(pem.key), requestCert, rejectUnauthorized: false }, (sock) => {
-      seen.clientCert = sock.getPeerCertificate()?.subject?.CN;
+      seen.clientCert = String(sock.getPeerCertificate()?.subject?.CN);
       sock.on('data', (d) => (seen.data += d.toString()));
       sock.on('error', () => {});
     });
