@@ -16,7 +16,7 @@ describe('config: sip.tls', function () {
   this.timeout(30_000);
   const certs = tmpDir('hp-tls-files-');
   const ca = makeCa(certs, 'site-ca');
-  const kiosk = makeLeaf(certs, 'kiosk', ca, 'IP:127.0.0.1');
+  makeLeaf(certs, 'kiosk', ca, 'IP:127.0.0.1');
   makeLeaf(certs, 'stranger', ca, 'IP:127.0.0.1'); // its key is not kiosk.pem's
   writeFileSync(path.join(certs, 'not-pem.pem'), 'hello\n');
 
