@@ -78,11 +78,12 @@ export interface KamailioOptions {
   rpcToken?: string;
   /**
    * SIP over TLS on a port of its own with this certificate and key (PEM
-   * files). The server does not ask for client certificates; when it dials
+   * files). The server does not ask for client certificates unless
+   * `requireClientCa` is given (then it requires one that CA signed); when it dials
    * a kiosk over TLS it presents `clientCert` (default: cert) and does not
    * check the kiosk's.
    */
-  tls?: { cert: string; key: string; clientCert?: string; clientKey?: string };
+  tls?: { cert: string; key: string; clientCert?: string; clientKey?: string; requireClientCa?: string };
 }
 
 export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
@@ -97,7 +98,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
     const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'hp-kamailio-tls-')), 'tls.cfg');
     writeFileSync(
       config,
-      `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${t.key}\ncertificate = ${t.cert}\n\n` +
+      `[server:default]\nmethod = TLSv1.2+\n${t.requireClientCa ? `verify_certificate = yes\nrequire_certificate = yes\nca_list = ${t.requireClientCa}` : 'verify_certificate = no\nrequire_certificate = no'}\nprivate_key = ${t.key}\ncertificate = ${t.cert}\n\n` +
         `[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${t.clientKey ?? t.key}\ncertificate = ${t.clientCert ?? t.cert}\n`,
     );
     tls = { port: await freePort(), config };

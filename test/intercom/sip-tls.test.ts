@@ -96,6 +96,17 @@ describe('intercom: SIP over TLS through Kamailio', function () {
     assert.ok(got.seconds > 2, `only ${got.seconds} s of call audio`);
   });
 
+  it('a desk calls the kiosk through Kamailio: the INVITE comes over the kiosk\'s own TLS connection, trusted as from its registrar', async () => {
+    const rig = await tlsRig({ ca: rel(path.join(dir, 'site-ca.pem')) });
+    await registered(rig);
+    await deskPhone.command('dial', 'sip:conc-north@127.0.0.1');
+    const ringing = await until(() => rig.events().find((e) => e.type === 'call.state' && e.data.incoming && e.data.state === 'ringing'), 8000, 'the kiosk rings');
+    assert.equal(ringing.data.trusted, true);
+    await deskPhone.command('hangup');
+    await until(() => rig.events().some((e) => e.type === 'call.state' && e.data.callId === ringing.data.callId && e.data.state !== 'ringing'), 8000, 'the call given up');
+    await rig.kiosk.stop();
+  });
+
   it('refuses a server whose certificate no CA of sip.tls.ca signed: event, log line, registration fault', async () => {
     const rig = await tlsRig({ ca: rel(path.join(dir, 'other-ca.pem')) });
     await refused(rig, /not signed by a CA in sip\.tls\.ca/);
@@ -116,5 +127,45 @@ describe('intercom: SIP over TLS through Kamailio', function () {
       assert.ok(!rig.events().some((e) => e.type === 'sip.tls'), 'nothing refused');
       await rig.kiosk.stop();
     }
+  });
+});
+
+describe('intercom: SIP over TLS to a Kamailio that requires a client certificate', function () {
+  this.timeout(60_000);
+  let kam: Kamailio;
+  let dir: string;
+  before(async () => {
+    dir = tmpDir('hp-siptls-client-');
+    const siteCa = makeCa(dir, 'site-ca');
+    const server = makeLeaf(dir, 'sip-server', siteCa, 'IP:127.0.0.1');
+    makeLeaf(dir, 'kiosk', siteCa, 'IP:127.0.0.1');
+    kam = await startKamailio({ users: { 'conc-north': 'kiosk-secret' }, tls: { ...server, requireClientCa: siteCa.cert } });
+  });
+  after(() => stopAll());
+
+  const rig = (tls: Record<string, unknown>) =>
+    callRig({
+      sip: {
+        account: { user: 'conc-north', password: 'kiosk-secret', domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${kam.tlsPort};transport=tls`, transport: 'tls' }] },
+        tls,
+      },
+    });
+
+  it('registers with the kiosk\'s own certificate (sip.tls.cert, key) shown as its client certificate', async () => {
+    const r = await rig({ ca: path.join(dir, 'site-ca.pem'), cert: path.join(dir, 'kiosk.pem'), key: path.join(dir, 'kiosk.key') });
+    await until(() => r.events().some((e) => e.type === 'sip.registration' && e.data.registered), 10_000, 'kiosk registered over TLS');
+    assert.ok(!r.events().some((e) => e.type === 'sip.tls'), 'nothing refused');
+    await r.kiosk.stop();
+  });
+
+  it('without a certificate of its own the handshake fails: a refusal with the reason, and the registration fault', async () => {
+    const r = await rig({ ca: path.join(dir, 'site-ca.pem') });
+    const e = await until(() => r.events().find((x) => x.type === 'sip.tls'), 8000, 'sip.tls refused event');
+    assert.equal(e.data.peer, `127.0.0.1:${kam.tlsPort}`);
+    await until(() => r.events().find((x) => x.type === 'fault.raised' && x.data.code === 'sip-registration'), FIRST_REGISTRATION_MS + 3000, 'sip-registration fault');
+    assert.ok(!r.events().some((x) => x.type === 'sip.registration' && x.data.registered), 'never registered');
+    assert.equal(e.data.code, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+    assert.match(e.data.reason, /^the server ended the TLS handshake: tlsv13 alert certificate required .*client certificate/);
+    await r.kiosk.stop();
   });
 });

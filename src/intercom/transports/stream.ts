@@ -194,7 +194,13 @@ const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISS
 function refusal(err: NodeJS.ErrnoException): string {
   if (err.code === PIN_MISMATCH) return err.message;
   if (err.code && UNTRUSTED.has(err.code)) return `${err.message} (${err.code}): the server certificate is not signed by a CA in sip.tls.ca`;
-  return err.code ? `${err.message} (${err.code})` : err.message;
+  // OpenSSL's own text ("...:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:file:line:...") shortened to its reason
+  const message = /SSL routines:[^:]*:([^:]+):/.exec(err.message)?.[1] ?? err.message;
+  // The server's alert about our certificate: it wants one (or one it trusts).
+  if (/ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|HANDSHAKE_FAILURE)/.test(err.code ?? '')) {
+    return `the server ended the TLS handshake: ${message} (${err.code}); does it require a client certificate? the kiosk shows sip.tls.cert, if set`;
+  }
+  return err.code ? `${message} (${err.code})` : message;
 }
 
 /** SHA-256 (hex) of a TLS peer's certificate (DER), if it presented one. */
