@@ -5,7 +5,7 @@
 // of sip.tls.serverPins, is refused: the event sip.tls with the reason, a log
 // line, and the sip-registration fault within the start-up budget.
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startKamailio, type Kamailio } from '../../src/testbed/kamailio.js';
 import { startBaresip, type Baresip } from '../../src/testbed/baresip.js';
@@ -15,6 +15,8 @@ import { FIRST_REGISTRATION_MS } from '../../src/intercom/registration-fault.js'
 import { tmpDir, until, sleep } from '../helpers/tmp.js';
 import { makeCa, makeLeaf, type Pem } from '../helpers/tls-certs.js';
 import { callRig, type CallRig } from './helpers.js';
+import { kioskConfigFile, startKioskProcess } from '../helpers/processes.js';
+import { FakeHub } from '../helpers/fake-hub.js';
 import { makeTone, soxStat, soxStatFull } from './sox.js';
 
 const der = (pemFile: string) => Buffer.from(readFileSync(pemFile, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
@@ -105,6 +107,38 @@ describe('intercom: SIP over TLS through Kamailio', function () {
     await deskPhone.command('hangup');
     await until(() => rig.events().some((e) => e.type === 'call.state' && e.data.callId === ringing.data.callId && e.data.state !== 'ringing'), 8000, 'the call given up');
     await rig.kiosk.stop();
+  });
+
+  it('from the hub, live: a bad sip.tls is refused at its path; a good one moves the kiosk to TLS without a restart', async () => {
+    const TOKEN = 'siptls-token-conc-north-0001';
+    const hub = await FakeHub.start({ [TOKEN]: 'conc-north' });
+    try {
+      const c = kioskConfigFile({
+        hub: { url: hub.url, token: TOKEN, heartbeatS: 1, configHealthWindowS: 3 },
+        sip: { account: { user: 'conc-north', password: 'kiosk-secret', domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${kam.port}`, transport: 'udp' }] } },
+      });
+      copyFileSync(path.join(dir, 'site-ca.pem'), path.join(c.dir, 'site-ca.pem'));
+      const kiosk = await startKioskProcess(c.file);
+      await until(() => hub.online('conc-north'), 10_000, 'kiosk online at the hub');
+      const doc = (tls: Record<string, unknown>) => {
+        const d = structuredClone(c.config) as Record<string, any>;
+        d.sip.account.registrars = [{ uri: `sip:127.0.0.1:${kam.tlsPort};transport=tls`, transport: 'tls' }];
+        d.sip.tls = tls;
+        return d;
+      };
+      const bad = await hub.pushAndWait('conc-north', 1, doc({ ca: 'no-such-ca.pem' }));
+      assert.ok(bad.type === 'config-nack' && bad.code === 'invalid', JSON.stringify(bad));
+      assert.match(JSON.stringify(bad), /\/sip\/tls\/ca.*no-such-ca\.pem/);
+      const ack = await hub.pushAndWait('conc-north', 2, doc({ ca: 'site-ca.pem' }));
+      assert.ok(ack.type === 'config-ack', JSON.stringify(ack));
+      assert.deepEqual([ack.live, ack.restart], [['sip'], []]);
+      await until(() => kam.proc.output().includes(`REQ REGISTER`) && /REQ REGISTER .*\(tls\) fU=conc-north/.test(kam.proc.output()), 10_000, 'REGISTER over TLS at Kamailio');
+      await hub.waitEvent('config.healthy', (d) => d.version === 2);
+      assert.equal(kiosk.proc.restarts, 0);
+      await kiosk.stop();
+    } finally {
+      await hub.stop();
+    }
   });
 
   it('refuses a server whose certificate no CA of sip.tls.ca signed: event, log line, registration fault', async () => {
