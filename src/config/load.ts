@@ -91,9 +91,10 @@ export interface Loaded<T> {
 export function loadKioskConfig(file: string): Loaded<KioskConfig> {
   const m = readMerged(file);
   if (!m.ok) throw new ConfigFileError(file, m.errors);
-  const v = validateKioskConfig(m.value);
+  const dir = path.dirname(path.resolve(file));
+  const v = validateKioskConfig(m.value, { dir });
   if (!v.ok) throw new ConfigFileError(file, v.errors);
-  return { config: v.value, file: path.resolve(file), dir: path.dirname(path.resolve(file)) };
+  return { config: v.value, file: path.resolve(file), dir };
 }
 
 export function loadHubConfig(file: string): Loaded<HubConfig> {
@@ -123,7 +124,7 @@ export function validateFile(file: string): { kind?: ConfigKind; errors: ConfigE
   if (!m.ok) return { kind, errors: m.errors };
   const r =
     kind === 'kiosk'
-      ? validateKioskConfig(m.value)
+      ? validateKioskConfig(m.value, { dir: path.dirname(path.resolve(file)) })
       : kind === 'hub'
         ? validateHubConfig(m.value)
         : kind === 'site'

@@ -10,6 +10,7 @@ import type { HubConfig } from './schema/hub.js';
 import { loadBoardProfile } from './boards.js';
 import { namedTargetProblem } from '../intercom/targets.js';
 import { rtpRangeProblem } from '../intercom/media/rtp-ports.js';
+import { sipTlsPairProblem, sipTlsProblems } from '../intercom/tls-files.js';
 
 export interface ConfigError {
   path: string; // JSON pointer, '' for the whole document
@@ -77,6 +78,8 @@ export function checkKiosk(config: KioskConfig): ConfigError[] {
   if (paging && paging.user.toLowerCase() === config.sip.account.user.toLowerCase()) {
     errors.push({ path: '/sip/paging/user', message: `must differ from sip.account.user ("${config.sip.account.user}"): every call to the kiosk would be a page` });
   }
+  const pair = sipTlsPairProblem(config);
+  if (pair) errors.push(pair);
   if (config.io.driver === 'johnny-five' && !config.io.serialPort) {
     errors.push({ path: '/io/serialPort', message: 'is required for the johnny-five driver' });
   }
@@ -117,10 +120,16 @@ export function checkHub(config: HubConfig): ConfigError[] {
   return errors;
 }
 
-export function validateKioskConfig(doc: unknown): Result<KioskConfig> {
+/**
+ * `dir`: the folder of the kiosk's config file, where its relative file paths
+ * point (sip.tls); given, those files are checked too. Without it (the hub
+ * composing a kiosk's config) they cannot be.
+ */
+export function validateKioskConfig(doc: unknown, opts: { dir?: string } = {}): Result<KioskConfig> {
   const r = schemaCheck<KioskConfig>('kiosk-config', doc);
   if (!r.ok) return r;
   const errors = checkKiosk(r.value);
+  if (opts.dir !== undefined) errors.push(...sipTlsProblems(r.value, opts.dir));
   return errors.length ? { ok: false, errors } : r;
 }
 

@@ -18,7 +18,7 @@ export class IntercomCapability implements KioskCapability {
   readonly fault = 'sip-registration' as const;
   /** name: the display name; zone, location, site: the call's headers (read per call) */
   readonly config = ['sip', 'name', 'zone', 'location', 'site'] as const;
-  readonly raises = ['call.state', 'call.media', 'call.dtmf', 'call.refused', 'call.page', 'pa.started', 'pa.ended', 'intercom.ready', 'sip.registration', 'sip.dropped', 'relay.pulse'] as const;
+  readonly raises = ['call.state', 'call.media', 'call.dtmf', 'call.refused', 'call.page', 'pa.started', 'pa.ended', 'intercom.ready', 'sip.registration', 'sip.dropped', 'sip.tls', 'relay.pulse'] as const;
   readonly handles = ['call.requested', 'call.cancel', 'call.upgrade', 'call.answer'] as const;
   intercom?: Intercom;
   private failure?: string;
@@ -56,7 +56,7 @@ export class IntercomCapability implements KioskCapability {
       const { SharedInput } = await import('../audio/shared-input.js');
       input = new SharedInput(createInput({ source: 'silence', device: 'default' }, 8000));
     }
-    const intercom = new Intercom({ bus: ctx.bus, log: ctx.log, config: ctx.config, input, output: ctx.services.audioOut, alarm: () => ctx.services.alarm, setup: ctx.services.setup });
+    const intercom = new Intercom({ bus: ctx.bus, log: ctx.log, config: ctx.config, input, output: ctx.services.audioOut, alarm: () => ctx.services.alarm, setup: ctx.services.setup, configDir: ctx.configDir });
     await intercom.start();
     // The alarm controller places its calls through this one (read on each use) and retries a waiting call now.
     ctx.services.calls = intercom;

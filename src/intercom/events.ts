@@ -36,4 +36,6 @@ export interface IntercomEvents {
   'call.page': { callId: string; state: 'started' | 'ended' | 'refused'; from: string; via: string; reason?: string; code?: number; durationMs?: number };
   /** INVITEs from untrusted sources dropped unanswered while too many incoming calls were open (a flood); at most one per 10 s */
   'sip.dropped': { dropped: number; from: string; open: number };
+  /** A SIP server refused over TLS (certificate not signed by sip.tls.ca, wrong host name, expired, no matching pin, handshake failed); the same refusal of the same server at most once a minute */
+  'sip.tls': { peer: string; refused: true; reason: string; code?: string };
 }

@@ -32,6 +32,8 @@ import type { SetupWindow } from '../core/setup-window.js';
 import { IdleScavenger } from './idle-scavenge.js';
 import { isPageRequest, pageVerdict, takePagingUri, type PagingConfig } from './paging.js';
 import { sipPageOutput } from '../audio/sip-page-output.js';
+import { readSipTls } from './tls-files.js';
+import { tlsRefusals } from './tls-refusals.js';
 
 export interface IntercomOptions {
   bus: Bus;
@@ -45,6 +47,8 @@ export interface IntercomOptions {
   alarm?: () => AlarmHooks | undefined;
   /** opened while an alarm call is set up (placed until its first RTP packet leaves or it ends) */
   setup?: SetupWindow;
+  /** the config file's folder: sip.tls file paths are relative to it */
+  configDir?: string;
 }
 
 interface ActiveCall {
@@ -165,6 +169,10 @@ export class Intercom implements CallService {
         inviteMaxIntervalMs: sip.inviteRetransmitMaxMs,
         onGarbage: (reason, from) => log.debug({ from: `${from.host}:${from.port}`, reason }, 'dropped non-SIP traffic'),
       };
+      if (kind === 'tls') {
+        topts.tls = readSipTls(sip.tls, this.opts.configDir ?? '.');
+        topts.onTlsRefused = tlsRefusals(bus, log);
+      }
       const transport = boundTransport(kind, topts, (t) => (this.transport = t), () => this.outbound);
       options = {
         ...base,

@@ -43,9 +43,14 @@ export function watchRegistration(opts: { bus: Bus; faults: Faults; registrars: 
       arm(opts.graceMs ?? REGISTRATION_GRACE_MS);
     }
   });
+  // A TLS server refused (tls-refusals.ts) is why the registration fails: the fault says so.
+  const offTls = bus.on('sip.tls', (e) => {
+    if (registered.size === 0) lastLoss = `${e.peer}: TLS refused: ${e.reason}`;
+  });
   arm(opts.firstMs ?? FIRST_REGISTRATION_MS);
   return () => {
     off();
+    offTls();
     clearTimeout(timer);
   };
 }

@@ -36,7 +36,7 @@ import { addTestSeams } from './test-seams.js';
 import { SupervisionCapability } from '../supervision/capability.js';
 
 /** Events kept in the event log and sent to the hub. */
-const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended|missed)|config\.(applied|healthy|rollback)|sip\.(registration|dropped)|audio\.fault|chat\.(toDesk|fromDesk)|desk\.info|screen\.language|incident\.mode|drill\.mode|capability\.|supervision\.test$)/;
+const RECORDED = /^(alarm\.(state|refused|error)$|button\.|call\.|relay\.pulse|input\.(tamper|door|power|reset)|fault\.|pa\.(started|ended|missed)|config\.(applied|healthy|rollback)|sip\.(registration|dropped|tls)|audio\.fault|chat\.(toDesk|fromDesk)|desk\.info|screen\.language|incident\.mode|drill\.mode|capability\.|supervision\.test$)/;
 
 export interface KioskOptions {
   config: KioskConfig;
@@ -127,6 +127,7 @@ export class Kiosk {
       trials: this.trials,
       capabilities: this.capabilities,
       fileConfig,
+      configDir: opts.configDir,
       config: () => this.config,
       setConfig: (c) => (this.config = c),
       probe: {

@@ -39,6 +39,8 @@ export interface ApplierHost {
   capabilities: readonly KioskCapability[];
   /** the kiosk's own file: the floor when no last-known-good is stored */
   fileConfig: KioskConfig;
+  /** the folder of that file: relative paths in a pushed config (sip.tls) point there, and are checked */
+  configDir?: string;
   config(): KioskConfig;
   setConfig(c: KioskConfig): void;
   probe: HealthProbe;
@@ -108,7 +110,7 @@ export class ConfigApplier {
     for (const k of DEVICE_LOCAL) {
       if (k in pushed && canonical(pushed[k]) !== canonical(file[k])) this.h.log.warn({ version, setting: k, pushed: pushed[k], kept: file[k] }, 'a pushed device setting is not used: the kiosk keeps its own');
     }
-    const v = validateKioskConfig({ ...pushed, dataDir: file.dataDir, local: file.local, configVersion: version });
+    const v = validateKioskConfig({ ...pushed, dataDir: file.dataDir, local: file.local, configVersion: version }, { dir: this.h.configDir });
     if (!v.ok) return this.refuse('invalid', v.errors, version);
     const next = v.value;
     if (next.id !== cur.id) return this.refuse('wrong-kiosk', [{ path: '/id', message: `config is for kiosk "${next.id}", this is "${cur.id}"` }], version);

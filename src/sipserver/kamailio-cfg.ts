@@ -8,7 +8,8 @@
 // Per the field notes (section 5): no port-less alias (in-dialog requests to
 // an endpoint on the same IP came back to Kamailio), tcp_accept_no_cl=yes,
 // WebSocket handshake in event_route[xhttp:request], nathelper on requests
-// and replies over WebSocket, offer in the INVITE route and answer in an
+// and replies over WebSocket and TLS (a kiosk over TLS is reached over its
+// own connection), offer in the INVITE route and answer in an
 // onreply_route, rtpengine_delete on BYE and CANCEL.
 
 /**
@@ -95,7 +96,9 @@ ${o.verbose ? `  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU ct=$cT\\n
   if (is_method("INFO") && $cl < 200) xlog("L_INFO", "INFO $ci $cT: $(rb{s.escape.common})\\n");
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
   if (!sanity_check("1511", "7")) { xlog("L_WARN", "malformed request from $si:$sp\\n"); exit; }
-  if (nat_uac_test("64")) {
+  # A browser (WebSocket) or a kiosk over TLS cannot be reached at its Contact (a kiosk without a certificate of its
+  # own does not accept TLS connections): requests to it go back over the connection it came over.
+  if (nat_uac_test("64") || proto == TLS) {
     force_rport();
     if (is_method("REGISTER")) fix_nated_register(); else add_contact_alias();
   }
@@ -143,7 +146,7 @@ ${o.verbose ? `  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU ct=$cT\\n
 
 onreply_route {
 ${o.verbose ? `  xlog("L_INFO", "REPLY $rs $rr for $rm from $si:$sp\\n");\n` : ''}  # A browser's Contact names a host nobody can reach (*.invalid): remember the WebSocket connection it came over.
-  if (nat_uac_test("64")) add_contact_alias();
+  if (nat_uac_test("64") || proto == TLS) add_contact_alias();
 }
 
 route[RELAY] {

@@ -15,6 +15,8 @@ export interface Kamailio {
   dir: string;
   port: number;
   wsPort: number;
+  /** SIP over TLS, when started with `tls` */
+  tlsPort?: number;
   domain: string;
   /** the config it runs (a test restarts it on the same ports with runKamailio(config, wsPort)) */
   config: string;
@@ -36,6 +38,8 @@ export interface KamailioConfigOptions {
   groups?: Record<string, string[]>;
   /** JSON-RPC at http://127.0.0.1:WSPORT/RPC with this token (the hub removes a logged-out desk's registration) */
   rpcToken?: string;
+  /** SIP over TLS on this port, with the TLS module configured by this file */
+  tls?: { port: number; config: string };
 }
 
 /** The test bed's config: loopback, its own ports, plain passwords, lenient with sipp, every message logged. */
@@ -54,10 +58,11 @@ listen=tcp:127.0.0.1:${o.port}
 listen=tcp:127.0.0.1:${o.wsPort}
 alias="127.0.0.1:${o.port}"
 alias="127.0.0.1:${o.wsPort}"
-tcp_accept_no_cl=yes
+tcp_accept_no_cl=yes${o.tls ? `\nenable_tls=yes\nlisten=tls:127.0.0.1:${o.tls.port}\nalias="127.0.0.1:${o.tls.port}"` : ''}
 mpath="${o.mpath}"`,
     domain: '127.0.0.1',
     rtpengine: o.rtpengine,
+    tlsConfig: o.tls?.config,
     users: { ha1: false, init: `event_route[htable:mod-init] {\n${users}\n${deskGroupLines(o.groups ?? {})}\n}` },
     lenient: true,
     verbose: true,
@@ -73,6 +78,14 @@ export interface KamailioOptions {
   rtpengine?: { sock: string };
   groups?: Record<string, string[]>;
   rpcToken?: string;
+  /**
+   * SIP over TLS on a port of its own with this certificate and key (PEM
+   * files). The server does not ask for client certificates unless
+   * `requireClientCa` is given (then it requires one that CA signed); when it dials
+   * a kiosk over TLS it presents `clientCert` (default: cert) and does not
+   * check the kiosk's.
+   */
+  tls?: { cert: string; key: string; clientCert?: string; clientKey?: string; requireClientCa?: string };
 }
 
 export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
@@ -80,9 +93,21 @@ export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
   if (!mpath) throw new Error('kamailio websocket module missing (Debian package kamailio-websocket-modules); run: bash scripts/install-system.sh');
   const port = opts.port ?? (await freePort());
   const wsPort = opts.wsPort ?? (await freePort());
-  const config = kamailioConfig({ port, wsPort, users: opts.users, mpath, rtpengine: opts.rtpengine?.sock, groups: opts.groups, rpcToken: opts.rpcToken });
+  let tls: KamailioConfigOptions['tls'];
+  if (opts.tls) {
+    if (!existsSync(path.join(mpath, 'tls.so'))) throw new Error('kamailio TLS module missing (Debian package kamailio-tls-modules); run: bash scripts/install-system.sh');
+    const t = opts.tls;
+    const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'hp-kamailio-tls-')), 'tls.cfg');
+    writeFileSync(
+      config,
+      `[server:default]\nmethod = TLSv1.2+\n${t.requireClientCa ? `verify_certificate = yes\nrequire_certificate = yes\nca_list = ${t.requireClientCa}` : 'verify_certificate = no\nrequire_certificate = no'}\nprivate_key = ${t.key}\ncertificate = ${t.cert}\n\n` +
+        `[client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${t.clientKey ?? t.key}\ncertificate = ${t.clientCert ?? t.cert}\n`,
+    );
+    tls = { port: await freePort(), config };
+  }
+  const config = kamailioConfig({ port, wsPort, users: opts.users, mpath, rtpengine: opts.rtpengine?.sock, groups: opts.groups, rpcToken: opts.rpcToken, tls });
   const k = await runKamailio(config, wsPort);
-  return { ...k, port, wsPort, domain: '127.0.0.1', config };
+    return { ...k, port, wsPort, tlsPort: tls?.port, domain: '127.0.0.1', config };
 }
 
 /** Runs Kamailio on a config text in a folder of its own; ready once `tcpPort` accepts connections. */

@@ -56,6 +56,7 @@ describe('config changes: what applies live', () => {
     assert.equal(needsNewUserAgent(base, edit(base, (x) => (x.sip.account.registrars = [{ uri: 'sip:127.0.0.1:5999', transport: 'udp' }]))), true);
     assert.equal(needsNewUserAgent(base, edit(base, (x) => (x.sip.codecs = ['PCMU']))), true);
     assert.equal(needsNewUserAgent(base, edit(base, (x) => (x.name = 'North'))), true);
+    assert.equal(needsNewUserAgent(base, edit(base, (x) => (x.sip.tls = { ca: 'site-ca.pem', serverPins: [] }))), true);
   });
 
   it('audio: volume, rules and fades live on the running mixer; the mixer rate needs a restart', async () => {
@@ -161,6 +162,15 @@ describe('config changes on an in-process kiosk', function () {
     const older = await k.reconfigure(1, doc(base));
     assert.ok(!older.ok && older.code === 'stale', JSON.stringify(older));
     assert.equal(k.config.configVersion, 2);
+  });
+
+  it('refuses a pushed sip.tls whose file is not next to the kiosk\'s config file, at its path; the running config kept', async () => {
+    const { k, base } = await start();
+    const r = await k.reconfigure(1, doc(edit(base, (x) => (x.sip.tls = { ca: 'no-such-site-ca.pem', serverPins: [] }))));
+    assert.ok(!r.ok && r.code === 'invalid', JSON.stringify(r));
+    assert.ok(!r.ok && r.errors.some((e) => e.path === '/sip/tls/ca' && /no-such-site-ca\.pem/.test(e.message)), JSON.stringify(r));
+    assert.equal(k.config.configVersion, 0);
+    assert.equal(k.config.sip.tls, undefined);
   });
 
   it('a restart section without a supervisor is reported, and the kiosk runs on', async () => {

@@ -113,6 +113,29 @@ export const Sip = Strict(
       default: 600,
       description: 'limit on calls to the kiosk (desk call-backs, calls answered on the screen) (s); 0: no limit. Two beeps 10 s before the end. A stranger who reaches the kiosk cannot hold its line and microphone open for ever.',
     }),
+    tls: Type.Optional(
+      Strict(
+        {
+          ca: Type.Optional(
+            Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+              description:
+                'PEM file(s) of the CA(s) that sign the site SIP server\'s certificate, relative to the config file. Without it the system\'s public CAs are used (a site server with a private CA or a self-signed certificate is then refused)',
+            }),
+          ),
+          cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the kiosk\'s own certificate (chain), relative to the config file: the kiosk then accepts TLS connections (calls to it) and shows it to a server that asks for a client certificate. With key' })),
+          key: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the private key of cert, relative to the config file (not encrypted)' })),
+          serverPins: Type.Array(
+            Type.String({ pattern: '^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$', description: 'SHA-256 (hex, colons allowed) of the server certificate (DER) or of its public key (SPKI, DER)' }),
+            {
+              default: [],
+              description:
+                'when not empty, a SIP server whose certificate matches none of these is refused even if a CA in ca signed it (the CA check and the host name check still apply)',
+            },
+          ),
+        },
+        'SIP over TLS (transport "tls"): which server certificates the kiosk accepts, and its own certificate. The server\'s certificate is always verified: against ca, its host name (or, for a registrar given by IP address, that address in its subjectAltName), and serverPins',
+      ),
+    ),
     trustedSources: Type.Array(
       Type.String({
         pattern: '^(\\d{1,3}(\\.\\d{1,3}){3}(/\\d{1,2}|:\\d{1,5})?|\\[[0-9a-fA-F:.]+\\]:\\d{1,5}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*(/\\d{1,3})?)$',

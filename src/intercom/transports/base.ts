@@ -14,8 +14,10 @@ export interface TransportOptions {
   onGarbage?: (reason: string, from: Address) => void;
   /** UDP only: longest interval between INVITE retransmissions (reliability.ts) */
   inviteMaxIntervalMs?: number;
-  /** TLS only */
-  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean; cert?: string | Buffer; key?: string | Buffer };
+  /** TLS only: the CA(s) the server's certificate must chain to (default: the system's), the kiosk's own certificate and key, server pins (tls-verify.ts) */
+  tls?: { ca?: string | Buffer | Buffer[]; cert?: string | Buffer; key?: string | Buffer; serverPins?: string[] };
+  /** TLS only: a server whose certificate was refused (never silent: the intercom makes it an event) */
+  onTlsRefused?: (peer: Address, reason: string, code: string | undefined) => void;
 }
 
 export const MAX_SIP_MESSAGE = 64 * 1024;

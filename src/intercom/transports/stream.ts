@@ -3,13 +3,14 @@
 // for responses and for requests the peer sends us, and also listen on our own
 // port for peers (a desk's BYE) that open a connection to our Contact.
 import { createHash } from 'node:crypto';
-import net from 'node:net';
+import net, { isIP } from 'node:net';
 import tls from 'node:tls';
 import { TransportState } from 'sip.js';
 import type { Logger } from 'sip.js/lib/core/log/logger.js';
 import { BaseTransport, looksLikeSip, MAX_SIP_MESSAGE, type TransportOptions } from './base.js';
 import { isResponse, ownCopy, requestTarget, ResponseRoutes, type Address, type Arrival } from './routing.js';
 import { resolve } from './udp.js';
+import { PIN_MISMATCH, serverIdentityCheck } from './tls-verify.js';
 
 type Sock = net.Socket | tls.TLSSocket;
 
@@ -119,11 +120,31 @@ export class StreamTransport extends BaseTransport {
     if (existing && !existing.destroyed) return existing;
     const host = await resolve(dest);
     const sock: Sock = await new Promise((res, rej) => {
+      const t = this.options.tls;
+      // Always verified: the chain against sip.tls.ca (else the system's CAs), the host name, the pins (tls-verify.ts).
       const s = this.options.secure
-        ? tls.connect({ host, port: dest.port, servername: /^[\d.]+$/.test(dest.host) ? undefined : dest.host, ca: this.options.tls?.ca, rejectUnauthorized: this.options.tls?.rejectUnauthorized ?? true }, () => res(s))
+        ? tls.connect(
+            {
+              host,
+              port: dest.port,
+              servername: isIP(dest.host) ? undefined : dest.host,
+              ca: t?.ca,
+              cert: t?.cert,
+              key: t?.key,
+              rejectUnauthorized: true,
+              checkServerIdentity: serverIdentityCheck(t?.serverPins ?? []),
+            },
+            () => res(s),
+          )
         : net.connect({ host, port: dest.port }, () => res(s));
-      s.once('error', rej);
-      s.setTimeout(5000, () => s.destroy(new Error(`connect to ${dest.host}:${dest.port} timed out`)));
+      let reached = false;
+      s.once('connect', () => (reached = true));
+      s.once('error', (err: NodeJS.ErrnoException) => {
+        // Reached over TCP, then the TLS handshake failed: this server was refused (or refused us). Said so, never silent.
+        if (this.options.secure && reached) this.options.onTlsRefused?.(dest, refusal(err), err.code);
+        rej(err);
+      });
+      s.setTimeout(5000, () => s.destroy(new Error(`connect to ${dest.host}:${dest.port} timed out${reached ? ' in the TLS handshake' : ''}`)));
     });
     sock.setTimeout(0);
     this.adopt(sock, dest, true);
@@ -164,6 +185,22 @@ export class StreamTransport extends BaseTransport {
     if (server) await new Promise<void>((r) => server.close(() => r()));
     this.transition(TransportState.Disconnected);
   }
+}
+
+/** Node's verification codes that mean "signed by no CA the kiosk trusts". */
+const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_SIGNATURE_FAILURE']);
+
+/** Why a TLS server was refused, in words that point at the setting to look at. */
+function refusal(err: NodeJS.ErrnoException): string {
+  if (err.code === PIN_MISMATCH) return err.message;
+  if (err.code && UNTRUSTED.has(err.code)) return `${err.message} (${err.code}): the server certificate is not signed by a CA in sip.tls.ca`;
+  // OpenSSL's own text ("...:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:file:line:...") shortened to its reason
+  const message = /SSL routines:[^:]*:([^:]+):/.exec(err.message)?.[1] ?? err.message;
+  // The server's alert about our certificate: it wants one (or one it trusts).
+  if (/ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|HANDSHAKE_FAILURE)/.test(err.code ?? '')) {
+    return `the server ended the TLS handshake: ${message} (${err.code}); does it require a client certificate? the kiosk shows sip.tls.cert, if set`;
+  }
+  return err.code ? `${message} (${err.code})` : message;
 }
 
 /** SHA-256 (hex) of a TLS peer's certificate (DER), if it presented one. */
