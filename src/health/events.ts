@@ -1,4 +1,4 @@
-export type FaultCode = 'audio' | 'sip-registration' | 'button-stuck' | 'tamper' | 'power' | 'store' | 'hub-link' | 'config' | 'gpio' | 'screen' | 'echo-canceller' | 'alarm' | 'test-failed' | 'clock';
+export type FaultCode = 'audio' | 'sip-registration' | 'button-stuck' | 'tamper' | 'power' | 'store' | 'hub-link' | 'config' | 'gpio' | 'screen' | 'echo-canceller' | 'alarm' | 'test-failed' | 'clock' | 'tls-certificate';
 
 export interface HealthEvents {
   'fault.raised': { code: FaultCode; detail: string };

@@ -9,6 +9,7 @@ import type { ConfigChange, Reconfigured } from '../core/capability.js';
 import type { ConfigSection } from '../core/context.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { needsNewUserAgent } from './reconfigure.js';
+import { watchTlsExpiry } from './tls-expiry.js';
 
 /** how long the intercom's start waits at most for the call set-up warm-up (it takes tens of milliseconds) */
 const WARM_UP_WAIT_MS = 500;
@@ -24,6 +25,7 @@ export class IntercomCapability implements KioskCapability {
   private failure?: string;
   private registered = new Map<string, boolean>();
   private unwatch?: () => void;
+  private unwatchTls?: () => void;
   private ctx?: KioskContext;
   /** a new user agent waiting for the call in progress to end */
   private pending?: Promise<void>;
@@ -35,6 +37,8 @@ export class IntercomCapability implements KioskCapability {
     // the user agent starts: the first registration can complete while build() still waits for the warm-up, and a
     // watch started after it would wait for a registration that already happened and raise the fault after 10 s.
     this.unwatch = watchRegistration({ bus: ctx.bus, faults: ctx.faults, registrars: () => ctx.config().sip.account.registrars.length });
+    // A certificate that lapses takes the kiosk off its SIP server on the day: a month's warning (tls-expiry.ts).
+    this.unwatchTls = watchTlsExpiry({ faults: ctx.faults, config: ctx.config, configDir: ctx.configDir });
     try {
       this.intercom = await this.build();
     } catch (err) {
@@ -99,6 +103,8 @@ export class IntercomCapability implements KioskCapability {
     await this.intercom?.stop();
     this.registered.clear();
     this.intercom = undefined;
+    this.unwatchTls?.();
+    this.unwatchTls = watchTlsExpiry({ faults: ctx.faults, config: ctx.config, configDir: ctx.configDir }); // the files may be new
     try {
       this.intercom = await this.build();
       this.failure = undefined;
@@ -121,6 +127,7 @@ export class IntercomCapability implements KioskCapability {
 
   async stop(): Promise<void> {
     this.unwatch?.();
+    this.unwatchTls?.();
     await this.intercom?.stop();
   }
 

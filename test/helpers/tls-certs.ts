@@ -11,15 +11,16 @@ export interface Pem {
 
 const run = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
-export function makeCa(dir: string, name: string): Pem {
+/** A CA valid for `days` (400 by default: the kiosk warns about certificates lapsing within 30 days). */
+export function makeCa(dir: string, name: string, days = 400): Pem {
   const cert = path.join(dir, `${name}.pem`);
   const key = path.join(dir, `${name}.key`);
-  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', String(days), '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   return { cert, key };
 }
 
 /** A leaf signed by `ca`; `san` like "IP:127.0.0.1,DNS:localhost" (none: no subjectAltName at all); `days` -1: expired. */
-export function makeLeaf(dir: string, name: string, ca: Pem, san?: string, days = 2): Pem {
+export function makeLeaf(dir: string, name: string, ca: Pem, san?: string, days = 400): Pem {
   const cert = path.join(dir, `${name}.pem`);
   const key = path.join(dir, `${name}.key`);
   const csr = path.join(dir, `${name}.csr`);

@@ -18,7 +18,7 @@
 // Pure functions over the histories, so the rule is tested on a constructed history.
 
 /** Faults that do not stop a kiosk answering an alarm (the emergency path needs no screen, disk or exact clock). */
-export const NON_BLOCKING = new Set(['tamper', 'power', 'screen', 'clock', 'store', 'storage', 'config', 'echo-canceller', 'hub-link']);
+export const NON_BLOCKING = new Set(['tamper', 'power', 'screen', 'clock', 'store', 'storage', 'config', 'echo-canceller', 'hub-link', 'tls-certificate']);
 export const DAY_MS = 86_400_000;
 
 export interface KioskHistory {
