@@ -64,6 +64,11 @@ export class MediaClock {
 
   constructor(private readonly time: TimeSource = REAL_TIME) {}
 
+  /** Tasks on the clock now: a closed call or stopped source must leave none behind (tests check it). */
+  get taskCount(): number {
+    return this.tasks.length;
+  }
+
   /** The clock's time (performance.now() for the process's clock). */
   now(): number {
     return this.time.now();

@@ -219,7 +219,8 @@ describe('audio mixer and arbiter', () => {
   });
 
   it('leaves the media clock when nothing plays and comes back at once, on the grid, for the next stream', async () => {
-    // a task already on the process's clock fixes the grid at an odd phase (as a call would)
+    // a task already on the process's clock fixes the grid at an odd phase (as a call would): only if it is the first
+    assert.equal(mediaClock.taskCount, 0, "the process's media clock is idle before the test (a task left by an earlier test sets its grid)");
     const epoch = performance.now() + 7.3;
     const other = { order: ORDER.send, due: epoch, tick: (now: number) => now + 20 };
     const remove = mediaClock.add(other);

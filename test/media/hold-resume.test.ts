@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import { RtpStream } from '../../src/intercom/media/rtp-stream.js';
 import { CODECS } from '../../src/audio/codecs/index.js';
 import { SilenceInput } from '../../src/audio/input/index.js';
+import { mediaClock } from '../../src/audio/media-clock.js';
 import { buildRtp, parseRtp } from '../../src/intercom/media/rtp-packet.js';
 import { sleep, until } from '../helpers/tmp.js';
 
@@ -32,7 +33,10 @@ describe('RTP stream across hold and resume', function () {
       const p = parseRtp(buf);
       if (p) got.push({ seq: p.seq, timestamp: p.timestamp, ssrc: p.ssrc, marker: p.marker, payloadType: p.payloadType, from: rinfo.port });
     });
-    const stream = new RtpStream(new SilenceInput(8000), undefined, () => {});
+    // A plain input is started by the call and stopped by its owner (shared-input.ts leaseInput): here the test.
+    const tasksBefore = mediaClock.taskCount;
+    const input = new SilenceInput(8000);
+    const stream = new RtpStream(input, undefined, () => {});
     const port = await stream.bind('127.0.0.1');
     const sdpPort = peer.address().port;
     const configure = (direction: 'sendrecv' | 'recvonly') =>
@@ -82,7 +86,9 @@ describe('RTP stream across hold and resume', function () {
       assert.equal(stream.stats().packetsReceived, 3);
     } finally {
       stream.close();
+      await input.stop();
       peer.close();
     }
+    assert.equal(mediaClock.taskCount, tasksBefore, 'the closed stream and its stopped input left nothing on the media clock');
   });
 });

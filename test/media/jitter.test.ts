@@ -6,6 +6,7 @@ import dgram from 'node:dgram';
 import { RtpStream } from '../../src/intercom/media/rtp-stream.js';
 import { CODECS } from '../../src/audio/codecs/index.js';
 import { SilenceInput } from '../../src/audio/input/index.js';
+import { mediaClock } from '../../src/audio/media-clock.js';
 import { buildRtp } from '../../src/intercom/media/rtp-packet.js';
 import type { AudioChannel, AudioOutput } from '../../src/audio/types.js';
 import { sleep } from '../helpers/tmp.js';
@@ -19,7 +20,10 @@ describe('RTP jitter buffer', function () {
       rate: 8000,
       openChannel: (o) => ({ id: o.id ?? 'call', channel: o.channel, write: (s) => frames.push(s), end() {}, close() {} }) as AudioChannel,
     };
-    const stream = new RtpStream(new SilenceInput(8000), output, () => {});
+    // A plain input is started by the call and stopped by its owner (shared-input.ts leaseInput): here the test.
+    const tasksBefore = mediaClock.taskCount;
+    const input = new SilenceInput(8000);
+    const stream = new RtpStream(input, output, () => {});
     const port = await stream.bind('127.0.0.1');
     const sender = dgram.createSocket('udp4');
     await new Promise<void>((r) => sender.bind(0, '127.0.0.1', () => r()));
@@ -50,7 +54,9 @@ describe('RTP jitter buffer', function () {
       assert.ok(played >= 35, `only ${played} of ${after.length} frames after the pause carried the sender's audio`);
     } finally {
       stream.close();
+      await input.stop();
       sender.close();
     }
+    assert.equal(mediaClock.taskCount, tasksBefore, 'the closed stream and its stopped input left nothing on the media clock');
   });
 });
