@@ -88,6 +88,8 @@ export class RtpStream {
   private unsubscribeMic?: () => void;
   private micLease?: InputLease;
   private micResampler?: Resampler;
+  /** which startAudio the resampler being made is for: a codec change while one is made (WASM: asynchronously) makes another */
+  private micResamplerFor = 0;
   private channel?: AudioChannel;
   private readonly jitterBuf = new JitterBuffer();
   private readonly hdr = newRtpHeader();
@@ -229,7 +231,9 @@ export class RtpStream {
     const rate = this.codec.rate;
     this.micResampler?.destroy();
     this.micResampler = undefined;
-    if (!this.receiveOnly && this.input.rate !== rate) void createResampler(this.input.rate, rate).then((r) => (this.closed ? r.destroy() : (this.micResampler = r)));
+    const made = ++this.micResamplerFor;
+    if (!this.receiveOnly && this.input.rate !== rate)
+      void createResampler(this.input.rate, rate).then((r) => (this.closed || made !== this.micResamplerFor ? r.destroy() : (this.micResampler = r)));
     const frame = (rate * PTIME_MS) / 1000;
     this.micRing = new SampleRing(rate / 5); // keep <= 200 ms: latency over completeness
     this.sendPcm = new Int16Array(frame);
