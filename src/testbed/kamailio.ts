@@ -62,6 +62,7 @@ mpath="${o.mpath}"`,
     lenient: true,
     verbose: true,
     rpcToken: o.rpcToken,
+    pagingUser: 'page',
   });
 }
 
