@@ -122,7 +122,10 @@ ${o.verbose ? `  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU ct=$cT\\n
   if (is_method("CANCEL")) { if (t_check_trans()) {${media ? ' rtpengine_delete();' : ''} route(RELAY); } exit; }
   t_check_trans();
   if (is_method("REGISTER")) {
-    if (!pv_www_authenticate("$td", "$sht(users=>$tU)", "${ha1}")) { www_challenge("$td", "0"); exit; }${
+    if (!pv_www_authenticate("$td", "$sht(users=>$tU)", "${ha1}")) { www_challenge("$td", "0"); exit; }
+    # Over TCP or TLS, requests to this contact go over the connection it registered on (its source is kept as
+    # received): a kiosk trusts what comes over the connection it opened to its registrar, not a new one (a page).
+    if ($pr =~ "^(tcp|tls)$") fix_nated_register();${
       media
         ? `
     # A browser (WebSocket, and ICE announced with +sip.ice, RFC 5768) gets WebRTC media: the flag is kept with its contact.

@@ -63,11 +63,11 @@ async function inviteStatus(port: number, ruri: string, fromUser: string): Promi
   }
 }
 
-/** A kiosk registered as conc-north at the SIP server on `port` over UDP, paging on, no trusted sources. */
-async function pagedKiosk(port: number, capture: string): Promise<CallRig> {
+/** A kiosk registered as conc-north at the SIP server on `port`, paging on, no trusted sources. */
+async function pagedKiosk(port: number, capture: string, transport: 'udp' | 'tcp' = 'udp'): Promise<CallRig> {
   const rig = await callRig({
     sip: {
-      account: { user: 'conc-north', password: 'kiosk-secret', domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${port}`, transport: 'udp' }] },
+      account: { user: 'conc-north', password: 'kiosk-secret', domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${port}${transport === 'tcp' ? ';transport=tcp' : ''}`, transport }] },
       trustedSources: [],
       paging: { user: 'page' },
     },
@@ -78,14 +78,15 @@ async function pagedKiosk(port: number, capture: string): Promise<CallRig> {
 }
 
 /** The phone pages the kiosk through the SIP server for 3 s: the kiosk answered recvonly from its registrar and played the phone's tone. */
-async function pageAndMeasure(phone: Baresip, rig: CallRig, sipPort: number, capture: string, phoneWav: string): Promise<void> {
+async function pageAndMeasure(phone: Baresip, rig: CallRig, sipPort: number, capture: string, phoneWav: string, transport: 'udp' | 'tcp' = 'udp'): Promise<void> {
   const r = await phone.command('dial', 'sip:page-conc-north@127.0.0.1');
   assert.ok(r.ok, r.data);
   const started = await until(() => rig.events().find((e) => e.type === 'call.page' && e.data.state === 'started'), 10_000, 'call.page started').catch((err: Error) => {
     throw new Error(`${err.message}; events: ${JSON.stringify(rig.events().filter((e) => e.type === 'call.page'))}`);
   });
-  // Trusted by arrival: from the registrar's own address and port (the kiosk trusts no other source here).
-  assert.equal(started.data.via, `udp:127.0.0.1:${sipPort}`);
+  // Trusted by arrival: from the registrar's own address and port (UDP) or over the connection the kiosk opened
+  // to it (TCP); the kiosk trusts no other source here.
+  assert.equal(started.data.via, `${transport}:127.0.0.1:${sipPort}`);
   assert.match(started.data.from, /^dispatcher@/);
   await sleep(3000);
   await phone.command('hangup');
@@ -128,6 +129,17 @@ describe('SIP server: pages to sip:page-KIOSK@domain', function () {
     const south = await inviteStatus(kam.port, 'sip:page-conc-south@127.0.0.1', 'caller');
     assert.equal(south.code, 480, south.reply);
     assert.match(south.reason, /conc-south is not registered/);
+  });
+
+  it('test bed, the kiosk registered over TCP: the page comes over the connection the kiosk opened, and plays', async () => {
+    const dir = tmpDir('hp-pageroute-tcp-');
+    const capture = path.join(dir, 'played.raw');
+    const phoneWav = makeTone(path.join(dir, 'phone.wav'), PAGE_HZ, 20, 16000, 0.25);
+    const kam = await startKamailio({ users: { 'conc-north': 'kiosk-secret', dispatcher: 'dispatcher-secret' } });
+    const phone = await startBaresip({ user: 'dispatcher', sourceWav: phoneWav, registrar: { uri: `sip:127.0.0.1:${kam.port}`, domain: '127.0.0.1', password: 'dispatcher-secret' } });
+    await until(async () => /OK/.test((await phone.command('reginfo')).data), 10_000, 'baresip registered');
+    const rig = await pagedKiosk(kam.port, capture, 'tcp');
+    await pageAndMeasure(phone, rig, kam.port, capture, phoneWav, 'tcp');
   });
 
   it('production template: an unauthenticated page is challenged, an authenticated phone pages the kiosk', async () => {
