@@ -143,7 +143,7 @@ ${o.verbose ? `  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU ct=$cT\\n
   if (is_method("INVITE")) record_route();
   # "sip:user@${o.domain}" (no port) names our own domain: look the user up.
   if (uri == myself || ($rd == "${o.domain}" && $(ru{uri.port}) == "")) {
-    if (is_method("INVITE") && $(rU{s.substr,0,5}) == "page-") route(PAGE);
+    if (is_method("INVITE") && $rU =~ "^page-") route(PAGE);
     else if ($sht(groups=>$rU::0) != $null) route(GROUP);
     else if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
   }${media ? '\n  if (is_method("INVITE")) route(MEDIA_INVITE);' : ''}
