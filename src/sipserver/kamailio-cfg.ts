@@ -56,6 +56,11 @@ export interface KamailioCfgOptions {
    * TCP listener on an internal address): never on the public WSS port.
    */
   rpcPort?: string;
+  /**
+   * The kiosks' paging user (kiosk config sip.paging.user, the same at every kiosk of the site): a page to
+   * "sip:page-KIOSK@domain" reaches KIOSK's registration with this user in its Request-URI.
+   */
+  pagingUser: string;
 }
 
 /**
@@ -120,7 +125,10 @@ ${o.verbose ? `  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU ct=$cT\\n
   if (is_method("CANCEL")) { if (t_check_trans()) {${media ? ' rtpengine_delete();' : ''} route(RELAY); } exit; }
   t_check_trans();
   if (is_method("REGISTER")) {
-    if (!pv_www_authenticate("$td", "$sht(users=>$tU)", "${ha1}")) { www_challenge("$td", "0"); exit; }${
+    if (!pv_www_authenticate("$td", "$sht(users=>$tU)", "${ha1}")) { www_challenge("$td", "0"); exit; }
+    # Over TCP or TLS, requests to this contact go over the connection it registered on (its source is kept as
+    # received): a kiosk trusts what comes over the connection it opened to its registrar, not a new one (a page).
+    if ($pr =~ "^(tcp|tls)$") fix_nated_register();${
       media
         ? `
     # A browser (WebSocket, and ICE announced with +sip.ice, RFC 5768) gets WebRTC media: the flag is kept with its contact.
@@ -138,7 +146,8 @@ ${o.verbose ? `  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU ct=$cT\\n
   if (is_method("INVITE")) record_route();
   # "sip:user@${o.domain}" (no port) names our own domain: look the user up.
   if (uri == myself || ($rd == "${o.domain}" && $(ru{uri.port}) == "")) {
-    if ($sht(groups=>$rU::0) != $null) route(GROUP);
+    if (is_method("INVITE") && $rU =~ "^page-") route(PAGE);
+    else if ($sht(groups=>$rU::0) != $null) route(GROUP);
     else if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
   }${media ? '\n  if (is_method("INVITE")) route(MEDIA_INVITE);' : ''}
   route(RELAY);
@@ -168,6 +177,24 @@ route[GROUP] {
   }
   if (!lookup_branches("location")) { sl_send_reply("404", "Not Found: nobody at the desks of $var(group)"); exit; }
   xlog("L_INFO", "group $var(group): ringing $ru and the other registered members\\n");
+}
+
+# A page to one kiosk, "sip:page-KIOSK@domain" (docs/pa.md, SIP paging), from a caller authenticated above as any
+# INVITE: sent to the kiosk's registration with its paging user in the Request-URI. The kiosk trusts it by how it
+# arrives (from its registrar, over the flow it registered), never by this address, which the caller chose.
+# No such account: 404; the kiosk not registered now: 480, at once.
+route[PAGE] {
+  $var(kiosk) = $(rU{s.substr,5,0});
+  if ($var(kiosk) == "" || $sht(users=>$var(kiosk)) == $null) { sl_send_reply("404", "Not Found: no kiosk $var(kiosk) to page"); exit; }
+  $ru = "sip:" + $var(kiosk) + "@" + $rd;
+  if (!lookup("location")) { sl_send_reply("480", "Temporarily Unavailable: kiosk $var(kiosk) is not registered"); exit; }
+  t_on_branch("PAGE_BRANCH");
+}
+
+# Every contact of the kiosk (a stale one too) is paged as the paging user, never under its own: that would be an ordinary call.
+branch_route[PAGE_BRANCH] {
+  $rU = "${o.pagingUser.replace(/"/g, '')}";
+  xlog("L_INFO", "page $var(kiosk) from $fu: $ru\\n");
 }
 ${media ? mediaRoutes() : ''}
 event_route[xhttp:request] {${

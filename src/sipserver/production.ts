@@ -17,6 +17,8 @@ export const SITE_DEFAULTS = {
   RPC_IP: '127.0.0.1',
   RPC_PORT: '5090',
   RPC_TOKEN: 'change-this-rpc-token',
+  // The kiosks' sip.paging.user (the same at every kiosk): a page to sip:page-KIOSK@SIP_DOMAIN reaches KIOSK as this user.
+  PAGING_USER: 'page',
 };
 
 export const TLS_CONFIG = '/etc/helppoint/sip-server/tls.cfg';
@@ -69,5 +71,6 @@ tcp_connection_lifetime=3605`,
     verbose: false,
     rpcToken: 'RPC_TOKEN',
     rpcPort: 'RPC_PORT',
+    pagingUser: 'PAGING_USER',
   });
 }

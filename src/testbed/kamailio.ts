@@ -67,6 +67,7 @@ mpath="${o.mpath}"`,
     lenient: true,
     verbose: true,
     rpcToken: o.rpcToken,
+    pagingUser: 'page',
   });
 }
 
