@@ -19,7 +19,7 @@ import { callRig, desk, scenario, targets, type CallRig } from './helpers.js';
 import { inviteTap } from '../alarm/helpers.js';
 import { sleep, tmpDir, until } from '../helpers/tmp.js';
 import { level, tone } from '../audio/helpers.js';
-import { makeTone, soxStat, soxStatFull } from './sox.js';
+import { assertPlayedAsSent, makeTone } from './sox.js';
 import { startBaresip } from '../../src/testbed/baresip.js';
 import { parseWav } from '../../src/audio/wav.js';
 
@@ -170,11 +170,7 @@ describe('intercom: SIP paging', function () {
     }
     await rig.kiosk.stop();
     // Played as the phone sent it: same frequency, same level (page volume 1, output volume 1).
-    const got = soxStat(capture, { rate: 16000 });
-    const src = soxStatFull(phoneWav);
-    assert.ok(Math.abs(got.freq - src.freq) / src.freq <= 0.05, `kiosk played ${got.freq} Hz, the phone sent ${src.freq} Hz`);
-    assert.ok(Math.abs(got.rms - src.rms) / src.rms <= 0.15, `kiosk RMS ${got.rms} vs ${src.rms}`);
-    assert.ok(got.seconds > 2, `played ${got.seconds} s`);
+    assertPlayedAsSent(capture, phoneWav);
   });
 
   it('an untrusted caller is refused 403 with an event, and so is a trusted one not in sip.paging.from', async () => {

@@ -1,5 +1,6 @@
 // Measuring test audio with sox: `stat` prints RMS amplitude and a rough
 // frequency (from zero crossings). Leading and trailing silence is cut first.
+import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 
 export interface SoxStat {
@@ -33,4 +34,16 @@ function num(text: string, re: RegExp): number {
 export function makeTone(file: string, hz: number, seconds: number, rate = 8000, gain = 0.3): string {
   execFileSync('sox', ['-n', '-r', String(rate), '-c', '1', '-b', '16', file, 'synth', String(seconds), 'sine', String(hz), 'vol', String(gain)]);
   return file;
+}
+
+/**
+ * What a kiosk played (its raw 16 kHz capture) is what a phone sent (its WAV): the same frequency (5 %), the same
+ * level (15 %: page and output volume 1), more than 2 s of it.
+ */
+export function assertPlayedAsSent(capture: string, sentWav: string): void {
+  const got = soxStat(capture, { rate: 16000 });
+  const src = soxStatFull(sentWav);
+  assert.ok(Math.abs(got.freq - src.freq) / src.freq <= 0.05, `kiosk played ${got.freq} Hz, the phone sent ${src.freq} Hz`);
+  assert.ok(Math.abs(got.rms - src.rms) / src.rms <= 0.15, `kiosk RMS ${got.rms} vs ${src.rms}`);
+  assert.ok(got.seconds > 2, `played ${got.seconds} s`);
 }
