@@ -30,7 +30,7 @@ import { startHubProcess, startKiosk, token } from './helpers.js';
 import { rawUa } from './sip-raw.js';
 
 const RATE = 16000;
-const USERS = { page: 'gateway-secret', deskphone: 'phone-secret', intruder: 'intruder-secret' };
+const USERS = { page: 'gateway-secret', deskphone: 'phone-secret', control: 'control-secret', intruder: 'intruder-secret' };
 
 function samples(file: string): Int16Array {
   if (!existsSync(file)) return new Int16Array(0);
@@ -51,6 +51,7 @@ function loudWindows(x: Int16Array, hz: number, min = 0.05): Int16Array {
 interface Action {
   id: string;
   kind: string;
+  channel: string;
   zones: string[];
   createdBy: string;
   counts: { total: number; finished: number };
@@ -83,7 +84,7 @@ describe('zone pages from SIP phones through the hub\'s page gateway (Kamailio, 
         languages: ['zh-CN', 'en'],
         chime: true,
         gateway: { account: { user: 'page', password: USERS.page, domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${kam.port}`, transport: 'udp' }] }, localHost: '127.0.0.1', localPort: gatewayPort },
-        sipPhones: [{ user: 'deskphone', zones: ['concourse'] }],
+        sipPhones: [{ user: 'deskphone', zones: ['concourse'] }, { user: 'control', zones: '*', emergency: true }],
         zones: {
           concourse: { group: `${base}.1`, port, emergencyGroup: `${base}.11`, emergencyPort: port },
           platforms: { group: `${base}.2`, port, emergencyGroup: `${base}.12`, emergencyPort: port },
@@ -164,6 +165,25 @@ describe('zone pages from SIP phones through the hub\'s page gateway (Kamailio, 
     const rec = audit.find((e) => e.detail?.id === action.id);
     assert.ok(rec, JSON.stringify(audit));
     assert.deepEqual([rec.user, rec.role, rec.target, rec.result], ['sip:deskphone', 'sip-phone', 'concourse', 'ok']);
+    assert.equal(action.channel, 'page');
+    await phone.stop();
+  });
+
+  it('a phone listed with emergency: true pages any zone as an emergency page', async () => {
+    const toneWav = makeTone(path.join(dir, 'control-1k.wav'), 1000, 20, 16000, 0.3);
+    const phone = await startBaresip({ user: 'control', sourceWav: toneWav, registrar: { uri: `sip:127.0.0.1:${kam.port}`, domain: '127.0.0.1', password: USERS.control } });
+    await until(async () => /OK/.test((await phone.command('reginfo')).data), 10_000, 'baresip registered');
+    const from = samples(kiosks.get('plat-1')!.capture).length;
+    assert.ok((await phone.command('dial', 'sip:page-zone-platforms@127.0.0.1')).ok);
+    const action = await until(async () => (await actions()).find((a) => a.createdBy === 'sip:control'), 10_000, 'the page among the PA actions');
+    assert.equal(action.channel, 'emergency');
+    assert.deepEqual(action.zones, ['platforms']);
+    await until(async () => (await dispatcher.json<{ id: string; live: boolean; emergency: boolean }[]>('/api/pa/live')).some((p) => p.id === action.id && p.live && p.emergency), 10_000, 'the emergency page live');
+    await sleep(2500);
+    await phone.command('hangup');
+    await until(async () => (await actions()).find((x) => x.id === action.id)!.counts.finished === 1, 15_000, 'the platform kiosk\'s receipt finished');
+    const x = samples(kiosks.get('plat-1')!.capture).subarray(from);
+    assert.ok(loudWindows(x, 1000).length / RATE >= 1, `plat-1: only ${loudWindows(x, 1000).length / RATE} s of the phone's tone`);
     await phone.stop();
   });
 
