@@ -108,6 +108,14 @@ export function checkHub(config: HubConfig): ConfigError[] {
       if (desks.has(g)) errors.push({ path: `/desk/desks/${i}/groups/${j}`, message: `group "${g}" has the name of a desk` });
     }),
   );
+  const paZones = new Set(Object.keys(config.pa?.zones ?? {}));
+  const phones = new Set<string>();
+  (config.pa?.sipPhones ?? []).forEach((p, i) => {
+    if (phones.has(p.user)) errors.push({ path: `/pa/sipPhones/${i}/user`, message: `duplicate SIP phone "${p.user}"` });
+    phones.add(p.user);
+    if (p.zones !== '*') p.zones.forEach((z, j) => !paZones.has(z) && errors.push({ path: `/pa/sipPhones/${i}/zones/${j}`, message: `no page group for zone "${z}" (pa.zones)` }));
+  });
+  if (phones.size && !config.pa?.gateway) errors.push({ path: '/pa/sipPhones', message: 'SIP phones page through the page gateway: configure pa.gateway' });
   const gatewayRtp = rtpRangeProblem(config.pa?.gateway?.rtpPortRange);
   if (gatewayRtp) errors.push({ path: '/pa/gateway/rtpPortRange', message: gatewayRtp });
   const answererRtp = rtpRangeProblem(config.supervision?.answerer?.rtpPortRange);

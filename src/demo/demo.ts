@@ -46,7 +46,7 @@ async function startSipServer(say: (s: string) => void, hub: HubConfig): Promise
     if (gateway?.password) users[gateway.user] = gateway.password;
     if (gateway && pa?.browser?.user === DEMO_PA_CONSOLE.user) users[DEMO_PA_CONSOLE.user] = DEMO_PA_CONSOLE.password;
     const groups = deskGroups(desk);
-    await startKamailio({ users, groups, port: DEMO_SIP.port, wsPort: DEMO_SIP.wsPort, rtpengine, rpcToken: desk?.sip.rpc?.token });
+    await startKamailio({ users, groups, port: DEMO_SIP.port, wsPort: DEMO_SIP.wsPort, rtpengine, rpcToken: desk?.sip.rpc?.token, pageGateway: gateway?.user });
     say(`SIP server     ws://127.0.0.1:${DEMO_SIP.wsPort}/   (Kamailio + rtpengine for browser desks; desks ${(desk?.desks ?? []).map((d) => d.id).join(', ')}; groups ${Object.entries(groups).map(([g, m]) => `${g} = ${m.join(' + ')}`).join('; ') || 'none'})`);
     if (users[DEMO_PA_CONSOLE.user]) say(`PA console     http://127.0.0.1:8080/pa   (live Talk: the browser phone's SIP account ${DEMO_PA_CONSOLE.user} / ${DEMO_PA_CONSOLE.password}; the hub's page gateway is sip:${gateway!.user}@127.0.0.1:${DEMO_SIP.port})`);
     if (answerer?.password) say(`test answerer  sip:${answerer.user}@127.0.0.1:${DEMO_SIP.port}   (the hub's: the kiosks' test calls, every 72 h, or "Test now" at http://127.0.0.1:8080/supervision)`);

@@ -19,6 +19,9 @@ export const SITE_DEFAULTS = {
   RPC_TOKEN: 'change-this-rpc-token',
   // The kiosks' sip.paging.user (the same at every kiosk): a page to sip:page-KIOSK@SIP_DOMAIN reaches KIOSK as this user.
   PAGING_USER: 'page',
+  // The hub's page gateway account (hub pa.gateway.account.user): zone pages, sip:page-zone-ZONE@SIP_DOMAIN, go to its registration.
+  // Not starting with "page-" (that prefix is the paging routes').
+  PAGE_GATEWAY_USER: 'pa-gateway',
 };
 
 export const TLS_CONFIG = '/etc/helppoint/sip-server/tls.cfg';
@@ -72,5 +75,6 @@ tcp_connection_lifetime=3605`,
     rpcToken: 'RPC_TOKEN',
     rpcPort: 'RPC_PORT',
     pagingUser: 'PAGING_USER',
+    pageGatewayUser: 'PAGE_GATEWAY_USER',
   });
 }

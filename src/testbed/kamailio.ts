@@ -40,6 +40,8 @@ export interface KamailioConfigOptions {
   rpcToken?: string;
   /** SIP over TLS on this port, with the TLS module configured by this file */
   tls?: { port: number; config: string };
+  /** the hub's page gateway user zone pages (page-zone-ZONE) go to (default "page") */
+  pageGateway?: string;
 }
 
 /** The test bed's config: loopback, its own ports, plain passwords, lenient with sipp, every message logged. */
@@ -68,6 +70,7 @@ mpath="${o.mpath}"`,
     verbose: true,
     rpcToken: o.rpcToken,
     pagingUser: 'page',
+    pageGatewayUser: o.pageGateway ?? 'page',
   });
 }
 
@@ -79,6 +82,8 @@ export interface KamailioOptions {
   rtpengine?: { sock: string };
   groups?: Record<string, string[]>;
   rpcToken?: string;
+  /** the hub's page gateway user zone pages go to (default "page") */
+  pageGateway?: string;
   /**
    * SIP over TLS on a port of its own with this certificate and key (PEM
    * files). The server does not ask for client certificates unless
@@ -106,7 +111,7 @@ export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
     );
     tls = { port: await freePort(), config };
   }
-  const config = kamailioConfig({ port, wsPort, users: opts.users, mpath, rtpengine: opts.rtpengine?.sock, groups: opts.groups, rpcToken: opts.rpcToken, tls });
+  const config = kamailioConfig({ port, wsPort, users: opts.users, mpath, rtpengine: opts.rtpengine?.sock, groups: opts.groups, rpcToken: opts.rpcToken, tls, pageGateway: opts.pageGateway });
   const k = await runKamailio(config, wsPort);
     return { ...k, port, wsPort, tlsPort: tls?.port, domain: '127.0.0.1', config };
 }

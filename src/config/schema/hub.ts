@@ -51,6 +51,20 @@ export const HubPa = Strict(
         'the live-page gateway: the hub\'s SIP endpoint, registered with the site\'s SIP server; a console\'s voice arrives there and goes out to the zones as RTP',
       ),
     ),
+    sipPhones: Type.Array(
+      Strict({
+        user: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$', description: 'the phone\'s SIP account on the site SIP server, as the SIP server asserts it (P-Asserted-Identity)' }),
+        zones: Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, uniqueItems: true }), Type.Literal('*')], {
+          description: 'the zones (pa.zones) it may page by dialling page-zone-ZONE; "*": every zone',
+        }),
+        emergency: Type.Boolean({ default: false, description: 'its zone pages are emergency pages (the zones\' emergency groups and priority)' }),
+      }),
+      {
+        default: [],
+        description:
+          'desk SIP phones that page a zone through the gateway by dialling sip:page-zone-ZONE@domain: the site SIP server authenticates the caller and asserts who it is; the gateway takes the call only over its own registration and only from a phone listed here for that zone. Empty (default): no zone pages from phones',
+      },
+    ),
     browser: Type.Optional(
       Strict(
         {

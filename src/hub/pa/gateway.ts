@@ -14,6 +14,13 @@
 // CSRF checked there); a call without one, or with a used or old one, is
 // refused with 403. A kiosk that reports the page missed on multicast gets
 // it by unicast from then on.
+//
+// Zone pages from desk SIP phones (pa.sipPhones, phone-pages.ts): a phone
+// dials sip:page-zone-ZONE@domain; the site SIP server authenticates it and
+// sends the call to this gateway's registration with the zone and the
+// caller's identity in headers it sets itself. Such a call carries no token:
+// it is taken only when it arrived over the gateway's registration flow and
+// the asserted caller is listed for the zone, then goes out as a live page.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../core/log.js';
 import { CODECS } from '../../audio/codecs/index.js';
@@ -22,6 +29,8 @@ import { chimeAt } from './audio.js';
 import type { PaConfig } from './config.js';
 import { PageSender, type Destination } from './page-sender.js';
 import { newId, unmapped, type PaHub } from './service.js';
+import { phonePage, ZONE_HEADER } from './phone-pages.js';
+import { describeArrival } from '../../intercom/trust.js';
 
 export const PAGE_HEADER = 'X-Helppoint-Page';
 const TOKEN_TTL_MS = 30_000;
@@ -109,6 +118,8 @@ export class LivePages {
   }
 
   private async invite(call: EndpointCall): Promise<void> {
+    // No token but the SIP server's zone header: a desk phone's zone page (its own checks, below).
+    if (call.headers[PAGE_HEADER.toLowerCase()] === undefined && call.headers[ZONE_HEADER.toLowerCase()] !== undefined) return this.phoneInvite(call);
     const token = call.headers[PAGE_HEADER.toLowerCase()] ?? '';
     const req = this.requests.get(token);
     if (req) this.requests.delete(token); // one call per token
@@ -117,6 +128,31 @@ export class LivePages {
       await call.reject(403, 'Unknown Or Expired Page');
       return;
     }
+    await this.onAir(call, req);
+  }
+
+  /** A zone page dialled on a desk SIP phone: trusted by arrival and the SIP server's assertion, then as a console's page. */
+  private async phoneInvite(call: EndpointCall): Promise<void> {
+    const via = describeArrival(call.arrival);
+    const fromServer = this.endpoint.viaRegistration(call.arrival);
+    const d = phonePage(call.headers, { fromServer, domain: this.cfg.gateway!.account.domain, phones: this.cfg.sipPhones, zones: this.cfg.zones });
+    const audit = (result: string, detail: Record<string, unknown>) =>
+      this.pa.hub.storage.audit({ user: d.by ?? '-', role: 'sip-phone', action: 'pa.live', target: d.zone ?? '-', result, detail: { ...detail, via }, address: call.arrival?.host }).catch((err: Error) => this.log.error({ err: err.message }, 'audit record not written'));
+    if (!d.ok) {
+      this.log.warn({ from: call.remote.uri, by: d.by, zone: d.zone, via, reason: d.reason }, 'zone page from a SIP phone refused');
+      // Only what came through the SIP server names an authenticated caller worth an audit record.
+      if (fromServer) await audit('refused', { reason: d.reason });
+      await call.reject(403, 'Zone Page Not Allowed');
+      return;
+    }
+    const req: PageRequest = { id: newId('pa-l'), zones: [d.zone], emergency: d.emergency, by: d.by, role: 'sip-phone', expires: Infinity };
+    await audit('ok', { id: req.id, emergency: req.emergency });
+    this.log.info({ page: req.id, by: d.by, zone: d.zone, emergency: d.emergency, via }, 'zone page from a SIP phone accepted');
+    await this.onAir(call, req);
+  }
+
+  /** The page's call is accepted and its voice goes to the zones: the same for a console's and a phone's page. */
+  private async onAir(call: EndpointCall, req: PageRequest): Promise<void> {
     const zones = this.cfg.zones;
     const groups = req.zones.map((z) => ({ zone: z, group: req.emergency ? zones[z]!.emergencyGroup : zones[z]!.group, port: req.emergency ? zones[z]!.emergencyPort : zones[z]!.port }));
     const priority = Math.max(...req.zones.map((z) => (req.emergency ? zones[z]!.emergencyPriority : zones[z]!.priority)));

@@ -22,7 +22,7 @@ import type { AudioInput, AudioOutput } from '../../audio/types.js';
 import { codecList, RtpSessionDescriptionHandler, type MediaEvent, type RtpStats } from '../../intercom/media/index.js';
 import { boundTransport } from '../../intercom/transports/bound.js';
 import type { BaseTransport, TransportOptions } from '../../intercom/transports/base.js';
-import type { Address } from '../../intercom/transports/routing.js';
+import type { Address, Arrival } from '../../intercom/transports/routing.js';
 import { Registration } from '../../intercom/registration.js';
 
 export interface SipEndpointOptions {
@@ -57,6 +57,8 @@ export class EndpointCall extends EventEmitter {
   endReason?: string;
   /** the negotiated media's statistics, once the call has media */
   media?: RtpSessionDescriptionHandler;
+  /** incoming calls: how the INVITE reached us (its source address, transport and flow), not what it says */
+  arrival?: Arrival;
 
   constructor(
     readonly direction: 'incoming' | 'outgoing',
@@ -256,6 +258,7 @@ export class SipEndpoint {
     const headers: Record<string, string> = {};
     for (const name of Object.keys(req.headers).slice(0, HEADER_LIMIT)) headers[name.toLowerCase()] = req.getHeaders(name).join(', ');
     const call = this.track(new EndpointCall('incoming', inv, req.callId, headers, { uri: req.from.uri.toString(), name: req.from.displayName || undefined }));
+    call.arrival = this.transport?.arrival(req.viaBranch);
     if (!this.onInvite) {
       void call.reject(480, 'Temporarily Unavailable');
       return;
@@ -266,6 +269,18 @@ export class SipEndpoint {
       this.o.log.error({ err: (err as Error).message }, 'incoming call handler failed');
       void call.reject(500);
     }
+  }
+
+  /**
+   * Did a request arrive over our registration's flow: from the address and
+   * port of a registrar we are registered with now (UDP), or over the
+   * connection we opened to it (TCP)? What the request says about itself
+   * (Via, From, any header) plays no part.
+   */
+  viaRegistration(a: Arrival | undefined): boolean {
+    if (!a || !this.registered) return false;
+    const plain = (h: string) => (h.startsWith('::ffff:') ? h.slice(7) : h.toLowerCase());
+    return (this.registration?.registeredAddresses() ?? []).some((r) => plain(r.host) === plain(a.host) && r.port === a.port && (a.transport === 'udp' || !!a.dialed));
   }
 
   /** Calls a SIP URI; resolves once the INVITE is sent (watch 'established' / 'ended'). */
