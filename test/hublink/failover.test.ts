@@ -3,8 +3,8 @@
 // While the kiosk records events, A stops answering (a batch in flight,
 // unacknowledged) and is then SIGKILLed: the kiosk is online through B within
 // a bound, every event it recorded is in the database exactly once, a command
-// sent through B reaches it, and no hub-link fault shows at the hub or on the
-// kiosk during the switch.
+// and a clip named relative to the instance, sent through B, reach it, and no
+// hub-link fault shows at the hub or on the kiosk during the switch.
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { readJournal } from '../../src/store/event-journal.js';
 import { CLI, EXAMPLE, REPO, kioskConfigFile, startKioskProcess, postJson, type KioskProc } from '../helpers/processes.js';
 import { sleep, tmpDir, until } from '../helpers/tmp.js';
 import { consoleLogin } from '../helpers/console.js';
+import { encodeWav } from '../../src/audio/wav.js';
 import { engines, sharedPostgres, DEMO_TOKEN } from '../hub/harness.js';
 
 interface Health {
@@ -30,7 +31,7 @@ describe('hub link: failover between hub instances on one PostgreSQL', function 
   if (!engines().some((e) => e.name === 'postgres')) return void it.skip('PostgreSQL is not installed');
   after(() => stopAll());
 
-  it('SIGKILL of the instance in use: online through the backup within the back-off, events exactly once, commands through the backup, no hub-link fault', async () => {
+  it('SIGKILL of the instance in use: online through the backup within the back-off, events exactly once, commands and clips through the backup, no hub-link fault', async () => {
     const dbUrl = await (await sharedPostgres()).database(`failover_${process.pid}`);
     const m = readMerged(path.join(EXAMPLE, 'hub.json'));
     assert.ok(m.ok);
@@ -130,6 +131,16 @@ describe('hub link: failover between hub instances on one PostgreSQL', function 
     const result = await until(async () => (await viaB.json<{ results: Record<string, { ok: boolean } | null> }>(`/api/commands/${cmd.id}`)).results['conc-north'], 10_000, 'command result through B');
     assert.deepEqual(result, { ok: true });
     await until(async () => (await viaB.json<{ type: string; data: { source?: string } }[]>('/api/events?kiosk=conc-north&limit=10000')).some((e) => e.type === 'relay.pulse' && e.data.source === 'hub'), 10_000, 'relay receipt through B');
+
+    // A clip named relative to the instance (as the hub's PA plays name it) is fetched from B, the one the link is on.
+    const wav = encodeWav({ rate: 16000, samples: Int16Array.from({ length: 4000 }, (_, i) => Math.round(6000 * Math.sin(i / 5))) });
+    const up = await viaB.post('/api/clips', new Uint8Array(wav));
+    assert.equal(up.status, 201);
+    const { sha256, url: clipPath } = (await up.json()) as { sha256: string; url: string };
+    assert.ok(clipPath.startsWith('/'), clipPath);
+    const play = (await (await viaB.post('/api/commands', { kiosks: ['conc-north'], command: 'pa.play', args: { channel: 'announcement', clip: { sha256, url: clipPath }, chime: false } })).json()) as { id: string };
+    assert.deepEqual(await until(async () => (await viaB.json<{ results: Record<string, { ok: boolean; error?: string } | null> }>(`/api/commands/${play.id}`)).results['conc-north'], 10_000, 'clip play result'), { ok: true });
+    await until(async () => (await viaB.json<{ type: string; data: { id?: string } }[]>('/api/events?kiosk=conc-north&limit=10000')).some((e) => e.type === 'pa.started' && e.data.id === play.id), 10_000, 'clip fetched from B and played');
     await b.stop();
     console.log(`      (online through B ${switchMs} ms after the SIGKILL of A; ${recorded.length} events, each once)`);
   });
