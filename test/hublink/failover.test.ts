@@ -2,8 +2,9 @@
 // PostgreSQL, a real kiosk (sim driver) with hub.url = A and hub.backupUrls = [B].
 // While the kiosk records events, A stops answering (a batch in flight,
 // unacknowledged) and is then SIGKILLed: the kiosk is online through B within
-// a bound, every event it recorded is in the database exactly once, a command
-// and a clip named relative to the instance, sent through B, reach it, and no
+// a bound, every event it recorded is in the database exactly once, a config
+// pushed while A held it, a command and a clip named relative to the
+// instance, sent through B, reach it, and no
 // hub-link fault shows at the hub or on the kiosk during the switch.
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { engines, sharedPostgres, DEMO_TOKEN } from '../hub/harness.js';
 
 interface Health {
   outbox: number;
+  configVersion: number;
   faults: { code: string }[];
   capabilities: { hublink: { state: string; hub?: string } };
 }
@@ -31,14 +33,16 @@ describe('hub link: failover between hub instances on one PostgreSQL', function 
   if (!engines().some((e) => e.name === 'postgres')) return void it.skip('PostgreSQL is not installed');
   after(() => stopAll());
 
-  it('SIGKILL of the instance in use: online through the backup within the back-off, events exactly once, commands and clips through the backup, no hub-link fault', async () => {
+  it('SIGKILL of the instance in use: online through the backup within the back-off, events exactly once, config, commands and clips through the backup, no hub-link fault', async () => {
     const dbUrl = await (await sharedPostgres()).database(`failover_${process.pid}`);
     const m = readMerged(path.join(EXAMPLE, 'hub.json'));
     assert.ok(m.ok);
     const dir = tmpDir('hp-failover-');
     const hubProc = async (name: string, port: number): Promise<Managed> => {
       const file = path.join(dir, `${name}.json`);
-      writeFileSync(file, JSON.stringify({ ...(m.value as object), listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, name), $schema: 'hub.schema.json' }));
+      // Written elsewhere: the kiosks' base configs stay the example site's.
+      const kiosks = (m.value as { kiosks: { config?: string }[] }).kiosks.map((k) => ({ ...k, ...(k.config ? { config: path.resolve(EXAMPLE, k.config) } : {}) }));
+      writeFileSync(file, JSON.stringify({ ...(m.value as object), kiosks, listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, name), $schema: 'hub.schema.json' }));
       const p = start(`hub-${name}`, process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file, '--database', dbUrl], { cwd: REPO });
       await p.waitFor(/"msg":"ready"/, 90_000);
       return p;
@@ -51,7 +55,8 @@ describe('hub link: failover between hub instances on one PostgreSQL', function 
     const urlB = `ws://127.0.0.1:${portB}/kiosk`;
 
     // offlineFaultS well above the switch, well below "never": a fault during the switch would show.
-    const { file, dir: kdir } = kioskConfigFile({ hub: { url: urlA, backupUrls: [urlB], token: DEMO_TOKEN('conc-north'), heartbeatS: 1, offlineFaultS: 8 } });
+    const hubLink = { url: urlA, backupUrls: [urlB], token: DEMO_TOKEN('conc-north'), heartbeatS: 1, offlineFaultS: 8 };
+    const { file, dir: kdir } = kioskConfigFile({ hub: hubLink });
     const kiosk = await startKioskProcess(file);
     await until(async () => (await health(kiosk)).capabilities.hublink.state === 'running', 20_000, 'online');
     assert.equal((await health(kiosk)).capabilities.hublink.hub, urlA, 'url first');
@@ -85,6 +90,20 @@ describe('hub link: failover between hub instances on one PostgreSQL', function 
     // Mid-batch: A stops answering (SIGSTOP) so a batch is in flight, unacknowledged, when it dies.
     a.child.kill('SIGSTOP');
     await until(async () => (await health(kiosk)).outbox >= 3, 5000, 'events waiting for A');
+    // A config pushed through B now is for a kiosk that A holds: it waits in the shared database.
+    const facilities = await consoleLogin(`http://127.0.0.1:${portB}`, 'facilities', 'facilities-demo');
+    // What the kiosk's file sets for the test, kept; hub: the same two instances (it stays on the one it is on).
+    const keep = {
+      local: { host: '127.0.0.1', port: 0 },
+      dataDir: path.join(kdir, 'data'),
+      hub: hubLink,
+      display: { wayfinding: path.join(EXAMPLE, 'wayfinding.json') },
+      supervision: { target: '' },
+      sip: { localPort: 0, callTimeLimitS: 610, targets: { emergency: [{ uri: 'sip:desk@127.0.0.1:9', ringTimeoutS: 15 }], information: [{ uri: 'sip:desk@127.0.0.1:9' }] } },
+    };
+    const push = await facilities.post('/api/kiosks/conc-north/config', keep);
+    assert.equal(push.status, 202);
+    const { version: pushed } = (await push.json()) as { version: number };
     await sleep(300);
     const killedAt = Date.now();
     a.child.kill('SIGKILL');
@@ -124,6 +143,15 @@ describe('hub link: failover between hub instances on one PostgreSQL', function 
     } finally {
       await c.end();
     }
+
+    // The push made while A held the kiosk reached it on B.
+    await until(async () => (await health(kiosk)).configVersion === pushed, 15_000, `config v${pushed} applied via B`).catch(async (err: Error) => {
+      const st = await facilities.json('/api/kiosks/conc-north/config').catch(() => undefined);
+      throw new Error(`${err.message}: ${JSON.stringify(st)} ${JSON.stringify(await health(kiosk))}\n${kiosk.proc.output().split('\n').filter((l) => /config|hub/i.test(l)).slice(-15).join('\n')}`);
+    });
+
+    assert.equal((await health(kiosk)).capabilities.hublink.hub, urlB, 'the same URL list: the link stays on B');
+    await until(async () => (await facilities.json<{ acked?: boolean }>('/api/kiosks/conc-north/config')).acked, 10_000, 'ack at the hub');
 
     // A command through B reaches the kiosk, whose receipt comes back through the outbox.
     const cmd = (await (await viaB.post('/api/commands', { kiosks: ['conc-north'], command: 'relay.pulse', args: { ms: 100 } })).json()) as { id: string; sent: string[] };
