@@ -27,7 +27,7 @@ export const HubLink = Strict(
       minimum: 1,
       maximum: 86_400,
       default: 60,
-      description: 'seconds without a link to the hub (since start-up or since the link dropped) before the hub-link fault is raised; it clears when the link is back',
+      description: 'seconds without a link to any hub URL (since start-up or since the link dropped) before the hub-link fault is raised; a move to a backup URL is not one; it clears when the link is back',
     }),
     configHealthWindowS: Type.Integer({
       minimum: 0,
