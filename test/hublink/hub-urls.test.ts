@@ -2,6 +2,8 @@
 // primary first, then each backup in turn, round robin, one back-off step per round.
 import { strict as assert } from 'node:assert';
 import { HubUrls } from '../../src/hublink/hub-urls.js';
+import { reconfigureHubLink } from '../../src/hublink/reconfigure.js';
+import type { HubLink } from '../../src/hublink/client.js';
 
 const A = 'ws://a.example/kiosk';
 const B = 'ws://b.example/kiosk';
@@ -59,5 +61,40 @@ describe('hub link: URL rotation', () => {
     assert.equal(u.current, C);
     u.update(A, [B]);
     assert.equal(u.current, A, 'not connected: from the primary');
+  });
+});
+
+describe('hub link: a new hub section and the instance in use', () => {
+  const hub = (backupUrls?: string[]) => ({ url: A, token: 'x'.repeat(16), heartbeatS: 5, offlineFaultS: 60, configHealthWindowS: 60, ...(backupUrls ? { backupUrls } : {}) });
+  const holder = (on: string) => {
+    const calls: string[] = [];
+    const link = {
+      connected: true,
+      hubUrl: on,
+      updateConfig: () => calls.push('update'),
+      setHeartbeat: () => calls.push('heartbeat'),
+      afterReply: (fn: () => void) => fn(),
+      stop: () => calls.push('stop'),
+    };
+    const h = { link: link as unknown as HubLink, open: () => (calls.push('open'), link as unknown as HubLink) };
+    return { h, calls };
+  };
+
+  it('new backup URLs that still list the instance in use: applied on the running link, no reconnect', () => {
+    const { h, calls } = holder(B);
+    assert.equal(reconfigureHubLink(h, hub([B]), hub([C, B])), 'applied');
+    assert.deepEqual(calls, ['update']);
+  });
+
+  it('the instance in use no longer listed: a new link (from the primary)', () => {
+    const { h, calls } = holder(B);
+    assert.equal(reconfigureHubLink(h, hub([B]), hub([C])), 'applied');
+    assert.deepEqual(calls, ['stop', 'open']);
+  });
+
+  it('the same list: unchanged', () => {
+    const { h, calls } = holder(B);
+    assert.equal(reconfigureHubLink(h, hub([B]), hub([B])), 'unchanged');
+    assert.deepEqual(calls, []);
   });
 });
