@@ -43,6 +43,8 @@ export class HubLink {
   private lastWelcomedUrl?: string;
   private timer?: NodeJS.Timeout;
   private beat?: NodeJS.Timeout;
+  /** the silence watch of the open socket (pings; see SILENT_MIN_MS) */
+  private watch?: NodeJS.Timeout;
   private stopped = false;
   connected = false;
   /** ids of the batch sent and not yet acknowledged: one batch in flight keeps the order */
@@ -168,6 +170,7 @@ export class HubLink {
     });
     this.ws = ws;
     ws.on('open', () => {
+      this.watchSilence(ws, url);
       const k = this.kiosk();
       this.helloElu = elu();
       this.helloSentAt = preciseNow();
@@ -242,12 +245,40 @@ export class HubLink {
     ws.on('close', (code, reason) => {
       clearInterval(this.beat);
       this.beat = undefined;
+      clearInterval(this.watch);
+      this.watch = undefined;
       this.stopClockSync();
       this.inFlight = null; // unacknowledged events stay in the outbox and go again after reconnect
       if (this.connected) this.bus.emit('hub.link', { connected: false, url, reason: `${code} ${reason.toString()}`.trim() });
       this.connected = false;
       if (!this.stopped) this.retry();
     });
+  }
+
+  /**
+   * A hub instance that stops answering (hung, its machine frozen, the path cut
+   * without a reset) keeps the socket open: without this the link would stay
+   * on it and never try a backup. A ping every heartbeat; nothing heard (any
+   * frame or pong) for 3 heartbeats, at least SILENT_MIN_MS: the socket is
+   * ended and the next URL tried. The floor keeps a busy hub from being left.
+   */
+  static SILENT_MIN_MS = 10_000;
+
+  private watchSilence(ws: WebSocket, url: string): void {
+    let heard = performance.now();
+    const hear = () => (heard = performance.now());
+    ws.on('message', hear);
+    ws.on('pong', hear);
+    clearInterval(this.watch);
+    const every = this.cfg.heartbeatS * 1000;
+    this.watch = setInterval(() => {
+      const silentMs = performance.now() - heard;
+      if (silentMs > Math.max(3 * this.cfg.heartbeatS * 1000, HubLink.SILENT_MIN_MS)) {
+        this.log.warn({ hub: url, silentMs: Math.round(silentMs) }, 'hub not answering: link dropped');
+        ws.terminate(); // close follows: the next URL, on the back-off
+      } else if (ws.readyState === WebSocket.OPEN) ws.ping();
+    }, every);
+    this.watch.unref();
   }
 
   /**
@@ -353,6 +384,7 @@ export class HubLink {
     clearTimeout(this.faultBeat);
     clearTimeout(this.timer);
     clearInterval(this.beat);
+    clearInterval(this.watch);
     this.stopClockSync();
     this.ws?.close(1001, 'kiosk stopping');
   }

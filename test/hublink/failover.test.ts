@@ -33,8 +33,9 @@ describe('hub link: failover between hub instances on one PostgreSQL', function 
   if (!engines().some((e) => e.name === 'postgres')) return void it.skip('PostgreSQL is not installed');
   after(() => stopAll());
 
-  it('SIGKILL of the instance in use: online through the backup within the back-off, events exactly once, config, commands and clips through the backup, no hub-link fault', async () => {
-    const dbUrl = await (await sharedPostgres()).database(`failover_${process.pid}`);
+  /** Two hub instances A and B on a fresh database, started one after the other (both migrate it at start-up). */
+  const twoHubs = async (db: string) => {
+    const dbUrl = await (await sharedPostgres()).database(`${db}_${process.pid}`);
     const m = readMerged(path.join(EXAMPLE, 'hub.json'));
     assert.ok(m.ok);
     const dir = tmpDir('hp-failover-');
@@ -48,11 +49,13 @@ describe('hub link: failover between hub instances on one PostgreSQL', function 
       return p;
     };
     const [portA, portB] = [await freePort(), await freePort()];
-    // One after the other: both migrate the same database at start-up.
     const a = await hubProc('a', portA);
     const b = await hubProc('b', portB);
-    const urlA = `ws://127.0.0.1:${portA}/kiosk`;
-    const urlB = `ws://127.0.0.1:${portB}/kiosk`;
+    return { dbUrl, a, b, portB, urlA: `ws://127.0.0.1:${portA}/kiosk`, urlB: `ws://127.0.0.1:${portB}/kiosk` };
+  };
+
+  it('SIGKILL of the instance in use: online through the backup within the back-off, events exactly once, config, commands and clips through the backup, no hub-link fault', async () => {
+    const { dbUrl, a, b, portB, urlA, urlB } = await twoHubs('failover');
 
     // offlineFaultS well above the switch, well below "never": a fault during the switch would show.
     const hubLink = { url: urlA, backupUrls: [urlB], token: DEMO_TOKEN('conc-north'), heartbeatS: 1, offlineFaultS: 8 };
@@ -171,5 +174,27 @@ describe('hub link: failover between hub instances on one PostgreSQL', function 
     await until(async () => (await viaB.json<{ type: string; data: { id?: string } }[]>('/api/events?kiosk=conc-north&limit=10000')).some((e) => e.type === 'pa.started' && e.data.id === play.id), 10_000, 'clip fetched from B and played');
     await b.stop();
     console.log(`      (online through B ${switchMs} ms after the SIGKILL of A; ${recorded.length} events, each once)`);
+  });
+
+  it('an instance that stops answering without closing (SIGSTOP): the link gives it up after 3 silent heartbeats (at least 10 s) and goes to the backup', async () => {
+    const { a, b, urlA, urlB } = await twoHubs('failover_hung');
+    const { file } = kioskConfigFile({ hub: { url: urlA, backupUrls: [urlB], token: DEMO_TOKEN('conc-north'), heartbeatS: 1, offlineFaultS: 60 } });
+    const kiosk = await startKioskProcess(file);
+    await until(async () => (await health(kiosk)).capabilities.hublink.hub === urlA && (await health(kiosk)).capabilities.hublink.state === 'running', 20_000, 'online through A');
+    a.child.kill('SIGSTOP');
+    const stoppedAt = Date.now();
+    try {
+      await until(async () => {
+        const h = (await health(kiosk)).capabilities.hublink;
+        return h.state === 'running' && h.hub === urlB;
+      }, 30_000, 'online through B');
+      const ms = Date.now() - stoppedAt;
+      assert.ok(ms >= 9_000 && ms < 20_000, `online through B ${ms} ms after A stopped answering`);
+      await kiosk.proc.waitFor(/hub not answering/, 1000);
+      await b.waitFor(/kiosk online/, 5000);
+      console.log(`      (online through B ${ms} ms after A stopped answering)`);
+    } finally {
+      a.child.kill('SIGKILL');
+    }
   });
 });
