@@ -22,7 +22,7 @@ export class AudioCapability implements KioskCapability {
   /** zone and site: volume by zone and time of day; hub: where clips come from */
   readonly config = ['audio', 'pa', 'zone', 'site', 'hub'] as const;
   readonly raises = ['pa.started', 'pa.ended', 'pa.missed', 'audio.fault', 'audio.handsFree'] as const;
-  readonly handles = ['pa.play', 'pa.stop', 'pa.page', 'hub.clock', 'call.state'] as const;
+  readonly handles = ['pa.play', 'pa.stop', 'pa.page', 'hub.clock', 'hub.link', 'call.state'] as const;
   engine?: AudioEngine;
   private failure?: string;
   private microphone?: HandsFreeInput;

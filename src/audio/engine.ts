@@ -69,6 +69,8 @@ export class AudioEngine {
   fault?: string;
   /** the last PA events, newest last (local status page, tests) */
   readonly recent: { event: string; at: string; [k: string]: unknown }[] = [];
+  /** the hub instance the link is on (hub.backupUrls): relative clip URLs are fetched from it */
+  connectedHub?: string;
   /** settles when the real device is in use or the fallback chosen */
   ready: Promise<void> = Promise.resolve();
 
@@ -91,6 +93,12 @@ export class AudioEngine {
     }
     this.library = new MessageLibrary(o.audioDir ?? findAudioDir(), this.mixer.rate);
     this.clips = new ClipCache(path.join(o.dataDir, 'clips'), { baseUrl: hubHttpBase(config.hub?.url), token: config.hub?.token, pins: config.hub?.pins });
+    // A PA command names its clip relative to the instance that sent it: the one the link is on.
+    bus.on('hub.link', (e) => {
+      if (!e.connected || !e.url) return;
+      this.connectedHub = e.url;
+      this.clips.updateSource({ baseUrl: hubHttpBase(e.url) });
+    });
     const languages = (pa.languages ?? ['zh-CN', 'en']) as Lang[];
     this.pa = new PaService({ mixer: this.mixer, bus, log, library: this.library, clips: this.clips, clock: this.clock, chime: pa.chime, languages });
     this.scheduler = this.schedulerFor(config);

@@ -19,7 +19,7 @@ const VOLUME = ['audio.volume', 'pa.volume', 'zone', 'site.timezone'];
 const RULES = ['pa.rules', 'pa.duckLevel'];
 const PA_DEFAULTS = ['pa.chime', 'pa.languages'];
 const SCHEDULE = ['pa.schedule', 'site.timezone'];
-const CLIPS = ['hub.url', 'hub.token', 'hub.pins'];
+const CLIPS = ['hub.url', 'hub.backupUrls', 'hub.token', 'hub.pins'];
 /** everything this file applies live; any other difference in audio or pa needs a restart */
 const LIVE = [...OUTPUT, ...VOLUME, ...RULES, ...PA_DEFAULTS, ...SCHEDULE, 'pa.fadeMs', 'pa.emergencyVolume', 'pa.multicast', 'pa.music'];
 
@@ -85,7 +85,10 @@ export async function reconfigureAudio(engine: AudioEngine, prev: KioskConfig, n
     did();
   }
   if (changed(CLIPS)) {
-    engine.clips.updateSource({ baseUrl: hubHttpBase(next.hub?.url), token: next.hub?.token, pins: next.hub?.pins });
+    // still the instance the link is on, when it is one of the new URLs (the link stays there)
+    const hubs = next.hub ? [next.hub.url, ...(next.hub.backupUrls ?? [])] : [];
+    const on = engine.connectedHub && hubs.includes(engine.connectedHub) ? engine.connectedHub : next.hub?.url;
+    engine.clips.updateSource({ baseUrl: hubHttpBase(on), token: next.hub?.token, pins: next.hub?.pins });
     did();
   }
   return applied ? 'applied' : 'unchanged';

@@ -80,10 +80,31 @@ export function checkKiosk(config: KioskConfig): ConfigError[] {
   }
   const pair = sipTlsPairProblem(config);
   if (pair) errors.push(pair);
+  errors.push(...hubUrlProblems(config.hub));
   if (config.io.driver === 'johnny-five' && !config.io.serialPort) {
     errors.push({ path: '/io/serialPort', message: 'is required for the johnny-five driver' });
   }
   return errors;
+}
+
+/** The hub URLs a kiosk tries in turn: each one once (the same URL twice would only slow the failover). */
+function hubUrlProblems(hub: KioskConfig['hub']): ConfigError[] {
+  const norm = (u: string) => {
+    try {
+      return new URL(u).href;
+    } catch {
+      return u;
+    }
+  };
+  const seen = new Map<string, string>([[norm(hub?.url ?? ''), '/hub/url']]);
+  const out: ConfigError[] = [];
+  (hub?.backupUrls ?? []).forEach((u, i) => {
+    const path = `/hub/backupUrls/${i}`;
+    const other = seen.get(norm(u));
+    if (other) out.push({ path, message: `"${u}" is already listed at ${other}` });
+    else seen.set(norm(u), path);
+  });
+  return out;
 }
 
 export function checkHub(config: HubConfig): ConfigError[] {

@@ -23,6 +23,7 @@ export class HubLinkCapability implements KioskCapability {
     const hub = ctx.config().hub;
     if (!hub) return;
     // No link for hub.offlineFaultS (since start-up or since it dropped): the hub-link fault, until it is back.
+    // A move to a backup instance is not a fault: the timer clears at the welcome from any of the URLs.
     const watch = (reason: string) => {
       clearTimeout(this.offlineTimer);
       if (!ctx.config().hub) return; // no hub configured (any more): nothing to miss
@@ -30,7 +31,9 @@ export class HubLinkCapability implements KioskCapability {
       const s = ctx.config().hub?.offlineFaultS ?? 60;
       this.offlineTimer = setTimeout(() => {
         this.offline = true;
-        ctx.faults.raise('hub-link', `no link to the hub ${ctx.config().hub?.url ?? ''} since ${since} (${reason}); events wait in the outbox`);
+        const h = ctx.config().hub;
+        const urls = h ? [h.url, ...(h.backupUrls ?? [])].join(', ') : '';
+        ctx.faults.raise('hub-link', `no link to the hub ${urls} since ${since} (${reason}); events wait in the outbox`);
       }, s * 1000);
       this.offlineTimer.unref();
     };
@@ -72,6 +75,10 @@ export class HubLinkCapability implements KioskCapability {
     const e = this.link.clockEstimate();
     const r2 = (x: number) => Math.round(x * 100) / 100;
     const clock = e && { offsetMs: r2(e.offsetMs), uncertaintyMs: r2(e.uncertaintyMs), samples: e.samples, ageS: Math.round(e.ageMs / 1000) };
-    return this.link.connected ? { state: 'running' as const, ...(clock ? { clock } : {}) } : { state: 'degraded' as const, detail: 'not connected to the hub', ...(clock ? { clock } : {}) };
+    // hub: the instance it is on (connected) or trying next (not connected)
+    const hub = this.link.hubUrl;
+    return this.link.connected
+      ? { state: 'running' as const, hub, ...(clock ? { clock } : {}) }
+      : { state: 'degraded' as const, detail: 'not connected to the hub', hub, ...(clock ? { clock } : {}) };
   }
 }

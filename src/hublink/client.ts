@@ -1,5 +1,7 @@
 // The kiosk's link to the hub: WebSocket with a per-kiosk bearer token,
 // hello then heartbeats, reconnect with jittered exponential backoff (cap 30 s).
+// With backup URLs (further hub instances on the same database) each retry
+// goes to the next URL in turn (hub-urls.ts); a link that works is kept.
 // The kiosk never waits for this link: calls and PA work without it.
 import { createHash } from 'node:crypto';
 import tls from 'node:tls';
@@ -29,12 +31,20 @@ export interface Outbox {
   acknowledge(ids: Iterable<string>): Promise<boolean>;
 }
 import { FIRMWARE_VERSION } from '../version.js';
+import { HubUrls } from './hub-urls.js';
 
 export class HubLink {
   private ws?: WebSocket;
-  private attempt = 0;
+  /** the hub URLs in turn and the back-off step */
+  readonly urls: HubUrls;
+  /** the URL of this connection (set when it is opened) */
+  private url: string;
+  /** the URL of the last connection that was welcomed: a welcome elsewhere is a switch */
+  private lastWelcomedUrl?: string;
   private timer?: NodeJS.Timeout;
   private beat?: NodeJS.Timeout;
+  /** the silence watch of the open socket (pings; see SILENT_MIN_MS) */
+  private watch?: NodeJS.Timeout;
   private stopped = false;
   connected = false;
   /** ids of the batch sent and not yet acknowledged: one batch in flight keeps the order */
@@ -66,7 +76,15 @@ export class HubLink {
     private readonly supervision?: () => SupervisionService | undefined,
     /** the hub's kiosk.restart command: undefined when accepted, else why not */
     private readonly restart?: (by: string) => string | undefined,
-  ) {}
+  ) {
+    this.urls = new HubUrls(cfg.url, cfg.backupUrls);
+    this.url = this.urls.current;
+  }
+
+  /** The hub instance this link is on (connected) or trying. */
+  get hubUrl(): string {
+    return this.url;
+  }
 
   /** Runs fn once every config reply in progress has been sent (at once if none is). */
   afterReply(fn: () => void): void {
@@ -93,8 +111,9 @@ export class HubLink {
 
   /** A new hub section from an applied config: pins and heartbeat now, a new URL at the next connection. */
   updateConfig(cfg: NonNullable<KioskConfig['hub']>): void {
-    if (cfg.pinSha256 !== this.cfg.pinSha256) this.pinnedCa = undefined;
+    if (cfg.pinSha256 !== this.cfg.pinSha256) this.pinnedCa.clear();
     this.cfg = cfg;
+    this.urls.update(cfg.url, cfg.backupUrls, this.connected ? this.url : undefined);
   }
 
   start(): void {
@@ -118,27 +137,29 @@ export class HubLink {
   private offFaults?: () => void;
   private faultBeat?: NodeJS.Timeout;
 
-  /** the hub certificate (PEM) once it matched the pin */
-  private pinnedCa?: string;
+  /** the hub certificate (PEM) per URL once it matched the pin */
+  private readonly pinnedCa = new Map<string, string>();
 
   private async open(): Promise<void> {
+    const url = (this.url = this.urls.current);
     const pin = this.cfg.pinSha256?.toLowerCase();
-    if (pin && !this.cfg.pins?.length && this.cfg.url.startsWith('wss:') && !this.pinnedCa) {
+    if (pin && !this.cfg.pins?.length && url.startsWith('wss:') && !this.pinnedCa.has(url)) {
       try {
-        this.pinnedCa = await fetchPinnedCert(this.cfg.url, pin);
+        this.pinnedCa.set(url, await fetchPinnedCert(url, pin));
       } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'hub certificate refused');
+        this.log.error({ err: (err as Error).message, hub: url }, 'hub certificate refused');
         if (!this.stopped) this.retry();
         return;
       }
     }
-    this.connect();
+    if (this.stopped) return;
+    this.connect(url);
   }
 
-  private connect(): void {
-    const pinned = this.pinnedCa;
-    const spki = this.cfg.url.startsWith('wss:') && this.cfg.pins?.length ? this.cfg.pins : undefined;
-    const ws = new WebSocket(this.cfg.url, {
+  private connect(url: string): void {
+    const pinned = this.pinnedCa.get(url);
+    const spki = url.startsWith('wss:') && this.cfg.pins?.length ? this.cfg.pins : undefined;
+    const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.cfg.token}` },
       handshakeTimeout: 5000,
       maxPayload: 1024 * 1024,
@@ -149,7 +170,7 @@ export class HubLink {
     });
     this.ws = ws;
     ws.on('open', () => {
-      this.attempt = 0;
+      this.watchSilence(ws, url);
       const k = this.kiosk();
       this.helloElu = elu();
       this.helloSentAt = preciseNow();
@@ -169,10 +190,16 @@ export class HubLink {
         // The first clock sample is the hello/welcome round trip (the hub stamps its welcome); from protocol 4
         // `time` samples follow at once and keep coming (startClockSync). PA start times come on the hub's clock.
         this.hubProtocol = p.msg.protocol;
+        this.urls.connected();
+        if (this.lastWelcomedUrl !== url) {
+          // the first link, or another instance than the last: which one it is, in the log at each switch
+          this.log.info({ hub: url, ...(this.lastWelcomedUrl ? { previous: this.lastWelcomedUrl } : {}) }, this.lastWelcomedUrl ? 'hub link moved to another hub instance' : 'hub link connected');
+          this.lastWelcomedUrl = url;
+        }
         this.clock.reset();
         this.clockSample({ t0: this.helloSentAt, t1: p.msg.time, t2: p.msg.time, t3: receivedAt, resolutionMs: 1 }, this.helloElu);
         this.connected = true;
-        this.bus.emit('hub.link', { connected: true });
+        this.bus.emit('hub.link', { connected: true, url });
         this.heartbeat();
         this.beat = setInterval(() => this.heartbeat(), this.cfg.heartbeatS * 1000);
         this.flush();
@@ -212,18 +239,46 @@ export class HubLink {
       } else if (p.msg.type === 'error') this.log.warn({ code: p.msg.code, message: p.msg.message }, 'hub reported an error');
     });
     ws.on('error', (err) => {
-      if (err.name === 'PinError' || err.constructor.name === 'PinError') this.log.error({ err: err.message }, 'hub certificate refused');
-      else this.log.debug({ err: err.message }, 'hub link error');
+      if (err.name === 'PinError' || err.constructor.name === 'PinError') this.log.error({ err: err.message, hub: url }, 'hub certificate refused');
+      else this.log.debug({ err: err.message, hub: url }, 'hub link error');
     });
     ws.on('close', (code, reason) => {
       clearInterval(this.beat);
       this.beat = undefined;
+      clearInterval(this.watch);
+      this.watch = undefined;
       this.stopClockSync();
       this.inFlight = null; // unacknowledged events stay in the outbox and go again after reconnect
-      if (this.connected) this.bus.emit('hub.link', { connected: false, reason: `${code} ${reason.toString()}`.trim() });
+      if (this.connected) this.bus.emit('hub.link', { connected: false, url, reason: `${code} ${reason.toString()}`.trim() });
       this.connected = false;
       if (!this.stopped) this.retry();
     });
+  }
+
+  /**
+   * A hub instance that stops answering (hung, its machine frozen, the path cut
+   * without a reset) keeps the socket open: without this the link would stay
+   * on it and never try a backup. A ping every heartbeat; nothing heard (any
+   * frame or pong) for 3 heartbeats, at least SILENT_MIN_MS: the socket is
+   * ended and the next URL tried. The floor keeps a busy hub from being left.
+   */
+  static SILENT_MIN_MS = 10_000;
+
+  private watchSilence(ws: WebSocket, url: string): void {
+    let heard = performance.now();
+    const hear = () => (heard = performance.now());
+    ws.on('message', hear);
+    ws.on('pong', hear);
+    clearInterval(this.watch);
+    const every = this.cfg.heartbeatS * 1000;
+    this.watch = setInterval(() => {
+      const silentMs = performance.now() - heard;
+      if (silentMs > Math.max(3 * this.cfg.heartbeatS * 1000, HubLink.SILENT_MIN_MS)) {
+        this.log.warn({ hub: url, silentMs: Math.round(silentMs) }, 'hub not answering: link dropped');
+        ws.terminate(); // close follows: the next URL, on the back-off
+      } else if (ws.readyState === WebSocket.OPEN) ws.ping();
+    }, every);
+    this.watch.unref();
   }
 
   /**
@@ -306,8 +361,8 @@ export class HubLink {
   }
 
   private retry(): void {
-    const base = Math.min(30_000, 500 * 2 ** this.attempt++);
-    const delay = base / 2 + Math.random() * (base / 2); // jitter: spread reconnect storms
+    // The next URL in turn (the same one when there is only one), after the back-off.
+    const delay = this.urls.failed();
     this.timer = setTimeout(() => void this.open(), delay);
   }
 
@@ -329,6 +384,7 @@ export class HubLink {
     clearTimeout(this.faultBeat);
     clearTimeout(this.timer);
     clearInterval(this.beat);
+    clearInterval(this.watch);
     this.stopClockSync();
     this.ws?.close(1001, 'kiosk stopping');
   }

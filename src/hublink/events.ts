@@ -1,5 +1,5 @@
 export interface HubLinkEvents {
-  'hub.link': { connected: boolean; reason?: string };
+  'hub.link': { connected: boolean; reason?: string; /** the hub instance connected to or lost */ url?: string };
   'hub.command': { id: string; command: string; args: unknown };
   /**
    * Estimated hub clock: hubTime = Date.now() + offsetMs (for synchronised PA
