@@ -2,7 +2,7 @@
 // tone detection (Goertzel), a hub-like clip server, and per-process ALSA
 // file-capture configs.
 import http from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
@@ -162,4 +162,21 @@ export class FakeTime {
     }
     this.t = end;
   }
+}
+
+/** A raw capture file as samples (16-bit mono); none when the file is not there (nothing was played). */
+export function captureSamples(file: string): Int16Array {
+  if (!existsSync(file)) return new Int16Array(0);
+  const b = readFileSync(file);
+  return new Int16Array(b.buffer, b.byteOffset, b.length >> 1);
+}
+
+/** The 100 ms windows where `hz` is loud (level above `min`), joined: what sox then measures. */
+export function loudWindows(x: Int16Array, hz: number, rate: number, min = 0.05): Int16Array {
+  const n = rate / 10;
+  const parts: Int16Array[] = [];
+  for (let o = 0; o + n <= x.length; o += n) if (level(x.subarray(o, o + n), hz, rate) > min) parts.push(x.subarray(o, o + n));
+  const out = new Int16Array(parts.length * n);
+  parts.forEach((p, i) => out.set(p, i * n));
+  return out;
 }

@@ -8,7 +8,7 @@
 // hears nothing. Then an emergency page to zone B pre-empts the music and
 // the information message of a kiosk there, which carry on afterwards.
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { stopAll } from '../../src/testbed/proc.js';
@@ -17,7 +17,7 @@ import { kioskConfigFile } from '../helpers/processes.js';
 import { consoleLogin, type ConsoleSession } from '../helpers/console.js';
 import { sleep, tmpDir, until } from '../helpers/tmp.js';
 import { makeTone, soxStat, soxStatFull } from '../intercom/sox.js';
-import { alsaCapture, level, levels } from '../audio/helpers.js';
+import { alsaCapture, captureSamples, levels, loudWindows } from '../audio/helpers.js';
 import { launchDeskBrowser, startMediaBed, type MediaBed } from '../desk/helpers.js';
 import { buildWebBundles } from '../../src/hub/web-bundle.js';
 import { encodeWav } from '../../src/audio/wav.js';
@@ -32,22 +32,7 @@ interface Kiosk {
   capture: string;
 }
 
-/** The capture as samples (16-bit mono at 16 kHz). */
-function samples(file: string): Int16Array {
-  if (!existsSync(file)) return new Int16Array(0);
-  const b = readFileSync(file);
-  return new Int16Array(b.buffer, b.byteOffset, b.length >> 1);
-}
 
-/** The 100 ms windows where a frequency is loud, joined: what sox measures. */
-function loudWindows(x: Int16Array, hz: number, min = 0.05): Int16Array {
-  const n = RATE / 10;
-  const parts: Int16Array[] = [];
-  for (let o = 0; o + n <= x.length; o += n) if (level(x.subarray(o, o + n), hz, RATE) > min) parts.push(x.subarray(o, o + n));
-  const out = new Int16Array(parts.length * n);
-  parts.forEach((p, i) => out.set(p, i * n));
-  return out;
-}
 
 describe('live PA from the browser to zones (Chromium, Kamailio, rtpengine, hub and kiosk processes)', function () {
   this.timeout(180_000);
@@ -161,7 +146,7 @@ describe('live PA from the browser to zones (Chromium, Kamailio, rtpengine, hub 
   }
 
   it('talk to zone A: its kiosks play the browser\'s 1 kHz tone, zone B plays nothing, every receipt of A finished', async () => {
-    const fromB = samples(kiosks.get('plat-1')!.capture).length;
+    const fromB = captureSamples(kiosks.get('plat-1')!.capture).length;
     const id = await hold('concourse', 3000);
     assert.match(id, /^pa-l-/);
     // Receipts on the console page, live: both kiosks of zone A finished.
@@ -178,23 +163,23 @@ describe('live PA from the browser to zones (Chromium, Kamailio, rtpengine, hub 
     // What the kiosks played: the chime, then the browser's tone, measured like the source.
     const sent = soxStatFull(toneWav);
     for (const id of ['conc-north', 'conc-south']) {
-      const x = samples(kiosks.get(id)!.capture);
-      const tone = loudWindows(x, 1000);
+      const x = captureSamples(kiosks.get(id)!.capture);
+      const tone = loudWindows(x, 1000, RATE);
       const l1k = levels(x, 1000, RATE, 100);
       assert.ok(tone.length / RATE >= 1.5, `${id}: only ${tone.length / RATE} s of the tone (${x.length / RATE} s captured; 1 kHz levels ${l1k.filter((v) => v > 0.001).map((v) => v.toFixed(3)).join(' ')})`);
       const raw = path.join(dir, `${id}-tone.raw`);
       writeFileSync(raw, Buffer.from(tone.buffer, tone.byteOffset, tone.byteLength));
       const got = soxStat(raw, { rate: RATE });
       assert.ok(Math.abs(got.freq - sent.freq) / sent.freq <= 0.05, `${id} played ${got.freq} Hz, the browser sent ${sent.freq} Hz`);
-      assert.ok(loudWindows(x, 784, 0.05).length > 0, `${id}: the chime before the voice`);
+      assert.ok(loudWindows(x, 784, RATE, 0.05).length > 0, `${id}: the chime before the voice`);
     }
     // Zone B: nothing of the page (no tone, no chime). An idle kiosk's mixer writes nothing (it is off the media
     // clock while nothing plays), so whatever was captured is checked, and the kiosk is asked whether it is up.
-    const b = samples(kiosks.get('plat-1')!.capture).subarray(fromB);
+    const b = captureSamples(kiosks.get('plat-1')!.capture).subarray(fromB);
     const bStatus = (await (await fetch(kiosks.get('plat-1')!.proc.url + 'pa')).json()) as { sink: string; streams: unknown[] };
     assert.equal(bStatus.sink, 'alsa', 'zone B kiosk up on its ALSA device');
     assert.deepEqual(bStatus.streams, [], 'zone B plays nothing');
-    assert.equal(loudWindows(b, 1000, 0.005).length + loudWindows(b, 784, 0.005).length, 0, 'zone B heard the page');
+    assert.equal(loudWindows(b, 1000, RATE, 0.005).length + loudWindows(b, 784, RATE, 0.005).length, 0, 'zone B heard the page');
   });
 
   it('an emergency page pre-empts the music and an information message; they carry on afterwards', async () => {
@@ -206,7 +191,7 @@ describe('live PA from the browser to zones (Chromium, Kamailio, rtpengine, hub 
     assert.equal((await supervisor.post(`/api/pa/messages/${m.id}/approve`, { version: 1 })).status, 200);
 
     const k = kiosks.get('plat-2')!;
-    const from = samples(k.capture).length;
+    const from = captureSamples(k.capture).length;
     assert.equal((await dispatcher.post('/api/pa/plays', { message: m.id, kiosks: ['plat-2'] })).status, 201);
     const info = await until(async () => (await dispatcher.json<{ id: string; counts: { started: number } }[]>('/api/pa/actions')).find((a) => a.counts.started === 1), 10_000, 'the message playing');
     await sleep(2000);
@@ -218,7 +203,7 @@ describe('live PA from the browser to zones (Chromium, Kamailio, rtpengine, hub 
     assert.ok(done);
     await sleep(1500);
 
-    const x = samples(k.capture).subarray(from);
+    const x = captureSamples(k.capture).subarray(from);
     const w = 100;
     const l500 = levels(x, 500, RATE, w);
     const l300 = levels(x, 300, RATE, w);

@@ -13,7 +13,7 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startKamailio, runKamailio, type Kamailio } from '../../src/testbed/kamailio.js';
 import { startRtpengine } from '../../src/testbed/rtpengine.js';
@@ -25,28 +25,14 @@ import { kioskConfigFile } from '../helpers/processes.js';
 import { consoleLogin, type ConsoleSession } from '../helpers/console.js';
 import { sleep, tmpDir, until } from '../helpers/tmp.js';
 import { makeTone, soxStat } from '../intercom/sox.js';
-import { alsaCapture, level } from '../audio/helpers.js';
+import { alsaCapture, captureSamples, loudWindows } from '../audio/helpers.js';
 import { startHubProcess, startKiosk, token } from './helpers.js';
 import { rawUa } from './sip-raw.js';
 
 const RATE = 16000;
 const USERS = { page: 'gateway-secret', deskphone: 'phone-secret', control: 'control-secret', intruder: 'intruder-secret' };
 
-function samples(file: string): Int16Array {
-  if (!existsSync(file)) return new Int16Array(0);
-  const b = readFileSync(file);
-  return new Int16Array(b.buffer, b.byteOffset, b.length >> 1);
-}
 
-/** The 100 ms windows where `hz` is loud, joined. */
-function loudWindows(x: Int16Array, hz: number, min = 0.05): Int16Array {
-  const n = RATE / 10;
-  const parts: Int16Array[] = [];
-  for (let o = 0; o + n <= x.length; o += n) if (level(x.subarray(o, o + n), hz, RATE) > min) parts.push(x.subarray(o, o + n));
-  const out = new Int16Array(parts.length * n);
-  parts.forEach((p, i) => out.set(p, i * n));
-  return out;
-}
 
 interface Action {
   id: string;
@@ -127,7 +113,7 @@ describe('zone pages from SIP phones through the hub\'s page gateway (Kamailio, 
     const toneWav = makeTone(path.join(dir, 'phone-1k.wav'), 1000, 20, 16000, 0.3);
     const phone = await startBaresip({ user: 'deskphone', sourceWav: toneWav, registrar: { uri: `sip:127.0.0.1:${kam.port}`, domain: '127.0.0.1', password: USERS.deskphone } });
     await until(async () => /OK/.test((await phone.command('reginfo')).data), 10_000, 'baresip registered');
-    const fromB = samples(kiosks.get('plat-1')!.capture).length;
+    const fromB = captureSamples(kiosks.get('plat-1')!.capture).length;
     const r = await phone.command('dial', 'sip:page-zone-concourse@127.0.0.1');
     assert.ok(r.ok, r.data);
     const action = await until(async () => (await actions()).find((a) => a.createdBy === 'sip:deskphone'), 10_000, 'the page among the PA actions');
@@ -149,17 +135,17 @@ describe('zone pages from SIP phones through the hub\'s page gateway (Kamailio, 
     ]);
     // The phone's tone, after the chime, at both kiosks of the zone.
     for (const id of ['conc-north', 'conc-south']) {
-      const x = samples(kiosks.get(id)!.capture);
-      const tone = loudWindows(x, 1000);
+      const x = captureSamples(kiosks.get(id)!.capture);
+      const tone = loudWindows(x, 1000, RATE);
       assert.ok(tone.length / RATE >= 1.5, `${id}: only ${tone.length / RATE} s of the phone's tone (${x.length / RATE} s captured)`);
       const raw = path.join(dir, `${id}-tone.raw`);
       writeFileSync(raw, Buffer.from(tone.buffer, tone.byteOffset, tone.byteLength));
       const got = soxStat(raw, { rate: RATE });
       assert.ok(Math.abs(got.freq - 1000) / 1000 <= 0.05, `${id} played ${got.freq} Hz, the phone sent 1000 Hz`);
-      assert.ok(loudWindows(x, 784, 0.05).length > 0, `${id}: the chime before the voice`);
+      assert.ok(loudWindows(x, 784, RATE, 0.05).length > 0, `${id}: the chime before the voice`);
     }
-    const b = samples(kiosks.get('plat-1')!.capture).subarray(fromB);
-    assert.equal(loudWindows(b, 1000, 0.005).length + loudWindows(b, 784, 0.005).length, 0, 'the other zone heard the page');
+    const b = captureSamples(kiosks.get('plat-1')!.capture).subarray(fromB);
+    assert.equal(loudWindows(b, 1000, RATE, 0.005).length + loudWindows(b, 784, RATE, 0.005).length, 0, 'the other zone heard the page');
     const admin = await consoleLogin(hub.base, 'admin', 'admin-demo');
     const audit = await admin.json<{ user: string; role: string; action: string; target: string; result: string; detail: { id?: string } }[]>('/api/audit?action=pa.live');
     const rec = audit.find((e) => e.detail?.id === action.id);
@@ -173,7 +159,7 @@ describe('zone pages from SIP phones through the hub\'s page gateway (Kamailio, 
     const toneWav = makeTone(path.join(dir, 'control-1k.wav'), 1000, 20, 16000, 0.3);
     const phone = await startBaresip({ user: 'control', sourceWav: toneWav, registrar: { uri: `sip:127.0.0.1:${kam.port}`, domain: '127.0.0.1', password: USERS.control } });
     await until(async () => /OK/.test((await phone.command('reginfo')).data), 10_000, 'baresip registered');
-    const from = samples(kiosks.get('plat-1')!.capture).length;
+    const from = captureSamples(kiosks.get('plat-1')!.capture).length;
     assert.ok((await phone.command('dial', 'sip:page-zone-platforms@127.0.0.1')).ok);
     const action = await until(async () => (await actions()).find((a) => a.createdBy === 'sip:control'), 10_000, 'the page among the PA actions');
     assert.equal(action.channel, 'emergency');
@@ -182,8 +168,8 @@ describe('zone pages from SIP phones through the hub\'s page gateway (Kamailio, 
     await sleep(2500);
     await phone.command('hangup');
     await until(async () => (await actions()).find((x) => x.id === action.id)!.counts.finished === 1, 15_000, 'the platform kiosk\'s receipt finished');
-    const x = samples(kiosks.get('plat-1')!.capture).subarray(from);
-    assert.ok(loudWindows(x, 1000).length / RATE >= 1, `plat-1: only ${loudWindows(x, 1000).length / RATE} s of the phone's tone`);
+    const x = captureSamples(kiosks.get('plat-1')!.capture).subarray(from);
+    assert.ok(loudWindows(x, 1000, RATE).length / RATE >= 1, `plat-1: only ${loudWindows(x, 1000, RATE).length / RATE} s of the phone's tone`);
     await phone.stop();
   });
 
