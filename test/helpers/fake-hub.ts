@@ -16,6 +16,20 @@ export interface HubEvent {
   data: any;
 }
 
+/**
+ * Runs `f` no sooner than `ms` from now. libuv's timers count whole milliseconds and may fire up to 1 ms early,
+ * so a held clock sample could come back quicker than the delay a test set (a 60 ms hold measured 59.96 ms).
+ */
+function hold(ms: number, f: () => void): void {
+  const due = performance.now() + ms;
+  const check = () => {
+    const left = due - performance.now();
+    if (left > 0) setTimeout(check, Math.ceil(left));
+    else f();
+  };
+  setTimeout(check, ms);
+}
+
 export class FakeHub {
   readonly frames: { kiosk: string; msg: KioskToHub; at: number }[] = [];
   /** recorded events, each once (by id), in arrival order */
@@ -78,10 +92,10 @@ export class FakeHub {
         const welcome = () => {
           const time = Date.now() + this.clockSkewMs;
           const reply = () => send({ type: 'welcome', protocol: this.protocol, hub: 'fake-hub', time });
-          if (d.downMs > 0) setTimeout(reply, d.downMs);
+          if (d.downMs > 0) hold(d.downMs, reply);
           else reply();
         };
-        if (d.upMs > 0) setTimeout(welcome, d.upMs);
+        if (d.upMs > 0) hold(d.upMs, welcome);
         else welcome();
       }
       if (p.msg.type === 'time') {
@@ -91,10 +105,10 @@ export class FakeHub {
         const answer = () => {
           const t1 = preciseNow() + this.clockSkewMs;
           const reply = () => send({ type: 'time', t0, t1, t2: t1 });
-          if (d.downMs > 0) setTimeout(reply, d.downMs);
+          if (d.downMs > 0) hold(d.downMs, reply);
           else reply();
         };
-        if (d.upMs > 0) setTimeout(answer, d.upMs);
+        if (d.upMs > 0) hold(d.upMs, answer);
         else answer();
       }
       if (p.msg.type === 'events') {
