@@ -16,7 +16,10 @@ async function main(dir: string): Promise<never> {
     const ev = j.record('test.n', { i: i++ });
     let acked: string[] = [];
     if (i % 100 < 21) acked = j.pending(30).map((e) => e.id);
-    if (acked.length) process.send!({ issued: acked }); // before: the acknowledgement may reach the disk before the kill
+    // Told before the acknowledgement may reach the disk, and written to the IPC pipe before it starts: process.send
+    // only queues, and a kill right after the acknowledgement would lose a message still queued (the parent would
+    // then see events leave the outbox that nobody acknowledged: a failure of the test, not of the journal).
+    if (acked.length) await new Promise<void>((r) => process.send!({ issued: acked }, undefined, {}, () => r()));
     const ackDone = acked.length ? j.acknowledge(acked) : Promise.resolve(true);
     const [ok, ackOk] = await Promise.all([j.flushed(), ackDone]);
     if (ok && ackOk) process.send!({ seq: ev.seq, acked });
