@@ -4,7 +4,8 @@ import { readJournal } from '../../src/store/event-journal.js';
 import path from 'node:path';
 import { kioskConfigFile, startKioskProcess, postJson, REPO, type KioskProc } from '../helpers/processes.js';
 import { startSipp, type Sipp } from '../../src/testbed/sipp.js';
-import { until } from '../helpers/tmp.js';
+import { sleep, until } from '../helpers/tmp.js';
+import type { Baresip } from '../../src/testbed/baresip.js';
 
 export interface LoggedEvent {
   type: string;
@@ -66,4 +67,20 @@ export function firstCall(rig: CallRig): string[] {
 
 export function targets(emergency: { uri: string; ringTimeoutS?: number; unreachableAfterS?: number }[], information = emergency) {
   return { sip: { targets: { emergency, information } } };
+}
+
+/**
+ * A press, the alarm call to a baresip desk talking for 3 s, the desk hanging up, the kiosk stopped; returns the
+ * desk's recording of that call. (The desk hangs up without acknowledging, so the alarm is re-sent at once: later
+ * recordings are of that call.) `before`: the desk's number of recordings before the press.
+ */
+export async function alarmCallToBaresipDesk(rig: CallRig, deskPhone: Baresip, before: number): Promise<string> {
+  await rig.press('emergency');
+  await rig.waitState('connected', 15_000);
+  await sleep(3000);
+  await deskPhone.command('hangup');
+  await rig.waitState('ended', 10_000);
+  await rig.kiosk.stop();
+  const recs = await until(() => (deskPhone.recordings().length > before ? deskPhone.recordings() : undefined), 5000, 'baresip recording');
+  return recs[before]!;
 }
