@@ -35,6 +35,20 @@ export const KioskConfigSchema = Strict(
     display: Display,
     hub: Type.Optional(HubLink),
     supervision: Type.Optional(Supervision),
+    scheduling: Type.Optional(
+      Strict(
+        {
+          backgroundThreadsNice: Type.Integer({
+            minimum: 0,
+            maximum: 19,
+            default: 10,
+            description:
+              "nice value of V8's background threads (optimising compiler, garbage collector helpers), so the main thread, which runs the emergency path, preempts them; the file-I/O pool keeps the main thread's priority; 0: leave them; applied at start",
+          }),
+        },
+        'thread priorities of the kiosk process',
+      ),
+    ),
   },
   'help-point kiosk configuration',
 );
