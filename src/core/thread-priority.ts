@@ -20,7 +20,7 @@ import type { Logger } from './log.js';
 import { dspOrUndefined } from '../dsp/native.js';
 
 export type ThreadPriorityResult =
-  | { applied: true; nice: number; threads: number[]; pool: number[] }
+  | { applied: true; /** the main thread's nice value */ main: number; nice: number; threads: number[]; pool: number[] }
   | { applied: false; reason: string };
 
 /** How long the pool's threads may take to meet; a busy pool means try later rather than guess. */
@@ -36,15 +36,22 @@ export function poolSize(env: NodeJS.ProcessEnv = process.env): number {
   return n < 0 || n > 1024 ? 1024 : n;
 }
 
-/** Renices the process's threads other than the main one and the libuv pool; nothing when it cannot tell them apart. */
-export async function lowerBackgroundThreads(nice: number): Promise<ThreadPriorityResult> {
-  if (nice === 0) return { applied: false, reason: 'off (backgroundThreadsNice 0)' };
+/**
+ * Renices the process's threads other than the main one and the libuv pool `steps` nice values below the main
+ * thread (the systemd unit starts the kiosk at Nice=-5: its background threads go to 5); nothing when it cannot tell
+ * them apart.
+ */
+export async function lowerBackgroundThreads(steps: number): Promise<ThreadPriorityResult> {
+  if (steps === 0) return { applied: false, reason: 'off (scheduling.backgroundNiceSteps 0)' };
   if (process.platform !== 'linux') return { applied: false, reason: `not on Linux (${process.platform})` };
   const dsp = dspOrUndefined();
   if (!dsp?.threadPoolIds) return { applied: false, reason: 'the native addon (helppoint-dsp) is not available to find the worker pool' };
   const size = poolSize();
   const pool = await dsp.threadPoolIds(size, MEET_MS);
   if (new Set(pool).size !== size) return { applied: false, reason: `the worker pool was busy (${new Set(pool).size} of ${size} threads met)` };
+  const main = os.getPriority(process.pid);
+  const nice = Math.min(19, main + steps);
+  if (nice === main) return { applied: false, reason: `the main thread already runs at nice ${main}, the lowest priority` };
   const threads: number[] = [];
   for (const name of readdirSync('/proc/self/task')) {
     const tid = Number(name);
@@ -56,7 +63,7 @@ export async function lowerBackgroundThreads(nice: number): Promise<ThreadPriori
       // the thread ended between the listing and here
     }
   }
-  return { applied: true, nice, threads, pool };
+  return { applied: true, main, nice, threads, pool };
 }
 
 /**
@@ -64,14 +71,14 @@ export async function lowerBackgroundThreads(nice: number): Promise<ThreadPriori
  * demo, whose threads are not the kiosk's to change): one retry 10 s later when the pool was busy; the outcome is
  * one log line.
  */
-export function lowerBackgroundThreadsSoon(nice: number, log: Logger, retryMs = 10_000): { stop(): void } {
+export function lowerBackgroundThreadsSoon(steps: number, log: Logger, retryMs = 10_000): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   const attempt = (last: boolean) =>
-    lowerBackgroundThreads(nice).then(
+    lowerBackgroundThreads(steps).then(
       (r) => {
-        if (r.applied) log.info({ nice: r.nice, threads: r.threads.length }, 'V8 background threads run at a lower priority than the main thread');
+        if (r.applied) log.info({ main: r.main, nice: r.nice, threads: r.threads.length }, 'V8 background threads run at a lower priority than the main thread');
         else if (!last && r.reason.startsWith('the worker pool was busy')) timer = setTimeout(() => void attempt(true), retryMs).unref();
-        else if (nice !== 0) log.warn({ reason: r.reason }, 'V8 background threads keep the main thread\'s priority');
+        else if (steps !== 0) log.warn({ reason: r.reason }, 'V8 background threads keep the main thread\'s priority');
       },
       (err: Error) => log.warn({ err: err.message }, 'V8 background threads keep the main thread\'s priority'),
     );

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { once } from 'node:events';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { poolSize } from '../../src/core/thread-priority.js';
@@ -55,9 +56,11 @@ describe('background thread priority', function () {
     assert.ok(res.threads.length >= 2, `background threads: ${res.threads.length}`);
     const tids = readdirSync(`/proc/${r.pid}/task`).map(Number);
     for (const t of res.pool) assert.ok(tids.includes(t), `pool thread ${t} is a thread of the child`);
-    assert.equal(niceOf(r.pid, r.pid), 0, 'main thread');
-    for (const t of res.pool) assert.equal(niceOf(r.pid, t), 0, `pool thread ${t}`);
-    for (const t of res.threads) assert.equal(niceOf(r.pid, t), 10, `background thread ${t}`);
+    // relative to the priority the test runs at (0 normally)
+    const base = os.getPriority(process.pid);
+    assert.equal(niceOf(r.pid, r.pid), base, 'main thread');
+    for (const t of res.pool) assert.equal(niceOf(r.pid, t), base, `pool thread ${t}`);
+    for (const t of res.threads) assert.equal(niceOf(r.pid, t), Math.min(19, base + 10), `background thread ${t}`);
     // and every thread is one of the three kinds
     assert.deepEqual(tids.filter((t) => t !== r.pid && !res.pool.includes(t) && !res.threads.includes(t)), []);
   });
@@ -76,7 +79,7 @@ describe('background thread priority', function () {
     const res = r.result as { applied: boolean; reason: string };
     assert.equal(res.applied, false);
     assert.match(res.reason, /worker pool was busy \(\d of 4 threads met\)/);
-    for (const t of readdirSync(`/proc/${r.pid}/task`).map(Number)) assert.equal(niceOf(r.pid, t), 0, `thread ${t}`);
+    for (const t of readdirSync(`/proc/${r.pid}/task`).map(Number)) assert.equal(niceOf(r.pid, t), os.getPriority(process.pid), `thread ${t}`);
   });
 
   describe('the kiosk command', () => {
@@ -90,21 +93,22 @@ describe('background thread priority', function () {
       kiosk = await startKioskProcess(kioskConfigFile().file);
       await kiosk.proc.waitFor(/lower priority than the main thread/, 10_000);
       const pid = kiosk.proc.pid;
+      const base = os.getPriority(process.pid);
       const nice = readdirSync(`/proc/${pid}/task`).map(Number).map((t) => [t, niceOf(pid, t)] as const);
-      assert.equal(niceOf(pid, pid), 0, 'main thread');
+      assert.equal(niceOf(pid, pid), base, 'main thread');
       // V8's workers (4 by default) and its delayed-task thread at least; the worker pool's 4 untouched
-      assert.ok(nice.filter(([, n]) => n === 10).length >= 5, JSON.stringify(nice));
-      assert.ok(nice.filter(([t, n]) => t !== pid && n === 0).length >= 4, JSON.stringify(nice));
+      assert.ok(nice.filter(([, n]) => n === Math.min(19, base + 10)).length >= 5, JSON.stringify(nice));
+      assert.ok(nice.filter(([t, n]) => t !== pid && n === base).length >= 4, JSON.stringify(nice));
       // the kiosk works: its health answers
       const h = (await (await fetch(kiosk.url + 'health')).json()) as { ok?: boolean };
       assert.ok(h);
     });
 
-    it('leaves them alone with scheduling.backgroundThreadsNice 0', async () => {
-      kiosk = await startKioskProcess(kioskConfigFile({ scheduling: { backgroundThreadsNice: 0 } }).file);
+    it('leaves them alone with scheduling.backgroundNiceSteps 0', async () => {
+      kiosk = await startKioskProcess(kioskConfigFile({ scheduling: { backgroundNiceSteps: 0 } }).file);
       await new Promise((r) => setTimeout(r, 300));
       const pid = kiosk.proc.pid;
-      for (const t of readdirSync(`/proc/${pid}/task`).map(Number)) assert.equal(niceOf(pid, t), 0, `thread ${t}`);
+      for (const t of readdirSync(`/proc/${pid}/task`).map(Number)) assert.equal(niceOf(pid, t), os.getPriority(process.pid), `thread ${t}`);
       assert.doesNotMatch(kiosk.proc.output(), /lower priority than the main thread/);
     });
   });

@@ -38,12 +38,12 @@ export const KioskConfigSchema = Strict(
     scheduling: Type.Optional(
       Strict(
         {
-          backgroundThreadsNice: Type.Integer({
+          backgroundNiceSteps: Type.Integer({
             minimum: 0,
-            maximum: 19,
+            maximum: 39,
             default: 10,
             description:
-              "nice value of V8's background threads (optimising compiler, garbage collector helpers), so the main thread, which runs the emergency path, preempts them; the file-I/O pool keeps the main thread's priority; 0: leave them; applied at start",
+              "V8's background threads (optimising compiler, garbage collector helpers) this many nice values below the main thread, which runs the emergency path, so it preempts them (at most nice 19); the file-I/O pool keeps the main thread's priority; 0: leave them; applied at start",
           }),
         },
         'thread priorities of the kiosk process',
