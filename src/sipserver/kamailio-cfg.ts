@@ -221,13 +221,14 @@ route[ZONE_PAGE] {
     append_hf("${GROUP_PAGE_HEADER}: *\\r\\n");
     $var(zone) = "all zones";
   } else if ($rU =~ "^page-group-") {
+    # The name is checked on the Request-URI: an empty substring assigned to a $var would read as "0".
+    if (!($rU =~ "^page-group-[A-Za-z0-9_.~-]+$")) { sl_send_reply("404", "Not Found: no zone group to page"); exit; }
     $var(zone) = $(rU{s.substr,11,0});
-    if (!($var(zone) =~ "^[A-Za-z0-9_.~-]+$")) { sl_send_reply("404", "Not Found: no zone group to page"); exit; }
     append_hf("${GROUP_PAGE_HEADER}: $var(zone)\\r\\n");
     $var(zone) = "group " + $var(zone);
   } else {
+    if (!($rU =~ "^page-zone-[A-Za-z0-9_.~-]+$")) { sl_send_reply("404", "Not Found: no zone to page"); exit; }
     $var(zone) = $(rU{s.substr,10,0});
-    if (!($var(zone) =~ "^[A-Za-z0-9_.~-]+$")) { sl_send_reply("404", "Not Found: no zone to page"); exit; }
     append_hf("${ZONE_PAGE_HEADER}: $var(zone)\\r\\n");
   }
   append_hf("P-Asserted-Identity: <sip:$avp(caller)@${o.domain}>\\r\\n");

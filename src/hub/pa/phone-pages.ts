@@ -75,7 +75,7 @@ export function phoneGroupPage(
     return { ok: true, group, zones, by, emergency: phone.emergency };
   }
   const zones = o.site.filter((z) => z.groups?.includes(group)).map((z) => z.id);
-  if (!group || !zones.length) return { ok: false, reason: `no zone group "${group}" (site zones[].groups)`, group, by };
+  if (!group || !zones.length) return { ok: false, reason: `no zone group "${group}" (groups of the site's zones)`, group, by };
   // A group with a zone that cannot be paged is refused whole, as a console's page naming that zone is.
   const noPa = zones.filter((z) => !Object.hasOwn(o.zones, z));
   if (noPa.length) return { ok: false, reason: `zone group "${group}": no page group for zone(s) ${noPa.join(', ')} (pa.zones)`, group, by };
