@@ -141,7 +141,8 @@ export class LivePages {
     const o = { fromServer, domain: this.cfg.gateway!.account.domain, phones: this.cfg.sipPhones, zones: this.cfg.zones, site: this.pa.hub.config.site.zones };
     let d: { ok: true; zones: string[]; by: string; emergency: boolean } | { ok: false; reason: string; by?: string };
     let target: string; // what was dialled, for the log and the audit: the zone, "group:GROUP" or "all"
-    if (call.headers[GROUP_HEADER.toLowerCase()] !== undefined) {
+    const byGroup = call.headers[GROUP_HEADER.toLowerCase()] !== undefined;
+    if (byGroup) {
       const g = phoneGroupPage(call.headers, o);
       target = g.group === ALL_ZONES ? 'all' : `group:${g.group ?? ''}`;
       d = g;
@@ -160,7 +161,7 @@ export class LivePages {
       return;
     }
     const req: PageRequest = { id: newId('pa-l'), zones: d.zones, emergency: d.emergency, by: d.by, role: 'sip-phone', expires: Infinity };
-    await audit('ok', { id: req.id, emergency: req.emergency, ...(target === d.zones[0] ? {} : { zones: d.zones }) });
+    await audit('ok', { id: req.id, emergency: req.emergency, ...(byGroup ? { zones: d.zones } : {}) });
     this.log.info({ page: req.id, by: d.by, zone: target, zones: d.zones, emergency: d.emergency, via }, 'zone page from a SIP phone accepted');
     await this.onAir(call, req);
   }
