@@ -63,14 +63,17 @@ export interface KamailioCfgOptions {
   pagingUser: string;
   /**
    * The hub's page gateway (hub config pa.gateway.account.user): a zone page to
-   * "sip:page-zone-ZONE@domain" from an authenticated caller reaches its
-   * registration with the zone and the caller asserted in headers set here.
+   * "sip:page-zone-ZONE@domain", a zone group's page to "sip:page-group-GROUP@domain"
+   * or all-call to "sip:page-all@domain" from an authenticated caller reaches its
+   * registration with the zone or group and the caller asserted in headers set here.
    */
   pageGatewayUser: string;
 }
 
 /** The zone of a zone page, set by the SIP server (route ZONE_PAGE) after removing any the caller sent. */
 export const ZONE_PAGE_HEADER = 'X-Helppoint-Page-Zone';
+/** The zone group of a group page ("*" for all-call), set by the SIP server (route ZONE_PAGE) after removing any the caller sent. */
+export const GROUP_PAGE_HEADER = 'X-Helppoint-Page-Group';
 
 /**
  * Desk groups: \$sht(groups=>GROUP::0), \$sht(groups=>GROUP::1), ... name the
@@ -154,12 +157,12 @@ ${o.verbose ? `  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU ct=$cT\\n
     if ($au == $fU) $avp(caller) = $au;
     consume_credentials();
   }
-  # The caller's identity and a zone page's zone are this server's to assert (route ZONE_PAGE), never the caller's.
-  if (is_method("INVITE")) { remove_hf("P-Asserted-Identity"); remove_hf("${ZONE_PAGE_HEADER}"); }
+  # The caller's identity and a zone page's zone or group are this server's to assert (route ZONE_PAGE), never the caller's.
+  if (is_method("INVITE")) { remove_hf("P-Asserted-Identity"); remove_hf("${ZONE_PAGE_HEADER}"); remove_hf("${GROUP_PAGE_HEADER}"); }
   if (is_method("INVITE")) record_route();
   # "sip:user@${o.domain}" (no port) names our own domain: look the user up.
   if (uri == myself || ($rd == "${o.domain}" && $(ru{uri.port}) == "")) {
-    if (is_method("INVITE") && $rU =~ "^page-zone-") route(ZONE_PAGE);
+    if (is_method("INVITE") && $rU =~ "^page-(zone-|group-|all$)") route(ZONE_PAGE);
     else if (is_method("INVITE") && $rU =~ "^page-") route(PAGE);
     else if ($sht(groups=>$rU::0) != $null) route(GROUP);
     else if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
@@ -205,17 +208,30 @@ route[PAGE] {
   t_on_branch("PAGE_BRANCH");
 }
 
-# A zone page, "sip:page-zone-ZONE@domain" (docs/pa.md, zone pages from SIP phones): not forked to the zone's kiosks
-# (each answers at once and the caller keeps one), but sent to the hub's page gateway, which pages the zone as a
-# console's live page. The gateway trusts these two headers because the call arrives over its own registration:
-# the zone, and the caller as authenticated above (both removed from what the caller sent). An unauthenticated
-# caller (test bed only: production authenticates every INVITE) gets 403; the gateway not registered: 480.
+# A zone page, "sip:page-zone-ZONE@domain", a zone group's, "sip:page-group-GROUP@domain", or all-call,
+# "sip:page-all@domain" (docs/pa.md, zone pages from SIP phones): not forked to the kiosks (each answers at once
+# and the caller keeps one), but sent to the hub's page gateway, which pages the zones as a console's live page
+# and decides which caller may page what. The gateway trusts these headers because the call arrives over its own
+# registration: the zone or the group ("*": all zones), and the caller as authenticated above (all removed from
+# what the caller sent). An unauthenticated caller (test bed only: production authenticates every INVITE) gets
+# 403; a malformed name 404; the gateway not registered: 480.
 route[ZONE_PAGE] {
-  $var(zone) = $(rU{s.substr,10,0});
   if ($avp(caller) == $null) { sl_send_reply("403", "Forbidden: a zone page needs an authenticated caller"); exit; }
-  if (!($var(zone) =~ "^[A-Za-z0-9_.~-]+$")) { sl_send_reply("404", "Not Found: no zone to page"); exit; }
+  if ($rU == "page-all") {
+    append_hf("${GROUP_PAGE_HEADER}: *\\r\\n");
+    $var(zone) = "all zones";
+  } else if ($rU =~ "^page-group-") {
+    # The name is checked on the Request-URI: an empty substring assigned to a $var would read as "0".
+    if (!($rU =~ "^page-group-[A-Za-z0-9_.~-]+$")) { sl_send_reply("404", "Not Found: no zone group to page"); exit; }
+    $var(zone) = $(rU{s.substr,11,0});
+    append_hf("${GROUP_PAGE_HEADER}: $var(zone)\\r\\n");
+    $var(zone) = "group " + $var(zone);
+  } else {
+    if (!($rU =~ "^page-zone-[A-Za-z0-9_.~-]+$")) { sl_send_reply("404", "Not Found: no zone to page"); exit; }
+    $var(zone) = $(rU{s.substr,10,0});
+    append_hf("${ZONE_PAGE_HEADER}: $var(zone)\\r\\n");
+  }
   append_hf("P-Asserted-Identity: <sip:$avp(caller)@${o.domain}>\\r\\n");
-  append_hf("${ZONE_PAGE_HEADER}: $var(zone)\\r\\n");
   $ru = "sip:${o.pageGatewayUser.replace(/"/g, '')}@" + $rd;
   if (!lookup("location")) { sl_send_reply("480", "Temporarily Unavailable: the page gateway is not registered"); exit; }
   xlog("L_INFO", "zone page $var(zone) from $avp(caller): $ru\\n");

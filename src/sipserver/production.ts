@@ -19,7 +19,8 @@ export const SITE_DEFAULTS = {
   RPC_TOKEN: 'change-this-rpc-token',
   // The kiosks' sip.paging.user (the same at every kiosk): a page to sip:page-KIOSK@SIP_DOMAIN reaches KIOSK as this user.
   PAGING_USER: 'page',
-  // The hub's page gateway account (hub pa.gateway.account.user): zone pages, sip:page-zone-ZONE@SIP_DOMAIN, go to its registration.
+  // The hub's page gateway account (hub pa.gateway.account.user): zone pages (sip:page-zone-ZONE@SIP_DOMAIN, sip:page-group-GROUP@SIP_DOMAIN,
+  // sip:page-all@SIP_DOMAIN) go to its registration.
   // Not starting with "page-" (that prefix is the paging routes').
   PAGE_GATEWAY_USER: 'pa-gateway',
 };

@@ -2,7 +2,7 @@
 // and the hub config's checks of pa.sipPhones.
 import { strict as assert } from 'node:assert';
 import path from 'node:path';
-import { assertedUser, phonePage } from '../../src/hub/pa/phone-pages.js';
+import { assertedUser, phoneGroupPage, phonePage } from '../../src/hub/pa/phone-pages.js';
 import { readMerged } from '../../src/config/load.js';
 import { validateHubConfig } from '../../src/config/validate.js';
 import { EXAMPLE } from '../helpers/processes.js';
@@ -42,6 +42,45 @@ describe('zone pages from SIP phones: the gateway\'s decision', () => {
     assert.match((decide('<sip:control@sip.example.org>', 'nowhere') as { reason: string }).reason, /no page group for zone "nowhere"/);
     assert.match((decide('<sip:control@sip.example.org>', 'toString') as { reason: string }).reason, /no page group/);
     assert.equal(decide('<sip:deskphone@sip.example.org>', '').ok, false);
+  });
+
+  // Zone groups (site zones[].groups) and all-call: every zone named must be the phone's.
+  const site = [
+    { id: 'concourse', groups: ['public-areas', 'all'] },
+    { id: 'platforms', groups: ['public-areas', 'all'] },
+    { id: 'depot', groups: ['all', 'staff'] },
+    { id: 'office' },
+  ];
+  const groupPhones = [...phones, { user: 'both', zones: ['concourse', 'platforms'], emergency: false }];
+  const hg = (pai: string | undefined, group: string) => ({ ...h(pai, undefined), 'x-helppoint-page-group': group });
+  const group = (pai: string | undefined, g: string, fromServer = true, z = zones) => phoneGroupPage(hg(pai, g), { fromServer, domain: 'sip.example.org', phones: groupPhones, zones: z, site });
+  const reason = (d: object) => (d as { reason: string }).reason;
+
+  it('takes a group page from a phone listed for every zone of the group, and all-call from a phone with "*"', () => {
+    assert.deepEqual(group('<sip:both@sip.example.org>', 'public-areas'), { ok: true, group: 'public-areas', zones: ['concourse', 'platforms'], by: 'sip:both', emergency: false });
+    assert.deepEqual(group('<sip:control@sip.example.org>', 'public-areas'), { ok: true, group: 'public-areas', zones: ['concourse', 'platforms'], by: 'sip:control', emergency: true });
+    // All-call: every zone of the site with a page group, in the site's order (office and depot have none here).
+    assert.deepEqual(group('<sip:control@sip.example.org>', '*'), { ok: true, group: '*', zones: ['concourse', 'platforms'], by: 'sip:control', emergency: true });
+    const withDepot = { ...zones, depot: { ...zones.platforms, group: '239.1.1.3' } };
+    assert.deepEqual((group('<sip:control@sip.example.org>', '*', true, withDepot) as { zones: string[] }).zones, ['concourse', 'platforms', 'depot']);
+  });
+
+  it('refuses a group or all-call the phone may not page whole, with the reason', () => {
+    assert.match(reason(group('<sip:deskphone@sip.example.org>', 'public-areas')), /sip:deskphone may not page zone group "public-areas": not its zone\(s\) platforms/);
+    assert.match(reason(group('<sip:both@sip.example.org>', '*')), /sip:both may not page all zones/);
+    assert.match(reason(group('<sip:deskphone@sip.example.org>', '*')), /may not page all zones/);
+    assert.match(reason(group('<sip:control@sip.example.org>', 'nowhere')), /no zone group "nowhere"/);
+    assert.match(reason(group('<sip:control@sip.example.org>', '')), /no zone group ""/);
+    // A zone of the group that has no page group: the whole group is refused, as a console's page naming it is.
+    assert.match(reason(group('<sip:control@sip.example.org>', 'staff')), /zone group "staff": no page group for zone\(s\) depot/);
+    assert.match(reason(group('<sip:control@sip.example.org>', 'all')), /no page group for zone\(s\) depot/);
+    assert.match(reason(group('<sip:intruder@sip.example.org>', 'public-areas')), /sip:intruder is not a paging phone/);
+    assert.match(reason(group('<sip:control@sip.example.org>', 'public-areas', false)), /not from the site SIP server/);
+    assert.match(reason(group(undefined, 'public-areas')), /no single caller asserted/);
+    // Both headers: the SIP server never sets both.
+    const both = phoneGroupPage({ ...hg('<sip:control@sip.example.org>', 'public-areas'), 'x-helppoint-page-zone': 'concourse' }, { fromServer: true, domain: 'sip.example.org', phones: groupPhones, zones, site });
+    assert.match(reason(both), /both a zone and a zone group/);
+    assert.match(reason(phoneGroupPage(hg('<sip:control@sip.example.org>', '*'), { fromServer: true, domain: 'sip.example.org', phones: groupPhones, zones: {}, site })), /no zone has a page group/);
   });
 
   it('the hub config: pa.sipPhones off by default; unknown zones, duplicates and no gateway are refused', () => {

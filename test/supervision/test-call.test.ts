@@ -8,6 +8,17 @@ import { startAnswerer, type Answerer } from './answerer.js';
 import { rig, STEP_ORDER } from './helpers.js';
 import { FakeHub } from '../helpers/fake-hub.js';
 import dgram from 'node:dgram';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startSipp } from '../../src/testbed/sipp.js';
+import { freePort } from '../../src/testbed/ports.js';
+
+const SIPP = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../sipp');
+const sippLog = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('_errors.log') || f.endsWith('_messages.log'))
+    .map((f) => readFileSync(path.join(dir, f), 'utf8').slice(-2500))
+    .join('\n');
 
 const TOKEN = 'supervision-test-token-0123456789';
 
@@ -125,6 +136,44 @@ describe('supervision test call', function () {
       desk.close();
     }
   });
+
+  for (const trusted of [true, false]) {
+    it(trusted
+      ? 'a trusted incoming call (a desk calling back) during a test call ends the test (interrupted, not a fault) and is answered'
+      : 'an untrusted incoming call during a test call gets 486 and the test goes on', async () => {
+      answerer = await startAnswerer({ noInfo: true }); // keeps the call up: the test waits for its report
+      const deskPort = await freePort();
+      const r = await rig({
+        supervision: { enabled: false, target: answerer.uri, toneTimeoutMs: 4000 },
+        // trusted by its address and port (sip.trustedSources); the answerer on another port is not
+        sip: { autoAnswerFrom: ['desk@127.0.0.1'], trustedSources: trusted ? [`127.0.0.1:${deskPort}`] : [] },
+      });
+      const sipPort = ((await (await fetch(r.kiosk.url + 'health')).json()) as { sipPort: number }).sipPort;
+      const pending = r.runTest();
+      await until(() => answerer!.calls[0]?.establishedAt, 10_000, 'test call established');
+      const caller = await startSipp({
+        scenario: path.join(SIPP, trusted ? 'caller-autoanswer.xml' : 'caller-gets-busy.xml'),
+        port: deskPort,
+        args: [`127.0.0.1:${sipPort}`, '-s', 'desk', '-set', 'kiosk', 'conc-north', '-m', '1', ...(trusted ? ['-rtp_echo'] : [])],
+      });
+      assert.equal(await caller.proc.exited, 0, sippLog(caller.dir));
+      const t = (await pending).body;
+      if (trusted) {
+        assert.equal(t.failedStep, 'interrupted', JSON.stringify(t.steps));
+        assert.match(t.steps.find((s: any) => s.step === 'audio-out').detail, /^skipped: interrupted/);
+        await until(() => answerer!.calls[0]!.endedAt, 5000, 'the test call ended');
+        // the journal is written in batches: wait for the caller's BYE to be on disk
+        const states = () => r.events().filter((e) => e.type === 'call.state').map((e) => `${e.data.state}${e.data.incoming ? '(in)' : ''}`);
+        await until(() => states().includes('ended(in)'), 5000, 'the incoming call ended');
+        assert.deepEqual(states(), ['connected(in)', 'ended(in)']);
+        assert.ok(!(await r.faults()).some((f) => f.code === 'test-failed'), 'an interrupted test is not a fault');
+      } else {
+        // not interrupted: the test ran to its own end (the answerer never reports, so audio-out fails on its timeout)
+        assert.notEqual(t.failedStep, 'interrupted', JSON.stringify(t.steps));
+        assert.equal(r.events().filter((e) => e.type === 'call.state').length, 0, 'no call for the stranger');
+      }
+    });
+  }
 
   for (const [what, opts, step, detail] of [
     ['the answerer reports it did not hear the kiosk', { reportFail: true }, 'audio-out', /audio-out=fail/],

@@ -55,14 +55,14 @@ export const HubPa = Strict(
       Strict({
         user: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$', description: 'the phone\'s SIP account on the site SIP server, as the SIP server asserts it (P-Asserted-Identity)' }),
         zones: Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, uniqueItems: true }), Type.Literal('*')], {
-          description: 'the zones (pa.zones) it may page by dialling page-zone-ZONE; "*": every zone',
+          description: 'the zones (pa.zones) it may page by dialling page-zone-ZONE, and page-group-GROUP when every zone of the group is among them; "*": every zone, page-all too',
         }),
         emergency: Type.Boolean({ default: false, description: 'its zone pages are emergency pages (the zones\' emergency groups and priority)' }),
       }),
       {
         default: [],
         description:
-          'desk SIP phones that page a zone through the gateway by dialling sip:page-zone-ZONE@domain: the site SIP server authenticates the caller and asserts who it is; the gateway takes the call only over its own registration and only from a phone listed here for that zone. Empty (default): no zone pages from phones',
+          'desk SIP phones that page through the gateway by dialling sip:page-zone-ZONE@domain, sip:page-group-GROUP@domain (every zone of a site zone group) or sip:page-all@domain: the site SIP server authenticates the caller and asserts who it is; the gateway takes the call only over its own registration and only from a phone listed here for every zone it would page. Empty (default): no zone pages from phones',
       },
     ),
     browser: Type.Optional(

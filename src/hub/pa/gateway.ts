@@ -16,11 +16,13 @@
 // it by unicast from then on.
 //
 // Zone pages from desk SIP phones (pa.sipPhones, phone-pages.ts): a phone
-// dials sip:page-zone-ZONE@domain; the site SIP server authenticates it and
-// sends the call to this gateway's registration with the zone and the
-// caller's identity in headers it sets itself. Such a call carries no token:
-// it is taken only when it arrived over the gateway's registration flow and
-// the asserted caller is listed for the zone, then goes out as a live page.
+// dials sip:page-zone-ZONE@domain, sip:page-group-GROUP@domain (every zone of
+// a PA zone group) or sip:page-all@domain; the site SIP server authenticates
+// it and sends the call to this gateway's registration with the zone or group
+// and the caller's identity in headers it sets itself. Such a call carries no
+// token: it is taken only when it arrived over the gateway's registration flow
+// and the asserted caller is listed for every zone it names, then goes out as
+// one live page to those zones, as a console's page to several zones.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../core/log.js';
 import { CODECS } from '../../audio/codecs/index.js';
@@ -29,7 +31,7 @@ import { chimeAt } from './audio.js';
 import type { PaConfig } from './config.js';
 import { PageSender, type Destination } from './page-sender.js';
 import { newId, unmapped, type PaHub } from './service.js';
-import { phonePage, ZONE_HEADER } from './phone-pages.js';
+import { ALL_ZONES, GROUP_HEADER, phoneGroupPage, phonePage, ZONE_HEADER } from './phone-pages.js';
 import { describeArrival } from '../../intercom/trust.js';
 
 export const PAGE_HEADER = 'X-Helppoint-Page';
@@ -118,8 +120,9 @@ export class LivePages {
   }
 
   private async invite(call: EndpointCall): Promise<void> {
-    // No token but the SIP server's zone header: a desk phone's zone page (its own checks, below).
-    if (call.headers[PAGE_HEADER.toLowerCase()] === undefined && call.headers[ZONE_HEADER.toLowerCase()] !== undefined) return this.phoneInvite(call);
+    // No token but the SIP server's zone or group header: a desk phone's zone page (its own checks, below).
+    const byServer = call.headers[ZONE_HEADER.toLowerCase()] !== undefined || call.headers[GROUP_HEADER.toLowerCase()] !== undefined;
+    if (call.headers[PAGE_HEADER.toLowerCase()] === undefined && byServer) return this.phoneInvite(call);
     const token = call.headers[PAGE_HEADER.toLowerCase()] ?? '';
     const req = this.requests.get(token);
     if (req) this.requests.delete(token); // one call per token
@@ -131,23 +134,35 @@ export class LivePages {
     await this.onAir(call, req);
   }
 
-  /** A zone page dialled on a desk SIP phone: trusted by arrival and the SIP server's assertion, then as a console's page. */
+  /** A zone, zone group or all-call page dialled on a desk SIP phone: trusted by arrival and the SIP server's assertion, then as a console's page. */
   private async phoneInvite(call: EndpointCall): Promise<void> {
     const via = describeArrival(call.arrival);
     const fromServer = this.endpoint.viaRegistration(call.arrival);
-    const d = phonePage(call.headers, { fromServer, domain: this.cfg.gateway!.account.domain, phones: this.cfg.sipPhones, zones: this.cfg.zones });
+    const o = { fromServer, domain: this.cfg.gateway!.account.domain, phones: this.cfg.sipPhones, zones: this.cfg.zones, site: this.pa.hub.config.site.zones };
+    let d: { ok: true; zones: string[]; by: string; emergency: boolean } | { ok: false; reason: string; by?: string };
+    let target: string; // what was dialled, for the log and the audit: the zone, "group:GROUP" or "all"
+    const byGroup = call.headers[GROUP_HEADER.toLowerCase()] !== undefined;
+    if (byGroup) {
+      const g = phoneGroupPage(call.headers, o);
+      target = g.group === ALL_ZONES ? 'all' : `group:${g.group ?? ''}`;
+      d = g;
+    } else {
+      const z = phonePage(call.headers, o);
+      target = z.zone ?? '-';
+      d = z.ok ? { ok: true, zones: [z.zone], by: z.by, emergency: z.emergency } : z;
+    }
     const audit = (result: string, detail: Record<string, unknown>) =>
-      this.pa.hub.storage.audit({ user: d.by ?? '-', role: 'sip-phone', action: 'pa.live', target: d.zone ?? '-', result, detail: { ...detail, via }, address: call.arrival?.host }).catch((err: Error) => this.log.error({ err: err.message }, 'audit record not written'));
+      this.pa.hub.storage.audit({ user: d.by ?? '-', role: 'sip-phone', action: 'pa.live', target, result, detail: { ...detail, via }, address: call.arrival?.host }).catch((err: Error) => this.log.error({ err: err.message }, 'audit record not written'));
     if (!d.ok) {
-      this.log.warn({ from: call.remote.uri, by: d.by, zone: d.zone, via, reason: d.reason }, 'zone page from a SIP phone refused');
-      // Only what came through the SIP server names an authenticated caller worth an audit record.
+      this.log.warn({ from: call.remote.uri, by: d.by, zone: target, via, reason: d.reason }, 'zone page from a SIP phone refused');
+      // Only what came through the SIP server names an authenticated caller worth an audit record, and is told why.
       if (fromServer) await audit('refused', { reason: d.reason });
-      await call.reject(403, 'Zone Page Not Allowed');
+      await call.reject(403, fromServer ? `Zone Page Not Allowed: ${reasonPhrase(d.reason)}` : 'Zone Page Not Allowed');
       return;
     }
-    const req: PageRequest = { id: newId('pa-l'), zones: [d.zone], emergency: d.emergency, by: d.by, role: 'sip-phone', expires: Infinity };
-    await audit('ok', { id: req.id, emergency: req.emergency });
-    this.log.info({ page: req.id, by: d.by, zone: d.zone, emergency: d.emergency, via }, 'zone page from a SIP phone accepted');
+    const req: PageRequest = { id: newId('pa-l'), zones: d.zones, emergency: d.emergency, by: d.by, role: 'sip-phone', expires: Infinity };
+    await audit('ok', { id: req.id, emergency: req.emergency, ...(byGroup ? { zones: d.zones } : {}) });
+    this.log.info({ page: req.id, by: d.by, zone: target, zones: d.zones, emergency: d.emergency, via }, 'zone page from a SIP phone accepted');
     await this.onAir(call, req);
   }
 
@@ -257,4 +272,12 @@ export class LivePages {
   list(): { id: string; zones: string[]; emergency: boolean; by: string; live: boolean; unicast: number }[] {
     return [...this.pages.values()].map((p) => ({ id: p.id, zones: p.zones, emergency: p.emergency, by: p.by, live: !!p.sender?.live, unicast: p.unicast.length }));
   }
+}
+
+/** A refusal's reason as a SIP reason phrase (RFC 3261 25.1: no quotes, brackets or line breaks), not too long. */
+function reasonPhrase(reason: string): string {
+  return reason
+    .replace(/"/g, "'")
+    .replace(/[^A-Za-z0-9 ;/?:@&=+$,\-_.!~*'()]/g, '')
+    .slice(0, 200);
 }
