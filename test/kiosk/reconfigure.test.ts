@@ -173,6 +173,15 @@ describe('config changes on an in-process kiosk', function () {
     assert.equal(k.config.sip.tls, undefined);
   });
 
+  it('refuses a pushed SIP account named like the site SIP server\'s paging addresses, at its path; the running config kept', async () => {
+    const { k, base } = await start();
+    const r = await k.reconfigure(1, doc(edit(base, (x) => (x.sip.account.user = 'page-zone-north'))));
+    assert.ok(!r.ok && r.code === 'invalid', JSON.stringify(r));
+    assert.ok(!r.ok && r.errors.some((e) => e.path === '/sip/account/user' && /reserved at the site SIP server/.test(e.message)), JSON.stringify(r));
+    assert.equal(k.config.configVersion, 0);
+    assert.equal(k.config.sip.account.user, base.sip.account.user);
+  });
+
   it('a restart section without a supervisor is reported, and the kiosk runs on', async () => {
     const { k, base } = await start();
     const r = await k.reconfigure(1, doc(edit(base, (x) => (x.io.inputs.emergency.pin = 20))));
