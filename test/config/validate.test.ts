@@ -94,12 +94,14 @@ describe('config validation', () => {
     };
     const r = kiosk('page-north');
     assert.ok(!r.ok);
-    assert.deepEqual(r.errors, [{ path: '/sip/account/user', message: '"page-north" is reserved at the site SIP server: names beginning with "page-" are its paging addresses (sip:page-KIOSK@domain, sip:page-zone-ZONE@domain); choose another name' }]);
+    assert.deepEqual(r.errors, [{ path: '/sip/account/user', message: '"page-north" is reserved at the site SIP server: names beginning with "page-" are its paging addresses (sip:page-KIOSK@domain, sip:page-zone-ZONE@domain, sip:page-group-GROUP@domain, sip:page-all@domain); choose another name' }]);
     const p = kiosk('page');
     assert.ok(!p.ok && /the kiosks' paging user/.test(p.errors[0]!.message), JSON.stringify(p.errors));
     const z = kiosk('zone-north');
-    assert.ok(!z.ok && /a kiosk is paged at sip:page-KIOSK@domain, and sip:page-zone-\.\.\.@domain is a zone page/.test(z.errors[0]!.message), JSON.stringify(z.errors));
-    for (const user of ['pager', 'pagezone-1', 'north-page-1', 'zoned', 'north-zone-1']) assert.deepEqual(kiosk(user).errors, [], user);
+    assert.ok(!z.ok && /a kiosk is paged at sip:page-KIOSK@domain, and sip:page-zone-\.\.\.@domain, sip:page-group-\.\.\.@domain and sip:page-all@domain page zones/.test(z.errors[0]!.message), JSON.stringify(z.errors));
+    // page-group-... and page-all page zones too
+    for (const user of ['group-north', 'all', 'ALL']) assert.ok(!kiosk(user).ok, user);
+    for (const user of ['pager', 'pagezone-1', 'north-page-1', 'zoned', 'north-zone-1', 'grouped', 'all-north', 'call']) assert.deepEqual(kiosk(user).errors, [], user);
     // The site's paging user named otherwise: "page" is then an ordinary name (the same name as sip.paging.user stays refused, at its own path).
     assert.deepEqual(kiosk('page', { user: 'announce' }).errors, []);
     const same = kiosk('announce', { user: 'announce' });
