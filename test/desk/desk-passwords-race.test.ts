@@ -97,7 +97,8 @@ describe('desk SIP passwords across instances: a session ended while a check is 
     rpc.held()!.release!();
     await checking;
     await until(() => rpc.table.get('desk') === lockValue, 2000, 'the desk locked again on B');
-    assert.ok(rpc.rm.length > rmBefore, 'and the registration removed again');
+    // ul.rm follows the set.
+    await until(() => rpc.rm.length > rmBefore, 2000, 'the registration removed again');
     // It stays locked: a check of either instance leaves it.
     await b.check();
     await a.check();
@@ -137,6 +138,6 @@ describe('desk SIP passwords across instances: a session ended while a check is 
     assert.equal(rpc.table.get('desk'), password, 'not locked before the expiry');
     await until(() => rpc.table.get('desk') !== password, 3000, 'locked at the expiry');
     const late = Date.now() - (tAfter + 2000);
-    assert.ok(late <= 200, `locked ${late} ms after the expiry`);
+    assert.ok(late <= 500, `locked ${late} ms after the expiry`);
   });
 });

@@ -163,6 +163,8 @@ export class DeskPasswords {
       started?.();
       try {
         const live = await this.hub.storage.desk.liveSipSecrets();
+        // Every held desk's expiry timer first: an RPC call failing below must not leave one unarmed.
+        for (const d of this.cfg.desks) this.watchExpiry(d.id, live.get(d.id));
         for (const d of this.cfg.desks) await this.settle(d.id, live.get(d.id), cause);
         if (this.down) this.hub.log.info('desk passwords: the SIP server answers again');
         this.down = undefined;
