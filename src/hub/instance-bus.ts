@@ -1,5 +1,5 @@
 // Messages between hub instances sharing one PostgreSQL: LISTEN/NOTIFY on one
-// channel, ids only (a command id, a push id, a kiosk id), never documents, so
+// channel, ids only (a command id, a push id, a kiosk id, a session's id hash), never documents, so
 // a payload stays far under PostgreSQL's 8,000-byte limit. Each instance
 // reads what it needs from the database. With PGlite the bus stays in-process.
 import type { Logger } from '../core/log.js';
@@ -18,6 +18,9 @@ export type BusMessage =
   | { t: 'pa'; ev: 'receipts' | 'action' | 'incident' | 'play' | 'message'; id: string }
   | { t: 'pa'; ev: 'unicast'; id: string; kiosk: string; host: string; port: number }
   | { t: 'pa'; ev: 'page'; id: string; state: 'chime' | 'live' | 'ended'; reason?: string }
+  // a console session ended on instance `from` (log-out, revocation; src/hub/session-end.ts): the others
+  // end its streams and check the desk accounts again, after anything of theirs already under way
+  | { t: 'session'; ended: string; from: string }
   // live updates for console pages (src/hub/push.ts): small data only (ids, a chat line)
   | { t: 'push'; topic: string; event: string; data: unknown };
 

@@ -321,8 +321,10 @@ export class HubStorage {
     await this.db.query('update sessions set revoked_at = now() where id_sha256 = $1 and revoked_at is null', [idSha256]);
   }
 
-  async revokeUserSessions(user: string): Promise<number> {
-    return (await this.db.query('update sessions set revoked_at = now() where user_name = $1 and revoked_at is null returning 1', [user])).length;
+  /** Ends every session of a user not ended yet; returns them (their areas let go of what they held). */
+  async revokeUserSessions(user: string): Promise<{ idSha256: string; user: string }[]> {
+    const rows = await this.db.query<{ id_sha256: string }>('update sessions set revoked_at = now() where user_name = $1 and revoked_at is null returning id_sha256', [user]);
+    return rows.map((r) => ({ idSha256: r.id_sha256, user }));
   }
 
   async purgeSessions(): Promise<void> {
