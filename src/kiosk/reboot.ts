@@ -44,7 +44,7 @@ export function runRebootCommand(argv: readonly string[], timeoutMs = REBOOT_COM
     child.stderr.on('data', (d: string) => (stderr = (stderr + d).slice(-500)));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      finish(`${cmd} did not finish within ${Math.round(timeoutMs / 1000)} s`);
+      finish(`${cmd} did not finish within ${timeoutMs / 1000} s`);
     }, timeoutMs);
     child.on('error', (err) => finish(`${cmd}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : err.message}`));
     child.on('close', (code, signal) => {
