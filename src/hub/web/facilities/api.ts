@@ -69,7 +69,7 @@ export function rebootText(r: NonNullable<FleetEntry['lastReboot']>): string {
     case 'back':
       return `rebooted at ${t(r.endedAt)}`;
     case 'not-back':
-      return `not back: ${r.error ?? ''} (asked at ${t(r.askedAt)})`;
+      return `${r.error ?? 'not back'} (asked at ${t(r.askedAt)})`;
     default:
       return `${r.error ?? `reboot ${r.state}`} (${t(r.endedAt)})`;
   }
