@@ -9,6 +9,7 @@
 // expired row is taken by one.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../core/log.js';
+import { Batcher } from '../batcher.js';
 import type { KioskLink } from '../kiosk-link.js';
 import type { HubStorage } from '../storage/storage.js';
 import type { RebootRow } from '../storage/reboots.js';
@@ -23,6 +24,8 @@ export type AskOutcome =
 export class Reboots {
   /** the boot id last seen per kiosk held here: written only when it changes */
   private readonly boots = new Map<string, string>();
+  /** boot ids to store, many per statement (a fleet reconnecting after a hub restart reports thousands at once) */
+  private readonly seen: Batcher<{ kiosk: string; bootId: string; seenAt: number }>;
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -36,14 +39,16 @@ export class Reboots {
       /** a kiosk's reboot state changed (the fleet list shows it) */
       changed: (kiosk: string) => void;
     },
-  ) {}
+  ) {
+    this.seen = new Batcher((items) => this.bootsSeen(items), { delayMs: 20 });
+  }
 
   start(): void {
     const { link, log } = this.o;
     link.heartbeatListeners.push((id, m) => {
       if (!m.bootId || this.boots.get(id) === m.bootId) return;
       this.boots.set(id, m.bootId);
-      this.bootSeen(id, m.bootId, Date.now()).catch((err: Error) => {
+      this.seen.enqueue({ kiosk: id, bootId: m.bootId, seenAt: Date.now() }).catch((err: Error) => {
         this.boots.delete(id); // tried again at the next heartbeat
         log.warn({ kiosk: id, err: err.message }, 'boot id not stored');
       });
@@ -111,15 +116,14 @@ export class Reboots {
     }
   }
 
-  private async bootSeen(kiosk: string, bootId: string, seenAt: number): Promise<void> {
+  /** Boot ids reported: stored; a reboot whose kiosk is back on another boot is done (a heartbeat from before the ask cannot end it). */
+  private async bootsSeen(items: { kiosk: string; bootId: string; seenAt: number }[]): Promise<void> {
     const { storage, log } = this.o;
-    await storage.reboots.setBootId(kiosk, bootId);
-    // A heartbeat read before the ask was stored cannot end it (the boot id it was asked on may be this one).
-    const done = await storage.reboots.back(kiosk, bootId, seenAt);
+    const done = await storage.reboots.bootsSeen(items);
     if (done.length === 0) return;
-    log.info({ kiosk, commands: done, bootId }, 'kiosk back from its reboot');
-    await storage.commandResults(done.map((id) => ({ id, kiosk, ok: true })));
-    this.o.changed(kiosk);
+    log.info({ reboots: done }, 'kiosks back from their reboot');
+    await storage.commandResults(done.map((d) => ({ id: d.commandId, kiosk: d.kiosk, ok: true })));
+    for (const d of done) this.o.changed(d.kiosk);
   }
 
   /** Reboots past their deadline: not back (the command's result says so). */

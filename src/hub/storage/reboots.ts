@@ -54,10 +54,30 @@ const OPEN = `state in ('asked', 'rebooting')`;
 export class RebootStorage {
   constructor(private readonly db: Db) {}
 
-  /** The boot id a kiosk reported; true when it changed (or is the first). */
-  async setBootId(kiosk: string, bootId: string): Promise<boolean> {
-    const rs = await this.db.query('update kiosks set boot_id = $2 where id = $1 and boot_id is distinct from $2 returning id', [kiosk, bootId]);
-    return rs.length > 0;
+  /**
+   * Boot ids kiosks reported (a heartbeat received at `seenAt`, ms), many in
+   * two statements (a fleet reconnecting at once): each is stored on its
+   * kiosk's row, and a kiosk's open reboot asked before that heartbeat, on
+   * another boot, is done. Returns the reboots that ended.
+   */
+  async bootsSeen(seen: { kiosk: string; bootId: string; seenAt: number }[]): Promise<{ commandId: string; kiosk: string }[]> {
+    if (seen.length === 0) return [];
+    const last = new Map(seen.map((s) => [s.kiosk, s])); // the newest report of a kiosk wins
+    const kiosks = [...last.keys()];
+    const boots = kiosks.map((k) => last.get(k)!.bootId);
+    const at = kiosks.map((k) => last.get(k)!.seenAt);
+    await this.db.query(
+      `update kiosks k set boot_id = u.b from unnest($1::text[], $2::text[]) as u(id, b) where k.id = u.id and k.boot_id is distinct from u.b`,
+      [kiosks, boots],
+    );
+    const rs = await this.db.query<{ command_id: string; kiosk_id: string }>(
+      `update kiosk_reboots r set state = 'back', ended_at = now(), boot_after = u.b
+         from unnest($1::text[], $2::text[], $3::float8[]) as u(id, b, seen)
+        where r.kiosk_id = u.id and r.${OPEN} and r.boot_before <> u.b and r.asked_at < to_timestamp(u.seen / 1000)
+        returning r.command_id, r.kiosk_id`,
+      [kiosks, boots, at],
+    );
+    return rs.map((r) => ({ commandId: r.command_id, kiosk: r.kiosk_id }));
   }
 
   async bootId(kiosk: string): Promise<string | null> {
@@ -110,20 +130,6 @@ export class RebootStorage {
       [commandId, kiosk, state, error],
     );
     return rs.length > 0;
-  }
-
-  /**
-   * The kiosk reported this boot id (in a heartbeat received at `seenAt`, ms):
-   * its open reboot asked before then, on another boot, is done. Returns the commands that ended.
-   */
-  async back(kiosk: string, bootId: string, seenAt: number): Promise<string[]> {
-    const rs = await this.db.query<{ command_id: string }>(
-      `update kiosk_reboots set state = 'back', ended_at = now(), boot_after = $2
-        where kiosk_id = $1 and ${OPEN} and boot_before <> $2 and asked_at < to_timestamp($3::float8 / 1000)
-        returning command_id`,
-      [kiosk, bootId, seenAt],
-    );
-    return rs.map((r) => r.command_id);
   }
 
   /** Open reboots past their deadline end as not-back (each taken by one instance only). */
