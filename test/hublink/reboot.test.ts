@@ -205,4 +205,13 @@ describe('remote reboot of a kiosk board (kiosk.reboot)', function () {
     assert.equal(refused.body.error, 'reboot refused: this kiosk may not be rebooted from the hub (no system.rebootCommand in its file)');
     assert.deepEqual(callsMade(), ['fail', 'ok', 'ok']);
   });
+
+  it('every ask is audited, with the hub\'s refusals', async () => {
+    const admin = await consoleLogin(base, 'admin', 'admin-demo');
+    const audit = await admin.json<{ user: string; action: string; target: string; result: string; detail: { id?: string } | null }[]>('/api/audit?action=command.kiosk.reboot');
+    const results = audit.map((a) => `${a.user} ${a.target} ${a.result}`);
+    assert.ok(results.includes('facilities plat-3 refused: kiosk plat-3 is offline'), JSON.stringify(results));
+    assert.ok(results.some((r) => /^facilities conc-north refused: a reboot of conc-north is under way/.test(r)), JSON.stringify(results));
+    assert.ok(audit.filter((a) => a.target === 'conc-north' && a.result === 'sent' && a.detail?.id).length >= 4, JSON.stringify(results));
+  });
 });
