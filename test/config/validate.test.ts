@@ -63,6 +63,8 @@ describe('config validation', () => {
     ['RTP port range without an even port', (c) => (c.sip.rtpPortRange = { min: 20001, max: 20001 }), '/sip/rtpPortRange'],
     ['paging address the account\'s own user', (c) => (c.sip.paging = { user: c.sip.account.user }), '/sip/paging/user'],
     ['paging address not a SIP user', (c) => (c.sip.paging = { user: 'page me' }), '/sip/paging/user'],
+    ['an empty word in the reboot command', (c) => (c.system = { rebootCommand: ['systemctl', ''] }), '/system/rebootCommand/1'],
+    ['a reboot command as one string', (c) => (c.system = { rebootCommand: 'systemctl reboot' }), '/system/rebootCommand'],
   ];
 
   for (const [what, mutate, pathExpected] of broken) {
@@ -77,6 +79,15 @@ describe('config validation', () => {
       );
     });
   }
+
+  it('the reboot command: none without a system section, systemctl reboot with an empty one, empty allowed (no reboot)', () => {
+    const none = validateKioskConfig(exampleKiosk());
+    assert.ok(none.ok && none.value.system === undefined);
+    const empty = validateKioskConfig({ ...exampleKiosk(), system: {} });
+    assert.ok(empty.ok && JSON.stringify(empty.value.system) === JSON.stringify({ rebootCommand: ['systemctl', 'reboot'] }), JSON.stringify(empty));
+    const off = validateKioskConfig({ ...exampleKiosk(), system: { rebootCommand: [] } });
+    assert.ok(off.ok && off.value.system?.rebootCommand.length === 0);
+  });
 
   it('a console desk needs a static SIP password only without desk.sip.rpc (with it, each session gets its own)', () => {
     const m = readMerged(path.join(EXAMPLE, 'hub.json'));
