@@ -6,8 +6,9 @@ import type { Logger } from '../core/log.js';
 import { MAX_NOTIFY_BYTES, type Db } from './storage/db.js';
 
 export type BusMessage =
-  /** from: the instance that stored the command and sent it to its own kiosks already (KioskLink.commandStored) */
-  | { t: 'command'; id: string; from?: string }
+  /** from: the instance that stored the command and sent it to its own kiosks already (KioskLink.commandStored);
+   *  command: its name, for a command whose answers an area takes over (KioskLink.answerHooks): every instance notes the id */
+  | { t: 'command'; id: string; from?: string; command?: string }
   /** from: the instance that stored the push and sent it to its own kiosks already */
   | { t: 'config'; push: string; from?: string }
   | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' }

@@ -69,6 +69,8 @@ describe('config validation', () => {
     ['SIP account named like a page, in capitals', (c) => (c.sip.account.user = 'Page-North'), '/sip/account/user'],
     ['SIP account that would be paged as a zone (zone-...)', (c) => (c.sip.account.user = 'zone-north'), '/sip/account/user'],
     ['SIP account the paging user (sip.paging absent: "page")', (c) => (delete c.sip.paging, (c.sip.account.user = 'page')), '/sip/account/user'],
+    ['an empty word in the reboot command', (c) => (c.system = { rebootCommand: ['systemctl', ''] }), '/system/rebootCommand/1'],
+    ['a reboot command as one string', (c) => (c.system = { rebootCommand: 'systemctl reboot' }), '/system/rebootCommand'],
   ];
 
   for (const [what, mutate, pathExpected] of broken) {
@@ -137,6 +139,15 @@ describe('config validation', () => {
     assert.throws(() => kamailioConfig({ ...base, users: { desk: 'x' }, groups: { 'page-zone-all': ['desk'] } }), /"page-zone-all" is reserved/);
     // The kiosks' paging user may be the page gateway's account there (the test bed's is "page").
     assert.match(kamailioConfig({ ...base, users: { page: 'x', desk: 'x' } }), /route\[PAGE\]/);
+  });
+
+  it('the reboot command: none without a system section, systemctl reboot with an empty one, empty allowed (no reboot)', () => {
+    const none = validateKioskConfig(exampleKiosk());
+    assert.ok(none.ok && none.value.system === undefined);
+    const empty = validateKioskConfig({ ...exampleKiosk(), system: {} });
+    assert.ok(empty.ok && JSON.stringify(empty.value.system) === JSON.stringify({ rebootCommand: ['systemctl', 'reboot'] }), JSON.stringify(empty));
+    const off = validateKioskConfig({ ...exampleKiosk(), system: { rebootCommand: [] } });
+    assert.ok(off.ok && off.value.system?.rebootCommand.length === 0);
   });
 
   it('a console desk needs a static SIP password only without desk.sip.rpc (with it, each session gets its own)', () => {

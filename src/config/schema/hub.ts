@@ -215,6 +215,12 @@ export const HubConfigSchema = Strict(
     pa: Type.Optional(HubPa),
     users: Type.Array(HubUser, { minItems: 1 }),
     offlineAfterS: Type.Integer({ minimum: 1, default: 10 }),
+    rebootTimeoutS: Type.Integer({
+      minimum: 1,
+      maximum: 86_400,
+      default: 600,
+      description: 'a kiosk asked to reboot its board (kiosk.reboot) has this long to come back with another boot id; else the reboot is recorded as not back',
+    }),
     desk: Type.Optional(HubDesk),
     supervision: Type.Optional(HubSupervision),
     database: Type.Optional(

@@ -39,7 +39,7 @@ export const DEFAULT_QUICK_REPLIES: DeskConfig['quickReplies'] = [
 ];
 
 /** Event types a kiosk's history shows, besides what dispatchers did. */
-export const HISTORY_TYPES = ['alarm.state', 'alarm.refused', 'call.state', 'call.media', 'call.refused', 'call.page', 'call.rating', 'chat.toDesk', 'chat.fromDesk', 'desk.info', 'relay.pulse', 'screen.language', 'kiosk.restart'];
+export const HISTORY_TYPES = ['alarm.state', 'alarm.refused', 'call.state', 'call.media', 'call.refused', 'call.page', 'call.rating', 'chat.toDesk', 'chat.fromDesk', 'desk.info', 'relay.pulse', 'screen.language', 'kiosk.restart', 'kiosk.reboot', 'kiosk.reboot.refused', 'kiosk.reboot.failed'];
 
 const FACTS_TTL_MS = 10_000;
 /** a page that reloads or whose stream reconnects (EventSource retry 2 s) opens a new stream within this */
