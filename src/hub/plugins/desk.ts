@@ -276,6 +276,8 @@ export default async function desk(app: FastifyInstance) {
         summary:
           'listen to the call of an alarm that another desk answered: an SDP offer (WebRTC, send-only: the kiosk\'s audio, then the answering desk\'s) for the browser; 403 without desk.listenIn or for a role other than admin, 409 when no desk is talking on it, 503/502 when rtpengine is unreachable or refuses',
         params: AlarmParams,
+        // Nothing: the call is the one the answering desk reported, never one named by the listener.
+        body: Type.Object({}, { additionalProperties: false }),
       },
     },
     async (req, reply) => {
