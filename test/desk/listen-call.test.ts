@@ -123,6 +123,13 @@ describe('desk page: an admin listens to a call another desk answered (Chromium,
     for (const l of loudDesk) assert.ok(Math.abs(l.frequencyHz - 1000) / 1000 <= 0.05, `B heard ${l.frequencyHz} Hz from desk A`);
     // The stream B plays goes to an <audio> element per side.
     assert.equal(await b.locator('audio[data-listen]').count(), 2);
+    // The page's speaker choice applies to what B hears, at once and to the next listen-in.
+    const sinks = () => b.evaluate(() => Array.from(document.querySelectorAll<HTMLAudioElement & { sinkId: string }>('audio[data-listen]')).map((a) => a.sinkId));
+    await b.waitForFunction(() => (document.getElementById('spk-select') as HTMLSelectElement).options.length > 2, undefined, { timeout: 5000 });
+    const speaker = await b.evaluate(() => Array.from((document.getElementById('spk-select') as HTMLSelectElement).options).map((o) => o.value).find((v) => v && v !== 'default')!);
+    await b.selectOption('#spk-select', speaker);
+    await b.waitForFunction(() => /^speaker: /.test(document.getElementById('notice')!.textContent ?? ''), undefined, { timeout: 5000 });
+    assert.deepEqual(await sinks(), [speaker, speaker]);
 
     // The kiosk saw nothing: no call event, still its one call talking; the SIP server got no INVITE.
     assert.equal(rig.events().filter((e) => e.type.startsWith('call.') && e.type !== 'call.media').length, callEventsBefore, 'no new call event at the kiosk');
@@ -147,6 +154,8 @@ describe('desk page: an admin listens to a call another desk answered (Chromium,
     // Listening again, then desk A hangs up: B's listen-in ends by itself.
     await b.locator(`#board tr[data-ref="${ref}"] button[data-act=listencall]`).click();
     await b.waitForFunction(() => /^listening to /.test(document.getElementById('notice')!.textContent ?? ''), undefined, { timeout: 10_000 });
+    await b.waitForFunction(() => document.querySelectorAll('audio[data-listen]').length === 2, undefined, { timeout: 5000 });
+    assert.deepEqual(await sinks(), [speaker, speaker]);
     await a.locator(`#board tr[data-ref="${ref}"] button[data-act=hangup]`).click();
     await until(() => rig.events().some((e) => e.type === 'call.state' && e.data.callId === talking.callId && e.data.state === 'ended'), 10_000, 'call ended');
     await b.waitForFunction(() => (window as any).board.S.listening.size === 0, undefined, { timeout: 10_000 });

@@ -559,7 +559,13 @@ async function restoreDevices(phone: DeskPhone): Promise<void> {
 
 async function chooseDevice(kind: 'mic' | 'spk', id: string): Promise<void> {
   const phone = S.phone;
-  if (!phone) return notice('no desk phone: nothing to set');
+  if (!phone && !(kind === 'spk' && S.listening.size)) return notice('no desk phone: nothing to set');
+  if (!phone) {
+    // An admin listening without a desk phone: the speaker choice is still the page's.
+    for (const l of S.listening.values()) await l.listener.setSpeaker(id).catch((err: Error) => notice(`speaker not changed: ${err.message}`));
+    localStorage.setItem(DEVICE_KEYS.spk, id);
+    return;
+  }
   try {
     if (kind === 'mic') await phone.setMicrophone(id || undefined);
     else {
