@@ -173,6 +173,14 @@ describe('desk page: an admin listens to a call another desk answered (Chromium,
     await b.locator(`#board tr[data-ref="${ref}"] button[data-act=listencall]`).waitFor({ timeout: 15_000 });
     await b.locator(`#board tr[data-ref="${ref}"] button[data-act=listencall]`).click();
     await b.waitForFunction(() => /^listening to /.test(document.getElementById('notice')!.textContent ?? ''), undefined, { timeout: 10_000 });
+    // A acknowledges in the call: the call goes on, and so does B's listening.
+    await a.locator(`#board tr[data-ref="${ref}"] button[data-act=ack]`).click();
+    await rig.waitAlarm((x) => x.state === 'acknowledged', 'acknowledged');
+    await sleep(3000); // more than one of the hub's checks
+    assert.equal(await b.evaluate(() => (window as any).board.S.listening.size), 1);
+    assert.equal(await stopsInHistory(), 2);
+    const afterAck = (await hear(b, ref, 0)).filter((l) => l.rms > 0.005);
+    assert.ok(afterAck.length >= 3 && afterAck.every((l) => Math.abs(l.frequencyHz - 600) / 600 <= 0.05), JSON.stringify(afterAck));
     await b.evaluate(async () => {
       const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
       await fetch('/logout', { method: 'POST', headers: { 'x-csrf-token': csrf } });
@@ -194,6 +202,7 @@ describe('desk page: an admin listens to a call another desk answered (Chromium,
     assert.equal(started[0]!.data.answeredBy, 'desk');
     const whys = history.filter((x) => x.type === 'desk.stop listening').map((x) => x.data.why).sort();
     assert.deepEqual(whys, ['call ended', 'logged out', 'stopped']);
+    assert.ok(history.find((x) => x.type === 'desk.stop listening' && x.data.why === 'logged out')!.data.seconds >= 3, 'the third lasted through the acknowledgement');
     const stops = (await reader.json<{ user: string; action: string; target: string; detail: any }[]>('/api/audit?action=desk.listen.stop')).filter(
       (x) => x.action === 'desk.listen.stop',
     );

@@ -19,6 +19,8 @@ import { ngClient, type NgClient, type NgReply } from '../../sipserver/rtpengine
 /** Who may listen in: the strictest role that fits a supervisor. */
 export const LISTEN_ROLES = ['admin'] as const;
 const SWEEP_MS = 2000;
+/** alarm states in which the claiming desk may be in the call (acknowledged in the call: it goes on) */
+export const IN_CALL_STATES = ['talking', 'acknowledged'];
 /** an offer the browser never answered is given up after this */
 const ANSWER_WITHIN_MS = 20_000;
 /** rtpengine towards a browser: as Kamailio's offers to a desk (src/sipserver/kamailio-cfg.ts RTPENGINE_FLAGS.toBrowser) */
@@ -96,7 +98,8 @@ export class ListenIn {
     const row = (await this.hub.storage.desk.board({ alarmId }))[0];
     if (!row) throw new ListenInError(404, `no open alarm ${alarmId}`);
     const claim = row.claim;
-    if (!claim?.confirmed || row.state !== 'talking') throw new ListenInError(409, `no desk is talking to ${row.kiosk} on this alarm (state ${row.state})`);
+    // rtpengine's query below says whether the call is still up (an acknowledged alarm's call may be over).
+    if (!claim?.confirmed || !IN_CALL_STATES.includes(row.state)) throw new ListenInError(409, `no desk is talking to ${row.kiosk} on this alarm (state ${row.state})`);
     if (claim.desk === mySeat) throw new ListenInError(409, 'this desk is the one in the call');
     const call = this.calls.get(alarmId);
     if (!call || call.desk !== claim.desk) throw new ListenInError(409, `desk ${claim.desk} has not reported its call to the hub (a page from before listen-in, or another hub instance)`);
@@ -167,7 +170,7 @@ export class ListenIn {
     if (!(await this.hub.storage.getSession(l.session.idSha256))) return 'session ended';
     const row = (await this.hub.storage.desk.board({ alarmId: l.alarmId }))[0];
     if (!row) return 'alarm over';
-    if (row.state !== 'talking' || !row.claim?.confirmed || row.claim.desk !== l.desk) return 'call ended';
+    if (!IN_CALL_STATES.includes(row.state) || !row.claim?.confirmed || row.claim.desk !== l.desk) return 'call ended';
     if (this.calls.get(l.alarmId)?.sipCallId !== l.sipCallId) return 'call ended'; // answered again: another call
     const q = await this.request('query', { 'call-id': l.sipCallId }).catch((e: ListenInError) => e);
     if (q instanceof ListenInError && q.status === 409) return 'call ended';
@@ -175,6 +178,7 @@ export class ListenIn {
   }
 
   private async end(l: Listening, why: string): Promise<{ seconds: number }> {
+    if (!this.live.has(l.id)) return { seconds: 0 }; // ended meanwhile (Stop and the check at once): recorded once
     await this.drop(l);
     const seconds = l.startedAt ? Math.round((Date.now() - l.startedAt) / 100) / 10 : 0;
     if (l.startedAt) {

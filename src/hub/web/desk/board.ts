@@ -40,6 +40,8 @@ interface ChatLine {
   shown?: boolean;
 }
 
+/** alarm states in which the answering desk may still be in the call (acknowledged in the call: it goes on) */
+const IN_CALL = ['talking', 'acknowledged'];
 const $ = (id: string) => document.getElementById(id)!;
 const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
 
@@ -181,7 +183,7 @@ function render(): void {
       );
       if (S.listenIn) acts.append(button('Listen in', 'listen', r.ref, !!call || !S.phone));
       // A call another desk answered: hear it without joining it (rtpengine's copy of its media).
-      if (S.listenCall && r.type === 'alarm' && (S.listening.has(r.ref) || (r.state === 'talking' && r.claim?.confirmed && r.claim.desk !== S.desk)))
+      if (S.listenCall && r.type === 'alarm' && (S.listening.has(r.ref) || (IN_CALL.includes(r.state) && r.claim?.confirmed && r.claim.desk !== S.desk)))
         acts.append(S.listening.has(r.ref) ? button('Stop', 'unlisten', r.ref) : button('Listen', 'listencall', r.ref));
       acts.append(button('Open door', 'door', r.ref), button('Chat', 'chat', r.ref));
       tr.append(acts);
@@ -204,7 +206,7 @@ function put(row: Row): void {
   if (row.state === 'reset') S.rows.delete(row.ref);
   else S.rows.set(row.ref, row);
   // The call heard is over (hung up, handed on, the alarm reset): the hub unsubscribes too.
-  if (S.listening.has(row.ref) && (row.state !== 'talking' || !row.claim?.confirmed)) stopListening(row.ref, 'the call ended');
+  if (S.listening.has(row.ref) && (!IN_CALL.includes(row.state) || !row.claim?.confirmed)) stopListening(row.ref, 'the call ended');
   if (fresh && row.kind === 'emergency' && row.state !== 'reset') announce(row);
   render();
 }
