@@ -136,7 +136,8 @@ describe('desk page: an admin listens to a call another desk answered (Chromium,
     assert.equal(rig.alarm().at(-1)!.state, 'talking');
     assert.equal(await invitesAtSipServer(bed), invitesBefore, 'no INVITE (nor re-INVITE) while listening');
     // rtpengine: the call has B's subscription beside its two sides.
-    const q = (await bed.rtpengine.ng.request('query', { 'call-id': await a.evaluate(() => (window as any).board.S.phone.list()[0].sipCallId) })) as any;
+    const sipCallId1: string = await a.evaluate(() => (window as any).board.S.phone.list()[0].sipCallId);
+    const q = (await bed.rtpengine.ng.request('query', { 'call-id': sipCallId1 })) as any;
     const subscribers = Object.values(q.tags as Record<string, any>).filter((t) => t.subscriptions?.some((s: any) => s.type === 'pub/sub'));
     assert.equal(subscribers.length, 1, JSON.stringify(Object.keys(q.tags)));
 
@@ -145,7 +146,7 @@ describe('desk page: an admin listens to a call another desk answered (Chromium,
     assert.equal(await b.locator('audio[data-listen]').count(), 0);
     assert.equal(await b.evaluate(() => (window as any).board.S.listening.size), 0);
     await until(async () => {
-      const q2 = (await bed.rtpengine.ng.request('query', { 'call-id': q.tags ? await a.evaluate(() => (window as any).board.S.phone.list()[0].sipCallId) : '' })) as any;
+      const q2 = (await bed.rtpengine.ng.request('query', { 'call-id': sipCallId1 })) as any;
       return Object.values(q2.tags as Record<string, any>).every((t) => !t.subscriptions?.some((s: any) => s.type === 'pub/sub'));
     }, 5000, 'the subscription gone at rtpengine');
     assert.equal(rig.alarm().at(-1)!.state, 'talking');
