@@ -157,6 +157,14 @@ export const HubDesk = Strict(
       { minItems: 1 },
     ),
     listenIn: Type.Boolean({ default: false, description: 'the site allows a desk to listen in on a kiosk (a call back with the desk\'s microphone off; the kiosk shows the call as usual)' }),
+    rtpengine: Type.Optional(
+      Strict(
+        {
+          ng: Type.String({ pattern: '^[A-Za-z0-9.-]+:[0-9]{1,5}$', description: 'rtpengine\'s ng control address, udp host:port (the one Kamailio uses, e.g. 127.0.0.1:2223)' }),
+        },
+        'with desk.listenIn: an admin listens to a kiosk\'s call that another desk answered, through a copy of its media at rtpengine (ng subscribe); the kiosk is not involved',
+      ),
+    ),
     quickReplies: Type.Optional(
       Type.Array(Strict({ id: Id, text: Text }), { maxItems: 40, description: 'chat replies offered to the dispatcher, sent in the caller\'s language (default: a built-in set in en and zh-CN)' }),
     ),
