@@ -81,6 +81,12 @@ export class AudioCapability implements KioskCapability {
     this.engine?.stop();
   }
 
+  /** A live page or an emergency message playing must not be cut off (a restart or a reboot from the hub waits). */
+  busy(): string | undefined {
+    const s = this.engine?.mixer.active().find((x) => x.channel === 'page' || x.channel === 'emergency');
+    return s ? `${s.channel === 'page' ? 'page' : 'emergency message'} ${s.id} playing` : undefined;
+  }
+
   health() {
     return healthOf(!!this.engine, this.failure);
   }

@@ -11,6 +11,7 @@ import { loadBoardProfile } from './boards.js';
 import { namedTargetProblem } from '../intercom/targets.js';
 import { rtpRangeProblem } from '../intercom/media/rtp-ports.js';
 import { sipTlsPairProblem, sipTlsProblems } from '../intercom/tls-files.js';
+import { DEFAULT_PAGING_USER, reservedKioskUserProblem, reservedSipUserProblem } from '../sipserver/reserved-users.js';
 
 export interface ConfigError {
   path: string; // JSON pointer, '' for the whole document
@@ -75,6 +76,9 @@ export function checkKiosk(config: KioskConfig): ConfigError[] {
   if (named) errors.push({ path: '/sip/targets', message: named });
   // Every call to the account's own user would be taken for a page.
   const paging = config.sip.paging;
+  // Names the site SIP server routes as pages (reserved-users.ts); a kiosk's own paging user is checked just below.
+  const reserved = reservedKioskUserProblem(config.sip.account.user, paging ? undefined : DEFAULT_PAGING_USER);
+  if (reserved) errors.push({ path: '/sip/account/user', message: reserved });
   if (paging && paging.user.toLowerCase() === config.sip.account.user.toLowerCase()) {
     errors.push({ path: '/sip/paging/user', message: `must differ from sip.account.user ("${config.sip.account.user}"): every call to the kiosk would be a page` });
   }
@@ -129,6 +133,7 @@ export function checkHub(config: HubConfig): ConfigError[] {
       if (desks.has(g)) errors.push({ path: `/desk/desks/${i}/groups/${j}`, message: `group "${g}" has the name of a desk` });
     }),
   );
+  errors.push(...hubSipAccountProblems(config));
   const paZones = new Set(Object.keys(config.pa?.zones ?? {}));
   const phones = new Set<string>();
   (config.pa?.sipPhones ?? []).forEach((p, i) => {
@@ -147,6 +152,24 @@ export function checkHub(config: HubConfig): ConfigError[] {
     names.add(u.name);
   });
   return errors;
+}
+
+/**
+ * The names the hub puts at the site SIP server (desks and their groups, which it also sets there over the RPC,
+ * the page gateway, the test answerer's account, the desk phones that page) must not be its paging addresses
+ * (reserved-users.ts). The kiosks' paging user is not refused here: the test bed's page gateway is named so.
+ */
+function hubSipAccountProblems(config: HubConfig): ConfigError[] {
+  const names: [string, string | undefined][] = [
+    ...(config.desk?.desks ?? []).flatMap((d, i): [string, string | undefined][] => [[`/desk/desks/${i}/id`, d.id], ...(d.groups ?? []).map((g, j): [string, string] => [`/desk/desks/${i}/groups/${j}`, g])]),
+    ['/pa/gateway/account/user', config.pa?.gateway?.account.user],
+    ...(config.pa?.sipPhones ?? []).map((p, i): [string, string] => [`/pa/sipPhones/${i}/user`, p.user]),
+    ['/supervision/answerer/account/user', config.supervision?.answerer?.account?.user],
+  ];
+  return names.flatMap(([path, user]) => {
+    const problem = user === undefined ? undefined : reservedSipUserProblem(user);
+    return problem ? [{ path, message: problem }] : [];
+  });
 }
 
 /**

@@ -66,8 +66,17 @@ export interface KioskContext {
    * done in a moment, after the answer has left. Undefined = accepted.
    */
   restart(by: string): string | undefined;
+  /**
+   * A reboot of the board asked from outside (the hub's kiosk.reboot): refused
+   * like a restart (a call, a page, a test or an alarm open) and where the
+   * kiosk's own file sets no `system.rebootCommand`; otherwise recorded (event
+   * kiosk.reboot), the store flushed, and the command run. Undefined once the
+   * command exited 0 (the system has the reboot), else the reason
+   * (`reboot refused: ...`, `reboot command failed: ...`).
+   */
+  reboot(by: string): Promise<string | undefined>;
   /** what the kiosk tells the hub about itself */
-  status(): { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number; capabilities?: string[] };
+  status(): { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number; capabilities?: string[]; bootId?: string };
 }
 
 /** The top-level sections of a kiosk config; a capability lists those it reads. */

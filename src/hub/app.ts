@@ -61,7 +61,7 @@ export class Hub {
       const link = new KioskLink({ hubId: config.id, instanceId: this.instanceId, offlineAfterS: config.offlineAfterS, storage, composer, bus, log: this.log });
       await link.start();
       const log = this.log;
-      const facilities = new Facilities({ storage, bus, link, log, instanceId: this.instanceId, offlineAfterMs, configDir });
+      const facilities = new Facilities({ storage, bus, link, log, instanceId: this.instanceId, offlineAfterMs, configDir, rebootTimeoutS: config.rebootTimeoutS });
       this.ctx = {
         config,
         configDir,

@@ -34,8 +34,12 @@ export interface HubContext {
   push: PushHub;
   /** supervision: test calls, faults, overdue alarms, availability (src/hub/supervision/; set by its plugin) */
   supervision?: SupervisionService;
-  /** called when a console session logs out (areas let go of what it held); must not throw */
-  sessionEnded: ((s: SessionInfo) => Promise<void> | void)[];
+  /**
+   * called on the instance where a console session ends by a request (log-out,
+   * an admin's revocation; src/hub/session-end.ts): areas let go of what it
+   * held; `why` says how it ended. Must not throw
+   */
+  sessionEnded: ((s: EndedSession, why: string) => Promise<void> | void)[];
   /** a kiosk silent this long is offline (ms) */
   offlineAfterMs: number;
   /** writes an audit record; never throws (a failure is logged) */
@@ -50,6 +54,9 @@ export interface SessionInfo {
   /** rights besides the role (e.g. 'pa.approve') */
   rights: Right[];
 }
+
+/** What the areas learn of a session that ended. */
+export type EndedSession = Pick<SessionInfo, 'idSha256' | 'user'>;
 
 declare module 'fastify' {
   interface FastifyInstance {

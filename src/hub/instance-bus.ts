@@ -1,13 +1,14 @@
 // Messages between hub instances sharing one PostgreSQL: LISTEN/NOTIFY on one
-// channel, ids only (a command id, a push id, a kiosk id), never documents, so
+// channel, ids only (a command id, a push id, a kiosk id, a session's id hash), never documents, so
 // a payload stays far under PostgreSQL's 8,000-byte limit. Each instance
 // reads what it needs from the database. With PGlite the bus stays in-process.
 import type { Logger } from '../core/log.js';
 import { MAX_NOTIFY_BYTES, type Db } from './storage/db.js';
 
 export type BusMessage =
-  /** from: the instance that stored the command and sent it to its own kiosks already (KioskLink.commandStored) */
-  | { t: 'command'; id: string; from?: string }
+  /** from: the instance that stored the command and sent it to its own kiosks already (KioskLink.commandStored);
+   *  command: its name, for a command whose answers an area takes over (KioskLink.answerHooks): every instance notes the id */
+  | { t: 'command'; id: string; from?: string; command?: string }
   /** from: the instance that stored the push and sent it to its own kiosks already */
   | { t: 'config'; push: string; from?: string }
   | { t: 'kiosk'; id: string; change: 'revoked' | 'token' | 'enrolled' }
@@ -18,6 +19,9 @@ export type BusMessage =
   | { t: 'pa'; ev: 'receipts' | 'action' | 'incident' | 'play' | 'message'; id: string }
   | { t: 'pa'; ev: 'unicast'; id: string; kiosk: string; host: string; port: number }
   | { t: 'pa'; ev: 'page'; id: string; state: 'chime' | 'live' | 'ended'; reason?: string }
+  // a console session ended on instance `from` (log-out, revocation; src/hub/session-end.ts): the others
+  // end its streams and check the desk accounts again, after anything of theirs already under way
+  | { t: 'session'; ended: string; from: string }
   // live updates for console pages (src/hub/push.ts): small data only (ids, a chat line)
   | { t: 'push'; topic: string; event: string; data: unknown };
 

@@ -63,6 +63,14 @@ export class KioskLink {
   private readonly configResults: Batcher<{ kiosk: string; version: number; ok: boolean; errors?: unknown[] }>;
   /** observers of changes to this instance's kiosks (src/hub/facilities/feed.ts) */
   readonly observers: KioskChangeObserver[] = [];
+  /**
+   * Commands whose answers an area takes over instead of storing them as the
+   * result (kiosk.reboot: the kiosk's ok means "handed to the system", not
+   * done), by command name. Called with the answer of a kiosk held here.
+   */
+  readonly answerHooks = new Map<string, (a: { id: string; kiosk: string; ok: boolean; error?: string }) => void>();
+  /** ids of commands with an answer hook sent from here, and when */
+  private readonly hooked = new Map<string, { command: string; at: number }>();
   /** heartbeat listeners (the facilities console reads the uptime) */
   readonly heartbeatListeners: ((id: string, m: Extract<KioskToHub, { type: 'heartbeat' }>) => void)[] = [];
   /** pending config versions to check after hellos, many kiosks per query (a reconnect storm is one query, not thousands) */
@@ -100,6 +108,8 @@ export class KioskLink {
     }, { split: true, delayMs: 20 });
     this.helloChecks = new Batcher((items) => this.resendPendingConfigs(items), { delayMs: 5 });
     o.bus.on((m) => {
+      // Its answer may reach any instance (the kiosk may move to another meanwhile): each one hands it to the hook.
+      if (m.t === 'command' && m.command && this.answerHooks.has(m.command)) this.hookAnswers(m.id, m.command);
       // A command this instance stored went to its kiosks from what it stored (commandStored), not read back.
       if (m.t === 'command' && m.from !== o.instanceId) this.retrying(() => this.deliverCommand(m.id), { command: m.id }, 'command not delivered');
       // A push this instance stored went to its kiosks from what it stored (deliverOwn), not read back.
@@ -329,6 +339,16 @@ export class KioskLink {
     else if (msg.type === 'command-result') {
       this.touch(k);
       if (!msg.ok) log.warn({ kiosk: kioskId, command: msg.id, error: msg.error }, 'kiosk refused a command');
+      const h = this.hooked.get(msg.id);
+      const hook = h && this.answerHooks.get(h.command);
+      if (hook) {
+        try {
+          hook(msg.error ? { id: msg.id, kiosk: kioskId, ok: msg.ok, error: msg.error } : { id: msg.id, kiosk: kioskId, ok: msg.ok });
+        } catch (err) {
+          log.error({ err: (err as Error).message, command: msg.id }, 'command answer hook failed');
+        }
+        return;
+      }
       this.results.add(msg.error ? { id: msg.id, kiosk: kioskId, ok: msg.ok, error: msg.error } : { id: msg.id, kiosk: kioskId, ok: msg.ok }, this.resultNotStored);
     } else if (msg.type === 'config-ack' || msg.type === 'config-nack') {
       this.touch(k);
@@ -465,13 +485,14 @@ export class KioskLink {
    * like every command (deliverCommand): the send waits for the send of a command published before it.
    */
   async commandStored(c: { id: string; command: string; args: unknown; kiosks: string[] }): Promise<void> {
-    await this.o.bus.publish({ t: 'command', id: c.id, from: this.o.instanceId });
+    await this.o.bus.publish({ t: 'command', id: c.id, from: this.o.instanceId, ...(this.answerHooks.has(c.command) ? { command: c.command } : {}) });
     const sent = this.commandsSent.then(() => this.sendCommandFrame(c));
     this.commandsSent = sent.catch(() => undefined);
   }
 
   /** One frame, encoded and framed once, to each of these kiosks held here and past their hello. */
   private sendCommandFrame(c: { id: string; command: string; args: unknown; kiosks: string[] }): void {
+    if (this.answerHooks.has(c.command)) this.hookAnswers(c.id, c.command);
     let frame: TextFrame | undefined;
     for (const kid of c.kiosks) {
       const k = this.local.get(kid);
@@ -479,6 +500,13 @@ export class KioskLink {
       frame ??= textFrame(JSON.stringify({ type: 'command', id: c.id, command: c.command, args: c.args ?? null })); // as stored (jsonb of the same JSON)
       sendTextFrame(k.ws, frame);
     }
+  }
+
+  /** Answers to this command that reach this instance go to its hook; entries older than a day are let go. */
+  private hookAnswers(id: string, command: string): void {
+    const now = Date.now();
+    for (const [k, v] of this.hooked) if (v.at < now - 86_400_000) this.hooked.delete(k);
+    this.hooked.set(id, { command, at: now });
   }
 
   /** This instance's view of its kiosks, fresher than the database's. */

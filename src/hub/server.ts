@@ -18,6 +18,7 @@ import consolePages from './plugins/console.js';
 import nativeBinaries from './plugins/native-binaries.js';
 import kioskSocket from './plugins/kiosk-socket.js';
 import fleet from './plugins/fleet.js';
+import reboot from './plugins/reboot.js';
 import commands from './plugins/commands.js';
 import config from './plugins/config.js';
 import events from './plugins/events.js';
@@ -102,6 +103,7 @@ export async function buildServer(hub: HubContext): Promise<FastifyInstance> {
   await app.register(nativeBinaries);
   await app.register(kioskSocket);
   await app.register(fleet);
+  await app.register(reboot);
   await app.register(commands);
   await app.register(config);
   await app.register(events);

@@ -49,7 +49,7 @@ export class HubLinkCapability implements KioskCapability {
 
   open(hub: NonNullable<KioskConfig['hub']>): HubLink {
     const ctx = this.ctx!;
-    const link = new HubLink({ ...hub }, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc), () => ctx.services.alarm, () => ctx.services.supervision, (by) => ctx.restart(by));
+    const link = new HubLink({ ...hub }, () => ctx.status(), ctx.bus, ctx.log, ctx.store, (version, doc) => ctx.applyConfig(version, doc), () => ctx.services.alarm, () => ctx.services.supervision, (by) => ctx.restart(by), (by) => ctx.reboot(by));
     link.start();
     return link;
   }

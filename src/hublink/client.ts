@@ -64,7 +64,7 @@ export class HubLink {
 
   constructor(
     private cfg: NonNullable<KioskConfig['hub']>,
-    private readonly kiosk: () => { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number; capabilities?: string[] },
+    private readonly kiosk: () => { id: string; configVersion: number; faults: { code: string; detail: string }[]; outbox: number; capabilities?: string[]; bootId?: string },
     private readonly bus: Bus,
     private readonly log: Logger,
     private readonly outbox?: Outbox,
@@ -76,6 +76,8 @@ export class HubLink {
     private readonly supervision?: () => SupervisionService | undefined,
     /** the hub's kiosk.restart command: undefined when accepted, else why not */
     private readonly restart?: (by: string) => string | undefined,
+    /** the hub's kiosk.reboot command: undefined once the system has the reboot, else why not */
+    private readonly reboot?: (by: string) => Promise<string | undefined>,
   ) {
     this.urls = new HubUrls(cfg.url, cfg.backupUrls);
     this.url = this.urls.current;
@@ -225,7 +227,7 @@ export class HubLink {
         const cmd = p.msg;
         // "ok" only once the work is done: an alarm command waits for its persisted transition.
         void Promise.resolve()
-          .then(() => dispatchCommand(cmd, { bus: this.bus, alarm: this.alarm, supervision: this.supervision, restart: this.restart }))
+          .then(() => dispatchCommand(cmd, { bus: this.bus, alarm: this.alarm, supervision: this.supervision, restart: this.restart, reboot: this.reboot }))
           .then(
             () => this.send({ type: 'command-result', id: cmd.id, ok: true }),
             (err: Error) => this.send({ type: 'command-result', id: cmd.id, ok: false, error: String(err?.message ?? err).slice(0, 2000) }),
@@ -370,7 +372,9 @@ export class HubLink {
     const k = this.kiosk();
     // From protocol 3 the hub also takes the process uptime (the facilities console shows it).
     const uptime = this.hubProtocol >= 3 ? { uptimeS: Math.floor(process.uptime()) } : {};
-    this.send({ type: 'heartbeat', at: new Date().toISOString(), faults: k.faults, outbox: k.outbox, ...uptime });
+    // From protocol 5 the board's boot id: the hub sees a reboot it asked for done when it changes.
+    const boot = this.hubProtocol >= 5 && k.bootId ? { bootId: k.bootId } : {};
+    this.send({ type: 'heartbeat', at: new Date().toISOString(), faults: k.faults, outbox: k.outbox, ...uptime, ...boot });
   }
 
   private send(msg: KioskToHub): void {

@@ -20,6 +20,8 @@ export interface CommandTargets {
   supervision?: () => SupervisionService | undefined;
   /** kiosk.restart: undefined when accepted (the kiosk restarts in a moment), else why not */
   restart?: (by: string) => string | undefined;
+  /** kiosk.reboot: undefined once the system has the reboot, else the whole reason (refused, or the command failed) */
+  reboot?: (by: string) => Promise<string | undefined>;
 }
 
 export function dispatchCommand(cmd: Command, t: CommandTargets): void | Promise<void> {
@@ -31,6 +33,13 @@ export function dispatchCommand(cmd: Command, t: CommandTargets): void | Promise
       const refused = t.restart((cmd.args as { by: string }).by);
       if (refused) throw new Error(`restart refused: ${refused}`);
       return;
+    }
+    case 'kiosk.reboot': {
+      const reboot = t.reboot;
+      if (!reboot) throw new Error('this kiosk cannot be rebooted from the hub');
+      return reboot((cmd.args as { by: string }).by).then((failed) => {
+        if (failed) throw new Error(failed);
+      });
     }
     case 'alarm.ack':
     case 'alarm.reset': {

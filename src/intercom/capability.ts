@@ -10,6 +10,7 @@ import type { ConfigSection } from '../core/context.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import { needsNewUserAgent } from './reconfigure.js';
 import { watchTlsExpiry } from './tls-expiry.js';
+import { ServerCertificates } from './tls-server-certs.js';
 
 /** how long the intercom's start waits at most for the call set-up warm-up (it takes tens of milliseconds) */
 const WARM_UP_WAIT_MS = 500;
@@ -26,6 +27,8 @@ export class IntercomCapability implements KioskCapability {
   private registered = new Map<string, boolean>();
   private unwatch?: () => void;
   private unwatchTls?: () => void;
+  /** the SIP servers' certificates seen at this user agent's TLS connections, for the same warning */
+  private readonly serverCerts = new ServerCertificates();
   private ctx?: KioskContext;
   /** a new user agent waiting for the call in progress to end */
   private pending?: Promise<void>;
@@ -38,7 +41,7 @@ export class IntercomCapability implements KioskCapability {
     // watch started after it would wait for a registration that already happened and raise the fault after 10 s.
     this.unwatch = watchRegistration({ bus: ctx.bus, faults: ctx.faults, registrars: () => ctx.config().sip.account.registrars.length });
     // A certificate that lapses takes the kiosk off its SIP server on the day: a month's warning (tls-expiry.ts).
-    this.unwatchTls = watchTlsExpiry({ faults: ctx.faults, config: ctx.config, configDir: ctx.configDir });
+    this.unwatchTls = watchTlsExpiry({ faults: ctx.faults, config: ctx.config, configDir: ctx.configDir, servers: this.serverCerts });
     try {
       this.intercom = await this.build();
     } catch (err) {
@@ -60,7 +63,7 @@ export class IntercomCapability implements KioskCapability {
       const { SharedInput } = await import('../audio/shared-input.js');
       input = new SharedInput(createInput({ source: 'silence', device: 'default' }, 8000));
     }
-    const intercom = new Intercom({ bus: ctx.bus, log: ctx.log, config: ctx.config, input, output: ctx.services.audioOut, alarm: () => ctx.services.alarm, setup: ctx.services.setup, configDir: ctx.configDir });
+    const intercom = new Intercom({ bus: ctx.bus, log: ctx.log, config: ctx.config, input, output: ctx.services.audioOut, alarm: () => ctx.services.alarm, setup: ctx.services.setup, configDir: ctx.configDir, onTlsServer: (peer, cert) => this.serverCerts.record(peer, cert) });
     await intercom.start();
     // The alarm controller places its calls through this one (read on each use) and retries a waiting call now.
     ctx.services.calls = intercom;
@@ -104,7 +107,8 @@ export class IntercomCapability implements KioskCapability {
     this.registered.clear();
     this.intercom = undefined;
     this.unwatchTls?.();
-    this.unwatchTls = watchTlsExpiry({ faults: ctx.faults, config: ctx.config, configDir: ctx.configDir }); // the files may be new
+    this.serverCerts.clear(); // the new user agent's connections record the servers it uses (none when it left TLS)
+    this.unwatchTls = watchTlsExpiry({ faults: ctx.faults, config: ctx.config, configDir: ctx.configDir, servers: this.serverCerts }); // the files may be new
     try {
       this.intercom = await this.build();
       this.failure = undefined;

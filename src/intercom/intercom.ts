@@ -49,6 +49,8 @@ export interface IntercomOptions {
   setup?: SetupWindow;
   /** the config file's folder: sip.tls file paths are relative to it */
   configDir?: string;
+  /** a SIP server dialled over TLS and accepted, with its certificate (DER) (tls-server-certs.ts) */
+  onTlsServer?: (peer: Address, cert: Buffer) => void;
 }
 
 interface ActiveCall {
@@ -172,6 +174,7 @@ export class Intercom implements CallService {
       if (kind === 'tls') {
         topts.tls = readSipTls(sip.tls, this.opts.configDir ?? '.');
         topts.onTlsRefused = tlsRefusals(bus, log);
+        topts.onTlsServer = this.opts.onTlsServer;
       }
       const transport = boundTransport(kind, topts, (t) => (this.transport = t), () => this.outbound);
       options = {

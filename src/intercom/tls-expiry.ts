@@ -1,5 +1,7 @@
-// The `tls-certificate` fault: the kiosk's own SIP certificate or a site CA
-// of `sip.tls` expires within WARN_DAYS (or has expired). An expired
+// The `tls-certificate` fault: the kiosk's own SIP certificate, a site CA
+// of `sip.tls` or the certificate a SIP server showed at its last TLS
+// connection (tls-server-certs.ts) expires within WARN_DAYS (or has
+// expired); the one that lapses first is named. An expired
 // certificate fails quietly from the user's side: the SIP server refuses the
 // kiosk (or the kiosk the server) and the help point is out of service on the
 // day it lapses. Facilities get a month's warning, at the hub like any fault,
@@ -10,6 +12,7 @@ import path from 'node:path';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { Faults } from '../health/faults.js';
 import { caList } from './tls-files.js';
+import { serverName, type ServerCertificates } from './tls-server-certs.js';
 
 export const WARN_DAYS = 30;
 const CHECK_MS = 12 * 3600_000;
@@ -17,11 +20,19 @@ const DAY_MS = 86_400_000;
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
+interface Lapse {
+  what: string;
+  subject: string;
+  validTo: Date;
+  /** a SIP server's certificate (not one of the kiosk's files) */
+  server?: boolean;
+}
+
 /** The certificate of `sip.tls` that lapses first: what it is, its subject and when. */
-export function soonestExpiry(tls: KioskConfig['sip']['tls'], dir: string): { what: string; subject: string; validTo: Date } | undefined {
+export function soonestExpiry(tls: KioskConfig['sip']['tls'], dir: string): Lapse | undefined {
   if (!tls) return undefined;
   const files: [string, string][] = [...(tls.cert ? [['the kiosk certificate', tls.cert] as [string, string]] : []), ...caList(tls).map((f) => ['the site CA', f] as [string, string])];
-  let soonest: { what: string; subject: string; validTo: Date } | undefined;
+  let soonest: Lapse | undefined;
   for (const [what, file] of files) {
     let pem: string;
     try {
@@ -44,19 +55,32 @@ export function soonestExpiry(tls: KioskConfig['sip']['tls'], dir: string): { wh
   return soonest;
 }
 
-/** Raises or clears the fault now and every CHECK_MS; returns the stop. */
-export function watchTlsExpiry(opts: { faults: Faults; config: () => KioskConfig; configDir: string; now?: () => number }): () => void {
+/**
+ * Raises or clears the fault now, every CHECK_MS and at each server certificate recorded in `servers`; returns the
+ * stop. The servers' certificates count only on a kiosk using TLS, like its files.
+ */
+export function watchTlsExpiry(opts: { faults: Faults; config: () => KioskConfig; configDir: string; servers?: ServerCertificates; now?: () => number; everyMs?: number }): () => void {
   const now = opts.now ?? Date.now;
   const check = () => {
     const sip = opts.config().sip;
     const kind = sip.account.registrars[0]?.transport ?? sip.transport;
-    const s = kind === 'tls' || sip.tls?.cert ? soonestExpiry(sip.tls, opts.configDir) : undefined;
+    const onTls = kind === 'tls' || !!sip.tls?.cert;
+    let s = onTls ? soonestExpiry(sip.tls, opts.configDir) : undefined;
+    for (const c of onTls ? (opts.servers?.list() ?? []) : []) {
+      if (!s || c.validTo < s.validTo) s = { what: serverName(c.peer, sip), subject: c.subject, validTo: c.validTo, server: true };
+    }
     const days = s ? Math.floor((s.validTo.getTime() - now()) / DAY_MS) : Infinity;
     if (!s || days >= WARN_DAYS) return opts.faults.clear('tls-certificate');
     const when = s.validTo.toISOString().slice(0, 10);
-    opts.faults.raise('tls-certificate', days < 0 ? `${s.what} expired on ${when} (${s.subject}): SIP over TLS fails until it is renewed` : `${s.what} expires on ${when}, in ${days} days (${s.subject}): renew it before then`);
+    // The server's certificate is renewed at the server, not at the kiosk.
+    const renew = s.server ? 'the SIP server needs a renewed certificate before then' : 'renew it before then';
+    opts.faults.raise('tls-certificate', days < 0 ? `${s.what} expired on ${when} (${s.subject}): SIP over TLS fails until it is renewed` : `${s.what} expires on ${when}, in ${days} days (${s.subject}): ${renew}`);
   };
   check();
-  const timer = setInterval(check, CHECK_MS).unref();
-  return () => clearInterval(timer);
+  const timer = setInterval(check, opts.everyMs ?? CHECK_MS).unref();
+  if (opts.servers) opts.servers.onChange = check;
+  return () => {
+    clearInterval(timer);
+    if (opts.servers?.onChange === check) opts.servers.onChange = undefined;
+  };
 }

@@ -33,6 +33,7 @@ import { HubLinkCapability } from '../hublink/capability.js';
 import { AlarmCapability } from '../alarm/capability.js';
 import type { AlarmController } from '../alarm/controller.js';
 import { addTestSeams } from './test-seams.js';
+import { readBootId, runRebootCommand } from './reboot.js';
 import { SupervisionCapability } from '../supervision/capability.js';
 
 /** Events kept in the event log and sent to the hub. */
@@ -83,9 +84,16 @@ export class Kiosk {
   private restartTimer?: NodeJS.Timeout;
   /** why a restart is pending, once asked for */
   restartPending?: string;
+  /** the kiosk's own file: device-local settings (system.rebootCommand) come from it, never from the hub */
+  private readonly fileConfig: KioskConfig;
+  /** the board's boot id (new at every boot): the hub sees a reboot it asked for done when it changes */
+  readonly bootId = readBootId();
+  /** a reboot command is running */
+  private rebooting = false;
 
   constructor(private readonly opts: KioskOptions) {
     const fileConfig = opts.config;
+    this.fileConfig = fileConfig;
     this.log = createLogger({ name: 'kiosk', id: fileConfig.id, level: fileConfig.log.level, destination: opts.logDestination });
     this.bus = new Bus((event, err) => this.log.error({ err, event }, 'event listener failed'));
     this.store = new KioskStore(path.resolve(fileConfig.dataDir.replaceAll('{id}', fileConfig.id)), fileConfig.id, this.log).open();
@@ -115,9 +123,17 @@ export class Kiosk {
       services: { setup },
       applyConfig: (version, doc) => this.reconfigure(version, doc),
       restart: (by) => this.restartAskedBy(by),
+      reboot: (by) => this.rebootAskedBy(by),
       status: () => {
         const h = this.health();
-        return { id: this.config.id, configVersion: this.config.configVersion, faults: h.faults, outbox: h.outbox, capabilities: ['io', ...(this.ctx.services.hubCapabilities?.() ?? [])] };
+        return {
+          id: this.config.id,
+          configVersion: this.config.configVersion,
+          faults: h.faults,
+          outbox: h.outbox,
+          capabilities: ['io', ...(this.ctx.services.hubCapabilities?.() ?? [])],
+          ...(this.bootId ? { bootId: this.bootId } : {}),
+        };
       },
     };
     this.applier = new ConfigApplier({
@@ -233,10 +249,7 @@ export class Kiosk {
    * journal outlives the process) and done once the answer has left.
    */
   private restartAskedBy(by: string): string | undefined {
-    const why =
-      this.capabilities.map((c) => c.busy?.()).find(Boolean) ??
-      (this.alarm?.isOpen() ? 'an alarm is open' : undefined) ??
-      (this.opts.onRestart ? undefined : 'no supervisor can start this kiosk again');
+    const why = this.interruptionRefused() ?? (this.opts.onRestart ? undefined : 'no supervisor can start this kiosk again');
     if (why) {
       this.log.warn({ by, why }, 'restart from the hub refused');
       return why;
@@ -244,6 +257,54 @@ export class Kiosk {
     this.store.recordSync('kiosk.restart', { by });
     this.requestRestart(`asked by ${by}`);
     return undefined;
+  }
+
+  /** Why the kiosk must not be restarted or rebooted now: a call, a page, a test (capabilities), an open alarm. */
+  private interruptionRefused(): string | undefined {
+    return this.capabilities.map((c) => c.busy?.()).find(Boolean) ?? (this.alarm?.isOpen() ? 'an alarm is open' : undefined);
+  }
+
+  /**
+   * The hub's kiosk.reboot (ctx.reboot). Refused, as a restart, while an
+   * interruption would cut something off, and where the kiosk's own file
+   * allows no reboot. Otherwise recorded and flushed to disk first (the
+   * journal's boot number and the outbox survive the reboot: nothing
+   * accepted is lost), checked once more, then handed to the system. A
+   * refusal or a failing command is an event and a log line; the kiosk runs on.
+   */
+  private async rebootAskedBy(by: string): Promise<string | undefined> {
+    const refuse = (reason: string) => {
+      this.log.warn({ by, why: reason }, 'reboot from the hub refused');
+      this.store.record('kiosk.reboot.refused', { by, reason });
+      this.hubCap.flush();
+      return `reboot refused: ${reason}`;
+    };
+    const fail = (error: string) => {
+      this.log.error({ by, err: error }, 'reboot from the hub failed; running on');
+      this.store.record('kiosk.reboot.failed', { by, error });
+      this.hubCap.flush();
+      return `reboot command failed: ${error}`;
+    };
+    const argv = this.fileConfig.system?.rebootCommand ?? [];
+    const why =
+      (this.rebooting ? 'a reboot is already under way' : undefined) ??
+      this.interruptionRefused() ??
+      (argv.length ? undefined : 'this kiosk may not be rebooted from the hub (no system.rebootCommand in its file)');
+    if (why) return refuse(why);
+    this.rebooting = true;
+    try {
+      this.store.recordSync('kiosk.reboot', { by, command: argv });
+      this.hubCap.flush();
+      if (!(await this.store.settled())) return fail('the store could not write to disk: nothing was handed to the system');
+      // The flush took a moment: a press meanwhile wins.
+      const now = this.interruptionRefused();
+      if (now) return refuse(now);
+      this.log.warn({ by, command: argv }, 'rebooting the board, asked from the hub');
+      const failed = await runRebootCommand(argv);
+      return failed ? fail(failed) : undefined;
+    } finally {
+      this.rebooting = false;
+    }
   }
 
   /**
@@ -290,6 +351,7 @@ export class Kiosk {
       alarm: this.alarmCap.controller?.current() ?? null,
       capabilities,
       uptimeS: Math.round((Date.now() - this.started) / 1000),
+      bootId: this.bootId,
     };
   }
 

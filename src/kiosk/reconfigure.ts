@@ -24,8 +24,11 @@ import { baselineOf, HealthWindow, type HealthProbe } from './health-window.js';
 
 export const DEFAULT_HEALTH_WINDOW_S = 60;
 
-/** Settings of the device, not of the fleet: always the kiosk's own file's (like its secrets). */
-const DEVICE_LOCAL = ['dataDir', 'local'] as const;
+/**
+ * Settings of the device, not of the fleet: always the kiosk's own file's (like its secrets).
+ * `system` holds a command the kiosk runs (the reboot): the hub must never choose it.
+ */
+const DEVICE_LOCAL = ['dataDir', 'local', 'system'] as const;
 
 type How = 'live' | 'deferred' | 'restart';
 const RANK: Record<How, number> = { live: 0, deferred: 1, restart: 2 };
@@ -110,7 +113,10 @@ export class ConfigApplier {
     for (const k of DEVICE_LOCAL) {
       if (k in pushed && canonical(pushed[k]) !== canonical(file[k])) this.h.log.warn({ version, setting: k, pushed: pushed[k], kept: file[k] }, 'a pushed device setting is not used: the kiosk keeps its own');
     }
-    const v = validateKioskConfig({ ...pushed, dataDir: file.dataDir, local: file.local, configVersion: version }, { dir: this.h.configDir });
+    const own: Record<string, unknown> = { ...pushed, dataDir: file.dataDir, local: file.local, configVersion: version };
+    if (file.system) own.system = file.system;
+    else delete own.system;
+    const v = validateKioskConfig(own, { dir: this.h.configDir });
     if (!v.ok) return this.refuse('invalid', v.errors, version);
     const next = v.value;
     if (next.id !== cur.id) return this.refuse('wrong-kiosk', [{ path: '/id', message: `config is for kiosk "${next.id}", this is "${cur.id}"` }], version);

@@ -8,8 +8,10 @@
  * 3: heartbeat may carry uptimeS (sent only to a hub whose welcome says >= 3).
  * 4: clock samples: the kiosk sends `time`, the hub answers with its
  * receive and send times (sent only to a hub whose welcome says >= 4).
+ * 5: heartbeat may carry bootId, the board's boot id (sent only to a hub
+ * whose welcome says >= 5): how the hub sees a kiosk.reboot done.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 export const MAX_FRAME_BYTES = 256 * 1024;
 /** config versions are 32-bit integers (the hub stores them so) */
 export const MAX_VERSION = 2 ** 31 - 1;

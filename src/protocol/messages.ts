@@ -32,6 +32,8 @@ export const Heartbeat = Type.Object(
     outbox: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 }),
     /** seconds since the kiosk process started (protocol 3) */
     uptimeS: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
+    /** the board's boot id (Linux: /proc/sys/kernel/random/boot_id), new at every boot (protocol 5) */
+    bootId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   },
   { additionalProperties: false },
 );
@@ -211,6 +213,7 @@ export const Command = Type.Union([
   // Facilities: restart the kiosk process (its supervisor starts it again). `by` is 'hub:<user>' from the session.
   // Refused while a call, a test or an alarm is open; the result says which. ok = accepted, the kiosk is restarting.
   Cmd('kiosk.restart', Type.Object({ by: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })),
+  Cmd('kiosk.reboot', Type.Object({ by: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })),
 ]);
 export type Command = Static<typeof Command>;
 

@@ -11,6 +11,7 @@
 // and replies over WebSocket and TLS (a kiosk over TLS is reached over its
 // own connection), offer in the INVITE route and answer in an
 // onreply_route, rtpengine_delete on BYE and CANCEL.
+import { ALL_PAGE_USER, GROUP_PAGE_PREFIX, PAGE_PREFIX, ZONE_PAGE_PREFIX } from './reserved-users.js';
 
 /**
  * rtpengine flags by the side an SDP goes to.
@@ -162,8 +163,8 @@ ${o.verbose ? `  xlog("L_INFO", "REQ $rm $ru from $si:$sp ($pr) fU=$fU ct=$cT\\n
   if (is_method("INVITE")) record_route();
   # "sip:user@${o.domain}" (no port) names our own domain: look the user up.
   if (uri == myself || ($rd == "${o.domain}" && $(ru{uri.port}) == "")) {
-    if (is_method("INVITE") && $rU =~ "^page-(zone-|group-|all$)") route(ZONE_PAGE);
-    else if (is_method("INVITE") && $rU =~ "^page-") route(PAGE);
+    if (is_method("INVITE") && $rU =~ "^(${ZONE_PAGE_PREFIX}|${GROUP_PAGE_PREFIX}|${ALL_PAGE_USER}$)") route(ZONE_PAGE);
+    else if (is_method("INVITE") && $rU =~ "^${PAGE_PREFIX}") route(PAGE);
     else if ($sht(groups=>$rU::0) != $null) route(GROUP);
     else if (!lookup("location")) { sl_send_reply("404", "Not Found"); exit; }
   }${media ? '\n  if (is_method("INVITE")) route(MEDIA_INVITE);' : ''}
@@ -201,7 +202,7 @@ route[GROUP] {
 # arrives (from its registrar, over the flow it registered), never by this address, which the caller chose.
 # No such account: 404; the kiosk not registered now: 480, at once.
 route[PAGE] {
-  $var(kiosk) = $(rU{s.substr,5,0});
+  $var(kiosk) = $(rU{s.substr,${PAGE_PREFIX.length},0});
   if ($var(kiosk) == "" || $sht(users=>$var(kiosk)) == $null) { sl_send_reply("404", "Not Found: no kiosk $var(kiosk) to page"); exit; }
   $ru = "sip:" + $var(kiosk) + "@" + $rd;
   if (!lookup("location")) { sl_send_reply("480", "Temporarily Unavailable: kiosk $var(kiosk) is not registered"); exit; }
@@ -217,18 +218,18 @@ route[PAGE] {
 # 403; a malformed name 404; the gateway not registered: 480.
 route[ZONE_PAGE] {
   if ($avp(caller) == $null) { sl_send_reply("403", "Forbidden: a zone page needs an authenticated caller"); exit; }
-  if ($rU == "page-all") {
+  if ($rU == "${ALL_PAGE_USER}") {
     append_hf("${GROUP_PAGE_HEADER}: *\\r\\n");
     $var(zone) = "all zones";
-  } else if ($rU =~ "^page-group-") {
+  } else if ($rU =~ "^${GROUP_PAGE_PREFIX}") {
     # The name is checked on the Request-URI: an empty substring assigned to a $var would read as "0".
-    if (!($rU =~ "^page-group-[A-Za-z0-9_.~-]+$")) { sl_send_reply("404", "Not Found: no zone group to page"); exit; }
-    $var(zone) = $(rU{s.substr,11,0});
+    if (!($rU =~ "^${GROUP_PAGE_PREFIX}[A-Za-z0-9_.~-]+$")) { sl_send_reply("404", "Not Found: no zone group to page"); exit; }
+    $var(zone) = $(rU{s.substr,${GROUP_PAGE_PREFIX.length},0});
     append_hf("${GROUP_PAGE_HEADER}: $var(zone)\\r\\n");
     $var(zone) = "group " + $var(zone);
   } else {
-    if (!($rU =~ "^page-zone-[A-Za-z0-9_.~-]+$")) { sl_send_reply("404", "Not Found: no zone to page"); exit; }
-    $var(zone) = $(rU{s.substr,10,0});
+    if (!($rU =~ "^${ZONE_PAGE_PREFIX}[A-Za-z0-9_.~-]+$")) { sl_send_reply("404", "Not Found: no zone to page"); exit; }
+    $var(zone) = $(rU{s.substr,${ZONE_PAGE_PREFIX.length},0});
     append_hf("${ZONE_PAGE_HEADER}: $var(zone)\\r\\n");
   }
   append_hf("P-Asserted-Identity: <sip:$avp(caller)@${o.domain}>\\r\\n");

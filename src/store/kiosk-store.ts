@@ -95,7 +95,17 @@ export class KioskStore {
     this.faultListener?.(this.problems.size ? [...this.problems.values()].join('; ') : undefined);
   }
 
+  /** document writes not finished yet (settled() waits for them) */
+  private readonly writing = new Set<Promise<boolean>>();
+
   private persist<T>(db: Low<T>, part: string): Promise<boolean> {
+    const w = this.write(db, part);
+    this.writing.add(w);
+    void w.finally(() => this.writing.delete(w));
+    return w;
+  }
+
+  private write<T>(db: Low<T>, part: string): Promise<boolean> {
     const file = (db.adapter as SafeJsonFile<unknown>).file;
     return db.write().then(
       () => {
@@ -147,6 +157,16 @@ export class KioskStore {
   /** Everything recorded so far is on disk (true), or the disk refused it (false). */
   flushed(): Promise<boolean> {
     return this.journal.flushed();
+  }
+
+  /**
+   * Everything accepted so far is on disk: the journal and the documents being
+   * written (before the board reboots). False when the disk refused any of it.
+   */
+  async settled(): Promise<boolean> {
+    const docs = await Promise.all([...this.writing]);
+    const journal = await this.journal.flushed();
+    return journal && docs.every(Boolean);
   }
 
   close(): Promise<void> {

@@ -9,6 +9,7 @@ import { start, type Managed } from './proc.js';
 import { freePort } from './ports.js';
 import { requireTool } from './tools.js';
 import { deskGroupLines, kamailioCfg } from '../sipserver/kamailio-cfg.js';
+import { reservedSipUserProblem } from '../sipserver/reserved-users.js';
 
 export interface Kamailio {
   proc: Managed;
@@ -46,6 +47,9 @@ export interface KamailioConfigOptions {
 
 /** The test bed's config: loopback, its own ports, plain passwords, lenient with sipp, every message logged. */
 export function kamailioConfig(o: KamailioConfigOptions): string {
+  // Accounts with the names the server routes as pages could never be called (reserved-users.ts): refused, not generated.
+  const reserved = [...Object.keys(o.users), ...Object.entries(o.groups ?? {}).flatMap(([g, members]) => [g, ...members])].flatMap((u) => reservedSipUserProblem(u) ?? []);
+  if (reserved.length) throw new Error(`SIP server accounts: ${reserved.join('; ')}`);
   const users = Object.entries(o.users)
     .map(([u, p]) => `  $sht(users=>${u}) = "${p.replace(/"/g, '')}";`)
     .join('\n');

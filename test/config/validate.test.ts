@@ -5,6 +5,7 @@ import path from 'node:path';
 import { validateFile, readMerged, deepMerge } from '../../src/config/load.js';
 import { validateHubConfig, validateKioskConfig } from '../../src/config/validate.js';
 import { schemaFiles } from '../../src/config/schema-files.js';
+import { kamailioConfig } from '../../src/testbed/kamailio.js';
 import { REPO, CLI, EXAMPLE } from '../helpers/processes.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -63,6 +64,13 @@ describe('config validation', () => {
     ['RTP port range without an even port', (c) => (c.sip.rtpPortRange = { min: 20001, max: 20001 }), '/sip/rtpPortRange'],
     ['paging address the account\'s own user', (c) => (c.sip.paging = { user: c.sip.account.user }), '/sip/paging/user'],
     ['paging address not a SIP user', (c) => (c.sip.paging = { user: 'page me' }), '/sip/paging/user'],
+    ['SIP account named like a page to a kiosk', (c) => (c.sip.account.user = 'page-north'), '/sip/account/user'],
+    ['SIP account named like a zone page', (c) => (c.sip.account.user = 'page-zone-platforms'), '/sip/account/user'],
+    ['SIP account named like a page, in capitals', (c) => (c.sip.account.user = 'Page-North'), '/sip/account/user'],
+    ['SIP account that would be paged as a zone (zone-...)', (c) => (c.sip.account.user = 'zone-north'), '/sip/account/user'],
+    ['SIP account the paging user (sip.paging absent: "page")', (c) => (delete c.sip.paging, (c.sip.account.user = 'page')), '/sip/account/user'],
+    ['an empty word in the reboot command', (c) => (c.system = { rebootCommand: ['systemctl', ''] }), '/system/rebootCommand/1'],
+    ['a reboot command as one string', (c) => (c.system = { rebootCommand: 'systemctl reboot' }), '/system/rebootCommand'],
   ];
 
   for (const [what, mutate, pathExpected] of broken) {
@@ -77,6 +85,70 @@ describe('config validation', () => {
       );
     });
   }
+
+  it('reserved SIP user names: the reason in the error; names that only look alike are accepted', () => {
+    const kiosk = (user: string, paging?: { user: string }) => {
+      const c = structuredClone(exampleKiosk()) as any;
+      c.sip.account.user = user;
+      if (paging) c.sip.paging = paging;
+      else delete c.sip.paging;
+      return validateKioskConfig(c);
+    };
+    const r = kiosk('page-north');
+    assert.ok(!r.ok);
+    assert.deepEqual(r.errors, [{ path: '/sip/account/user', message: '"page-north" is reserved at the site SIP server: names beginning with "page-" are its paging addresses (sip:page-KIOSK@domain, sip:page-zone-ZONE@domain, sip:page-group-GROUP@domain, sip:page-all@domain); choose another name' }]);
+    const p = kiosk('page');
+    assert.ok(!p.ok && /the kiosks' paging user/.test(p.errors[0]!.message), JSON.stringify(p.errors));
+    const z = kiosk('zone-north');
+    assert.ok(!z.ok && /a kiosk is paged at sip:page-KIOSK@domain, and sip:page-zone-\.\.\.@domain, sip:page-group-\.\.\.@domain and sip:page-all@domain page zones/.test(z.errors[0]!.message), JSON.stringify(z.errors));
+    // page-group-... and page-all page zones too
+    for (const user of ['group-north', 'all', 'ALL']) assert.ok(!kiosk(user).ok, user);
+    for (const user of ['pager', 'pagezone-1', 'north-page-1', 'zoned', 'north-zone-1', 'grouped', 'all-north', 'call']) assert.deepEqual(kiosk(user).errors, [], user);
+    // The site's paging user named otherwise: "page" is then an ordinary name (the same name as sip.paging.user stays refused, at its own path).
+    assert.deepEqual(kiosk('page', { user: 'announce' }).errors, []);
+    const same = kiosk('announce', { user: 'announce' });
+    assert.deepEqual(same.ok ? [] : same.errors.map((e) => e.path), ['/sip/paging/user']);
+  });
+
+  it('the hub refuses SIP accounts it puts at the site SIP server under a reserved name, at each path', () => {
+    const m = readMerged(path.join(EXAMPLE, 'hub.json'));
+    assert.ok(m.ok);
+    const hub = structuredClone(m.value) as any;
+    hub.desk.desks[0].id = 'page-desk';
+    hub.desk.desks[0].groups = ['control-room', 'page-zone-all'];
+    const r = validateHubConfig(hub);
+    assert.equal(r.ok, false);
+    const paths = r.ok ? [] : r.errors.filter((e) => /reserved at the site SIP server/.test(e.message)).map((e) => e.path);
+    assert.deepEqual(paths, ['/desk/desks/0/id', '/desk/desks/0/groups/1']);
+    // The demo's hub: a page gateway and a test answerer with accounts at the SIP server.
+    const demo = readMerged(path.join(EXAMPLE, 'demo-hub.json'));
+    assert.ok(demo.ok);
+    const d = structuredClone(demo.value) as any;
+    assert.deepEqual(validateHubConfig(structuredClone(d)).errors, [], 'its gateway is the kiosks\' paging user "page": allowed for the hub');
+    d.pa.gateway.account.user = 'page-gateway';
+    d.supervision.answerer.account.user = 'page-test';
+    d.pa.sipPhones = [{ user: 'page-phone', zones: '*' }];
+    const g = validateHubConfig(d);
+    const gpaths = g.ok ? [] : g.errors.filter((e) => /reserved at the site SIP server/.test(e.message)).map((e) => e.path);
+    assert.deepEqual(gpaths, ['/pa/gateway/account/user', '/pa/sipPhones/0/user', '/supervision/answerer/account/user']);
+  });
+
+  it('the test bed\'s SIP server (also the demo\'s) refuses to generate accounts or groups with a reserved name', () => {
+    const base = { port: 5060, wsPort: 8080, mpath: '/nowhere' };
+    assert.throws(() => kamailioConfig({ ...base, users: { 'page-north': 'x' } }), /SIP server accounts: "page-north" is reserved/);
+    assert.throws(() => kamailioConfig({ ...base, users: { desk: 'x' }, groups: { 'page-zone-all': ['desk'] } }), /"page-zone-all" is reserved/);
+    // The kiosks' paging user may be the page gateway's account there (the test bed's is "page").
+    assert.match(kamailioConfig({ ...base, users: { page: 'x', desk: 'x' } }), /route\[PAGE\]/);
+  });
+
+  it('the reboot command: none without a system section, systemctl reboot with an empty one, empty allowed (no reboot)', () => {
+    const none = validateKioskConfig(exampleKiosk());
+    assert.ok(none.ok && none.value.system === undefined);
+    const empty = validateKioskConfig({ ...exampleKiosk(), system: {} });
+    assert.ok(empty.ok && JSON.stringify(empty.value.system) === JSON.stringify({ rebootCommand: ['systemctl', 'reboot'] }), JSON.stringify(empty));
+    const off = validateKioskConfig({ ...exampleKiosk(), system: { rebootCommand: [] } });
+    assert.ok(off.ok && off.value.system?.rebootCommand.length === 0);
+  });
 
   it('a console desk needs a static SIP password only without desk.sip.rpc (with it, each session gets its own)', () => {
     const m = readMerged(path.join(EXAMPLE, 'hub.json'));

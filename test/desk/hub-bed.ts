@@ -21,15 +21,20 @@ export const DESK_SECTION = (wsUrl = 'ws://127.0.0.1:9/') => ({
   claimLapseS: 15,
 });
 
-/** A hub process on the example site's config with console desks. */
-export async function startHubProcess(desk: unknown = DESK_SECTION()): Promise<{ hub: Managed; base: string; port: number }> {
+/**
+ * A hub process on the example site's config with console desks; `o.config`
+ * overrides top-level sections (e.g. `console`), `o.database` a PostgreSQL
+ * URL (several instances on one database), `o.name` its name in the output.
+ */
+export async function startHubProcess(desk: unknown = DESK_SECTION(), o: { config?: Record<string, unknown>; database?: string; name?: string } = {}): Promise<{ hub: Managed; base: string; port: number }> {
   const m = readMerged(path.join(EXAMPLE, 'hub.json'));
   assert.ok(m.ok);
   const port = await freePort();
   const dir = tmpDir('hp-hub-');
   const file = path.join(dir, 'hub.json');
-  writeFileSync(file, JSON.stringify({ ...(m.value as object), $schema: 'hub.schema.json', listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), desk }));
-  const hub = start('hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file], { cwd: REPO });
+  writeFileSync(file, JSON.stringify({ ...(m.value as object), $schema: 'hub.schema.json', listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), desk, ...o.config }));
+  const db = o.database ? ['--database', o.database] : [];
+  const hub = start(o.name ?? 'hub', process.execPath, ['--import', 'tsx', CLI, 'hub', '--config', file, ...db], { cwd: REPO });
   await hub.waitFor(/"msg":"ready"/, 60_000);
   return { hub, base: `http://127.0.0.1:${port}`, port };
 }

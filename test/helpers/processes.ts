@@ -70,14 +70,14 @@ export async function postJson(url: string, body: unknown): Promise<{ status: nu
   return { status: r.status, body: await r.json().catch(() => null) };
 }
 
-/** The example site's hub config on a free port and a fresh data folder, written to a temp file; start() runs it (again after a stop). */
-export async function exampleHub(): Promise<{ file: string; port: number; base: string; start(): Promise<Managed> }> {
+/** The example site's hub config (top-level keys of `overrides` replaced) on a free port and a fresh data folder, written to a temp file; start() runs it (again after a stop). */
+export async function exampleHub(overrides: Record<string, unknown> = {}): Promise<{ file: string; port: number; base: string; start(): Promise<Managed> }> {
   const m = readMerged(path.join(EXAMPLE, 'hub.json'));
   if (!m.ok) throw new Error(`example hub config: ${JSON.stringify(m.errors)}`);
   const port = await freePort();
   const dir = tmpDir('hp-hub-');
   const file = path.join(dir, 'hub.json');
-  writeFileSync(file, JSON.stringify({ ...(m.value as object), listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), $schema: 'hub.schema.json' }));
+  writeFileSync(file, JSON.stringify({ ...(m.value as object), ...overrides, listen: { host: '127.0.0.1', port }, dataDir: path.join(dir, 'data'), $schema: 'hub.schema.json' }));
   return {
     file,
     port,

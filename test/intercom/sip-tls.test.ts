@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startKamailio, type Kamailio } from '../../src/testbed/kamailio.js';
+import { runKamailio, startKamailio, type Kamailio } from '../../src/testbed/kamailio.js';
 import { startBaresip, type Baresip } from '../../src/testbed/baresip.js';
 import { stopAll } from '../../src/testbed/proc.js';
 import { certDigests } from '../../src/intercom/transports/tls-verify.js';
@@ -194,5 +194,56 @@ describe('intercom: SIP over TLS to a Kamailio that requires a client certificat
     assert.equal(e.data.code, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
     assert.match(e.data.reason, /^the server ended the TLS handshake: tlsv13 alert certificate required .*client certificate/);
     await r.kiosk.stop();
+  });
+});
+
+describe('intercom: the SIP server\'s certificate lapsing, as the kiosk sees it over TLS', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let siteCa: Pem;
+  before(() => {
+    dir = tmpDir('hp-siptls-expiry-');
+    siteCa = makeCa(dir, 'site-ca');
+  });
+  after(() => stopAll());
+
+  const rig = (kam: Kamailio) =>
+    callRig({
+      sip: {
+        account: { user: 'conc-north', password: 'kiosk-secret', domain: '127.0.0.1', registrars: [{ uri: `sip:127.0.0.1:${kam.tlsPort};transport=tls`, transport: 'tls' }] },
+        tls: { ca: path.join(dir, 'site-ca.pem') },
+      },
+    });
+  const certFault = (r: CallRig) => r.events().filter((e) => e.type === 'fault.raised' && e.data.code === 'tls-certificate');
+
+  it('a server certificate valid 400 days: registered, no warning', async () => {
+    const server = makeLeaf(dir, 'server-long', siteCa, 'IP:127.0.0.1', 400);
+    const kam = await startKamailio({ users: { 'conc-north': 'kiosk-secret' }, tls: server });
+    const r = await rig(kam);
+    await until(() => r.events().some((e) => e.type === 'sip.registration' && e.data.registered), 10_000, 'kiosk registered over TLS');
+    await sleep(500);
+    assert.deepEqual(certFault(r), []);
+    await r.kiosk.stop();
+    await kam.stop();
+  });
+
+  it('valid 10 days: the tls-certificate fault names the registrar, the subject and the date; cleared once the server is restarted with a renewed certificate and the kiosk reconnects', async () => {
+    // The same files, rewritten for the renewal: the server's TLS config names them.
+    const server = makeLeaf(dir, 'sip-server', siteCa, 'IP:127.0.0.1', 10);
+    let kam = await startKamailio({ users: { 'conc-north': 'kiosk-secret' }, tls: server });
+    const r = await rig(kam);
+    const raised = await until(() => certFault(r)[0], 10_000, 'tls-certificate fault');
+    const expires = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    assert.match(raised.data.detail, new RegExp(`^the SIP server's certificate \\(registrar sip:127\\.0\\.0\\.1:${kam.tlsPort};transport=tls\\) expires on ${expires}, in (9|10) days \\(CN=sip-server\\)`));
+    await until(() => r.events().some((e) => e.type === 'sip.registration' && e.data.registered), 10_000, 'registered: the certificate is still valid');
+    assert.ok(!r.events().some((e) => e.type === 'fault.cleared' && e.data.code === 'tls-certificate'));
+
+    await kam.stop();
+    makeLeaf(dir, 'sip-server', siteCa, 'IP:127.0.0.1', 400);
+    kam = { ...kam, ...(await runKamailio(kam.config, kam.wsPort)) };
+    await until(() => r.events().some((e) => e.type === 'fault.cleared' && e.data.code === 'tls-certificate'), 20_000, 'tls-certificate fault cleared after the kiosk reconnected');
+    assert.equal(certFault(r).length, 1, 'raised once');
+    await r.kiosk.stop();
+    await kam.stop();
   });
 });

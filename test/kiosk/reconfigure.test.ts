@@ -164,6 +164,24 @@ describe('config changes on an in-process kiosk', function () {
     assert.equal(k.config.configVersion, 2);
   });
 
+  it('keeps the reboot command of its own file: a pushed system section is not used, neither added nor changed', async () => {
+    const own = { rebootCommand: ['systemctl', 'reboot'] };
+    const { k, base } = await start({ system: own });
+    const changed = await k.reconfigure(1, { ...doc(edit(base, (x) => (x.audio.volume = 0.4))), system: { rebootCommand: ['sh', '-c', 'anything'] } });
+    assert.ok(changed.ok, JSON.stringify(changed));
+    assert.deepEqual([changed.live, changed.restart], [['audio'], []]);
+    assert.deepEqual(k.config.system, own);
+    // a kiosk whose file has none gets none from the hub
+    await k.stop();
+    const { k: bare, base: bareBase } = await start();
+    assert.equal(bareBase.system, undefined);
+    const added = await bare.reconfigure(1, { ...doc(edit(bareBase, (x) => (x.audio.volume = 0.4))), system: { rebootCommand: ['sh', '-c', 'anything'] } });
+    assert.ok(added.ok, JSON.stringify(added));
+    assert.equal(bare.config.system, undefined);
+    const refused = await bare.ctx.reboot('hub:someone');
+    assert.equal(refused, 'reboot refused: this kiosk may not be rebooted from the hub (no system.rebootCommand in its file)');
+  });
+
   it('refuses a pushed sip.tls whose file is not next to the kiosk\'s config file, at its path; the running config kept', async () => {
     const { k, base } = await start();
     const r = await k.reconfigure(1, doc(edit(base, (x) => (x.sip.tls = { ca: 'no-such-site-ca.pem', serverPins: [] }))));
@@ -171,6 +189,15 @@ describe('config changes on an in-process kiosk', function () {
     assert.ok(!r.ok && r.errors.some((e) => e.path === '/sip/tls/ca' && /no-such-site-ca\.pem/.test(e.message)), JSON.stringify(r));
     assert.equal(k.config.configVersion, 0);
     assert.equal(k.config.sip.tls, undefined);
+  });
+
+  it('refuses a pushed SIP account named like the site SIP server\'s paging addresses, at its path; the running config kept', async () => {
+    const { k, base } = await start();
+    const r = await k.reconfigure(1, doc(edit(base, (x) => (x.sip.account.user = 'page-zone-north'))));
+    assert.ok(!r.ok && r.code === 'invalid', JSON.stringify(r));
+    assert.ok(!r.ok && r.errors.some((e) => e.path === '/sip/account/user' && /reserved at the site SIP server/.test(e.message)), JSON.stringify(r));
+    assert.equal(k.config.configVersion, 0);
+    assert.equal(k.config.sip.account.user, base.sip.account.user);
   });
 
   it('a restart section without a supervisor is reported, and the kiosk runs on', async () => {

@@ -12,15 +12,12 @@
 // caller dialled and the identity the server authenticated, not the caller's.
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startKamailio, runKamailio, type Kamailio } from '../../src/testbed/kamailio.js';
-import { startRtpengine } from '../../src/testbed/rtpengine.js';
+import { startKamailio, type Kamailio } from '../../src/testbed/kamailio.js';
 import { startBaresip } from '../../src/testbed/baresip.js';
 import { freePort } from '../../src/testbed/ports.js';
 import { stopAll, type Managed } from '../../src/testbed/proc.js';
-import { productionKamailioCfg } from '../../src/sipserver/production.js';
 import { kioskConfigFile } from '../helpers/processes.js';
 import { consoleLogin, type ConsoleSession } from '../helpers/console.js';
 import { sleep, tmpDir, until } from '../helpers/tmp.js';
@@ -28,6 +25,7 @@ import { makeTone, soxStat } from '../intercom/sox.js';
 import { alsaCapture, captureSamples, loudWindows } from '../audio/helpers.js';
 import { startHubProcess, startKiosk, token } from './helpers.js';
 import { rawUa } from './sip-raw.js';
+import { productionSipServer } from './production-sip.js';
 
 const RATE = 16000;
 const USERS = { page: 'gateway-secret', both: 'both-secret', deskphone: 'phone-secret', control: 'control-secret', intruder: 'intruder-secret' };
@@ -259,23 +257,8 @@ describe('zone group pages and all-call from SIP phones through the hub\'s page 
   });
 
   it('production template: the gateway gets the group dialled (or "*" for all-call) and the authenticated caller, never the caller\'s own; 404 malformed, 480 no gateway', async () => {
-    const pdir = tmpDir('hp-grouppage-prod-');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(pdir, 'key.pem'), '-out', path.join(pdir, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
-    writeFileSync(path.join(pdir, 'tls.cfg'), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${pdir}/key.pem\ncertificate = ${pdir}/cert.pem\n`);
-    const realm = '127.0.0.1';
     const users = { 'pa-gateway': 'gateway-secret', control: USERS.control, intruder: USERS.intruder };
-    const ha1 = (u: string, p: string) => createHash('md5').update(`${u}:${realm}:${p}`).digest('hex');
-    writeFileSync(path.join(pdir, 'users.cfg'), `event_route[htable:mod-init] {\n${Object.entries(users).map(([u, p]) => `  $sht(users=>${u}) = "${ha1(u, p)}";`).join('\n')}\n}\n`);
-    const rtpengine = await startRtpengine();
-    const [sip, sips, wss, rpc] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    await runKamailio(
-      productionKamailioCfg({
-        site: { SIP_IP: '127.0.0.1', SIP_DOMAIN: realm, SIP_PORT: String(sip), SIPS_PORT: String(sips), WSS_PORT: String(wss), RTPENGINE_SOCK: rtpengine.sock, RPC_IP: '127.0.0.1', RPC_PORT: String(rpc) },
-        tlsConfig: path.join(pdir, 'tls.cfg'),
-        usersFile: path.join(pdir, 'users.cfg'),
-      }),
-      wss,
-    );
+    const { sip, realm } = await productionSipServer(users, 'hp-grouppage-prod-');
     const gateway = await rawUa({ server: sip, user: 'pa-gateway', password: users['pa-gateway'] });
     const intruder = await rawUa({ server: sip, user: 'intruder', password: users.intruder });
     const unauth = await rawUa({ server: sip, user: 'control' });

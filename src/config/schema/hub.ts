@@ -157,6 +157,14 @@ export const HubDesk = Strict(
       { minItems: 1 },
     ),
     listenIn: Type.Boolean({ default: false, description: 'the site allows a desk to listen in on a kiosk (a call back with the desk\'s microphone off; the kiosk shows the call as usual)' }),
+    rtpengine: Type.Optional(
+      Strict(
+        {
+          ng: Type.String({ pattern: '^[A-Za-z0-9.-]+:[0-9]{1,5}$', description: 'rtpengine\'s ng control address, udp host:port (the one Kamailio uses, e.g. 127.0.0.1:2223)' }),
+        },
+        'with desk.listenIn: an admin listens to a kiosk\'s call that another desk answered, through a copy of its media at rtpengine (ng subscribe); the kiosk is not involved',
+      ),
+    ),
     quickReplies: Type.Optional(
       Type.Array(Strict({ id: Id, text: Text }), { maxItems: 40, description: 'chat replies offered to the dispatcher, sent in the caller\'s language (default: a built-in set in en and zh-CN)' }),
     ),
@@ -215,6 +223,12 @@ export const HubConfigSchema = Strict(
     pa: Type.Optional(HubPa),
     users: Type.Array(HubUser, { minItems: 1 }),
     offlineAfterS: Type.Integer({ minimum: 1, default: 10 }),
+    rebootTimeoutS: Type.Integer({
+      minimum: 1,
+      maximum: 86_400,
+      default: 600,
+      description: 'a kiosk asked to reboot its board (kiosk.reboot) has this long to come back with another boot id; else the reboot is recorded as not back',
+    }),
     desk: Type.Optional(HubDesk),
     supervision: Type.Optional(HubSupervision),
     database: Type.Optional(

@@ -9,6 +9,7 @@ import { Audio, Pa } from './audio.js';
 import { Display } from './display.js';
 import { HubLink } from './hublink.js';
 import { Supervision } from './supervision.js';
+import { System } from './system.js';
 
 export const KioskConfigSchema = Strict(
   {
@@ -35,6 +36,7 @@ export const KioskConfigSchema = Strict(
     display: Display,
     hub: Type.Optional(HubLink),
     supervision: Type.Optional(Supervision),
+    system: Type.Optional(System),
     scheduling: Type.Optional(
       Strict(
         {

@@ -1,14 +1,15 @@
 // A kiosk's history for the desk: alarms (every transition, who acknowledged
 // and reset), calls with their media statistics (loss, jitter), chat both
-// ways, ETA sent, door pulses, and what dispatchers did at the desk, newest
+// ways, ETA sent, door pulses, restarts and reboots (with the hub's word on
+// whether the board came back), and what dispatchers did at the desk, newest
 // first. One list for the API and the server-rendered page.
 import type { HubContext } from '../context.js';
 import { HISTORY_TYPES } from './service.js';
 
 export interface HistoryEntry {
   at: string;
-  /** 'kiosk': a recorded kiosk event; 'desk': what a dispatcher did */
-  source: 'kiosk' | 'desk';
+  /** 'kiosk': a recorded kiosk event; 'desk': what a dispatcher did; 'hub': what the hub saw (a reboot's end) */
+  source: 'kiosk' | 'desk' | 'hub';
   type: string;
   /** one line a person reads */
   summary: string;
@@ -47,6 +48,12 @@ function summarize(type: string, d: Record<string, any>): string {
       return `screen language ${d.lang ?? '?'}`;
     case 'kiosk.restart':
       return `kiosk restarted, asked by ${d.by ?? '?'}`;
+    case 'kiosk.reboot':
+      return `board reboot asked by ${d.by ?? '?'}: handing it to the system`;
+    case 'kiosk.reboot.refused':
+      return `board reboot refused: ${d.reason ?? '?'} (asked by ${d.by ?? '?'})`;
+    case 'kiosk.reboot.failed':
+      return `board reboot failed: ${d.error ?? '?'} (asked by ${d.by ?? '?'})`;
     default:
       return type;
   }
@@ -64,6 +71,12 @@ export async function kioskHistory(hub: HubContext, kiosk: string, opts: { from?
   });
   for (const a of await hub.storage.desk.actions({ kiosk, from, limit })) {
     entries.push({ at: a.at, source: 'desk', type: `desk.${a.action}`, summary: `${a.user}${a.desk ? ` at ${a.desk}` : ''}: ${a.action}`, alarmId: a.alarmId, data: a.detail });
+  }
+  // A reboot's end as the hub saw it: back with another boot id, or not back in time.
+  for (const r of await hub.storage.reboots.list(kiosk, limit)) {
+    if ((r.state !== 'back' && r.state !== 'not-back') || !r.endedAt || Date.parse(r.endedAt) < Date.parse(from)) continue;
+    const summary = r.state === 'back' ? `board rebooted: back at ${r.endedAt} (asked by ${r.by})` : `board not back from its reboot: ${r.error ?? ''} (asked by ${r.by})`;
+    entries.push({ at: r.endedAt, source: 'hub', type: `kiosk.reboot.${r.state}`, summary, data: { commandId: r.commandId, askedAt: r.askedAt, bootBefore: r.bootBefore, bootAfter: r.bootAfter } });
   }
   return entries.sort((x, y) => Date.parse(y.at) - Date.parse(x.at)).slice(0, limit);
 }

@@ -39,7 +39,7 @@ export const DEFAULT_QUICK_REPLIES: DeskConfig['quickReplies'] = [
 ];
 
 /** Event types a kiosk's history shows, besides what dispatchers did. */
-export const HISTORY_TYPES = ['alarm.state', 'alarm.refused', 'call.state', 'call.media', 'call.refused', 'call.page', 'call.rating', 'chat.toDesk', 'chat.fromDesk', 'desk.info', 'relay.pulse', 'screen.language', 'kiosk.restart'];
+export const HISTORY_TYPES = ['alarm.state', 'alarm.refused', 'call.state', 'call.media', 'call.refused', 'call.page', 'call.rating', 'chat.toDesk', 'chat.fromDesk', 'desk.info', 'relay.pulse', 'screen.language', 'kiosk.restart', 'kiosk.reboot', 'kiosk.reboot.refused', 'kiosk.reboot.failed'];
 
 const FACTS_TTL_MS = 10_000;
 /** a page that reloads or whose stream reconnects (EventSource retry 2 s) opens a new stream within this */
@@ -65,8 +65,12 @@ export class DeskService {
     const { hub } = this;
     hub.push.define('desk', { roles: ['dispatcher', 'admin'], resolve: (event, data) => this.resolve(event, data), left: (session) => this.pageGone(session) });
     hub.link.watch({ events: (kiosk, events) => void this.onEvents(kiosk, events).catch((err: Error) => hub.log.error({ err: err.message, kiosk }, 'desk: kiosk events not followed')) });
-    hub.sessionEnded.push(async (s) => {
-      await this.leaveDesk(s, 'logged out');
+    hub.sessionEnded.push(async (s, why) => {
+      await this.leaveDesk(s, why);
+    });
+    // A session ended on another instance (that one let go of its desk): check the desk accounts again here.
+    hub.bus.on((m) => {
+      if (m.t === 'session' && m.from !== hub.instanceId) this.passwords.recheck();
     });
     this.passwords.start();
   }

@@ -27,6 +27,8 @@ export interface FleetEntry {
   lastAlarm?: { alarmId: string; state: string; at: string; category: string | null };
   /** the kiosk's last test call (supervision): when, how it was started, its verdict; null before the first */
   lastTestCall: { testId: string; at: string; trigger: string; passed: boolean; failedStep: string | null } | null;
+  /** the last reboot of the board asked from the hub (absent before the first): rebooting, back at endedAt, not back, refused, failed */
+  lastReboot?: { commandId: string; state: string; by: string; askedAt: string; endedAt: string | null; error: string | null };
 }
 
 /** An alarm that is not reset is still going on. */
@@ -130,6 +132,7 @@ export class FleetFeed {
     const rows = await storage.listKiosks({ ids, zone });
     const alarms = await storage.facilities.lastAlarms(ids);
     const tests = await storage.supervision.lastTests(ids);
+    const reboots = await storage.reboots.latest(ids);
     const started = await storage.db.query<{ id: string; started_at: Date | null }>('select id, started_at from kiosks where ($1::text[] is null or id = any($1)) and started_at is not null', [ids ?? null]);
     const startedAt = new Map(started.map((r) => [r.id, new Date(r.started_at!).getTime()]));
     const local = link.localView();
@@ -141,6 +144,7 @@ export class FleetFeed {
       const alarm = alarms.get(r.id);
       const state: MapState = r.revoked ? 'revoked' : alarm && ACTIVE_ALARM(alarm.state) ? 'alarm' : !online ? 'offline' : r.faults.length ? 'fault' : 'online';
       const s = startedAt.get(r.id);
+      const rb = reboots.get(r.id);
       return {
         id: r.id,
         zone: r.zone,
@@ -155,6 +159,7 @@ export class FleetFeed {
         faults: r.faults,
         ...(alarm ? { lastAlarm: alarm } : {}),
         lastTestCall: ((t) => (t ? { testId: t.testId, at: t.at, trigger: t.trigger, passed: t.passed, failedStep: t.failedStep } : null))(tests.get(r.id)),
+        ...(rb ? { lastReboot: { commandId: rb.commandId, state: rb.state, by: rb.by, askedAt: rb.askedAt, endedAt: rb.endedAt, error: rb.error } } : {}),
       };
     });
   }

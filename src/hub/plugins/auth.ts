@@ -12,6 +12,7 @@ import { DEFAULT_COST, hashPassword, setHashConcurrency, sha256Hex, verifyPasswo
 import { ROLES, type Role } from '../storage/storage.js';
 import { loginPage } from '../console-page.js';
 import type { SessionInfo } from '../context.js';
+import { endSessions } from '../session-end.js';
 
 export const SESSION_COOKIE = 'hp_session';
 export const LOGIN_COOKIE = 'hp_login';
@@ -140,14 +141,8 @@ export default fp(async function auth(app: FastifyInstance) {
     async (req, reply) => {
       await hub.storage.revokeSession(req.session!.idSha256);
       await hub.audit(req, 'logout', req.session!.user, 'ok');
-      // Areas let go of what the session held (its desk, its live streams).
-      for (const f of hub.sessionEnded) {
-        try {
-          await f(req.session!);
-        } catch (err) {
-          req.log.error({ err: (err as Error).message }, 'session end handler failed');
-        }
-      }
+      // Areas let go of what the session held (its desk, its live streams); the other instances are told.
+      await endSessions(hub, [req.session!], 'logged out');
       void reply.clearCookie(SESSION_COOKIE, { path: '/' });
       if (wantsJson(req)) return reply.send({ ok: true });
       return reply.redirect('/', 303);
@@ -180,12 +175,14 @@ export default fp(async function auth(app: FastifyInstance) {
     {
       config: { roles: ['admin'] },
       bodyLimit: 4096,
-      schema: { tags: ['auth'], summary: 'end every session of a user at once', params: Type.Object({ name: Type.String({ maxLength: 128 }) }), response: { 200: Type.Object({ revoked: Type.Integer() }) } },
+      schema: { tags: ['auth'], summary: 'end every session of a user at once (its desk and desk SIP password let go before the answer)', params: Type.Object({ name: Type.String({ maxLength: 128 }) }), response: { 200: Type.Object({ revoked: Type.Integer() }) } },
     },
     async (req) => {
-      const revoked = await hub.storage.revokeUserSessions(req.params.name);
-      await hub.audit(req, 'sessions.revoke', req.params.name, 'ok', { revoked });
-      return { revoked };
+      const ended = await hub.storage.revokeUserSessions(req.params.name);
+      // As at log-out, at once: a revoked dispatcher's desk and its SIP password are let go before the answer.
+      await endSessions(hub, ended, 'session revoked');
+      await hub.audit(req, 'sessions.revoke', req.params.name, 'ok', { revoked: ended.length });
+      return { revoked: ended.length };
     },
   );
 });

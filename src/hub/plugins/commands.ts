@@ -8,8 +8,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Command } from '../../protocol/messages.js';
 import { ALL_ROLES } from './auth.js';
 
-/** Commands with a route of their own, for other roles: kiosk.restart (facilities, POST /api/kiosks/:id/restart). */
-const OWN_ROUTE = new Set(['kiosk.restart']);
+/** Commands with a route of their own, for other roles: kiosk.restart and kiosk.reboot (facilities, POST /api/kiosks/:id/restart, /reboot). */
+const OWN_ROUTE = new Set(['kiosk.restart', 'kiosk.reboot']);
 
 /** Command names the kiosks understand (protocol/messages.ts), plus the alarm actions of the alarm contract. */
 export const COMMAND_NAMES = [...new Set([...(Command.anyOf as { properties: { command: { const: string } } }[]).map((s) => s.properties.command.const), 'alarm.ack', 'alarm.reset'])].filter((n) => !OWN_ROUTE.has(n));

@@ -17,6 +17,7 @@ import { WEB_DIST } from '../web-bundle.js';
 import { deskPage } from '../desk/page.js';
 import { historyPage, kioskHistory } from '../desk/history.js';
 import type { BoardRow } from '../storage/desk.js';
+import { ListenIn, ListenInError } from '../desk/listen-in.js';
 
 const DESK_ROLES = ['dispatcher', 'admin'] as const;
 const roles = [...DESK_ROLES];
@@ -33,7 +34,15 @@ const ChatBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const ClaimBody = Type.Object({ mode: Type.Optional(Type.Union([Type.Literal('answer'), Type.Literal('pickup'), Type.Literal('listen')])) }, { additionalProperties: false });
+const ClaimBody = Type.Object(
+  {
+    mode: Type.Optional(Type.Union([Type.Literal('answer'), Type.Literal('pickup'), Type.Literal('listen')])),
+    sipCallId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'the SIP Call-ID of the call this desk answers (kept for listen-in, only from the claim\'s winner)' })),
+  },
+  { additionalProperties: false },
+);
+const ListenParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const ListenAnswer = Type.Object({ sdp: Type.String({ minLength: 10, maxLength: 20_000 }) }, { additionalProperties: false });
 const Outcome = Type.Object({ ok: Type.Boolean(), pending: Type.Optional(Type.Boolean()), error: Type.Optional(Type.String()), id: Type.Optional(Type.String()) }, { additionalProperties: true });
 
 export default async function desk(app: FastifyInstance) {
@@ -43,6 +52,10 @@ export default async function desk(app: FastifyInstance) {
   const svc = new DeskService(hub, cfg);
   svc.start();
   app.addHook('onClose', async () => svc.stop());
+  const listenIn = new ListenIn(hub, cfg);
+  listenIn.start();
+  hub.sessionEnded.push((s) => listenIn.endSession(s.idSha256, 'logged out'));
+  app.addHook('onClose', async () => listenIn.stopAll());
 
   const ip = (req: FastifyRequest) => req.ip;
 
@@ -82,6 +95,8 @@ export default async function desk(app: FastifyInstance) {
       mySeat: (await hub.storage.desk.seatOf(req.session!.idSha256))?.desk ?? null,
       quickReplies: svc.cfg.quickReplies,
       listenIn: svc.cfg.listenIn,
+      /** this session may listen to a call another desk answered (listen-in on, its role, rtpengine configured) */
+      listenCall: !listenIn.refusal(req.session!),
       map: hub.config.site.map ? { width: hub.config.site.map.width, height: hub.config.site.map.height, floorplan: !!hub.config.site.map.floorplan } : null,
     }),
   );
@@ -141,6 +156,8 @@ export default async function desk(app: FastifyInstance) {
       if (!row) return reply;
       const r = await svc.claim(req.session!, seat.desk, row, req.body?.mode ?? 'answer');
       if (!r.ok) return reply.status(409).send({ error: `taken by ${r.holder.user} at ${r.holder.desk}`, statusCode: 409, holder: { user: r.holder.user, desk: r.holder.desk } });
+      // Trusted because it comes from the session that just won the claim, for the desk it holds.
+      if (req.body?.sipCallId) listenIn.noteCall(row.ref, seat.desk, req.body.sipCallId);
       return { ok: true, desk: seat.desk };
     },
   );
@@ -238,6 +255,65 @@ export default async function desk(app: FastifyInstance) {
       await hub.storage.desk.action({ kiosk, user: req.session!.user, desk: seat.desk, action: listen ? 'listen in' : 'call back', detail: { uri: facts.sipUri } });
       await hub.audit(req, listen ? 'desk.listen' : 'desk.callback', kiosk, 'ok');
       return { ok: true, uri: facts.sipUri, listen };
+    },
+  );
+
+  // ---- listening to a call another desk answered (rtpengine subscribe) ----------------------------------------
+
+  const refuse = async (req: FastifyRequest, reply: FastifyReply, target: string, err: unknown) => {
+    if (!(err instanceof ListenInError)) throw err;
+    await hub.audit(req, 'desk.listen.start', target, 'refused', { error: err.message });
+    hub.log.warn({ target, user: req.session!.user, reason: err.message }, 'listen-in refused');
+    return reply.status(err.status).send({ error: err.message, statusCode: err.status });
+  };
+
+  app.post<{ Params: Static<typeof AlarmParams> }>(
+    '/api/desk/alarms/:alarmId/listen',
+    {
+      config: { roles },
+      schema: {
+        tags: ['desk'],
+        summary:
+          'listen to the call of an alarm that another desk answered: an SDP offer (WebRTC, send-only: the kiosk\'s audio, then the answering desk\'s) for the browser; 403 without desk.listenIn or for a role other than admin, 409 when no desk is talking on it, 503/502 when rtpengine is unreachable or refuses',
+        params: AlarmParams,
+        // Nothing: the call is the one the answering desk reported, never one named by the listener.
+        body: Type.Object({}, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => {
+      const mySeat = (await hub.storage.desk.seatOf(req.session!.idSha256))?.desk ?? null;
+      try {
+        return { ok: true, ...(await listenIn.offer(req.session!, req.ip, req.params.alarmId, mySeat)) };
+      } catch (err) {
+        return refuse(req, reply, req.params.alarmId, err);
+      }
+    },
+  );
+
+  app.post<{ Params: Static<typeof ListenParams>; Body: Static<typeof ListenAnswer> }>(
+    '/api/desk/listen/:id/answer',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'the browser\'s SDP answer (recvonly) to a listen-in offer: ok once rtpengine took it and the media flows', params: ListenParams, body: ListenAnswer } },
+    async (req, reply) => {
+      const mySeat = (await hub.storage.desk.seatOf(req.session!.idSha256))?.desk ?? null;
+      try {
+        const l = await listenIn.answer(req.session!, req.params.id, req.body.sdp, mySeat);
+        return { ok: true, alarmId: l.alarmId, kiosk: l.kiosk };
+      } catch (err) {
+        return refuse(req, reply, req.params.id, err);
+      }
+    },
+  );
+
+  app.post<{ Params: Static<typeof ListenParams> }>(
+    '/api/desk/listen/:id/stop',
+    { config: { roles }, schema: { tags: ['desk'], summary: 'stop listening (rtpengine unsubscribe)', params: ListenParams } },
+    async (req, reply) => {
+      try {
+        return { ok: true, ...(await listenIn.stop(req.session!, req.params.id)) };
+      } catch (err) {
+        if (!(err instanceof ListenInError)) throw err;
+        return reply.status(err.status).send({ error: err.message, statusCode: err.status });
+      }
     },
   );
 

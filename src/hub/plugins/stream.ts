@@ -1,8 +1,8 @@
 // GET /api/stream?topics=a,b: one server-sent event stream per console page,
 // carrying the topics it asks for (src/hub/push.ts). Each event is named
 // `<topic>.<event>` with JSON data. The stream ends when the session logs out
-// (at once) or is revoked or expires (at the next check, every 15 s), and
-// before the hub closes.
+// or is revoked (at once, on any instance), or expires (at the next check,
+// every 15 s), and before the hub closes.
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ALL_ROLES } from './auth.js';
@@ -13,7 +13,11 @@ export default async function stream(app: FastifyInstance) {
   const { hub } = app;
   // Streams end before the server closes: it waits for open connections.
   app.addHook('preClose', async () => hub.push.close());
-  hub.sessionEnded.push((s) => hub.push.endSession(s.idSha256, 'logged out'));
+  hub.sessionEnded.push((s, why) => hub.push.endSession(s.idSha256, why));
+  // Ended on another instance: its streams here end too.
+  hub.bus.on((m) => {
+    if (m.t === 'session' && m.from !== hub.instanceId) hub.push.endSession(m.ended, 'session ended');
+  });
 
   app.get<{ Querystring: { topics: string } }>(
     '/api/stream',

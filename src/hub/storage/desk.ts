@@ -123,17 +123,19 @@ export class DeskStorage {
 
   /**
    * The SIP secret of every desk held by a live session (a desk absent here
-   * must be locked), and how long ago it was taken (a take whose secret is
-   * not recorded yet is in progress on some instance).
+   * must be locked), how long ago it was taken (a take whose secret is not
+   * recorded yet is in progress on some instance) and how long until the
+   * session expires (both by the database's clock).
    */
-  async liveSipSecrets(desk?: string): Promise<Map<string, { secret: string | null; ageMs: number }>> {
-    const rows = await this.db.query<{ desk_id: string; sip_secret: string | null; age_ms: number | string }>(
-      `select d.desk_id, d.sip_secret, (extract(epoch from (now() - d.taken_at)) * 1000)::float8 as age_ms
+  async liveSipSecrets(desk?: string): Promise<Map<string, { secret: string | null; ageMs: number; expiresInMs: number }>> {
+    const rows = await this.db.query<{ desk_id: string; sip_secret: string | null; age_ms: number | string; expires_in_ms: number | string }>(
+      `select d.desk_id, d.sip_secret, (extract(epoch from (now() - d.taken_at)) * 1000)::float8 as age_ms,
+              (extract(epoch from (s.expires_at - now())) * 1000)::float8 as expires_in_ms
        from desk_seats d join sessions s on s.id_sha256 = d.session_sha256
        where s.revoked_at is null and s.expires_at > now() and ($1::text is null or d.desk_id = $1)`,
       [desk ?? null],
     );
-    return new Map(rows.map((r) => [r.desk_id, { secret: r.sip_secret, ageMs: Number(r.age_ms) }]));
+    return new Map(rows.map((r) => [r.desk_id, { secret: r.sip_secret, ageMs: Number(r.age_ms), expiresInMs: Number(r.expires_in_ms) }]));
   }
 
   /** The session lets go of its desk (log-out, or the dispatcher leaves the desk); returns the desk. */

@@ -8,6 +8,7 @@ import { FacilitiesStorage } from './facilities.js';
 import { PaStorage } from './pa.js';
 import { DeskStorage } from './desk.js';
 import { SupervisionStorage } from './supervision.js';
+import { RebootStorage } from './reboots.js';
 
 export type Role = 'dispatcher' | 'facilities' | 'admin';
 export const ROLES: Role[] = ['dispatcher', 'facilities', 'admin'];
@@ -133,12 +134,15 @@ export class HubStorage {
   readonly facilities: FacilitiesStorage;
   /** supervision: test verdicts, the test answerer's records, link changes, overdue alarms (src/hub/storage/supervision.ts) */
   readonly supervision: SupervisionStorage;
+  /** reboots of kiosk boards asked from the hub, and each kiosk's boot id (src/hub/storage/reboots.ts) */
+  readonly reboots: RebootStorage;
 
   constructor(readonly db: Db) {
     this.pa = new PaStorage(db);
     this.desk = new DeskStorage(db);
     this.facilities = new FacilitiesStorage(db);
     this.supervision = new SupervisionStorage(db);
+    this.reboots = new RebootStorage(db);
   }
 
   async migrate(): Promise<string[]> {
@@ -321,8 +325,10 @@ export class HubStorage {
     await this.db.query('update sessions set revoked_at = now() where id_sha256 = $1 and revoked_at is null', [idSha256]);
   }
 
-  async revokeUserSessions(user: string): Promise<number> {
-    return (await this.db.query('update sessions set revoked_at = now() where user_name = $1 and revoked_at is null returning 1', [user])).length;
+  /** Ends every session of a user not ended yet; returns them (their areas let go of what they held). */
+  async revokeUserSessions(user: string): Promise<{ idSha256: string; user: string }[]> {
+    const rows = await this.db.query<{ id_sha256: string }>('update sessions set revoked_at = now() where user_name = $1 and revoked_at is null returning id_sha256', [user]);
+    return rows.map((r) => ({ idSha256: r.id_sha256, user }));
   }
 
   async purgeSessions(): Promise<void> {
@@ -485,8 +491,8 @@ export class HubStorage {
    * The rows go in in key order, so their index grows at its end instead of taking them scattered: for a zone of
    * 10,000 about 25 ms instead of 35 on the test bed's PostgreSQL, and no kiosk is sent the command before it.
    */
-  async createCommand(c: { id: string; command: string; args: unknown; by: string; role: string; kiosks: string[] }): Promise<void> {
-    await this.db.query(
+  async createCommand(c: { id: string; command: string; args: unknown; by: string; role: string; kiosks: string[] }, tx: Sql = this.db): Promise<void> {
+    await tx.query(
       `with c as (insert into commands (id, command, args, created_by, role, kiosks) values ($1, $2, $3::jsonb, $4, $5, $6::text[]) returning id)
        insert into command_pending (command_id, kiosk) select c.id, t.k from c cross join (select distinct k from unnest($6::text[]) as u(k) order by k) as t(k)`,
       [c.id, c.command, json(c.args), c.by, c.role, c.kiosks],

@@ -18,6 +18,8 @@ export interface TransportOptions {
   tls?: { ca?: string | Buffer | Buffer[]; cert?: string | Buffer; key?: string | Buffer; serverPins?: string[] };
   /** TLS only: a server whose certificate was refused (never silent: the intercom makes it an event) */
   onTlsRefused?: (peer: Address, reason: string, code: string | undefined) => void;
+  /** TLS only: a server dialled and accepted, with its certificate (DER): the kiosk warns before it lapses (tls-server-certs.ts) */
+  onTlsServer?: (peer: Address, cert: Buffer) => void;
 }
 
 export const MAX_SIP_MESSAGE = 64 * 1024;

@@ -148,6 +148,16 @@ export class StreamTransport extends BaseTransport {
     });
     sock.setTimeout(0);
     this.adopt(sock, dest, true);
+    const onServer = this.options.onTlsServer;
+    const raw = onServer && sock instanceof tls.TLSSocket ? sock.getPeerCertificate()?.raw : undefined;
+    // Only a record for a warning: after the message (an alarm call's INVITE too) is on its way, and whatever goes wrong in it stays there.
+    if (raw) setImmediate(() => {
+      try {
+        onServer!(dest, raw);
+      } catch {
+        /* no record: no warning, nothing else */
+      }
+    });
     return sock;
   }
 

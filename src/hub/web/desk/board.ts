@@ -7,6 +7,7 @@
 // talking to the kiosk (SIP INFO application/x-helppoint-alarm), else
 // through the hub (alarm.ack / alarm.reset commands).
 import { DeskPhone, type CallInfo } from './phone.js';
+import { Listener } from './listen.js';
 import { drawFloorplan, kioskMarker, type SiteMap } from '../floorplan.js';
 
 interface Row {
@@ -24,7 +25,7 @@ interface Row {
   attempt: number | null;
   target: string | null;
   reason: string | null;
-  claim: { user: string; desk: string; mode: string } | null;
+  claim: { user: string; desk: string; mode: string; confirmed?: boolean } | null;
 }
 interface QuickReply {
   id: string;
@@ -39,6 +40,8 @@ interface ChatLine {
   shown?: boolean;
 }
 
+/** alarm states in which the answering desk may still be in the call (acknowledged in the call: it goes on) */
+const IN_CALL = ['talking', 'acknowledged'];
 const $ = (id: string) => document.getElementById(id)!;
 const csrf = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
 
@@ -55,6 +58,10 @@ const S = {
   log: [] as string[],
   /** the site allows listening in (hub config desk.listenIn) */
   listenIn: false,
+  /** this session may listen to a call another desk answered (admin, with rtpengine configured) */
+  listenCall: false,
+  /** listening to calls other desks answered: alarm ref -> the hub's listen-in id and the receive-only peer */
+  listening: new Map<string, { id: string; listener: Listener }>(),
   /** the kiosk whose call the DTMF pad sends to */
   padKiosk: null as string | null,
   /** calls this desk placed (call back, listen in): call id -> kiosk */
@@ -175,6 +182,9 @@ function render(): void {
         button('Call back', 'callback', r.ref, !!call || !S.phone),
       );
       if (S.listenIn) acts.append(button('Listen in', 'listen', r.ref, !!call || !S.phone));
+      // A call another desk answered: hear it without joining it (rtpengine's copy of its media).
+      if (S.listenCall && r.type === 'alarm' && (S.listening.has(r.ref) || (IN_CALL.includes(r.state) && r.claim?.confirmed && r.claim.desk !== S.desk)))
+        acts.append(S.listening.has(r.ref) ? button('Stop', 'unlisten', r.ref) : button('Listen', 'listencall', r.ref));
       acts.append(button('Open door', 'door', r.ref), button('Chat', 'chat', r.ref));
       tr.append(acts);
       return tr;
@@ -195,6 +205,8 @@ function put(row: Row): void {
   const fresh = !S.rows.has(row.ref);
   if (row.state === 'reset') S.rows.delete(row.ref);
   else S.rows.set(row.ref, row);
+  // The call heard is over (hung up, handed on, the alarm reset): the hub unsubscribes too.
+  if (S.listening.has(row.ref) && (!IN_CALL.includes(row.state) || !row.claim?.confirmed)) stopListening(row.ref, 'the call ended');
   if (fresh && row.kind === 'emergency' && row.state !== 'reset') announce(row);
   render();
 }
@@ -230,7 +242,8 @@ async function action(act: string, ref: string): Promise<void> {
       case 'answer': {
         if (!S.phone || !call) return notice(`no call from ${row.kiosk} is ringing at this desk`);
         if (row.type === 'alarm') {
-          const c = await api('POST', `/api/desk/alarms/${encodeURIComponent(ref)}/claim`, { mode: 'answer' });
+          // The SIP Call-ID goes with the claim: the hub finds the call at rtpengine by it for a listen-in.
+          const c = await api('POST', `/api/desk/alarms/${encodeURIComponent(ref)}/claim`, { mode: 'answer', sipCallId: call.sipCallId });
           if (c.status !== 200) return notice(`not answered: ${c.body?.error ?? c.status}`);
         }
         await S.phone.answer(call.id);
@@ -278,6 +291,26 @@ async function action(act: string, ref: string): Promise<void> {
         render();
         return notice(`${listen ? 'listening in on' : 'calling back'} ${row.kiosk}`);
       }
+      case 'listencall': {
+        if (S.listening.has(ref)) return notice(`already listening to ${row.kiosk}`);
+        const r = await api('POST', `/api/desk/alarms/${encodeURIComponent(ref)}/listen`);
+        if (r.status !== 200) return notice(`not listening: ${r.body?.error ?? r.status}`);
+        const listener = new Listener();
+        S.listening.set(ref, { id: r.body.id, listener });
+        try {
+          await listener.setSpeaker(localStorage.getItem(DEVICE_KEYS.spk) ?? '').catch(() => {});
+          const a = await api('POST', `/api/desk/listen/${encodeURIComponent(r.body.id)}/answer`, { sdp: await listener.answer(r.body.sdp) });
+          if (a.status !== 200) throw new Error(a.body?.error ?? String(a.status));
+        } catch (err) {
+          stopListening(ref);
+          return notice(`not listening: ${(err as Error).message}`);
+        }
+        render();
+        return notice(`listening to ${row.kiosk} and desk ${r.body.desk} (they do not hear you)`);
+      }
+      case 'unlisten':
+        stopListening(ref);
+        return notice(`stopped listening to ${row.kiosk}`);
       case 'door': {
         const r = await api('POST', `/api/desk/kiosks/${encodeURIComponent(row.kiosk)}/door`);
         return notice(r.body?.ok ? `door of ${row.kiosk} opened` : `door not opened: ${r.body?.error ?? r.status}`);
@@ -288,6 +321,21 @@ async function action(act: string, ref: string): Promise<void> {
   } catch (err) {
     notice(`${act} failed: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Ends a listen-in here. Stop (no `why`) asks the hub to unsubscribe at
+ * rtpengine; when the call ended, the alarm closed or the session ended the
+ * hub ends it by itself (and records why).
+ */
+function stopListening(ref: string, why?: string): void {
+  const l = S.listening.get(ref);
+  if (!l) return;
+  S.listening.delete(ref);
+  l.listener.close();
+  if (!why) void api('POST', `/api/desk/listen/${encodeURIComponent(l.id)}/stop`).catch(() => {});
+  if (why) notice(`stopped listening: ${why}`);
+  render();
 }
 
 // ---- the DTMF pad ------------------------------------------------------------------------------
@@ -386,6 +434,7 @@ async function load(): Promise<void> {
   S.skew = Date.now() - r.body.now;
   S.quick = r.body.quickReplies ?? [];
   S.listenIn = r.body.listenIn === true;
+  S.listenCall = r.body.listenCall === true;
   if (!S.map) S.map = drawFloorplan($('minimap'), (r.body.map ?? null) as SiteMap | null);
   S.rows.clear();
   for (const row of r.body.rows as Row[]) S.rows.set(row.ref, row);
@@ -409,6 +458,7 @@ function follow(): void {
   on('desk.rows', (rows: Row[]) => rows.forEach(put));
   on('desk.gone', (d: { ref: string }) => {
     S.rows.delete(d.ref);
+    stopListening(d.ref, 'the alarm is closed');
     render();
   });
   on('desk.chat', (l: ChatLine) => {
@@ -428,6 +478,7 @@ function follow(): void {
   });
   on('bye', (d: { reason: string }) => {
     es.close();
+    for (const ref of [...S.listening.keys()]) stopListening(ref, d.reason);
     void dropDesk(d.reason);
     notice(`stream ended: ${d.reason}`);
   });
@@ -510,10 +561,19 @@ async function restoreDevices(phone: DeskPhone): Promise<void> {
 
 async function chooseDevice(kind: 'mic' | 'spk', id: string): Promise<void> {
   const phone = S.phone;
-  if (!phone) return notice('no desk phone: nothing to set');
+  if (!phone && !(kind === 'spk' && S.listening.size)) return notice('no desk phone: nothing to set');
+  if (!phone) {
+    // An admin listening without a desk phone: the speaker choice is still the page's.
+    for (const l of S.listening.values()) await l.listener.setSpeaker(id).catch((err: Error) => notice(`speaker not changed: ${err.message}`));
+    localStorage.setItem(DEVICE_KEYS.spk, id);
+    return;
+  }
   try {
     if (kind === 'mic') await phone.setMicrophone(id || undefined);
-    else await phone.setSpeaker(id);
+    else {
+      await phone.setSpeaker(id);
+      for (const l of S.listening.values()) await l.listener.setSpeaker(id);
+    }
     localStorage.setItem(DEVICE_KEYS[kind], id);
     const sel = $(kind === 'mic' ? 'mic-select' : 'spk-select') as HTMLSelectElement;
     notice(`${kind === 'mic' ? 'microphone' : 'speaker'}: ${sel.selectedOptions[0]?.textContent ?? id}`);

@@ -54,6 +54,25 @@ export interface FleetEntry {
   lastAlarm?: { alarmId: string; state: string; at: string; category: string | null };
   /** the last test call (supervision), null before the first */
   lastTestCall: { testId: string; at: string; trigger: string; passed: boolean; failedStep: string | null } | null;
+  /** the last reboot of the board asked from the hub */
+  lastReboot?: { commandId: string; state: 'asked' | 'rebooting' | 'back' | 'not-back' | 'refused' | 'failed'; by: string; askedAt: string; endedAt: string | null; error: string | null };
+}
+
+/** The last reboot in words: under way, rebooted at ..., not back, refused or failed (with the reason). */
+export function rebootText(r: NonNullable<FleetEntry['lastReboot']>): string {
+  const t = (s: string | null) => (s ? new Date(s).toLocaleString() : '?');
+  switch (r.state) {
+    case 'asked':
+      return `reboot asked at ${t(r.askedAt)}`;
+    case 'rebooting':
+      return `rebooting since ${t(r.askedAt)}`;
+    case 'back':
+      return `rebooted at ${t(r.endedAt)}`;
+    case 'not-back':
+      return `${r.error ?? 'not back'} (asked at ${t(r.askedAt)})`;
+    default:
+      return `${r.error ?? `reboot ${r.state}`} (${t(r.endedAt)})`;
+  }
 }
 
 export interface Rollout {

@@ -2,7 +2,7 @@
 // (online, fault, offline, alarm), filtered by zone; the same as a sortable
 // list; rollouts; enrolment. The fleet is loaded once; then only changed
 // kiosks arrive as server-sent events (no polling of the whole fleet).
-import { canEdit, el, get, post, rolloutBlock, uptime, type FleetEntry, type Rollout } from './api.js';
+import { canEdit, el, get, post, rebootText, rolloutBlock, uptime, type FleetEntry, type Rollout } from './api.js';
 import { drawFloorplan, kioskMarker } from '../floorplan.js';
 
 interface Fleet {
@@ -51,7 +51,10 @@ function row(k: FleetEntry): HTMLTableRowElement {
     el('span', { class: `st st-${k.state}` }, k.state),
     k.firmware ?? '—',
     String(k.configVersion || '—'),
-    uptime(k.uptimeS),
+    // the uptime, and under it the last reboot asked from the hub: under way, rebooted at, not back, refused, failed
+    k.lastReboot
+      ? el('span', {}, uptime(k.uptimeS), el('br'), el('small', { class: `reboot rb-${k.lastReboot.state}`, 'data-reboot': k.lastReboot.state, title: `asked by ${k.lastReboot.by}` }, rebootText(k.lastReboot)))
+      : uptime(k.uptimeS),
     k.faults.map((x) => `${x.code}: ${x.detail}`).join('; ') || '—',
     k.lastTestCall
       ? el('span', { class: k.lastTestCall.passed ? 'on' : 'off', title: k.lastTestCall.testId }, `${k.lastTestCall.passed ? 'passed' : `failed: ${k.lastTestCall.failedStep ?? '?'}`} ${new Date(k.lastTestCall.at).toLocaleString()}`)
@@ -61,7 +64,8 @@ function row(k: FleetEntry): HTMLTableRowElement {
   for (const c of cells) tr.append(el('td', {}, c));
   if (canEdit()) {
     const actions = el('td', {});
-    if (k.online) actions.append(el('button', { type: 'button', 'data-act': 'restart', 'data-kiosk': k.id, title: 'restart the kiosk process; refused while a call, a test or an alarm is open' }, 'restart'));
+    if (k.online) actions.append(el('button', { type: 'button', 'data-act': 'restart', 'data-kiosk': k.id, title: 'restart the kiosk process; refused while a call, a page, a test or an alarm is open' }, 'restart'));
+    if (k.online) actions.append(el('button', { type: 'button', 'data-act': 'reboot', 'data-kiosk': k.id, title: 'reboot the board; refused while a call, a page, a test or an alarm is open, or where the kiosk allows no reboot' }, 'reboot'));
     if (!k.revoked) actions.append(el('button', { type: 'button', 'data-act': 'revoke', 'data-kiosk': k.id }, 'revoke'));
     actions.append(el('button', { type: 'button', 'data-act': 'replace', 'data-kiosk': k.id }, 'replace hardware'));
     tr.append(actions);
@@ -151,6 +155,13 @@ async function enrolment(): Promise<void> {
       post<{ ok: boolean; error?: string }>(`/api/kiosks/${encodeURIComponent(id)}/restart`, {}).then(
         (r) => alert(r.ok ? `${id} is restarting.` : `${id}: ${r.error ?? 'no answer yet'}`),
         (err: Error) => alert(`${id} not restarted: ${err.message}`),
+      );
+    } else if (b.dataset.act === 'reboot') {
+      if (!confirm(`Reboot the board of ${id}? It is offline until the board has started again (a minute or two); the list says when it is back.`)) return;
+      // the kiosk's own answer: handed to its system, or refused with the reason; whether it came back follows in the list
+      post<{ state?: string; error?: string }>(`/api/kiosks/${encodeURIComponent(id)}/reboot`, {}).then(
+        (r) => alert(r.state === 'rebooting' ? `${id} is rebooting.` : `${id}: ${r.error ?? 'no answer yet'}`),
+        (err: Error) => alert(`${id} not rebooted: ${err.message}`),
       );
     } else if (b.dataset.act === 'revoke') {
       if (!confirm(`Revoke ${id}? Its token stops working and it is disconnected at once.`)) return;
