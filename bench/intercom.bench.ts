@@ -143,6 +143,8 @@ async function kioskCaller(name: string, deskUri: string, wav: string, handsFree
     sip: { targets: { emergency: [{ uri: deskUri, ringTimeoutS: 5 }], information: [{ uri: deskUri }] }, codecs: ['PCMU'], emergencyCancellable: true },
     io: { inputs: { emergency: { pin: 17, debounceMs: 0 }, cancel: { pin: 22, debounceMs: 0 } } },
     audio: { output: { sink: 'null' }, input: { source: 'file', file: wav }, handsFree: { mode: handsFree } },
+    // A/B of the background threads' priority (src/core/thread-priority.ts): HP_BENCH_KIOSK_NICE=0 leaves them alone
+    ...(process.env.HP_BENCH_KIOSK_NICE ? { scheduling: { backgroundNiceSteps: Number(process.env.HP_BENCH_KIOSK_NICE) } } : {}),
   });
   const extra = (process.env.HP_BENCH_KIOSK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const args = kioskUnitArgs(file);

@@ -135,6 +135,9 @@ async function runKiosk(args: string[]): Promise<number> {
       await kiosk.stop();
     });
     await kiosk.start();
+    // This process is the kiosk's own: V8's background threads yield to its main thread (src/core/thread-priority.ts).
+    const { lowerBackgroundThreadsSoon } = await import('./core/thread-priority.js');
+    lowerBackgroundThreadsSoon(config.scheduling?.backgroundNiceSteps ?? 10, kiosk.log);
     return -1; // keep running
   } catch (err) {
     return fail(err);

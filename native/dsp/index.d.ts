@@ -64,3 +64,9 @@ export class AlsaOutput {
 
 export const binaryPath: string;
 export function installStatus(): { ok: boolean; source?: 'prebuilt' | 'source'; reason?: string; at?: string } | undefined;
+
+/**
+ * The kernel thread ids of libuv's worker pool: `count` jobs (the pool's size) wait, up to timeoutMs, until all run
+ * at once, so each sits on a different worker. Repeated ids mean they did not all meet in time (the pool was busy).
+ */
+export function threadPoolIds(count: number, timeoutMs: number): Promise<number[]>;

@@ -43,6 +43,7 @@ module.exports = {
   Preprocessor: binding.Preprocessor,
   Resampler: binding.Resampler,
   AlsaOutput: binding.AlsaOutput,
+  threadPoolIds: binding.threadPoolIds,
   binaryPath: file,
   installStatus,
 };

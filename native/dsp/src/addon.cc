@@ -3,7 +3,8 @@
 // suppression) and the resampler. Every call works on caller-owned Int16Array
 // buffers and returns a number, so a 20 ms frame costs no JavaScript
 // allocation: the hot path of a call never feeds the garbage collector.
-// Also the mixer's ALSA output (AlsaOutput), a non-blocking device write.
+// Also the mixer's ALSA output (AlsaOutput), a non-blocking device write, and
+// threadPoolIds(), which tells libuv's worker threads apart from V8's.
 #include <napi.h>
 
 #include <speex/speex_echo.h>
@@ -11,10 +12,17 @@
 #include <speex/speex_resampler.h>
 
 #include <dlfcn.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace {
 
@@ -403,11 +411,71 @@ class AlsaOutput : public Napi::ObjectWrap<AlsaOutput> {
   snd_pcm_t* pcm_ = nullptr;
 };
 
+// ---------------------------------------------------------------------------
+// threadPoolIds(count, timeoutMs): Promise<number[]>
+//   The kernel thread ids of libuv's worker threads (the pool behind file I/O
+//   and DNS). Node 20 names none of its threads, so a process cannot tell
+//   these from V8's background threads by looking: this queues `count` jobs
+//   that each wait, up to timeoutMs, until all of them run at once, so with
+//   count = the pool's size each job sits on a different worker. Resolves
+//   with each job's thread id (repeats mean they did not all meet in time).
+struct PoolMeeting {
+  std::mutex m;
+  std::condition_variable cv;
+  int arrived = 0;
+  int count = 0;
+  int finished = 0;
+  std::vector<double> ids;
+  explicit PoolMeeting(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise::Deferred deferred;
+};
+
+class PoolProbe : public Napi::AsyncWorker {
+ public:
+  PoolProbe(Napi::Env env, std::shared_ptr<PoolMeeting> meeting, int timeoutMs)
+      : Napi::AsyncWorker(env, "helppoint-dsp:threadPoolIds"), meeting_(std::move(meeting)), timeout_(timeoutMs) {}
+
+  void Execute() override {
+    tid_ = static_cast<double>(syscall(SYS_gettid));
+    std::unique_lock<std::mutex> lock(meeting_->m);
+    meeting_->arrived++;
+    meeting_->cv.notify_all();
+    meeting_->cv.wait_for(lock, std::chrono::milliseconds(timeout_), [this] { return meeting_->arrived >= meeting_->count; });
+  }
+
+  void OnOK() override { Done(); }
+  void OnError(const Napi::Error&) override { Done(); }
+
+ private:
+  void Done() {
+    meeting_->ids.push_back(tid_);
+    if (++meeting_->finished < meeting_->count) return;
+    Napi::Env env = Env();
+    Napi::Array out = Napi::Array::New(env, meeting_->ids.size());
+    for (size_t i = 0; i < meeting_->ids.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, meeting_->ids[i]));
+    meeting_->deferred.Resolve(out);
+  }
+
+  std::shared_ptr<PoolMeeting> meeting_;
+  int timeout_;
+  double tid_ = 0;
+};
+
+Napi::Value ThreadPoolIds(const Napi::CallbackInfo& info) {
+  int count = Int(info, 0, "count", 1, 1024);
+  int timeoutMs = Int(info, 1, "timeoutMs", 1, 10000);
+  auto meeting = std::make_shared<PoolMeeting>(info.Env());
+  meeting->count = count;
+  for (int i = 0; i < count; i++) (new PoolProbe(info.Env(), meeting, timeoutMs))->Queue();
+  return meeting->deferred.Promise();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("EchoCanceller", EchoCanceller::Init(env));
   exports.Set("Preprocessor", Preprocessor::Init(env));
   exports.Set("Resampler", Resampler::Init(env));
   exports.Set("AlsaOutput", AlsaOutput::Init(env));
+  exports.Set("threadPoolIds", Napi::Function::New(env, ThreadPoolIds, "threadPoolIds"));
   exports.Set("speexdsp", Napi::String::New(env, "libspeexdsp"));
   return exports;
 }

@@ -37,6 +37,20 @@ export const KioskConfigSchema = Strict(
     hub: Type.Optional(HubLink),
     supervision: Type.Optional(Supervision),
     system: Type.Optional(System),
+    scheduling: Type.Optional(
+      Strict(
+        {
+          backgroundNiceSteps: Type.Integer({
+            minimum: 0,
+            maximum: 39,
+            default: 10,
+            description:
+              "V8's background threads (optimising compiler, garbage collector helpers) this many nice values below the main thread, which runs the emergency path, so it preempts them (at most nice 19); the file-I/O pool keeps the main thread's priority; 0: leave them; applied at start",
+          }),
+        },
+        'thread priorities of the kiosk process',
+      ),
+    ),
   },
   'help-point kiosk configuration',
 );
