@@ -17,10 +17,12 @@ import { WEB_DIST } from '../web-bundle.js';
 import { deskPage } from '../desk/page.js';
 import { historyPage, kioskHistory } from '../desk/history.js';
 import type { BoardRow } from '../storage/desk.js';
-import { ListenIn, ListenInError } from '../desk/listen-in.js';
+import { ListenIn, ListenInError, LISTEN_ROLES } from '../desk/listen-in.js';
 
 const DESK_ROLES = ['dispatcher', 'admin'] as const;
 const roles = [...DESK_ROLES];
+/** listening to a call another desk answered: declared here, so the role check is the router's like every route's */
+const listenRoles = [...LISTEN_ROLES];
 /** a kiosk's history is read by facilities staff too (linked from the fleet list) */
 const historyRoles = [...DESK_ROLES, 'facilities' as const];
 
@@ -270,7 +272,7 @@ export default async function desk(app: FastifyInstance) {
   app.post<{ Params: Static<typeof AlarmParams> }>(
     '/api/desk/alarms/:alarmId/listen',
     {
-      config: { roles },
+      config: { roles: listenRoles },
       schema: {
         tags: ['desk'],
         summary:
@@ -292,7 +294,7 @@ export default async function desk(app: FastifyInstance) {
 
   app.post<{ Params: Static<typeof ListenParams>; Body: Static<typeof ListenAnswer> }>(
     '/api/desk/listen/:id/answer',
-    { config: { roles }, schema: { tags: ['desk'], summary: 'the browser\'s SDP answer (recvonly) to a listen-in offer: ok once rtpengine took it and the media flows', params: ListenParams, body: ListenAnswer } },
+    { config: { roles: listenRoles }, schema: { tags: ['desk'], summary: 'the browser\'s SDP answer (recvonly) to a listen-in offer: ok once rtpengine took it and the media flows', params: ListenParams, body: ListenAnswer } },
     async (req, reply) => {
       const mySeat = (await hub.storage.desk.seatOf(req.session!.idSha256))?.desk ?? null;
       try {
@@ -306,7 +308,7 @@ export default async function desk(app: FastifyInstance) {
 
   app.post<{ Params: Static<typeof ListenParams> }>(
     '/api/desk/listen/:id/stop',
-    { config: { roles }, schema: { tags: ['desk'], summary: 'stop listening (rtpengine unsubscribe)', params: ListenParams } },
+    { config: { roles: listenRoles }, schema: { tags: ['desk'], summary: 'stop listening (rtpengine unsubscribe)', params: ListenParams } },
     async (req, reply) => {
       try {
         return { ok: true, ...(await listenIn.stop(req.session!, req.params.id)) };
