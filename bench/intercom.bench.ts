@@ -16,6 +16,10 @@
 //       path off (baresip has none), then call_cpu_aec_pct with it on (idle subtracted: the
 //       hands-free-off kiosk's idle of the same window, see callCpu), and call_cpu_aec_process_pct
 //       (the canceller kiosk's whole process in a call, nothing subtracted)
+//   call_cpu_dgram_pct             call_cpu_pct's kiosk with its RTP on Node's dgram socket instead of the
+//       addon's polled one (HELPPOINT_RTP_SOCKET=node), in the same rounds: what the polled socket saves
+//   call_cpu_node_io_pct           the same with the media clock on setTimeout too (HELPPOINT_MEDIA_TIMER=node):
+//       the kiosk as it was before the addon's socket and timer
 // A UDP tap in front of the desk timestamps what reaches it: SIP, and RTP (it
 // rewrites the desk's SDP so media passes through it). The bench kiosk has
 // debounce 0 so the figures show the call path alone (debounce is reported by
@@ -138,7 +142,7 @@ interface Caller {
 }
 
 /** Our kiosk in its own process, compiled and with the unit's node options; buttons driven over its local interface. */
-async function kioskCaller(name: string, deskUri: string, wav: string, handsFree: 'off' | 'aec'): Promise<Caller> {
+async function kioskCaller(name: string, deskUri: string, wav: string, handsFree: 'off' | 'aec', env: Record<string, string> = {}): Promise<Caller> {
   const { file } = kioskConfigFile({
     sip: { targets: { emergency: [{ uri: deskUri, ringTimeoutS: 5 }], information: [{ uri: deskUri }] }, codecs: ['PCMU'], emergencyCancellable: true },
     io: { inputs: { emergency: { pin: 17, debounceMs: 0 }, cancel: { pin: 22, debounceMs: 0 } } },
@@ -148,7 +152,7 @@ async function kioskCaller(name: string, deskUri: string, wav: string, handsFree
   });
   const extra = (process.env.HP_BENCH_KIOSK_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const args = kioskUnitArgs(file);
-  const p = start(name, process.execPath, [...extra, ...args], { cwd: mkdtempSync(path.join(os.tmpdir(), 'hp-bench-')), env: { ...process.env, [SETUP_TRACE_ENV]: '1' } });
+  const p = start(name, process.execPath, [...extra, ...args], { cwd: mkdtempSync(path.join(os.tmpdir(), 'hp-bench-')), env: { ...process.env, [SETUP_TRACE_ENV]: '1', ...env } });
   const ready = JSON.parse(await p.waitFor(/"msg":"ready"/, 30_000)) as { local: string };
   const input = (n: string, active: boolean) => request(ready.local + 'sim/input', 'POST', { input: n, active });
   let trace: Promise<string> | undefined;
@@ -339,7 +343,7 @@ async function callCpu(callers: Caller[], t: Tap, baseline: Record<string, strin
 }
 
 export async function run(report: Report): Promise<void> {
-  const CALLS_ALL = CALLS * 2 + ROUNDS * 3 + 2;
+  const CALLS_ALL = CALLS * 2 + ROUNDS * 5 + 2;
   const desk = await startSipp({ scenario: scenario('desk-answer-now.xml'), args: ['-m', String(CALLS_ALL), '-rtp_echo'] });
   const t = await tap(desk.port);
   t.deskPid = desk.proc.pid;
@@ -380,8 +384,13 @@ export async function run(report: Report): Promise<void> {
   // not one state until the hands-free chain was leased per call (before, the chain kept running after the first
   // call, the mixer awake for the echo reference), and subtracting that idle hid the canceller's cost (0.57 % in the
   // 30 Nov quiet run); its own idle is still reported in the note, and should now match the hands-free-off kiosk's.
-  const cpu = await callCpu([ours, bs, aec], t, { 'kiosk-aec': 'kiosk' });
-  await Promise.all([ours.stop(), bs.stop(), aec.stop()]);
+  // The same kiosk with its calls' RTP on Node's dgram socket instead of the addon's polled one
+  // (src/intercom/media/rtp-socket.ts), and with that and the media clock on setTimeout instead of the addon's
+  // MediaTimer (src/audio/media-clock.ts): the path before them, in the same rounds.
+  const dgramKiosk = await kioskCaller('kiosk-dgram', deskUri, wav, 'off', { HELPPOINT_RTP_SOCKET: 'node' });
+  const nodeKiosk = await kioskCaller('kiosk-node', deskUri, wav, 'off', { HELPPOINT_RTP_SOCKET: 'node', HELPPOINT_MEDIA_TIMER: 'node' });
+  const cpu = await callCpu([ours, bs, aec, dgramKiosk, nodeKiosk], t, { 'kiosk-aec': 'kiosk' });
+  await Promise.all([ours.stop(), bs.stop(), aec.stop(), dgramKiosk.stop(), nodeKiosk.stop()]);
   const load = os.loadavg()[0]!.toFixed(1);
   const fmt = (v: number[]) => v.map((x) => x.toFixed(2)).join('/');
   const describe = (name: string) => {
@@ -391,6 +400,18 @@ export async function run(report: Report): Promise<void> {
   const how = `PCMU, 46 s speech WAV as microphone, output discarded, own process; /proc utime+stime, median of ${ROUNDS} rounds of ${WINDOW_MS / 1000} s in a call minus ${WINDOW_MS / 1000} s idle (idle of all callers in one window), rotating order; load ${load}`;
   report('call_cpu_pct', median(cpu.get('kiosk')!.net), '%', `${how}; hands-free off; ${describe('kiosk')}`);
   report('baresip_call_cpu_pct', median(cpu.get('bench')!.net), '%', `${how}; aufile source, aubridge player; ${describe('bench')}`);
+  report(
+    'call_cpu_dgram_pct',
+    median(cpu.get('kiosk-dgram')!.net),
+    '%',
+    `call_cpu_pct's kiosk with its calls' RTP on Node's dgram socket (HELPPOINT_RTP_SOCKET=node: each packet a libuv callback, a Buffer and an rinfo object) instead of the addon's socket read on the media clock (call_cpu_pct); media clock on the addon's MediaTimer as in call_cpu_pct; same rounds and windows; ${describe('kiosk-dgram')}`,
+  );
+  report(
+    'call_cpu_node_io_pct',
+    median(cpu.get('kiosk-node')!.net),
+    '%',
+    `call_cpu_pct's kiosk as it was before the addon's socket and timer: RTP on Node's dgram socket and the media clock on setTimeout (HELPPOINT_RTP_SOCKET=node HELPPOINT_MEDIA_TIMER=node); same rounds and windows; ${describe('kiosk-node')}`,
+  );
   const a = cpu.get('kiosk-aec')!;
   report(
     'call_cpu_aec_pct',

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "<(module_name)",
-      "sources": ["src/addon.cc"],
+      "sources": ["src/addon.cc", "src/udp-socket.cc", "src/media-timer.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "libraries": ["-lspeexdsp", "-ldl"],
       "defines": ["NAPI_VERSION=<(napi_build_version)", "NAPI_CPP_EXCEPTIONS"],

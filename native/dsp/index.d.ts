@@ -70,3 +70,39 @@ export function installStatus(): { ok: boolean; source?: 'prebuilt' | 'source'; 
  * at once, so each sits on a different worker. Repeated ids mean they did not all meet in time (the pool was busy).
  */
 export function threadPoolIds(count: number, timeoutMs: number): Promise<number[]>;
+
+/**
+ * An IPv4 UDP socket read by polling (one call's RTP, read on the media clock's tick): nothing of it runs between
+ * the caller's calls. Errors that are answers (a port in use, nothing to read) come back as negative errno values.
+ */
+export class UdpSocket {
+  constructor();
+  /** 0, or -errno (e.g. -EADDRINUSE) */
+  bind(host: string, port: number): number;
+  /** the bound port, or -errno */
+  localPort(): number;
+  /** where send() goes */
+  setPeer(host: string, port: number): void;
+  /** sends bytes[0, length) to the peer without blocking: the length sent, or -errno (-EAGAIN: dropped) */
+  send(bytes: Uint8Array, length: number): number;
+  sendTo(bytes: Uint8Array, length: number, host: string, port: number): number;
+  /**
+   * Reads one waiting packet into buffer without blocking: its length, -EAGAIN when none waits, -EMSGSIZE when it was
+   * longer than buffer, or another -errno. meta: [source IPv4 address as a 32-bit number, source port, age in ms
+   * (now minus the kernel's arrival time)].
+   */
+  recv(buffer: Uint8Array, meta: Float64Array): number;
+  close(): void;
+}
+
+/**
+ * A one-shot libuv timer calling `callback` (through MakeCallback: microtasks run after it, a throw is an uncaught
+ * exception): the media clock's wake-up without setTimeout's bookkeeping. Keeps the process alive while armed.
+ */
+export class MediaTimer {
+  constructor(callback: () => void);
+  /** fires once, ms (whole, at least 1) from now; an armed time is replaced */
+  start(ms: number): void;
+  stop(): void;
+  close(): void;
+}

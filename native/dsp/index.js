@@ -44,6 +44,8 @@ module.exports = {
   Resampler: binding.Resampler,
   AlsaOutput: binding.AlsaOutput,
   threadPoolIds: binding.threadPoolIds,
+  UdpSocket: binding.UdpSocket,
+  MediaTimer: binding.MediaTimer,
   binaryPath: file,
   installStatus,
 };

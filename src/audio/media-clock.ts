@@ -14,9 +14,10 @@
 // run in `order`: microphone before send (the freshest frame goes out at
 // once), playout before the mixer (a received frame is mixed in the same
 // wake-up).
+import { dspOrUndefined } from '../dsp/native.js';
 
 export interface ClockTask {
-  /** lower runs first within a wake-up: ORDER.input < send < play < mixer */
+  /** lower runs first within a wake-up: ORDER.input < send < receive (a polled RTP socket) < play < mixer */
   readonly order: number;
   /** performance.now() instant the task is next due */
   due: number;
@@ -24,7 +25,7 @@ export interface ClockTask {
   tick(now: number): number;
 }
 
-export const ORDER = { input: 0, send: 1, play: 2, mixer: 3 } as const;
+export const ORDER = { input: 0, send: 1, receive: 2, play: 3, mixer: 4 } as const;
 
 /** Tasks due this close after a wake-up run in it (timers fire on whole milliseconds). */
 const EARLY_MS = 0.5;
@@ -42,12 +43,46 @@ export interface TimeSource {
   rearmTimer?(handle: unknown): void;
 }
 
-const REAL_TIME: TimeSource = {
+const NODE_TIME: TimeSource = {
   now: () => performance.now(),
   setTimer: (fn, ms) => setTimeout(fn, ms),
   clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
   rearmTimer: (h) => void (h as NodeJS.Timeout).refresh(),
 };
+
+/**
+ * The process's time source: the addon's MediaTimer (a bare libuv timer, about a third cheaper per wake-up than
+ * setTimeout, see native/dsp/src/media-timer.cc) when it loads, else setTimeout. Chosen at the first timer, so a
+ * process that plays nothing never loads the addon for it; HELPPOINT_MEDIA_TIMER=node keeps setTimeout (A/B).
+ */
+function processTime(): TimeSource {
+  let chosen: TimeSource | undefined;
+  const choose = (): TimeSource => {
+    if (chosen) return chosen;
+    const Timer = process.env.HELPPOINT_MEDIA_TIMER === 'node' ? undefined : dspOrUndefined()?.MediaTimer;
+    if (!Timer) return (chosen = NODE_TIME);
+    // One native timer serves the clock: it has at most one armed at a time (arm() clears the old one first).
+    let fire: (() => void) | undefined;
+    const timer = new Timer(() => fire?.());
+    return (chosen = {
+      now: () => performance.now(),
+      setTimer: (fn, ms) => {
+        fire = fn;
+        timer.start(ms);
+        return timer;
+      },
+      clearTimer: () => timer.stop(),
+    });
+  };
+  return {
+    now: () => performance.now(),
+    setTimer: (fn, ms) => choose().setTimer(fn, ms),
+    clearTimer: (h) => choose().clearTimer(h),
+    get rearmTimer() {
+      return choose().rearmTimer;
+    },
+  };
+}
 
 export class MediaClock {
   private tasks: ClockTask[] = [];
@@ -62,7 +97,15 @@ export class MediaClock {
   private epoch?: number;
   wakeups = 0;
 
-  constructor(private readonly time: TimeSource = REAL_TIME) {}
+  constructor(private readonly time: TimeSource = processTime()) {}
+
+  /** 'native' when the clock's timers are the addon's MediaTimer, 'node' for setTimeout; undefined before the first */
+  get timerKind(): 'native' | 'node' | undefined {
+    const h = this.timer ?? this.firing ?? this.lastTimer;
+    if (h === undefined) return undefined;
+    return typeof (h as { refresh?: unknown }).refresh === 'function' ? 'node' : 'native';
+  }
+  private lastTimer?: unknown;
 
   /** Tasks on the clock now: a closed call or stopped source must leave none behind (tests check it). */
   get taskCount(): number {
@@ -125,6 +168,7 @@ export class MediaClock {
       this.time.rearmTimer(this.firing);
       this.timer = this.firing;
     } else this.timer = this.time.setTimer(this.wake, ms);
+    this.lastTimer = this.timer;
     this.timerMs = ms;
     this.firing = undefined; // armed once per wake-up at most
   }

@@ -1,6 +1,7 @@
-// Lazy access to the native DSP addon (helppoint-dsp, libspeexdsp). Nothing
-// loads it at start-up: the first resampler, echo canceller or preprocessor
-// does. When it cannot load, callers get the reason once and fall back (the
+// Lazy access to the native DSP addon (helppoint-dsp, libspeexdsp): loaded by
+// its first user (the intercom's start, which picks the calls' RTP socket
+// kind; a resampler, echo canceller or preprocessor elsewhere). When it cannot
+// load, callers get the reason once and fall back (Node's dgram RTP socket; the
 // WASM resampler; no echo cancelling, with a fault raised by the caller).
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -25,6 +25,7 @@ import { CODECS, type Codec } from '../audio/codecs/index.js';
 import { createInput } from '../audio/input/index.js';
 import { createResamplerSync } from '../audio/resample.js';
 import { RtpSessionDescriptionHandler } from './media/handler.js';
+import { preferredRtpSocketKind } from './media/rtp-socket.js';
 
 const CRLF = '\r\n';
 
@@ -188,7 +189,7 @@ export async function loopbackCall(codecs: Codec[]): Promise<{ sent: string[]; a
     logBuiltinEnabled: false,
     logLevel: 'error',
     viaHost: '127.0.0.1',
-    sessionDescriptionHandlerFactory: () => new RtpSessionDescriptionHandler({ localHost: '127.0.0.1', codecs, input, onEvent: () => {} }),
+    sessionDescriptionHandlerFactory: () => new RtpSessionDescriptionHandler({ localHost: '127.0.0.1', codecs, input, onEvent: () => {}, socketKind: preferredRtpSocketKind() }),
   });
   let timer: NodeJS.Timeout | undefined;
   const within = <T>(p: Promise<T>, what: string) =>
@@ -227,7 +228,7 @@ export async function warmCallPath(ua: UserAgent, codecs: Codec[], rates: { inpu
   warmCodecs(codecs, rates);
   // Our side of the SDP and the RTP stream start (a silent source, no output, nothing sent to 0.0.0.0).
   const input = createInput({ source: 'silence', device: 'default' } as never, 8000);
-  const sdh = new RtpSessionDescriptionHandler({ localHost: '127.0.0.1', codecs, input, onEvent: () => {} });
+  const sdh = new RtpSessionDescriptionHandler({ localHost: '127.0.0.1', codecs, input, onEvent: () => {}, socketKind: preferredRtpSocketKind() });
   let offer = '';
   try {
     offer = String((await sdh.getDescription()).body);

@@ -3,6 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { mediaClock, MediaClock, ORDER, type ClockTask } from '../../src/audio/media-clock.js';
 import { FakeTime } from './helpers.js';
+import { dspOrUndefined } from '../../src/dsp/native.js';
 
 /** FakeTime whose timers can be re-armed from their own callback, as Node's refresh() does. */
 class RearmingTime extends FakeTime {
@@ -74,13 +75,50 @@ describe('media clock timer', () => {
     assert.equal(clock.wakeups, wakes, 'no wake-up once every task is removed');
   });
 
-  it('runs on a real timer that is re-armed in place', async () => {
+  it('runs on a real timer: the addon\'s MediaTimer when it loads, else setTimeout re-armed in place', async () => {
     const runs: number[] = [];
     const start = mediaClock.now();
     const off = mediaClock.add(gridTask(ORDER.send, start + 20, 20, runs));
+    assert.equal(mediaClock.timerKind, process.env.HELPPOINT_MEDIA_TIMER !== 'node' && dspOrUndefined()?.MediaTimer ? 'native' : 'node');
     await new Promise((r) => setTimeout(r, 230));
     off();
     assert.ok(runs.length >= 9 && runs.length <= 12, `${runs.length} ticks in 230 ms`);
     for (let i = 1; i < runs.length; i++) assert.ok(Math.abs(runs[i]! - runs[i - 1]! - 20) < 1e-6, `tick ${i} ${runs[i]! - runs[i - 1]!} ms after the one before`);
+    const after = runs.length;
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(runs.length, after, 'no tick once the last task is gone');
+  });
+
+  it('on the addon\'s MediaTimer: a task that throws reaches uncaughtException as from setTimeout (where the kiosk\'s process guard ends it)', async function () {
+    if (!dspOrUndefined()?.MediaTimer || process.env.HELPPOINT_MEDIA_TIMER === 'node') this.skip();
+    const clock = new MediaClock();
+    const errors: string[] = [];
+    // mocha's own handler would fail the test: ours alone while the task throws
+    const mochaHandlers = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    const onErr = (e: Error) => errors.push(e.message);
+    process.on('uncaughtException', onErr);
+    let offBad = () => {};
+    try {
+      let thrown = false;
+      offBad = clock.add({
+        order: ORDER.send,
+        due: clock.now() + 20,
+        tick: (now) => {
+          if (!thrown) {
+            thrown = true;
+            throw new Error('task failed');
+          }
+          return now + 20;
+        },
+      });
+      assert.equal(clock.timerKind, 'native');
+      await new Promise((r) => setTimeout(r, 120));
+    } finally {
+      offBad();
+      process.off('uncaughtException', onErr);
+      for (const h of mochaHandlers) process.on('uncaughtException', h);
+    }
+    assert.deepEqual(errors, ['task failed']);
   });
 });

@@ -8,6 +8,7 @@
 import { Mixer } from '../../src/audio/mixer.js';
 import { NullSink } from '../../src/audio/sinks.js';
 import { RtpStream } from '../../src/intercom/media/rtp-stream.js';
+import type { RtpSocket } from '../../src/intercom/media/rtp-socket.js';
 import { CODECS } from '../../src/audio/codecs/index.js';
 import { HandsFreeInput } from '../../src/dsp/handsfree.js';
 import type { AudioInput, FrameTimeListener } from '../../src/audio/types.js';
@@ -40,14 +41,11 @@ const hf = new HandsFreeInput(mic, mixer, hfCfg);
 await hf.start();
 const stream = new RtpStream(hf, mixer, () => {});
 // no socket: sends complete at once (as a synchronous UDP send does), nothing stays queued
-(stream.socket as unknown as { send: (b: Buffer, port: number, host: string, cb?: (e: null, n: number) => void) => void }).send = (_b, _port, _host, cb) => {
-  if (cb) cb(null, 0);
-};
-(stream.socket as unknown as { getSendQueueCount: () => number }).getSendQueueCount = () => 0;
+(stream as unknown as { sock: Partial<RtpSocket> }).sock = { kind: 'node', send: () => {}, sendQueueEmpty: () => true, close: () => {} };
 const codec = CODECS[codecName]();
 stream.configure({ codec, payloadType: codec.payloadType, remote: { host: '127.0.0.1', port: 9 }, direction: 'sendrecv' });
 clearTimeout((stream as unknown as { sendTimer: NodeJS.Timeout }).sendTimer); // we drive it by hand
-const s = stream as unknown as { sendFrame(): void; receive(b: Buffer, r: unknown): void; playOne(): void; playTimer?: NodeJS.Timeout };
+const s = stream as unknown as { sendFrame(): void; receive(b: Buffer, len: number, host: string, port: number, arrival: number): void; playOne(): void; playTimer?: NodeJS.Timeout };
 
 // a received packet, re-stamped in place each time
 const samples = (codec.rate * 20) / 1000;
@@ -66,7 +64,7 @@ function packet(): void {
   pkt.writeUInt16BE(seq, 2);
   pkt.writeUInt32BE(seq * 160, 4);
   seq = (seq + 1) & 0xffff;
-  s.receive(pkt, rinfo);
+  s.receive(pkt, pkt.length, rinfo.address, rinfo.port, t);
   clearTimeout(s.playTimer);
   s.playOne();
   // while only the call plays the mixer takes one 20 ms frame per packet (mixer.ts callFrameMs); the 10 ms pair in turn

@@ -24,6 +24,12 @@
 #include <type_traits>
 #include <vector>
 
+namespace helppoint {
+// udp-socket.cc, media-timer.cc
+Napi::Function InitUdpSocket(Napi::Env env);
+Napi::Function InitMediaTimer(Napi::Env env);
+}  // namespace helppoint
+
 namespace {
 
 Napi::Int16Array Samples(const Napi::CallbackInfo& info, size_t i, const char* what) {
@@ -475,6 +481,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Preprocessor", Preprocessor::Init(env));
   exports.Set("Resampler", Resampler::Init(env));
   exports.Set("AlsaOutput", AlsaOutput::Init(env));
+  exports.Set("UdpSocket", helppoint::InitUdpSocket(env));
+  exports.Set("MediaTimer", helppoint::InitMediaTimer(env));
   exports.Set("threadPoolIds", Napi::Function::New(env, ThreadPoolIds, "threadPoolIds"));
   exports.Set("speexdsp", Napi::String::New(env, "libspeexdsp"));
   return exports;

@@ -8,6 +8,7 @@ import type { AudioInput, AudioOutput } from '../../audio/types.js';
 import { RtpStream, type MediaEvent, type RtpStats } from './rtp-stream.js';
 import { setupTrace } from '../../core/setup-trace.js';
 import type { RtpSpare } from './rtp-spare.js';
+import type { RtpSocketKind } from './rtp-socket.js';
 import { answerDirection, buildSdp, negotiate, type Direction, type Negotiated } from './sdp.js';
 
 export interface HandlerOptions {
@@ -23,6 +24,8 @@ export interface HandlerOptions {
   spare?: RtpSpare;
   /** a SIP page: our SDP says recvonly (RFC 3264), the microphone is never taken, nothing is sent */
   receiveOnly?: boolean;
+  /** the kind of RTP socket the stream binds when no spare is taken (rtp-socket.ts; default node) */
+  socketKind?: RtpSocketKind;
 }
 
 const DTMF_PT = 101;
@@ -40,7 +43,7 @@ export class RtpSessionDescriptionHandler implements SessionDescriptionHandler {
   constructor(private readonly opts: HandlerOptions) {
     this.localDirection = opts.receiveOnly ? 'recvonly' : 'sendrecv';
     const pre = opts.spare?.take();
-    this.stream = new RtpStream(opts.input, opts.output, opts.onEvent, pre, !!opts.receiveOnly);
+    this.stream = new RtpStream(opts.input, opts.output, opts.onEvent, pre, !!opts.receiveOnly, opts.socketKind);
     if (pre) this.bound = Promise.resolve(pre.port);
   }
 

@@ -6,10 +6,12 @@ import type { AudioInput, AudioOutput } from '../../audio/types.js';
 import { RtpSessionDescriptionHandler } from './handler.js';
 import type { MediaEvent } from './rtp-stream.js';
 import type { RtpSpare } from './rtp-spare.js';
+import type { RtpSocketKind } from './rtp-socket.js';
 
 export type { MediaEvent, RtpStats } from './rtp-stream.js';
 export { RtpSessionDescriptionHandler } from './handler.js';
 export { RtpSpare } from './rtp-spare.js';
+export { preferredRtpSocketKind, type RtpSocketKind } from './rtp-socket.js';
 
 /** A session's own media: a test call's tone and detector, or a SIP page's page-channel output (receiveOnly). */
 export interface SessionMedia {
@@ -32,6 +34,8 @@ export interface MediaOptions {
   mediaFor?: (session: Session) => SessionMedia | undefined;
   /** RTP sockets bound ahead of the calls (rtp-spare.ts) */
   spare?: RtpSpare;
+  /** the kind of RTP socket a call binds without a spare (rtp-socket.ts; default node) */
+  socketKind?: RtpSocketKind;
 }
 
 /** Our codecs in the configured preference order; unknown or unavailable ones are named once and dropped. */
@@ -60,6 +64,7 @@ export function createMediaFactory(opts: MediaOptions): SessionDescriptionHandle
       silenceTimeoutMs: opts.silenceTimeoutMs,
       spare: opts.spare,
       receiveOnly: own?.receiveOnly,
+      socketKind: opts.socketKind,
     });
   };
 }

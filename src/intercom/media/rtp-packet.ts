@@ -49,8 +49,8 @@ export function newRtpHeader(): RtpHeader {
 }
 
 /** parseRtp without allocating: fills h; false for anything malformed. */
-export function readRtp(buf: Uint8Array, h: RtpHeader): boolean {
-  const len = buf.length;
+/** Parses bytes [0, len) of buf (a reused receive buffer holds more) into h; false when they are no RTP packet. */
+export function readRtp(buf: Uint8Array, h: RtpHeader, len = buf.length): boolean {
   if (len < 12 || buf[0]! >> 6 !== 2) return false;
   const cc = buf[0]! & 0x0f;
   let off = 12 + cc * 4;

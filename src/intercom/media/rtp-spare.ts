@@ -5,49 +5,20 @@
 // later, off the set-up path. Without a spare (the bind failed, or two calls
 // came close together) a call binds its own socket as before, with the same
 // errors, so the emergency path does not depend on the spare.
-import dgram from 'node:dgram';
-import { lookup as dnsLookup } from 'node:dns';
-import { isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { evenPorts, rtpRangeProblem } from './rtp-ports.js';
+import { createRtpSocket, type RtpSocket, type RtpSocketKind } from './rtp-socket.js';
 
-/** the IP literal last answered, and its family */
-const lastLiteral = { host: '', family: 0 };
+export { literalLookup } from './rtp-socket.js';
 
-/**
- * dgram resolves every destination, even an IP literal, through dns.lookup,
- * which answers on the next tick: a nextTick and two closures per packet sent.
- * RTP goes to the addresses of the SDP or of the latched peer (literals): they
- * are answered at once; a name still goes through dns.lookup.
- */
-export const literalLookup = ((host: string, opts: unknown, cb: (err: Error | null, address: string, family: number) => void) => {
-  // a call sends to one address 50 times a second: the last literal is known without isIP's regular expression
-  if (host === lastLiteral.host) return cb(null, host, lastLiteral.family);
-  const family = isIP(host);
-  if (family) {
-    lastLiteral.host = host;
-    lastLiteral.family = family;
-    return cb(null, host, family);
-  }
-  return (dnsLookup as (h: string, o: unknown, c: typeof cb) => void)(host, opts, cb);
-}) as unknown as typeof dnsLookup;
-
-/** A UDP socket for RTP: not connected to the peer (packets from others must still arrive, to be counted and dropped). */
-export function rtpSocket(): dgram.Socket {
-  return dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+/** A socket for RTP (rtp-socket.ts): not connected to the peer (packets from others must still arrive, to be counted and dropped). */
+export function rtpSocket(kind: RtpSocketKind = 'node', host?: string): RtpSocket {
+  return createRtpSocket(kind, host);
 }
 
 /** Binds `socket` to `host` on a random even port of `range` (RFC 3550 11; both ends included), or any port without a range. */
-export async function bindRtpSocket(socket: dgram.Socket, host: string, range?: { min: number; max: number }): Promise<number> {
-  const tryBind = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const onErr = () => resolve(false);
-      socket.once('error', onErr);
-      socket.bind(port, host, () => {
-        socket.off('error', onErr);
-        resolve(true);
-      });
-    });
+export async function bindRtpSocket(socket: RtpSocket, host: string, range?: { min: number; max: number }): Promise<number> {
+  const tryBind = (port: number) => socket.bind(host, port);
   if (range) {
     const problem = rtpRangeProblem(range);
     if (problem) throw new Error(`RTP port range ${problem}`);
@@ -59,11 +30,11 @@ export async function bindRtpSocket(socket: dgram.Socket, host: string, range?: 
     throw new Error(`no free RTP port in ${range.min}-${range.max}`);
   }
   if (!(await tryBind(0))) throw new Error('cannot bind an RTP socket');
-  return socket.address().port;
+  return socket.localPort();
 }
 
 export interface BoundRtpSocket {
-  socket: dgram.Socket;
+  socket: RtpSocket;
   port: number;
 }
 
@@ -82,27 +53,25 @@ export class RtpSpare {
     private readonly host: string,
     private readonly range: { min: number; max: number } | undefined,
     private readonly warn: (msg: string) => void = () => {},
+    /** the kind of socket bound (rtp-socket.ts): the kiosk's calls take 'poll' when the addon has it */
+    private readonly kind: RtpSocketKind = 'node',
   ) {}
 
   /** Binds a spare unless one is ready or being bound; resolves once that is done (never rejects). */
   fill(): Promise<void> {
     if (this.closed || this.spare) return Promise.resolve();
     this.binding ??= (async () => {
-      const socket = rtpSocket();
+      const socket = rtpSocket(this.kind, this.host);
       try {
         const port = await bindRtpSocket(socket, this.host, this.range);
+        // Nobody listens until a call takes it: datagrams to it meanwhile are dropped (a poll socket's wait in its
+        // buffer and are read, from a stranger, counted and dropped by the call).
         if (this.closed) return void socket.close();
-        // Nobody listens until a call takes it: datagrams to it meanwhile are read and dropped.
-        socket.on('error', () => {});
         this.spare = { socket, port };
         this.stats.bound++;
       } catch (err) {
         this.stats.failed++;
-        try {
-          socket.close();
-        } catch {
-          /* never bound */
-        }
+        socket.close();
         // The next call binds its own socket and reports the same error if it fails too.
         this.warn(`no RTP socket bound ahead of the next call: ${(err as Error).message}`);
       }
@@ -127,7 +96,6 @@ export class RtpSpare {
     }
     if (!s) return undefined;
     this.stats.taken++;
-    s.socket.removeAllListeners('error');
     return s;
   }
 
@@ -136,11 +104,6 @@ export class RtpSpare {
     clearTimeout(this.timer);
     const s = this.spare;
     this.spare = undefined;
-    if (s)
-      try {
-        s.socket.close();
-      } catch {
-        /* already closed */
-      }
+    s?.socket.close();
   }
 }

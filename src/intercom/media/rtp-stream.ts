@@ -9,10 +9,12 @@
 // latches again. The audio path allocates nothing per packet: the microphone
 // queue is a sample ring, packets are encoded into reused buffers, received
 // payloads are copied into the jitter buffer's slots and decoded into reused
-// frames.
-import type dgram from 'node:dgram';
+// frames. Received packets come from the socket as they arrive (a node
+// socket) or are read on the media clock's tick before playout (a poll socket,
+// rtp-socket.ts): either way with their arrival time.
 import { randomInt } from 'node:crypto';
 import { bindRtpSocket, rtpSocket, type BoundRtpSocket } from './rtp-spare.js';
+import type { RtpSocket, RtpSocketKind } from './rtp-socket.js';
 import { CODECS, type Codec } from '../../audio/codecs/index.js';
 import type { AudioChannel, AudioInput, AudioOutput } from '../../audio/types.js';
 import { createResampler, type Resampler } from '../../audio/resample.js';
@@ -61,7 +63,7 @@ export type MediaEvent =
 
 export class RtpStream {
   /** Not connected to the peer: packets from others must still arrive, to be counted (packetsRejected) and dropped. */
-  readonly socket: dgram.Socket;
+  private sock?: RtpSocket;
   port = 0;
   /** where we send: the SDP's address until the peer's first packet latches */
   remote?: { host: string; port: number };
@@ -100,10 +102,7 @@ export class RtpStream {
   private lastPcm = new Int16Array(0);
   private concealPcm = new Int16Array(0);
   private hasLast = false;
-  /**
-   * Reused packet buffers; one is busy while the socket may still hold it. Sent without a callback (with one,
-   * every synchronous send costs a nextTick): the socket holds none of ours once its send queue is empty.
-   */
+  /** Reused packet buffers; one is busy while the socket may still hold it: it holds none of ours once its send queue is empty. */
   private readonly packets: { buf: Buffer; busy: boolean }[] = [];
   private concealRun = 0;
   /** the peer went silent (hold, end of talk): playout waits, then rebuilds its depth before playing again */
@@ -154,23 +153,54 @@ export class RtpStream {
     bound?: BoundRtpSocket,
     /** a SIP page (receive only): the microphone is never taken and nothing is sent, whatever the SDP says */
     private readonly receiveOnly = false,
+    /** the kind of socket bind() makes (rtp-socket.ts); a bound socket is of its own kind */
+    private readonly socketKind: RtpSocketKind = 'node',
   ) {
-    this.socket = bound?.socket ?? rtpSocket();
     if (bound) {
+      this.sock = bound.socket;
       this.port = bound.port;
       this.listen();
     }
   }
 
+  /** The call's RTP socket (bound ahead, or by bind()). */
+  get socket(): RtpSocket {
+    if (!this.sock) throw new Error('RTP stream not bound yet');
+    return this.sock;
+  }
+
   async bind(host: string, range?: { min: number; max: number }): Promise<number> {
-    this.port = await bindRtpSocket(this.socket, host, range);
-    this.listen();
+    const sock = rtpSocket(this.socketKind, host);
+    this.sock = sock;
+    try {
+      this.port = await bindRtpSocket(sock, host, range);
+    } catch (err) {
+      sock.close();
+      throw err;
+    }
+    if (this.closed) sock.close();
+    else this.listen();
     return this.port;
   }
 
   private listen(): void {
-    this.socket.on('error', () => {});
-    this.socket.on('message', (buf, rinfo) => this.receive(buf, rinfo));
+    const sock = this.sock!;
+    sock.listen((buf, len, host, port, arrival) => this.receive(buf, len, host, port, arrival));
+    if (sock.kind !== 'poll') return;
+    // A poll socket is read on the media clock's grid, before playout in the same wake-up: a packet waits at most
+    // until the tick that would play it anyway (playout is on the same grid), and costs no wake-up of its own.
+    const task: ClockTask = {
+      order: ORDER.receive,
+      // the first read a tick from now: not inside the call's set-up (nothing can arrive before the offer is out)
+      due: mediaClock.alignUp(performance.now() + GRID_MS, GRID_MS),
+      tick: (now) => {
+        sock.poll(now);
+        let next = task.due + GRID_MS;
+        while (next <= now) next += GRID_MS;
+        return next;
+      },
+    };
+    this.clockTasks.push(mediaClock.add(task));
   }
 
   /** Sets or changes the negotiated parameters (initial answer, re-INVITE). */
@@ -315,7 +345,7 @@ export class RtpStream {
   private packetBuffer(bytes: number): { buf: Buffer; busy: boolean } {
     const packets = this.packets;
     // a send that completes at once (the usual case) never queues: an empty queue holds none of our buffers
-    if (packets.length && this.socket.getSendQueueCount() === 0) for (let i = 0; i < packets.length; i++) packets[i]!.busy = false;
+    if (packets.length && this.sock?.sendQueueEmpty()) for (let i = 0; i < packets.length; i++) packets[i]!.busy = false;
     for (let i = 0; i < packets.length; i++) {
       const p = packets[i]!;
       if (!p.busy && p.buf.length === bytes) return p;
@@ -326,10 +356,10 @@ export class RtpStream {
   }
 
   private send(packet: Buffer, pooled?: { busy: boolean }): void {
-    if (!this.remote) return;
+    if (!this.remote || !this.sock) return;
     this.seq = (this.seq + 1) & 0xffff;
     if (pooled) pooled.busy = true; // until the socket's send queue is empty again
-    this.socket.send(packet, this.remote.port, this.remote.host);
+    this.sock.send(packet, this.remote.port, this.remote.host);
     if (this.sent++ === 0) {
       setupTrace.mark('rtp-first-sent');
       this.onEvent({ type: 'first-rtp-out' });
@@ -362,10 +392,11 @@ export class RtpStream {
     }
   }
 
-  private receive(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+  /** One packet: bytes [0, len) of buf, from host:port, arrived at `arrival` (performance.now() ms). */
+  private receive(buf: Buffer, len: number, host: string, port: number, arrival: number): void {
     const p = this.hdr;
-    if (this.closed || !readRtp(buf, p)) return;
-    if (!this.fromPeer(p.ssrc, rinfo)) {
+    if (this.closed || !readRtp(buf, p, len)) return;
+    if (!this.fromPeer(p.ssrc, host, port)) {
       this.rejected++;
       return;
     }
@@ -374,7 +405,7 @@ export class RtpStream {
       this.silenceReported = false;
       this.onEvent({ type: 'rtp-resumed' });
     }
-    this.updateStats();
+    this.updateStats(arrival);
     if (this.dtmfPt !== undefined && p.payloadType === this.dtmfPt) return this.receiveDtmf(p.timestamp, buf.subarray(p.payloadStart, p.payloadEnd));
     if (p.payloadType !== this.payloadType || !this.codec) return;
     if (this.direction === 'sendonly' || this.direction === 'inactive') return;
@@ -382,7 +413,7 @@ export class RtpStream {
     if (this.expectSeq === undefined) {
       this.expectSeq = p.seq;
       if (!this.playTask) {
-        this.nextPlay = mediaClock.alignUp(performance.now() + JITTER_TARGET * PTIME_MS, GRID_MS);
+        this.nextPlay = mediaClock.alignUp(arrival + JITTER_TARGET * PTIME_MS, GRID_MS);
         this.playTask = { order: ORDER.play, due: this.nextPlay, tick: (now) => this.tickPlay(now) };
         this.clockTasks.push(mediaClock.add(this.playTask));
       }
@@ -394,14 +425,14 @@ export class RtpStream {
   }
 
   /** Latches once to the negotiated peer; afterwards only its source and SSRC get through. */
-  private fromPeer(ssrc: number, rinfo: dgram.RemoteInfo): boolean {
+  private fromPeer(ssrc: number, host: string, port: number): boolean {
     const l = this.latched;
-    if (l) return l.ssrc === ssrc && l.port === rinfo.port && l.host === rinfo.address;
+    if (l) return l.ssrc === ssrc && l.port === port && l.host === host;
     const sdp = this.sdpRemote;
-    if (!sdp || sdp.host !== rinfo.address) return false; // before the SDP, or not the negotiated peer
-    this.latched = { host: rinfo.address, port: rinfo.port, ssrc };
+    if (!sdp || sdp.host !== host) return false; // before the SDP, or not the negotiated peer
+    this.latched = { host, port, ssrc };
     // Symmetric RTP: answer to where the media really comes from (a port other than the SDP's, behind some NATs).
-    this.remote = { host: rinfo.address, port: rinfo.port };
+    this.remote = { host, port };
     return true;
   }
 
@@ -460,7 +491,7 @@ export class RtpStream {
   }
 
   /** From the packet in this.hdr (read there, not passed: a 32-bit timestamp argument would be boxed per packet). */
-  private updateStats(): void {
+  private updateStats(arrivalMs: number): void {
     const seq = this.hdr.seq;
     const ts = this.hdr.timestamp;
     if (this.baseSeq === undefined) {
@@ -474,7 +505,7 @@ export class RtpStream {
       }
     }
     const clock = 8000; // RTP clock of every codec we carry
-    const arrival = (performance.now() / 1000) * clock;
+    const arrival = (arrivalMs / 1000) * clock;
     const transit = arrival - ts;
     if (!Number.isNaN(this.lastTransit)) {
       const d = Math.abs(transit - this.lastTransit);
@@ -508,11 +539,7 @@ export class RtpStream {
     this.micResampler?.destroy();
     this.channel?.end();
     this.onEvent({ type: 'stats', stats: this.stats() });
-    try {
-      this.socket.close();
-    } catch {
-      /* already closed */
-    }
+    this.sock?.close();
   }
 }
 

@@ -12,7 +12,7 @@ import { BaseTransport, looksLikeSip, MAX_SIP_MESSAGE, type TransportOptions } f
 import { isResponse, requestTarget, ResponseRoutes, type Address, type Arrival } from './routing.js';
 import { UdpReliability } from './reliability.js';
 import { setupTrace } from '../../core/setup-trace.js';
-import { literalLookup } from '../media/rtp-spare.js';
+import { literalLookup } from '../media/rtp-socket.js';
 
 export class UdpTransport extends BaseTransport {
   readonly protocol = 'UDP';
