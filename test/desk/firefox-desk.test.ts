@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { stopAll } from '../../src/testbed/proc.js';
 import { tmpDir, until } from '../helpers/tmp.js';
 import { makeTone, soxStat } from '../intercom/sox.js';
@@ -15,6 +15,15 @@ import type { AlarmRig } from '../alarm/helpers.js';
 import { rtpengineLegs, startMediaBed, type MediaBed } from './helpers.js';
 import { DESK_SECTION, deskKiosk, startHubProcess } from './hub-bed.js';
 import { launchFirefox, openBoardFirefox, startPulse, type Pulse } from './firefox.js';
+
+/** Clicks the element `sel` matches now, inside the page (one step: no handle that a re-render can detach). */
+async function clickIn(page: Page, sel: string): Promise<void> {
+  const found = await page.$eval(sel, (e) => {
+    (e as HTMLButtonElement).click();
+    return true;
+  });
+  assert.ok(found);
+}
 
 const USERS = { 'conc-north': 'kiosk-secret', desk: 'desk-secret', desk2: 'desk2-secret' };
 /** Firefox's fake microphone: a 1 kHz sine */
@@ -64,7 +73,9 @@ describe('desk page in Firefox: log in, ring, answer, two-way audio, hang up (fi
 
     // The kiosk rings this desk: Answer becomes possible, then the call is up.
     await page.waitForFunction((sel) => (document.querySelector(`${sel} button[data-act=answer]`) as HTMLButtonElement | null)?.disabled === false, { timeout: 15_000, polling: 50 }, rowSel);
-    await page.click(`${rowSel} button[data-act=answer]`);
+    // Clicked inside the page in one step: the board re-renders its rows on every update, and puppeteer's click
+    // (find, scroll into view, click) once met a row replaced between its steps ("Node is detached from document").
+    await clickIn(page, `${rowSel} button[data-act=answer]`);
     const talking = await rig.waitAlarm((a) => a.state === 'talking', 'talking');
     await page.waitForFunction(() => (window as any).board.S.phone.list().some((c: any) => c.state === 'established'), { timeout: 10_000, polling: 50 });
     const from = statSync(capture).size;
@@ -131,7 +142,7 @@ describe('desk page in Firefox: log in, ring, answer, two-way audio, hang up (fi
     assert.ok(browserLeg.packets > 50 && kioskLeg.packets > 50, JSON.stringify(legs));
 
     // Hang up from the row: the kiosk's call ends (without an acknowledgement the alarm goes on).
-    await page.click(`${rowSel} button[data-act=hangup]`);
+    await clickIn(page, `${rowSel} button[data-act=hangup]`);
     await until(() => rig.events().some((e) => e.type === 'call.state' && e.data.callId === talking.callId && e.data.state === 'ended'), 10_000, 'call ended');
     const to = statSync(capture).size;
     // The page's call is over too (the unacknowledged alarm may already ring the desk again: a new call).
