@@ -122,13 +122,9 @@ export class Intercom implements CallService {
     const host = sip.localHost;
     this.rtpSpare = new RtpSpare(host, sip.rtpPortRange, (m) => log.warn(m));
     // The young generation emptied between calls, off the set-up path (idle-scavenge.ts).
-    // HELPPOINT_IDLE_SCAVENGE=off leaves it to V8 (the benchmark's A/B comparison); HELPPOINT_IDLE_MAJOR_GC=off
-    // leaves only the old generation's major GCs to V8.
+    // HELPPOINT_IDLE_SCAVENGE=off leaves it to V8 (the benchmark's A/B comparison).
     if (process.env.HELPPOINT_IDLE_SCAVENGE !== 'off') {
-      const scavenger = new IdleScavenger({
-        busy: () => !!this.call || this.ringing.size > 0 || !!this.opts.setup?.active,
-        ...(process.env.HELPPOINT_IDLE_MAJOR_GC === 'off' ? { majorGrowthBytes: 0 } : {}),
-      });
+      const scavenger = new IdleScavenger({ busy: () => !!this.call || this.ringing.size > 0 || !!this.opts.setup?.active });
       scavenger.start();
       this.offs.push(
         bus.on('call.state', (e) => (e.state === 'ended' || e.state === 'failed') && scavenger.callEnded()),
