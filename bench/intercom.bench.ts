@@ -24,6 +24,14 @@
 // rewrites the desk's SDP so media passes through it). The bench kiosk has
 // debounce 0 so the figures show the call path alone (debounce is reported by
 // the buttons bench).
+// Diagnosis (none changes what is measured, each may change the figures):
+// HP_BENCH_STAGES_DUMP=FILE appends each call's stages and the kiosk's GCs in
+// it; HP_BENCH_KIOSK_LOG=FILE keeps the kiosks' output; HP_BENCH_KIOSK_NODE_ARGS
+// adds node flags before the unit's own (e.g. "--trace-gc --trace-opt
+// --trace-deopt": V8 writes to the kiosk's output, in order with its log lines,
+// one "call set-up trace" line 300 ms after each press); HP_BENCH_SCHEDSTAT=1
+// per-thread scheduler counts; the kiosk's own A/B switches (HELPPOINT_*) pass
+// through the environment.
 import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
