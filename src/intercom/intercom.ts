@@ -12,7 +12,7 @@ import type { Bus } from '../core/bus.js';
 import type { Logger } from '../core/log.js';
 import type { KioskConfig } from '../config/schema/kiosk.js';
 import type { AudioInput, AudioOutput } from '../audio/types.js';
-import { codecList, createMediaFactory, preferredRtpSocketKind, RtpSessionDescriptionHandler, RtpSpare, type MediaEvent, type RtpSocketKind, type SessionMedia } from './media/index.js';
+import { codecList, createMediaFactory, preferredRtpSocketKind, RtpSessionDescriptionHandler, RtpSpare, type MediaEvent, type SessionMedia } from './media/index.js';
 import { loopbackCall, warmCallPath } from './warm-up.js';
 import { GcRewarm } from './rewarm.js';
 import { UdpTransport } from './transports/udp.js';
@@ -102,8 +102,6 @@ export class Intercom implements CallService {
   private readonly ownMedia = new WeakMap<Session, SessionMedia>();
   /** the next call's RTP socket, bound ahead (media/rtp-spare.ts) */
   rtpSpare?: RtpSpare;
-  /** the kind of the calls' RTP sockets (media/rtp-socket.ts), set at start */
-  rtpSocketKind?: RtpSocketKind;
   /** open set-up windows by alarm call id (src/core/setup-window.ts) */
   private readonly setupEnds = new Map<string, () => void>();
   /** the set-up path warmed again after each major GC, when idle (rewarm.ts) */
@@ -124,7 +122,6 @@ export class Intercom implements CallService {
     const host = sip.localHost;
     // The calls' RTP sockets are read on the media clock's tick when the addon has them (media/rtp-socket.ts).
     const rtpSocket = preferredRtpSocketKind();
-    this.rtpSocketKind = rtpSocket;
     log.info({ rtpSocket }, rtpSocket === 'poll' ? 'RTP sockets read on the media clock' : 'RTP sockets on Node dgram (the addon has no UdpSocket)');
     this.rtpSpare = new RtpSpare(host, sip.rtpPortRange, (m) => log.warn(m), rtpSocket);
     // The young generation emptied between calls, off the set-up path (idle-scavenge.ts).

@@ -37,6 +37,15 @@ int PortArg(const Napi::CallbackInfo& info, size_t i) {
   return p;
 }
 
+// The IPv4 address of arguments (host, port) at info[i], info[i + 1].
+sockaddr_in AddressArgs(const Napi::CallbackInfo& info, size_t i) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  if (info.Length() <= i || !ParseIpv4(info[i], &a.sin_addr)) throw Napi::TypeError::New(info.Env(), "host must be an IPv4 address");
+  a.sin_port = htons(static_cast<uint16_t>(PortArg(info, i + 1)));
+  return a;
+}
+
 class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -72,10 +81,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value Bind(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Open(env);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    if (info.Length() < 1 || !ParseIpv4(info[0], &a.sin_addr)) throw Napi::TypeError::New(env, "host must be an IPv4 address");
-    a.sin_port = htons(static_cast<uint16_t>(PortArg(info, 1)));
+    sockaddr_in a = AddressArgs(info, 0);
     int r = bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
     return Napi::Number::New(env, r == 0 ? 0 : -errno);
   }
@@ -90,14 +96,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   // setPeer(host, port): where send() goes (the SDP's address, then the latched source)
   Napi::Value SetPeer(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    if (info.Length() < 1 || !ParseIpv4(info[0], &a.sin_addr)) throw Napi::TypeError::New(env, "host must be an IPv4 address");
-    a.sin_port = htons(static_cast<uint16_t>(PortArg(info, 1)));
-    peer_ = a;
+    peer_ = AddressArgs(info, 0);
     hasPeer_ = true;
-    return env.Undefined();
+    return info.Env().Undefined();
   }
 
   ssize_t SendBytes(const Napi::CallbackInfo& info, const sockaddr_in& to) {
@@ -120,12 +121,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
   // sendTo(bytes, length, host, port): for the rare packet to somewhere else (tests)
   Napi::Value SendTo(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    if (info.Length() < 4 || !ParseIpv4(info[2], &a.sin_addr)) throw Napi::TypeError::New(env, "host must be an IPv4 address");
-    a.sin_port = htons(static_cast<uint16_t>(PortArg(info, 3)));
-    return Napi::Number::New(env, static_cast<double>(SendBytes(info, a)));
+    return Napi::Number::New(info.Env(), static_cast<double>(SendBytes(info, AddressArgs(info, 2))));
   }
 
   // recv(buffer, meta: Float64Array(3)): the packet's length (a longer one is cut to the buffer and reported as -EMSGSIZE),

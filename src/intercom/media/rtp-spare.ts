@@ -9,8 +9,6 @@ import { randomInt } from 'node:crypto';
 import { evenPorts, rtpRangeProblem } from './rtp-ports.js';
 import { createRtpSocket, type RtpSocket, type RtpSocketKind } from './rtp-socket.js';
 
-export { literalLookup } from './rtp-socket.js';
-
 /** A socket for RTP (rtp-socket.ts): not connected to the peer (packets from others must still arrive, to be counted and dropped). */
 export function rtpSocket(kind: RtpSocketKind = 'node', host?: string): RtpSocket {
   return createRtpSocket(kind, host);
