@@ -41,6 +41,8 @@ export class AlarmJournal {
   readonly file: string;
   private fh?: fs.FileHandle;
   private chain: Promise<void> = Promise.resolve();
+  /** operations started and not yet settled */
+  private busy = 0;
   private lines = 0;
   private latest = new Map<string, AlarmRecord>();
 
@@ -153,9 +155,17 @@ export class AlarmJournal {
     this.fh = undefined;
   }
 
+  /**
+   * Runs operations one after another. With none running, `fn` starts in the caller's turn: an alarm's
+   * write() is then issued before the intercom builds the INVITE, not a microtask after it, so the
+   * thread pool writes while the main thread prepares the call.
+   */
   private serial(fn: () => Promise<void>): Promise<void> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => {});
+    const run = this.busy === 0 ? fn() : this.chain.then(fn, fn);
+    this.busy++;
+    this.chain = run.catch(() => {}).then(() => {
+      this.busy--;
+    });
     return run;
   }
 }

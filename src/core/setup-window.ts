@@ -4,7 +4,8 @@
 // anything waits until the window closes, so the press-to-audio path does not
 // share the CPU, the thread pool and the disk with it: the event journal's
 // batched write and fdatasync (its records are in memory and in the outbox at
-// once; only their way to disk waits). Nothing here is on the emergency path
+// once; only their way to disk waits), and the local interface's HTTP reply to
+// the request that pressed the button (the press is already done). Nothing here is on the emergency path
 // itself: a window that nobody closes closes itself after the bound.
 //
 // One per kiosk process, in the kiosk's context (ctx.setup).

@@ -108,10 +108,13 @@ export class Kiosk {
     this.store.onFault((detail) => (detail ? this.faults.raise('store', detail) : this.faults.clear('store')));
     this.ioCap = new IoCapability(opts.driver);
     this.capabilities = [this.ioCap, this.alarmCap, this.audioCap, this.intercomCap, this.displayCap, this.supervisionCap, this.hubCap];
-    // While an alarm call is set up, the event journal's writes wait (src/core/setup-window.ts).
-    // HELPPOINT_SETUP_WINDOW=off leaves them as they were (the benchmark's A/B comparison).
+    // While an alarm call is set up, the event journal's writes and the local interface's reply to
+    // the press that started it wait (src/core/setup-window.ts). HELPPOINT_SETUP_WINDOW=off leaves them as they were (the benchmark's A/B comparison).
     const setup = new SetupWindow();
-    if (process.env.HELPPOINT_SETUP_WINDOW !== 'off') this.store.journal.deferDuring(setup);
+    if (process.env.HELPPOINT_SETUP_WINDOW !== 'off') {
+      this.store.journal.deferDuring(setup);
+      this.local.deferRepliesDuring(setup);
+    }
     this.ctx = {
       bus: this.bus,
       log: this.log,

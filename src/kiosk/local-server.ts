@@ -28,6 +28,7 @@ import path from 'node:path';
 import type { SimDriver } from '../io/sim-driver.js';
 import { SIM_PAGE } from './sim-page.js';
 import { setupTrace } from '../core/setup-trace.js';
+import type { SetupDefer } from '../core/setup-window.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: unknown) => void | Promise<void>;
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -66,6 +67,7 @@ export class LocalServer {
   private readonly upgrades = new Map<string, { handler: UpgradeHandler; acts: boolean }>();
   private sim = false;
   private token?: Buffer;
+  private setup?: SetupDefer;
 
   constructor(private readonly host: string) {
     this.server = http.createServer((req, res) => {
@@ -78,6 +80,21 @@ export class LocalServer {
   /** The local token: the routes that act are open to its holders. */
   setToken(token: string | undefined): void {
     this.token = token ? Buffer.from(token) : undefined;
+  }
+
+  /** Replies to requests that start a call (afterWork) wait for its set-up window (src/core/setup-window.ts). */
+  deferRepliesDuring(setup: SetupDefer): void {
+    this.setup = setup;
+  }
+
+  /**
+   * Runs `reply` once the work a request started has had its turn: a macrotask later (the press's alarm
+   * and INVITE run in the microtasks of this one), then after the alarm call's set-up window if that
+   * opened. Writing and closing the caller's TCP connection (loopback: the kernel's delivery to the caller
+   * runs on this thread) then never sits between a press and its INVITE or first RTP packet.
+   */
+  afterWork(reply: () => void): void {
+    setImmediate(() => (this.setup ? this.setup.afterSetup(reply) : reply()));
   }
 
   /** With the sim driver (a demo, a test) the routes that act are open to every local caller that passes the Host and Origin checks. */
@@ -213,7 +230,7 @@ export function addSimRoutes(server: LocalServer, sim: SimDriver): void {
     if (typeof input !== 'string' || !sim.hasInput(input)) throw new Error('"input" must name an input in the pin map');
     if (typeof active !== 'boolean') throw new Error('"active" must be true or false');
     sim.setInput(input, active);
-    sendJson(res, 200, sim.snapshot());
+    server.afterWork(() => sendJson(res, 200, sim.snapshot()));
   });
   server.route('POST', '/sim/press', (_req, res, body) => {
     const { input, ms = 100 } = (body ?? {}) as { input?: unknown; ms?: unknown };
@@ -221,6 +238,6 @@ export function addSimRoutes(server: LocalServer, sim: SimDriver): void {
     if (typeof ms !== 'number' || ms < 0 || ms > 120_000) throw new Error('"ms" must be 0..120000');
     sim.setInput(input, true);
     setTimeout(() => sim.setInput(input, false), ms);
-    sendJson(res, 200, { pressed: input, ms });
+    server.afterWork(() => sendJson(res, 200, { pressed: input, ms }));
   });
 }
