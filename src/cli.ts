@@ -134,10 +134,11 @@ async function runKiosk(args: string[]): Promise<number> {
       notify?.stopping();
       await kiosk.stop();
     });
-    await kiosk.start();
-    // This process is the kiosk's own: V8's background threads yield to its main thread (src/core/thread-priority.ts).
+    // This process is the kiosk's own: V8's background threads yield to its main thread (src/core/thread-priority.ts),
+    // set before the kiosk starts: finding libuv's pool holds all its threads for a moment, never during a press.
     const { lowerBackgroundThreadsSoon } = await import('./core/thread-priority.js');
-    lowerBackgroundThreadsSoon(config.scheduling?.backgroundNiceSteps ?? 10, kiosk.log);
+    await lowerBackgroundThreadsSoon(config.scheduling?.backgroundNiceSteps ?? 10, kiosk.log).first;
+    await kiosk.start();
     return -1; // keep running
   } catch (err) {
     return fail(err);
