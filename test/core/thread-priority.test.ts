@@ -92,6 +92,9 @@ describe('background thread priority', function () {
     it('runs with V8\'s threads reniced and its main thread and worker pool as started', async () => {
       kiosk = await startKioskProcess(kioskConfigFile().file);
       await kiosk.proc.waitFor(/lower priority than the main thread/, 10_000);
+      // Done before the kiosk starts: finding the pool holds all its threads, which a press's journal write needs.
+      const out = kiosk.proc.output();
+      assert.ok(out.indexOf('lower priority than the main thread') < out.indexOf('"msg":"ready"'), 'reniced after "ready"');
       const pid = kiosk.proc.pid;
       const base = os.getPriority(process.pid);
       const nice = readdirSync(`/proc/${pid}/task`).map(Number).map((t) => [t, niceOf(pid, t)] as const);
