@@ -70,8 +70,8 @@ export async function lowerBackgroundThreads(steps: number): Promise<ThreadPrior
  * For the kiosk command before the kiosk starts (not for a kiosk inside another program, a test runner or the
  * demo, whose threads are not the kiosk's to change): one retry 10 s later when the pool was busy; the outcome is
  * one log line. `first` settles once the first attempt is over: finding the pool's threads holds every one of them
- * for a moment, so the kiosk waits for it before it starts (a press then never finds its journal write queued
- * behind it; seen as a first alarm call 3-5 ms slower when the kiosk was pressed right after "ready").
+ * for a moment, so the kiosk waits for it before it starts: done after the start, it ran into a press made right
+ * after "ready" (the intercom bench's first call read its 200 OK 2.6-3.7 ms late and its fdatasync took 5 ms).
  */
 export function lowerBackgroundThreadsSoon(steps: number, log: Logger, retryMs = 10_000): { stop(): void; first: Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
